@@ -1,0 +1,48 @@
+import { randomBytes } from 'node:crypto';
+import {
+  CloudAdapter,
+  ConfigurationBotFrameworkAuthentication,
+  type ConfigurationBotFrameworkAuthenticationOptions,
+  type ConversationState,
+  type TurnContext,
+} from 'botbuilder';
+import { pickLang, t } from '../services/i18n';
+import type { Logger } from '../services/log';
+import type { Config } from './config';
+
+/** CloudAdapter with the bot's identity; an empty app id means local development without auth. */
+export function createAdapter(config: Config, logger: Logger, conversationState: ConversationState): CloudAdapter {
+  const auth = new ConfigurationBotFrameworkAuthentication({
+    MicrosoftAppId: config.MicrosoftAppId,
+    MicrosoftAppPassword: config.MicrosoftAppPassword,
+    MicrosoftAppType: config.MicrosoftAppType || (config.MicrosoftAppId ? 'MultiTenant' : ''),
+    MicrosoftAppTenantId: config.MicrosoftAppTenantId,
+  } as ConfigurationBotFrameworkAuthenticationOptions);
+  const adapter = new CloudAdapter(auth);
+
+  adapter.onTurnError = async (context: TurnContext, error: Error) => {
+    const ref = incidentReference();
+    logger.error(
+      { err: error, ref, conversationId: context.activity.conversation?.id, activityType: context.activity.type },
+      'unhandled error in turn',
+    );
+    try {
+      // a broken dialog stack must not trap the user in the same error on every message
+      await conversationState.delete(context);
+    } catch (e) {
+      logger.error({ err: e, ref }, 'could not reset conversation state');
+    }
+    if (context.activity.type === 'invoke') return; // the invoke response carries the failure
+    try {
+      await context.sendActivity(t(pickLang(context.activity.locale, context.activity.text), 'turnError', { ref }));
+    } catch (e) {
+      logger.error({ err: e, ref }, 'could not tell the user about the error');
+    }
+  };
+  return adapter;
+}
+
+/** Short, human-readable id to quote to the helpdesk; the log line carries the same id. */
+export function incidentReference(): string {
+  return `E-${randomBytes(4).toString('hex').toUpperCase()}`;
+}

@@ -1,0 +1,112 @@
+import {
+  ActivityTypes,
+  CardFactory,
+  TeamsActivityHandler,
+  TurnContext,
+  type AdaptiveCardInvokeResponse,
+  type AdaptiveCardInvokeValue,
+  type ConversationState,
+  type StatePropertyAccessor,
+  type UserState,
+} from 'botbuilder';
+import { DialogSet, DialogTurnStatus, type Dialog, type DialogState } from 'botbuilder-dialogs';
+import { helpCard } from '../cards/help';
+import { welcomeCard } from '../cards/welcome';
+import type { VerbRouter } from '../dialogs/verbs';
+import { setTurnLang } from '../dialogs/turn';
+import { pickLang, translator } from '../services/i18n';
+import type { Logger } from '../services/log';
+
+export interface BotDeps {
+  conversationState: ConversationState;
+  userState: UserState;
+  mainDialog: Dialog;
+  verbs: VerbRouter;
+  logger: Logger;
+  demoMode: boolean;
+}
+
+/**
+ * The Teams activity handler: turns messages into dialog turns, card actions into verbs, and
+ * greets new conversations. All chat text comes from the en/ru catalogues.
+ */
+export class RdpDoctorBot extends TeamsActivityHandler {
+  private readonly dialogState: StatePropertyAccessor<DialogState>;
+
+  constructor(private readonly deps: BotDeps) {
+    super();
+    this.dialogState = deps.conversationState.createProperty<DialogState>('dialogState');
+
+    this.onMessage(async (context, next) => {
+      const lang = pickLang(context.activity.locale, context.activity.text);
+      setTurnLang(context, lang);
+      const value = context.activity.value as unknown;
+      if (value && typeof value === 'object' && !Array.isArray(value) && 'verb' in value) {
+        // Action.Submit fallback of a card action: the same verbs as Action.Execute
+        await deps.verbs.handleSubmit(context, value as Record<string, unknown>);
+      } else {
+        const text = normalizeText(context);
+        if (!text) {
+          await context.sendActivity(translator(lang)('badInput.emptyMessage'));
+        } else {
+          context.activity.text = text;
+          await this.runDialog(context);
+        }
+      }
+      await next();
+    });
+
+    this.onMembersAdded(async (context, next) => {
+      const lang = pickLang(context.activity.locale);
+      const t = translator(lang);
+      const botId = context.activity.recipient?.id;
+      const added = context.activity.membersAdded ?? [];
+      const botAdded = added.some((m) => m.id === botId);
+      const personal = context.activity.conversation?.conversationType === 'personal' || !context.activity.conversation?.conversationType;
+      // Greet once when the bot is installed, and each user who opens a personal chat; not every new team member.
+      if (botAdded || (personal && added.some((m) => m.id !== botId))) {
+        await context.sendActivity({
+          text: t('welcome.text'),
+          attachments: [CardFactory.adaptiveCard(welcomeCard(t, { demoMode: deps.demoMode }))],
+        });
+      }
+      await next();
+    });
+  }
+
+  override async run(context: TurnContext): Promise<void> {
+    await super.run(context);
+    await this.deps.conversationState.saveChanges(context, false);
+    await this.deps.userState.saveChanges(context, false);
+  }
+
+  protected override async onAdaptiveCardInvoke(context: TurnContext, value: AdaptiveCardInvokeValue): Promise<AdaptiveCardInvokeResponse> {
+    setTurnLang(context, pickLang(context.activity.locale));
+    return this.deps.verbs.handleExecute(context, value);
+  }
+
+  /** Runs the main dialog; cancel and help work at any point (handled inside the dialogs). */
+  async runDialog(context: TurnContext): Promise<void> {
+    const dialogSet = new DialogSet(this.dialogState);
+    dialogSet.add(this.deps.mainDialog);
+    const dc = await dialogSet.createContext(context);
+    const result = await dc.continueDialog();
+    if (result.status === DialogTurnStatus.empty) await dc.beginDialog(this.deps.mainDialog.id);
+  }
+
+  /** Help card for the current language (used by the help verb too). */
+  static helpActivity(context: TurnContext, demoMode: boolean) {
+    const t = translator(pickLang(context.activity.locale, context.activity.text));
+    return { type: ActivityTypes.Message, attachments: [CardFactory.adaptiveCard(helpCard(t, { demoMode }))] };
+  }
+}
+
+/** The user's text without the bot's @mention (channels and group chats), trimmed. */
+export function normalizeText(context: TurnContext): string {
+  const activity = context.activity;
+  let text = typeof activity.text === 'string' ? activity.text : '';
+  if (activity.recipient?.id) text = TurnContext.removeRecipientMention(activity) ?? text;
+  // Teams leaves the <at> markup when the mention entity is missing or for other mentions
+  text = text.replace(/<at>[^<]*<\/at>/gi, ' ');
+  return text.replace(/\u00a0/g, ' ').trim();
+}

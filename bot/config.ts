@@ -1,0 +1,102 @@
+import { z } from 'zod';
+
+/**
+ * Configuration: read once from the environment (and `.env`), validated, then passed down.
+ * Names are those of CONTRACTS.md §6. A bad value stops the start with one line that names
+ * the variable and what it expects.
+ */
+
+const bool = (def: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0', 'yes', 'no', ''], { message: 'expected true or false' })
+    .optional()
+    .transform((v) => (v === undefined || v === '' ? def : v === 'true' || v === '1' || v === 'yes'));
+
+const guid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+const csv = (item: z.ZodString, what: string) =>
+  z
+    .string()
+    .optional()
+    .transform((v) => (v ?? '').split(',').map((s) => s.trim()).filter(Boolean))
+    .pipe(z.array(item, { message: `expected a comma-separated list of ${what}` }));
+
+const schema = z.object({
+  PORT: z.coerce.number({ message: 'expected a port number' }).int().min(0).max(65535).default(3978),
+  HOST: z.string().default('0.0.0.0'),
+  DATA_DIR: z.string().min(1).default('./data'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(10 * 1024 * 1024).default(256 * 1024),
+
+  MicrosoftAppId: z.string().regex(guid, 'expected a GUID (the bot\'s Entra app id) or nothing for local development').or(z.literal('')).default(''),
+  MicrosoftAppPassword: z.string().default(''),
+  MicrosoftAppType: z.enum(['MultiTenant', 'SingleTenant', 'UserAssignedMSI', ''], { message: 'expected MultiTenant, SingleTenant or UserAssignedMSI' }).default(''),
+  MicrosoftAppTenantId: z.string().regex(guid, 'expected a tenant GUID').or(z.literal('')).default(''),
+
+  AZURE_SUBSCRIPTION_IDS: csv(z.string().regex(guid, 'not a GUID'), 'subscription GUIDs'),
+  AZURE_RESOURCE_GROUPS: csv(z.string().regex(/^[-\w._()]{1,90}$/, 'not a resource group name'), 'resource group names'),
+  AZURE_ARM_ENDPOINT: z.string().url({ message: 'expected an https URL' }).refine((u) => u.startsWith('https://'), 'expected an https URL').optional(),
+  AZURE_ARM_CA_FILE: z.string().optional(),
+  SIM_FLEET: z.string().optional(),
+  SIM_RUN_COMMAND_LATENCY_MS: z.coerce.number().int().min(0).max(600000).optional(),
+
+  APPROVER_IDS: csv(z.string().regex(guid, 'not a GUID'), 'Entra object id GUIDs'),
+  ALLOW_SELF_APPROVAL: bool(false),
+  APPROVAL_TTL_MINUTES: z.coerce.number({ message: 'expected minutes' }).int().min(1).max(7 * 24 * 60).default(60),
+  SNAPSHOT_BEFORE_FIX: bool(true),
+  STORAGE: z.enum(['sqlite', 'azure'], { message: 'expected sqlite or azure' }).default('sqlite'),
+  RATE_LIMIT_DIAGNOSES_PER_HOUR: z.coerce.number().int().min(1).max(10000).default(20),
+});
+
+export type Config = z.infer<typeof schema> & { demoMode: boolean };
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv): Config {
+  // treat empty strings as "not set" for optional values so `.env.example` copied as-is works
+  const cleaned: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) if (v !== undefined && v !== '') cleaned[k] = v;
+  const r = schema.safeParse(cleaned);
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    const name = String(issue?.path[0] ?? 'configuration');
+    throw new ConfigError(`${name}: ${issue?.message ?? 'invalid value'} (got ${JSON.stringify(env[name] ?? '')})`);
+  }
+  const c = r.data;
+  if (c.MicrosoftAppId && c.MicrosoftAppType !== 'UserAssignedMSI' && !c.MicrosoftAppPassword) {
+    throw new ConfigError('MicrosoftAppPassword: expected the bot\'s client secret when MicrosoftAppId is set (or MicrosoftAppType=UserAssignedMSI)');
+  }
+  if (c.MicrosoftAppType === 'SingleTenant' && !c.MicrosoftAppTenantId) {
+    throw new ConfigError('MicrosoftAppTenantId: expected a tenant GUID when MicrosoftAppType=SingleTenant');
+  }
+  if (c.AZURE_ARM_CA_FILE && !c.AZURE_ARM_ENDPOINT) {
+    throw new ConfigError('AZURE_ARM_CA_FILE: only meaningful with AZURE_ARM_ENDPOINT');
+  }
+  return { ...c, demoMode: c.AZURE_SUBSCRIPTION_IDS.length === 0 };
+}
+
+/** What the start-up log shows: every setting, secrets replaced. */
+export function redactedSummary(c: Config): Record<string, unknown> {
+  return {
+    port: c.PORT,
+    dataDir: c.DATA_DIR,
+    storage: c.STORAGE,
+    appId: c.MicrosoftAppId || '(none: local development, no authentication)',
+    appPassword: c.MicrosoftAppPassword ? '***' : '(not set)',
+    appType: c.MicrosoftAppType || '(default)',
+    tenantId: c.MicrosoftAppTenantId || '(not set)',
+    mode: c.demoMode ? 'demo (simulated Azure fleet)' : 'Azure',
+    subscriptions: c.AZURE_SUBSCRIPTION_IDS,
+    resourceGroups: c.AZURE_RESOURCE_GROUPS,
+    armEndpoint: c.AZURE_ARM_ENDPOINT ?? '(Azure public cloud)',
+    approvers: c.APPROVER_IDS.length,
+    allowSelfApproval: c.ALLOW_SELF_APPROVAL,
+    approvalTtlMinutes: c.APPROVAL_TTL_MINUTES,
+    snapshotBeforeFix: c.SNAPSHOT_BEFORE_FIX,
+  };
+}

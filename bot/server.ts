@@ -1,0 +1,118 @@
+import restify from 'restify';
+import type { CloudAdapter } from 'botbuilder';
+import type { ActivityHandler } from 'botbuilder';
+import type { AppStore } from '../services/store/store';
+import type { Logger } from '../services/log';
+
+export interface HttpServerDeps {
+  adapter: CloudAdapter;
+  bot: ActivityHandler;
+  store: AppStore;
+  logger: Logger;
+  maxBodyBytes: number;
+  /** Extra readiness checks (e.g. the Azure endpoint in demo mode). */
+  readiness?: Array<() => Promise<void>>;
+}
+
+export interface HttpServer {
+  server: restify.Server;
+  listen(port: number, host?: string): Promise<number>;
+  /** Stops accepting, waits for running turns (bounded), then closes the listener. */
+  close(timeoutInMs?: number): Promise<void>;
+  inFlight(): number;
+}
+
+interface ActivityLike {
+  type?: unknown;
+  conversation?: { id?: unknown };
+}
+
+/**
+ * The HTTP face of the bot: `POST /api/messages` through the CloudAdapter (which checks the
+ * Bot Framework token when an app id is configured), `/healthz` and `/readyz`.
+ */
+export function createHttpServer(deps: HttpServerDeps): HttpServer {
+  const { adapter, bot, store, logger } = deps;
+  const server = restify.createServer({ name: 'rdp-doctor', handleUncaughtExceptions: false });
+  let accepting = true;
+  let inFlight = 0;
+  let drained: (() => void) | null = null;
+
+  server.use(restify.plugins.bodyParser({ maxBodySize: deps.maxBodyBytes, mapParams: false, rejectUnknown: true }));
+
+  server.post('/api/messages', async (req, res) => {
+    if (!accepting) {
+      res.header('Retry-After', '5');
+      res.send(503, { error: 'shutting down' });
+      return;
+    }
+    const body = req.body as ActivityLike | undefined;
+    if (!body || typeof body !== 'object' || Array.isArray(body) || typeof body.type !== 'string') {
+      res.send(400, { error: 'expected a Bot Framework activity (JSON object with a type)' });
+      return;
+    }
+    const started = process.hrtime.bigint();
+    inFlight++;
+    try {
+      await adapter.process(req, res, (context) => bot.run(context));
+    } catch (e) {
+      logger.error({ err: e }, 'adapter.process failed');
+      if (!res.headersSent) res.send(500, { error: 'internal error' });
+    } finally {
+      inFlight--;
+      logger.info(
+        {
+          conversationId: typeof body.conversation?.id === 'string' ? body.conversation.id : undefined,
+          activityType: body.type,
+          status: res.statusCode,
+          durationMs: Number((process.hrtime.bigint() - started) / 1000n) / 1000,
+        },
+        'turn',
+      );
+      if (inFlight === 0 && drained) drained();
+    }
+  });
+
+  server.get('/healthz', async (_req, res) => {
+    res.send(200, { status: 'ok' });
+  });
+
+  server.get('/readyz', async (_req, res) => {
+    try {
+      if (!accepting) throw new Error('shutting down');
+      await store.ping();
+      for (const check of deps.readiness ?? []) await check();
+      res.send(200, { status: 'ready', storage: store.kind });
+    } catch (e) {
+      res.send(503, { status: 'not ready', reason: (e as Error).message });
+    }
+  });
+
+  return {
+    server,
+    inFlight: () => inFlight,
+    listen(port, host = '0.0.0.0') {
+      return new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          server.removeListener('error', reject);
+          const addr = server.address();
+          resolve(typeof addr === 'object' && addr ? addr.port : port);
+        });
+      });
+    },
+    async close(timeoutInMs = 10000) {
+      accepting = false;
+      if (inFlight > 0) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, timeoutInMs);
+          drained = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+      }
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}

@@ -1,0 +1,13 @@
+import type { DomainError } from '../services/errors';
+import type { Translate } from '../services/i18n';
+
+/**
+ * The user's sentence for a domain error: its message key with its parameters, where a
+ * parameter that names another message key (`detailKey`) is translated too, and a parameter the
+ * raiser did not know (the VM's name, say) comes from the context.
+ */
+export function errorText(t: Translate, e: DomainError, context: Record<string, string | number> = {}): string {
+  const params: Record<string, string | number> = { vm: '', what: '', detail: '', permission: '', seconds: '', ref: '', ...context, ...e.params };
+  if (typeof e.params.detailKey === 'string') params.detail = t(e.params.detailKey, e.params);
+  return t(e.messageKey, params);
+}

@@ -1,0 +1,95 @@
+import type { AdaptiveCardInvokeResponse, AdaptiveCardInvokeValue, TurnContext } from 'botbuilder';
+import { CardFactory } from 'botbuilder';
+import type { z } from 'zod';
+import type { CardJson } from '../cards/render';
+import { isDomainError } from '../services/errors';
+import type { Logger } from '../services/log';
+import { errorText } from './error-text';
+import { turnT } from './turn';
+
+/**
+ * One handler per card verb (CONTRACTS.md §5). The same handler serves `Action.Execute`
+ * (an invoke whose response replaces the card) and its `Action.Submit` fallback (a message
+ * with `value.verb`, answered with a new message). Card data is never trusted: each verb
+ * validates its fields with a schema before anything else runs.
+ */
+export type VerbResult =
+  | { kind: 'card'; card: CardJson } // replaces the card the user clicked (Execute) or is sent (Submit)
+  | { kind: 'message'; text: string }
+  | { kind: 'none' };
+
+export interface VerbHandler<S extends z.ZodType> {
+  verb: string;
+  schema: S;
+  handle(context: TurnContext, data: z.infer<S>, via: 'execute' | 'submit'): Promise<VerbResult>;
+}
+
+type AnyVerbHandler = VerbHandler<z.ZodType>;
+
+export class VerbRouter {
+  private readonly handlers = new Map<string, AnyVerbHandler>();
+
+  constructor(private readonly logger: Logger) {}
+
+  add<S extends z.ZodType>(handler: VerbHandler<S>): this {
+    if (this.handlers.has(handler.verb)) throw new Error(`verb ${handler.verb} registered twice`);
+    this.handlers.set(handler.verb, handler as unknown as AnyVerbHandler);
+    return this;
+  }
+
+  verbs(): string[] {
+    return [...this.handlers.keys()];
+  }
+
+  async handleExecute(context: TurnContext, value: AdaptiveCardInvokeValue): Promise<AdaptiveCardInvokeResponse> {
+    const action = (value as Partial<AdaptiveCardInvokeValue> | undefined)?.action;
+    const verb = typeof action?.verb === 'string' ? action.verb : '';
+    const outcome = await this.dispatch(context, verb, action?.data, 'execute');
+    if (outcome.kind === 'error') {
+      return { statusCode: 400, type: 'application/vnd.microsoft.error', value: { code: 'BadRequest', message: outcome.message } as never };
+    }
+    const r = outcome.result;
+    if (r.kind === 'card') return { statusCode: 200, type: 'application/vnd.microsoft.card.adaptive', value: r.card };
+    if (r.kind === 'message') return { statusCode: 200, type: 'application/vnd.microsoft.activity.message', value: r.text as never };
+    return { statusCode: 200, type: 'application/vnd.microsoft.activity.message', value: '' as never };
+  }
+
+  async handleSubmit(context: TurnContext, value: Record<string, unknown>): Promise<void> {
+    const verb = typeof value.verb === 'string' ? value.verb : '';
+    const { verb: _ignored, ...data } = value;
+    void _ignored;
+    const outcome = await this.dispatch(context, verb, data, 'submit');
+    if (outcome.kind === 'error') {
+      await context.sendActivity(outcome.message);
+      return;
+    }
+    const r = outcome.result;
+    if (r.kind === 'card') await context.sendActivity({ attachments: [CardFactory.adaptiveCard(r.card)] });
+    else if (r.kind === 'message') await context.sendActivity(r.text);
+  }
+
+  private async dispatch(
+    context: TurnContext,
+    verb: string,
+    data: unknown,
+    via: 'execute' | 'submit',
+  ): Promise<{ kind: 'error'; message: string } | { kind: 'ok'; result: VerbResult }> {
+    const t = turnT(context);
+    const handler = this.handlers.get(verb);
+    if (!handler) {
+      this.logger.warn({ verb: verb.slice(0, 64), conversationId: context.activity.conversation?.id }, 'unknown card verb');
+      return { kind: 'error', message: t('badInput.unknownVerb') };
+    }
+    const parsed = handler.schema.safeParse(data ?? {});
+    if (!parsed.success) {
+      this.logger.warn({ verb, issues: parsed.error.issues.slice(0, 3).map((i) => i.path.join('.')) }, 'card data refused');
+      return { kind: 'error', message: t('badInput.unknownVerb') };
+    }
+    try {
+      return { kind: 'ok', result: await handler.handle(context, parsed.data, via) };
+    } catch (e) {
+      if (isDomainError(e)) return { kind: 'error', message: errorText(t, e) };
+      throw e;
+    }
+  }
+}
