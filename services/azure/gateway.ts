@@ -1,0 +1,117 @@
+/**
+ * The only door to Azure. Everything above `services/azure` talks to this interface; the
+ * SDK-backed implementation (`sdk-gateway.ts`) is the only code that imports `@azure/*`.
+ * All failures are `DomainError`s (services/errors.ts).
+ */
+
+export interface VmRef {
+  /** Full ARM resource id, e.g. /subscriptions/{s}/resourceGroups/{rg}/providers/Microsoft.Compute/virtualMachines/{name} */
+  id: string;
+  name: string;
+  resourceGroup: string;
+  subscriptionId: string;
+  location: string;
+}
+
+export interface VmSummary extends VmRef {
+  osType?: string;
+  powerState?: string;
+}
+
+export type PowerState = 'running' | 'stopped' | 'deallocated' | 'starting' | 'stopping' | 'deallocating' | 'unknown';
+export type AgentStatus = 'Ready' | 'NotReady' | 'Unknown';
+
+export interface VmDetails extends VmRef {
+  osType: 'Windows' | 'Linux' | 'unknown';
+  powerState: PowerState;
+  provisioningState: string;
+  agentStatus: AgentStatus;
+  agentVersion?: string;
+  osDiskId?: string;
+  osDiskName?: string;
+  primaryNicId?: string;
+  bootDiagnosticsEnabled: boolean;
+}
+
+/** One effective security rule, as ARM's effectiveNetworkSecurityGroups returns it. */
+export interface EffectiveSecurityRule {
+  /** e.g. "securityRules/allow-rdp" or "defaultSecurityRules/DenyAllInBound" */
+  name: string;
+  protocol: string; // Tcp | Udp | Icmp | All | *
+  sourceAddressPrefix?: string;
+  sourceAddressPrefixes?: string[];
+  expandedSourceAddressPrefix?: string[];
+  destinationPortRange?: string; // "3389-3389", "0-65535", "*"
+  destinationPortRanges?: string[];
+  access: 'Allow' | 'Deny';
+  priority: number;
+  direction: 'Inbound' | 'Outbound';
+}
+
+export interface EffectiveNsg {
+  /** ARM id of the NSG, when associated. */
+  networkSecurityGroupId?: string;
+  /** what the NSG is associated with: 'networkInterface' | 'subnet' */
+  associatedWith: 'networkInterface' | 'subnet' | 'unknown';
+  rules: EffectiveSecurityRule[];
+}
+
+export interface ScriptParameter {
+  name: string;
+  value: string;
+}
+
+export interface RunScriptOptions {
+  /** The project script id (services/runbook); carried in the script's header so logs and the simulator can tell which ran. */
+  scriptId: string;
+  /** PowerShell source, one command per line. Never contains user text. */
+  script: string;
+  parameters?: ScriptParameter[];
+  /** Upper bound for the whole call, polling included. */
+  timeoutInMs?: number;
+  abortSignal?: AbortSignal;
+}
+
+export interface RunScriptResult {
+  stdout: string;
+  stderr: string;
+}
+
+export interface LongOperationOptions {
+  timeoutInMs?: number;
+  abortSignal?: AbortSignal;
+}
+
+export interface SecurityRuleSpec {
+  name: string;
+  priority: number;
+  direction: 'Inbound' | 'Outbound';
+  access: 'Allow' | 'Deny';
+  protocol: 'Tcp' | 'Udp' | '*';
+  sourceAddressPrefix?: string;
+  sourceAddressPrefixes?: string[];
+  sourcePortRange?: string;
+  destinationAddressPrefix?: string;
+  destinationPortRange?: string;
+  destinationPortRanges?: string[];
+  description?: string;
+}
+
+export interface AzureGateway {
+  /** VMs whose name contains `query` (case-insensitive), or the VM with that resource id, within the allowed scope. */
+  findVms(query: string): Promise<VmSummary[]>;
+  /** The VM with its instance view. Refuses ids outside the allowed scope (`out-of-scope`). */
+  getVm(vmId: string): Promise<VmDetails>;
+  /** Effective NSG rules of the VM's primary NIC (one entry per associated NSG). */
+  getEffectiveNsgRules(vm: VmDetails): Promise<EffectiveNsg[]>;
+  /** Action Run Command (RunPowerShellScript). Retries 409 conflicts a bounded number of times. */
+  runScript(vmId: string, options: RunScriptOptions): Promise<RunScriptResult>;
+  /** Starts the VM and waits until the agent is Ready again. */
+  startVm(vmId: string, options?: LongOperationOptions): Promise<void>;
+  /** Restarts the VM and waits until the agent is Ready again. */
+  restartVm(vmId: string, options?: LongOperationOptions): Promise<void>;
+  /** Snapshot of the OS disk; returns the snapshot's resource id. */
+  snapshotOsDisk(vmId: string, snapshotName: string, options?: LongOperationOptions): Promise<{ snapshotId: string }>;
+  /** Create or update one security rule of an NSG. */
+  upsertNsgRule(nsgId: string, rule: SecurityRuleSpec, options?: LongOperationOptions): Promise<void>;
+}

@@ -1,0 +1,369 @@
+import type { TokenCredential } from '@azure/identity';
+import type { Logger } from 'pino';
+import { DomainError, isDomainError } from '../errors';
+import { looksLikeResourceId, parseTypedId, parseVmId, type ParsedResourceId } from './arm-ids';
+import { azureErrorInfo, toDomainError } from './azure-errors';
+import type {
+  AzureGateway,
+  EffectiveNsg,
+  EffectiveSecurityRule,
+  LongOperationOptions,
+  RunScriptOptions,
+  RunScriptResult,
+  SecurityRuleSpec,
+  VmDetails,
+  VmSummary,
+} from './gateway';
+import { graphQueryForName, GRAPH_PAGE_SIZE } from './graph-query';
+import { inScope, type AzureScope } from './scope';
+import { retryAfterInMs, SdkClients } from './sdk-clients';
+import { withDeadline, sleep, type BoundOutcome } from './timing';
+import { agentStatusOf, powerOf, vmDetailsOf, vmSummaryOfRow } from './vm-details';
+import { validateRuleSpec, validateRunScript, validateSnapshotName, withScriptHeader } from './validation';
+
+export interface SdkAzureGatewayOptions {
+  credential: TokenCredential;
+  /** Subscriptions that Resource Graph searches. */
+  subscriptionIds: readonly string[];
+  /** What the bot may touch; anything else is refused before Azure is called. */
+  scope: AzureScope;
+  /** Another Resource Manager endpoint (the simulator), default Azure's. */
+  endpoint?: string;
+  /** PEM of the CA that signed `endpoint`'s certificate. */
+  caPem?: string;
+  /** Long-running operation poll interval (default 2000, the SDK's). */
+  pollIntervalInMs?: number;
+  /** Bound of one Run Command call, conflict waits included (default 15 min). */
+  runCommandTimeoutInMs?: number;
+  /** Bound of start/restart (agent wait included), snapshot, NSG rule write, effective NSG (default 20 min). */
+  operationTimeoutInMs?: number;
+  /** Bound of a single read (default 60 s). */
+  requestTimeoutInMs?: number;
+  /** Run Command 409 "in progress": how many more tries (default 3) and how long between them (default 20 s). */
+  conflictRetries?: number;
+  conflictRetryDelayInMs?: number;
+  /** HTTP 429/5xx retries (default 3), exponential from retryDelayInMs (1 s) to maxRetryDelayInMs (30 s). */
+  maxRetries?: number;
+  retryDelayInMs?: number;
+  maxRetryDelayInMs?: number;
+  /** The longest Retry-After honoured; a longer one fails at once as `throttled` (default 60 s). */
+  maxRetryAfterInMs?: number;
+  /** After start/restart, how often the instance view is read until the agent is Ready (default 10 s). */
+  agentPollIntervalInMs?: number;
+  /** At most this many VMs from one search (default 200). */
+  maxSearchResults?: number;
+  logger?: Logger;
+}
+
+export interface GatewayCallCounts {
+  runCommand: number;
+  armReads: number;
+  armWrites: number;
+}
+
+const DEFAULTS = {
+  pollIntervalInMs: 2000,
+  runCommandTimeoutInMs: 15 * 60_000,
+  operationTimeoutInMs: 20 * 60_000,
+  requestTimeoutInMs: 60_000,
+  conflictRetries: 3,
+  conflictRetryDelayInMs: 20_000,
+  maxRetries: 3,
+  retryDelayInMs: 1000,
+  maxRetryDelayInMs: 30_000,
+  maxRetryAfterInMs: 60_000,
+  agentPollIntervalInMs: 10_000,
+  maxSearchResults: 200,
+};
+
+type Settings = typeof DEFAULTS;
+
+type GraphRequestOptions = Parameters<ReturnType<SdkClients['graph']>['resources']>[1];
+/** ms-rest-js types its signal as the older AbortSignalLike; Node's AbortSignal works the same at run time. */
+const graphRequestOptions = (signal: AbortSignal): GraphRequestOptions => ({ abortSignal: signal }) as unknown as GraphRequestOptions;
+
+/**
+ * AzureGateway over the Azure SDKs. Each public call is one logical Azure call in the counts
+ * (an SDK-internal HTTP retry or an LRO status poll is not counted again; every Run Command
+ * attempt is).
+ */
+export class SdkAzureGateway implements AzureGateway {
+  private readonly s: Settings;
+  private readonly clients: SdkClients;
+  private readonly counts: GatewayCallCounts = { runCommand: 0, armReads: 0, armWrites: 0 };
+
+  constructor(private readonly options: SdkAzureGatewayOptions) {
+    const pick = <K extends keyof Settings>(k: K): Settings[K] => (options[k] ?? DEFAULTS[k]) as Settings[K];
+    this.s = {
+      pollIntervalInMs: pick('pollIntervalInMs'),
+      runCommandTimeoutInMs: pick('runCommandTimeoutInMs'),
+      operationTimeoutInMs: pick('operationTimeoutInMs'),
+      requestTimeoutInMs: pick('requestTimeoutInMs'),
+      conflictRetries: pick('conflictRetries'),
+      conflictRetryDelayInMs: pick('conflictRetryDelayInMs'),
+      maxRetries: pick('maxRetries'),
+      retryDelayInMs: pick('retryDelayInMs'),
+      maxRetryDelayInMs: pick('maxRetryDelayInMs'),
+      maxRetryAfterInMs: pick('maxRetryAfterInMs'),
+      agentPollIntervalInMs: pick('agentPollIntervalInMs'),
+      maxSearchResults: pick('maxSearchResults'),
+    };
+    this.clients = new SdkClients({
+      credential: options.credential,
+      endpoint: options.endpoint,
+      caPem: options.caPem,
+      maxRetries: this.s.maxRetries,
+      retryDelayInMs: this.s.retryDelayInMs,
+      maxRetryDelayInMs: this.s.maxRetryDelayInMs,
+      maxRetryAfterInMs: this.s.maxRetryAfterInMs,
+    });
+  }
+
+  callCounts(): GatewayCallCounts {
+    return { ...this.counts };
+  }
+
+  async findVms(query: string): Promise<VmSummary[]> {
+    const text = query.trim();
+    if (looksLikeResourceId(text)) {
+      const ref = this.vmRef(text);
+      try {
+        const vm = await this.getVm(ref.id);
+        return [{ id: vm.id, name: vm.name, resourceGroup: vm.resourceGroup, subscriptionId: vm.subscriptionId, location: vm.location, osType: vm.osType, powerState: vm.powerState }];
+      } catch (e) {
+        if (isDomainError(e) && e.code === 'not-found') return [];
+        throw e;
+      }
+    }
+    const kql = graphQueryForName(text, this.options.scope.resourceGroups);
+    const subscriptions = this.options.subscriptionIds.filter((s) => this.options.scope.subscriptions.some((x) => x.toLowerCase() === s.toLowerCase()));
+    if (subscriptions.length === 0) return [];
+    return this.bounded('findVms', text, this.s.requestTimeoutInMs, undefined, async (signal) => {
+      const out: VmSummary[] = [];
+      let skipToken: string | undefined;
+      do {
+        this.counts.armReads++;
+        const page = await this.graphWithRetries(
+          () => this.clients.graph().resources({ subscriptions, query: kql, options: { resultFormat: 'objectArray', top: GRAPH_PAGE_SIZE, ...(skipToken ? { skipToken } : {}) } }, graphRequestOptions(signal)),
+          signal,
+        );
+        const rows: unknown = page.data;
+        if (Array.isArray(rows)) {
+          for (const row of rows) {
+            const vm = row && typeof row === 'object' ? vmSummaryOfRow(row as Record<string, unknown>) : null;
+            if (vm && inScope(this.options.scope, vm.subscriptionId, vm.resourceGroup)) out.push(vm);
+          }
+        }
+        skipToken = page.skipToken;
+      } while (skipToken && out.length < this.s.maxSearchResults);
+      return out.slice(0, this.s.maxSearchResults);
+    });
+  }
+
+  async getVm(vmId: string): Promise<VmDetails> {
+    const ref = this.vmRef(vmId);
+    return this.bounded('getVm', ref.name, this.s.requestTimeoutInMs, undefined, async (signal) => {
+      this.counts.armReads++;
+      const vm = await this.clients.computeFor(ref.subscriptionId).virtualMachines.get(ref.resourceGroup, ref.name, { expand: 'instanceView', abortSignal: signal });
+      return vmDetailsOf(vm);
+    });
+  }
+
+  async getEffectiveNsgRules(vm: VmDetails): Promise<EffectiveNsg[]> {
+    this.vmRef(vm.id);
+    if (!vm.primaryNicId) return [];
+    const nic = parseTypedId(vm.primaryNicId, 'Microsoft.Network', 'networkInterfaces');
+    if (!nic) throw new DomainError('bad-input', `not a network interface id: ${vm.primaryNicId}`, { params: { target: vm.name } });
+    return this.bounded('getEffectiveNsgRules', vm.name, this.s.operationTimeoutInMs, undefined, async (signal) => {
+      this.counts.armReads++;
+      const poller = await this.clients
+        .networkFor(nic.subscriptionId)
+        .networkInterfaces.beginListEffectiveNetworkSecurityGroups(nic.resourceGroup, nic.name, { updateIntervalInMs: this.s.pollIntervalInMs, abortSignal: signal });
+      const result = await poller.pollUntilDone({ abortSignal: signal });
+      return (result.value ?? []).map((g): EffectiveNsg => ({
+        networkSecurityGroupId: g.networkSecurityGroup?.id,
+        associatedWith: g.association?.networkInterface ? 'networkInterface' : g.association?.subnet ? 'subnet' : 'unknown',
+        rules: (g.effectiveSecurityRules ?? []).map(
+          (r): EffectiveSecurityRule => ({
+            name: r.name ?? '',
+            protocol: r.protocol ?? '*',
+            sourceAddressPrefix: r.sourceAddressPrefix,
+            sourceAddressPrefixes: r.sourceAddressPrefixes,
+            expandedSourceAddressPrefix: r.expandedSourceAddressPrefix,
+            destinationPortRange: r.destinationPortRange,
+            destinationPortRanges: r.destinationPortRanges,
+            access: r.access === 'Deny' ? 'Deny' : 'Allow',
+            priority: r.priority ?? 0,
+            direction: r.direction === 'Outbound' ? 'Outbound' : 'Inbound',
+          }),
+        ),
+      }));
+    });
+  }
+
+  async runScript(vmId: string, options: RunScriptOptions): Promise<RunScriptResult> {
+    const ref = this.vmRef(vmId);
+    validateRunScript(options);
+    const script = withScriptHeader(options.scriptId, options.script).split(/\r?\n/);
+    const parameters = (options.parameters ?? []).map((p) => ({ name: p.name, value: p.value }));
+    const timeout = options.timeoutInMs ?? this.s.runCommandTimeoutInMs;
+    return this.bounded('runScript', ref.name, timeout, options.abortSignal, async (signal) => {
+      for (let attempt = 0; ; attempt++) {
+        this.counts.runCommand++;
+        try {
+          const poller = this.clients
+            .computeFor(ref.subscriptionId)
+            .virtualMachines.runCommand(ref.resourceGroup, ref.name, { commandId: 'RunPowerShellScript', script, parameters }, { updateIntervalInMs: this.s.pollIntervalInMs, abortSignal: signal });
+          const result = await poller.pollUntilDone({ abortSignal: signal });
+          const value = result.value ?? [];
+          const stream = (name: string): string => value.find((v) => (v.code ?? '').includes(`/${name}/`))?.message ?? '';
+          return { stdout: stream('StdOut'), stderr: stream('StdErr') };
+        } catch (e) {
+          const info = azureErrorInfo(e);
+          if (info.statusCode === 409 && info.code === 'Conflict') {
+            if (attempt < this.s.conflictRetries) {
+              this.options.logger?.info({ operation: 'runScript', vm: ref.name, scriptId: options.scriptId, attempt }, 'run command in progress on the VM; waiting to retry');
+              await sleep(this.s.conflictRetryDelayInMs, signal);
+              continue;
+            }
+            throw toDomainError(e, { operation: 'runScript', target: ref.name });
+          }
+          if (info.statusCode === 409 && info.code === 'OperationNotAllowed') {
+            // the VM cannot take a Run Command now (not running): same next steps as a missing agent
+            throw new DomainError('agent-not-ready', `runScript: ${info.message}`, { params: { operation: 'runScript', target: ref.name }, statusCode: 409, azureCode: info.code, cause: e });
+          }
+          throw e;
+        }
+      }
+    });
+  }
+
+  startVm(vmId: string, options?: LongOperationOptions): Promise<void> {
+    return this.powerOperation('start', vmId, options);
+  }
+
+  restartVm(vmId: string, options?: LongOperationOptions): Promise<void> {
+    return this.powerOperation('restart', vmId, options);
+  }
+
+  async snapshotOsDisk(vmId: string, snapshotName: string, options?: LongOperationOptions): Promise<{ snapshotId: string }> {
+    const ref = this.vmRef(vmId);
+    validateSnapshotName(snapshotName);
+    const vm = await this.getVm(ref.id);
+    if (!vm.osDiskId) throw new DomainError('not-found', `VM ${vm.name} has no managed OS disk`, { params: { operation: 'snapshotOsDisk', target: vm.name } });
+    const disk = parseTypedId(vm.osDiskId, 'Microsoft.Compute', 'disks');
+    if (!disk) throw new DomainError('not-found', `VM ${vm.name} has no managed OS disk`, { params: { operation: 'snapshotOsDisk', target: vm.name } });
+    return this.bounded('snapshotOsDisk', vm.name, options?.timeoutInMs ?? this.s.operationTimeoutInMs, options?.abortSignal, async (signal) => {
+      this.counts.armReads++;
+      const d = await this.clients.computeFor(disk.subscriptionId).disks.get(disk.resourceGroup, disk.name, { abortSignal: signal });
+      this.counts.armWrites++;
+      const poller = this.clients.computeFor(ref.subscriptionId).snapshots.createOrUpdate(
+        ref.resourceGroup,
+        snapshotName,
+        { location: d.location ?? vm.location, creationData: { createOption: 'Copy', sourceResourceId: d.id ?? vm.osDiskId }, tags: { createdBy: 'rdp-doctor', sourceVm: vm.name } },
+        { updateIntervalInMs: this.s.pollIntervalInMs, abortSignal: signal },
+      );
+      const snap = await poller.pollUntilDone({ abortSignal: signal });
+      return { snapshotId: snap.id ?? `/subscriptions/${ref.subscriptionId}/resourceGroups/${ref.resourceGroup}/providers/Microsoft.Compute/snapshots/${snapshotName}` };
+    });
+  }
+
+  async upsertNsgRule(nsgId: string, rule: SecurityRuleSpec, options?: LongOperationOptions): Promise<void> {
+    const nsg = parseTypedId(nsgId, 'Microsoft.Network', 'networkSecurityGroups');
+    if (!nsg) throw new DomainError('bad-input', `not a network security group id: ${nsgId}`, { params: { operation: 'upsertNsgRule' } });
+    this.checkScope(nsg, 'upsertNsgRule');
+    validateRuleSpec(rule);
+    await this.bounded('upsertNsgRule', nsg.name, options?.timeoutInMs ?? this.s.operationTimeoutInMs, options?.abortSignal, async (signal) => {
+      this.counts.armWrites++;
+      const { name, ...props } = rule;
+      const poller = await this.clients
+        .networkFor(nsg.subscriptionId)
+        .securityRules.beginCreateOrUpdate(nsg.resourceGroup, nsg.name, name, { sourcePortRange: '*', destinationAddressPrefix: '*', ...props }, { updateIntervalInMs: this.s.pollIntervalInMs, abortSignal: signal });
+      await poller.pollUntilDone({ abortSignal: signal });
+    });
+  }
+
+  private async powerOperation(kind: 'start' | 'restart', vmId: string, options?: LongOperationOptions): Promise<void> {
+    const ref = this.vmRef(vmId);
+    const operation = kind === 'start' ? 'startVm' : 'restartVm';
+    await this.bounded(operation, ref.name, options?.timeoutInMs ?? this.s.operationTimeoutInMs, options?.abortSignal, async (signal) => {
+      this.counts.armWrites++;
+      const vms = this.clients.computeFor(ref.subscriptionId).virtualMachines;
+      const opts = { updateIntervalInMs: this.s.pollIntervalInMs, abortSignal: signal };
+      const poller = kind === 'start' ? vms.start(ref.resourceGroup, ref.name, opts) : vms.restart(ref.resourceGroup, ref.name, opts);
+      await poller.pollUntilDone({ abortSignal: signal });
+      await this.waitForAgent(ref, operation, signal);
+    });
+  }
+
+  private async waitForAgent(ref: ParsedResourceId, operation: string, signal: AbortSignal): Promise<void> {
+    const vms = this.clients.computeFor(ref.subscriptionId).virtualMachines;
+    for (;;) {
+      try {
+        this.counts.armReads++;
+        const view = await vms.instanceView(ref.resourceGroup, ref.name, { abortSignal: signal });
+        if (powerOf(view) === 'running' && agentStatusOf(view) === 'Ready') return;
+        await sleep(this.s.agentPollIntervalInMs, signal);
+      } catch (e) {
+        if (signal.aborted) {
+          // the VM is up but its agent never reported Ready within the bound
+          throw new DomainError('agent-not-ready', `${operation}: VM agent not Ready before the time limit`, { params: { operation, target: ref.name }, cause: e });
+        }
+        throw e;
+      }
+    }
+  }
+
+  private vmRef(vmId: string): ParsedResourceId & { id: string } {
+    const ref = parseVmId(vmId);
+    if (!ref) throw new DomainError('bad-input', `not a virtual machine resource id: ${vmId}`, { params: { target: vmId } });
+    this.checkScope(ref, 'vm');
+    return { ...ref, id: `/subscriptions/${ref.subscriptionId}/resourceGroups/${ref.resourceGroup}/providers/Microsoft.Compute/virtualMachines/${ref.name}` };
+  }
+
+  private checkScope(ref: ParsedResourceId, operation: string): void {
+    if (!inScope(this.options.scope, ref.subscriptionId, ref.resourceGroup)) {
+      throw new DomainError('out-of-scope', `${operation}: ${ref.resourceGroup}/${ref.name} is outside the configured scope`, { params: { operation, target: ref.name } });
+    }
+  }
+
+  private async bounded<T>(operation: string, target: string, timeoutInMs: number, callerSignal: AbortSignal | undefined, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    try {
+      return await withDeadline(timeoutInMs, callerSignal, work, (why: BoundOutcome, cause: unknown) => {
+        if (isDomainError(cause) && cause.code !== 'timeout') return cause;
+        return new DomainError('timeout', `${operation}: ${why === 'caller' ? 'aborted by the caller' : `no answer within ${timeoutInMs} ms`}`, {
+          params: { operation, target, timeoutSeconds: Math.ceil(timeoutInMs / 1000) },
+          cause,
+        });
+      });
+    } catch (e) {
+      const err = toDomainError(e, { operation, target });
+      this.options.logger?.warn({ operation, target, code: err.code, statusCode: err.statusCode, azureCode: err.azureCode }, 'azure call failed');
+      throw err;
+    }
+  }
+
+  /** ms-rest-js has its retries turned off (see SdkClients.graph), so the same rules are applied here. */
+  private async graphWithRetries<T>(call: () => Promise<T>, signal: AbortSignal): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await call();
+      } catch (e) {
+        const info = azureErrorInfo(e);
+        if (attempt >= this.s.maxRetries || info.statusCode === undefined) throw e;
+        let waitMs: number | undefined;
+        if (info.statusCode === 429 || info.statusCode === 503) {
+          const headers = (e as { response?: { headers?: { get(n: string): string | undefined } } }).response?.headers;
+          waitMs = headers ? retryAfterInMs((n) => headers.get(n)) : undefined;
+          if (waitMs !== undefined && waitMs > this.s.maxRetryAfterInMs) throw e;
+        }
+        if (waitMs === undefined) {
+          if (info.statusCode === 429 || (info.statusCode >= 500 && info.statusCode !== 501 && info.statusCode !== 505)) {
+            waitMs = Math.min(this.s.retryDelayInMs * 2 ** attempt, this.s.maxRetryDelayInMs);
+          } else throw e;
+        }
+        await sleep(waitMs, signal);
+      }
+    }
+  }
+}

@@ -1,0 +1,28 @@
+/** CONTRACTS.md §7: one entry per ARM operation the simulator carried out, oldest first. */
+export type OperationKind = 'read' | 'runCommand' | 'start' | 'restart' | 'snapshot' | 'nsgRuleWrite';
+
+export interface OperationLogEntry {
+  at: string;
+  method: string;
+  path: string;
+  vm: string | null;
+  kind: OperationKind;
+  scriptId: string | null;
+}
+
+/**
+ * What counts: requests that reached the resource and were carried out. Requests refused
+ * before that (401, 403, 404, injected 429/500, 409 conflicts) and polls of a long-running
+ * operation's status are not operations and are not logged.
+ */
+export class OperationLog {
+  private readonly entries: OperationLogEntry[] = [];
+
+  add(entry: Omit<OperationLogEntry, 'at'>, at: Date): void {
+    this.entries.push({ at: at.toISOString(), ...entry });
+  }
+
+  list(): OperationLogEntry[] {
+    return this.entries.map((e) => ({ ...e }));
+  }
+}
