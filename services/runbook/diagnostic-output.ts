@@ -1,0 +1,202 @@
+import { z } from 'zod';
+import { DomainError } from '../errors';
+
+/**
+ * The one JSON line `scripts/diagnose.ps1` prints (and the simulated VM interior prints for it).
+ * Key order here is the order the script builds its `[ordered]` hashtables in, so
+ * `serializeFacts` produces byte-for-byte what the script prints.
+ *
+ * Conventions: a section that could not be collected is `null` and its step code is in `err`
+ * (`<step>` or `<step>:<detail>`); a registry value that is absent is `null` (Windows default).
+ */
+
+/** Caps shared with diagnose.ps1 (the script test checks the script uses the same numbers). */
+export const CAPS = {
+  listeners: 3,
+  servicesPerListener: 3,
+  nameLength: 32,
+  acl: 5,
+  policy: 6,
+  policyLength: 48,
+  logons: 5,
+  err: 5,
+  firewallPorts: 4,
+  /** Get-WinEvent -MaxEvents per event query; a count equal to the cap means "at least". */
+  events: 2000,
+  /** Get-WinEvent -MaxEvents for Security 4625 (also the source of the top IPs). */
+  events4625: 5000,
+} as const;
+
+export const EVENT_IDS = ['1057', '1058', '1006', '36870', '36871', '36872', '4625'] as const;
+export type EventId = (typeof EVENT_IDS)[number];
+
+export const TLS_VERSIONS = ['TLS 1.0', 'TLS 1.1', 'TLS 1.2'] as const;
+export type TlsVersion = (typeof TLS_VERSIONS)[number];
+
+export const RDP_SERVICES = ['TermService', 'SessionEnv', 'UmRdpService'] as const;
+
+const isoUtc = z.string().regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/);
+/** `SID:right` with right F|M|RX|R|W|special; `:deny` marks a Deny ACE. */
+export const ACL_ENTRY = /^S-1-[0-9-]{1,60}:(F|M|RX|R|W|special)(:deny)?$/;
+const aclList = z.array(z.string().regex(ACL_ENTRY)).max(CAPS.acl);
+const dword = z.number().int().nullable();
+const shortName = z.string().max(CAPS.nameLength);
+
+const serviceState = z
+  .object({ state: z.string().max(16), start: z.string().max(16) })
+  .strict()
+  .nullable();
+
+const tlsValues = z.object({ Enabled: dword, DisabledByDefault: dword }).strict();
+
+export const diagnosticFactsSchema = z
+  .object({
+    v: z.literal(1),
+    id: z.literal('diagnose'),
+    ps: z.string().max(8),
+    at: isoUtc,
+    since: isoUtc,
+    boot: isoUtc.nullable(),
+    port: z.number().int().min(1).max(65535).nullable(),
+    listeners: z
+      .array(
+        z
+          .object({
+            pid: z.number().int().min(0),
+            proc: shortName,
+            svc: z.array(shortName).max(CAPS.servicesPerListener),
+          })
+          .strict(),
+      )
+      .max(CAPS.listeners)
+      .nullable(),
+    services: z
+      .object({ TermService: serviceState, SessionEnv: serviceState, UmRdpService: serviceState })
+      .strict()
+      .nullable(),
+    cert: z
+      .object({
+        thumb: z.string().regex(/^[0-9A-F]{40}$/),
+        notAfter: isoUtc,
+        hasKey: z.boolean(),
+        store: z.enum(['Remote Desktop', 'My']),
+        /** key file found in MachineKeys or Crypto\Keys; null = could not tell */
+        keyFile: z.boolean().nullable(),
+      })
+      .strict()
+      .nullable(),
+    /** SSLCertificateSHA1Hash in RDP-Tcp (registry), upper-case hex; null = value absent */
+    sslHash: z.string().regex(/^[0-9A-F]{1,64}$/).nullable(),
+    mkAcl: aclList.nullable(),
+    keyAcl: aclList.nullable(),
+    tls: z.object({ 'TLS 1.0': tlsValues, 'TLS 1.1': tlsValues, 'TLS 1.2': tlsValues }).strict().nullable(),
+    rdpTcp: z
+      .object({ SecurityLayer: dword, UserAuthentication: dword, fAllowSecProtocolNegotiation: dword })
+      .strict()
+      .nullable(),
+    fw: z
+      .object({
+        found: z.boolean(),
+        enabled: z.boolean(),
+        ports: z.array(z.string().max(16)).max(CAPS.firewallPorts),
+      })
+      .strict()
+      .nullable(),
+    domain: z.boolean().nullable(),
+    /** Policy-owned values: `TS\<name>=<value>`, `SCHANNEL\<TLS x>\Server\<name>`, `SSL\00010002` */
+    policy: z.array(z.string().regex(/^[A-Za-z0-9 ._=\\-]{1,48}$/)).max(CAPS.policy).nullable(),
+    /** RSOP data for SCHANNEL: ok = read (policy above is complete for Administrative Templates), none = no RSOP data, error */
+    rsop: z.enum(['ok', 'none', 'error']),
+    events: z
+      .object({
+        '1057': z.number().int().min(0).nullable(),
+        '1058': z.number().int().min(0).nullable(),
+        '1006': z.number().int().min(0).nullable(),
+        '36870': z.number().int().min(0).nullable(),
+        '36871': z.number().int().min(0).nullable(),
+        '36872': z.number().int().min(0).nullable(),
+        '4625': z.number().int().min(0).nullable(),
+      })
+      .strict(),
+    logons: z
+      .array(z.object({ ip: z.string().regex(/^[0-9A-Fa-f:.]{1,45}$/), count: z.number().int().min(0) }).strict())
+      .max(CAPS.logons)
+      .nullable(),
+    err: z.array(z.string().regex(/^[A-Za-z0-9:._-]{1,24}$/)).max(CAPS.err),
+  })
+  .strict();
+
+export type DiagnosticFacts = z.infer<typeof diagnosticFactsSchema>;
+export type ServiceFacts = NonNullable<DiagnosticFacts['services']>;
+export type ListenerFacts = NonNullable<DiagnosticFacts['listeners']>[number];
+export type CertFacts = NonNullable<DiagnosticFacts['cert']>;
+
+/** True when the step's collection failed (its value is then null or unreliable). */
+export function stepFailed(facts: DiagnosticFacts, step: string): boolean {
+  return facts.err.some((e) => e === step || e.startsWith(`${step}:`));
+}
+
+/** Full HKLM path of a `policy` entry (for display and for the fleet's `policyManagedKeys`). */
+export const POLICY_ROOTS = {
+  TS: 'SOFTWARE\\Policies\\Microsoft\\Windows NT\\Terminal Services',
+  SCHANNEL: 'SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols',
+  SSL: 'SOFTWARE\\Policies\\Microsoft\\Cryptography\\Configuration\\SSL',
+} as const;
+
+export function policyEntryPath(entry: string): string {
+  const noValue = entry.replace(/=.*$/, '');
+  const m = /^(TS|SCHANNEL|SSL)\\(.*)$/.exec(noValue);
+  if (!m) return noValue;
+  return `${POLICY_ROOTS[m[1] as keyof typeof POLICY_ROOTS]}\\${m[2]}`;
+}
+
+/** The short `policy` form of an HKLM path (inverse of policyEntryPath, without the value). */
+export function policyEntryOf(path: string): string | null {
+  for (const [k, root] of Object.entries(POLICY_ROOTS)) {
+    if (path.toLowerCase().startsWith(`${root.toLowerCase()}\\`)) return `${k}\\${path.slice(root.length + 1)}`;
+  }
+  return null;
+}
+
+/**
+ * The serialisation diagnose.ps1 produces: compact JSON, ASCII only. Windows PowerShell 5.1's
+ * ConvertTo-Json escapes < > ' & as \u003c \u003e \u0027 \u0026, so the same is done here.
+ */
+export function serializeFacts(facts: DiagnosticFacts): string {
+  return toPsJson(facts);
+}
+
+export function toPsJson(value: unknown): string {
+  return JSON.stringify(value).replace(/[<>'&\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/**
+ * Takes the last JSON object line of Run Command's stdout (the only one the script prints; the
+ * 4,096-byte tail may have cut earlier noise) and validates it.
+ */
+export function parseDiagnosticOutput(stdout: string): DiagnosticFacts {
+  const lines = stdout.split(/\r?\n/).map((l) => l.trim()).filter((l) => l.length > 0);
+  const last = [...lines].reverse().find((l) => l.startsWith('{'));
+  if (!last) {
+    throw new DomainError('script-output-invalid', 'diagnostic output has no JSON line', { params: { reason: 'no-json' } });
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(last);
+  } catch (e) {
+    throw new DomainError('script-output-invalid', 'diagnostic output is not valid JSON (truncated?)', {
+      params: { reason: 'not-json' },
+      cause: e,
+    });
+  }
+  const r = diagnosticFactsSchema.safeParse(json);
+  if (!r.success) {
+    const first = r.error.issues[0];
+    throw new DomainError(
+      'script-output-invalid',
+      `diagnostic output does not match the schema at ${first?.path.join('.') || '(root)'}: ${first?.message ?? ''}`,
+      { params: { reason: 'schema' } },
+    );
+  }
+  return r.data;
+}

@@ -1,0 +1,174 @@
+import fc from 'fast-check';
+import { DomainError } from '../../services/errors';
+import { hasKey } from '../../services/i18n';
+import { blockers, evaluate } from '../../services/runbook/findings';
+import { buildFixRun, FIX_IDS, FIXES, fixesFor, validateSourceCidr, type ArmFixRun, type ScriptFixRun } from '../../services/runbook/fixes';
+import { decodeParam, encodeParam } from '../../services/runbook/scripts';
+import { demoVm, effectiveNsgsOf, healthyFacts, NOW, vmDetailsOf } from './runbook-helpers';
+
+function badInputKey(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (e) {
+    expect(e).toBeInstanceOf(DomainError);
+    expect((e as DomainError).code).toBe('bad-input');
+    return String((e as DomainError).params.detailKey);
+  }
+  throw new Error('expected bad-input');
+}
+
+const conflictFacts = healthyFacts((f) => {
+  f.listeners = [{ pid: 4242, proc: 'java', svc: ['TomcatAgent', 'MSSQL$SQLEXPRESS'] }];
+});
+
+describe('fix catalogue', () => {
+  it('has every fix id of CONTRACTS §2, each with what it addresses', () => {
+    expect([...FIX_IDS].sort()).toEqual(
+      ['restrict-rdp-source', 'free-rdp-port', 'change-rdp-port', 'start-termservice', 'fix-firewall-rule', 'renew-rdp-cert', 'reset-machinekeys-acl', 'enable-tls', 'enable-nla', 'start-vm', 'restart-vm', 'snapshot-os-disk'].sort(),
+    );
+    for (const id of FIX_IDS) expect(FIXES[id].id).toBe(id);
+    expect(FIXES['enable-tls'].needsRestart).toBe(true);
+    expect(FIXES['start-vm'].kind).toBe('arm');
+  });
+
+  it('every script fix ships a script whose header names it', () => {
+    for (const id of FIX_IDS.filter((x) => FIXES[x].kind === 'script')) {
+      const params = id === 'free-rdp-port' ? { service: 'TomcatAgent' } : id === 'change-rdp-port' ? { port: 3390 } : {};
+      const run = buildFixRun(id, params, conflictFacts) as ScriptFixRun;
+      expect(run.kind).toBe('script');
+      expect(run.script.split('\n')[0]).toBe(`# rdp-doctor-script: fix-${id}`);
+    }
+  });
+
+  it('suggests the fixes for a diagnosis, most severe finding first', () => {
+    const vm = vmDetailsOf(demoVm('vm-exposed-02'));
+    const findings = evaluate({ vm, nsgs: effectiveNsgsOf(demoVm('vm-exposed-02')), facts: healthyFacts((f) => (f.events['4625'] = 500)), now: NOW });
+    expect(fixesFor(findings).map((f) => [f.id, f.addresses])).toEqual([['restrict-rdp-source', ['rdp-exposed-to-internet', 'brute-force-suspected']]]);
+    expect(fixesFor(blockers({ ...vm, powerState: 'deallocated' })).map((f) => f.id)).toEqual(['start-vm']);
+    expect(fixesFor(blockers({ ...vm, agentStatus: 'NotReady' })).map((f) => f.id)).toEqual(['restart-vm']);
+    expect(fixesFor([])).toEqual([]);
+  });
+
+  it('offers both the ACL reset and the certificate renewal for key errors', () => {
+    const findings = evaluate({ vm: vmDetailsOf(demoVm('vm-healthy-01')), nsgs: null, facts: healthyFacts((f) => (f.keyAcl = ['S-1-5-18:F'])), now: NOW });
+    expect(findings.map((f) => f.id)).toEqual(['machinekeys-acl-broken']);
+    expect(fixesFor(findings).map((f) => f.id)).toEqual(['reset-machinekeys-acl']);
+  });
+});
+
+describe('buildFixRun validation', () => {
+  it('rejects unknown fixes and unknown parameters', () => {
+    expect(badInputKey(() => buildFixRun('format-c', {}, null))).toBe('runbook.param.unknownFix');
+    expect(badInputKey(() => buildFixRun('enable-nla', { force: true }, null))).toBe('runbook.param.invalid');
+  });
+
+  describe('free-rdp-port', () => {
+    it('stops only a service the diagnosis saw on the RDP port; names are Base64 when not [A-Za-z0-9.-]', () => {
+      const run = buildFixRun('free-rdp-port', { service: 'MSSQL$SQLEXPRESS', disable: 'true' }, conflictFacts) as ScriptFixRun;
+      expect(run.parameters).toEqual([
+        { name: 'Service', value: `b64.${Buffer.from('MSSQL$SQLEXPRESS').toString('base64')}` },
+        { name: 'Disable', value: '1' },
+      ]);
+      expect((buildFixRun('free-rdp-port', { service: 'TomcatAgent' }, conflictFacts) as ScriptFixRun).parameters[0].value).toBe('TomcatAgent');
+    });
+    it.each(['W32Time', 'TermService', 'Tomcat&calc', 'x'.repeat(81)])('refuses %s', (service) => {
+      const key = badInputKey(() => buildFixRun('free-rdp-port', { service }, conflictFacts));
+      expect(['runbook.param.serviceNotHolding', 'runbook.param.invalid']).toContain(key);
+    });
+    it('needs a diagnosis', () => {
+      expect(badInputKey(() => buildFixRun('free-rdp-port', { service: 'TomcatAgent' }, null))).toBe('runbook.param.needsDiagnosis');
+    });
+  });
+
+  describe('change-rdp-port', () => {
+    it.each([1024, 65536, 0, -1, 3389.5, '3389; calc', '0x0D3E'])('refuses %p', (port) => {
+      expect(['runbook.param.invalid', 'runbook.param.portSame']).toContain(badInputKey(() => buildFixRun('change-rdp-port', { port }, conflictFacts)));
+    });
+    it('refuses the current port and WinRM ports', () => {
+      expect(badInputKey(() => buildFixRun('change-rdp-port', { port: 3389 }, conflictFacts))).toBe('runbook.param.portSame');
+      expect(badInputKey(() => buildFixRun('change-rdp-port', { port: 5985 }, conflictFacts))).toBe('runbook.param.portReserved');
+    });
+    it('accepts a string port from a card and moves the NSG rule that carried RDP', () => {
+      const vm = demoVm('vm-portclash-03');
+      const run = buildFixRun('change-rdp-port', { port: '3390' }, conflictFacts, { nsgs: effectiveNsgsOf(vm) }) as ScriptFixRun;
+      expect(run.parameters).toEqual([{ name: 'Port', value: '3390' }]);
+      expect(run.arm).toEqual({
+        op: 'nsgRules',
+        rules: [
+          {
+            nsgId: expect.stringMatching(/networkSecurityGroups\/vm-portclash-03-nsg$/),
+            coversOtherPorts: false,
+            rule: expect.objectContaining({ name: 'allow-rdp-office', priority: 300, access: 'Allow', sourceAddressPrefix: '198.51.100.0/24', destinationPortRange: '3390' }),
+          },
+        ],
+      });
+    });
+  });
+
+  describe('restrict-rdp-source', () => {
+    const vm = demoVm('vm-exposed-02');
+    it('rewrites the exposing rule with the given source, keeping its name and priority', () => {
+      const run = buildFixRun('restrict-rdp-source', { source: '203.0.113.0/24' }, null, { nsgs: effectiveNsgsOf(vm) }) as ArmFixRun;
+      expect(run.arm).toEqual({
+        op: 'nsgRules',
+        rules: [
+          {
+            nsgId: expect.stringMatching(/vm-exposed-02-nsg$/),
+            coversOtherPorts: false,
+            rule: expect.objectContaining({ name: 'RDP', priority: 300, direction: 'Inbound', access: 'Allow', protocol: 'Tcp', sourceAddressPrefix: '203.0.113.0/24', destinationPortRange: '3389' }),
+          },
+        ],
+      });
+    });
+    it.each(['*', 'Internet', '0.0.0.0/0', 'any', '10.0.0.0/7', '203.0.113.7/24', '203.0.113.256', '203.0.113.07', '203.0.113.0/33', ' ', '1.2.3.4/24; rm'])('refuses %p', (source) => {
+      const key = badInputKey(() => buildFixRun('restrict-rdp-source', { source }, null, { nsgs: effectiveNsgsOf(vm) }));
+      expect(key).toMatch(/^runbook\.param\.(cidrFormat|cidrTooWide|cidrHostBits|invalid)$/);
+      expect(hasKey('en', key) && hasKey('ru', key)).toBe(true);
+    });
+    it('refuses when nothing is exposed or the NSGs are unknown', () => {
+      expect(badInputKey(() => buildFixRun('restrict-rdp-source', { source: '203.0.113.7' }, null, { nsgs: effectiveNsgsOf(demoVm('vm-healthy-01')) }))).toBe('runbook.param.nothingToRestrict');
+      expect(badInputKey(() => buildFixRun('restrict-rdp-source', { source: '203.0.113.7' }, null, {}))).toBe('runbook.param.nsgUnknown');
+    });
+    it('CIDR validation: every canonical IPv4 CIDR of /8../32 passes unchanged', () => {
+      fc.assert(
+        fc.property(fc.ipV4(), fc.integer({ min: 8, max: 32 }), (ip, bits) => {
+          const n = ip.split('.').reduce((a, o) => a * 256 + Number(o), 0);
+          const base = Math.floor(n / 2 ** (32 - bits)) * 2 ** (32 - bits);
+          const text = [base >>> 24, (base >>> 16) & 255, (base >>> 8) & 255, base & 255].join('.');
+          fc.pre(!text.startsWith('0.'));
+          expect(validateSourceCidr(`${text}/${bits}`)).toBe(bits === 32 ? text : `${text}/${bits}`);
+        }),
+      );
+    });
+  });
+
+  it('enable-tls passes TLS 1.0/1.1 only when asked', () => {
+    expect((buildFixRun('enable-tls', {}, null) as ScriptFixRun).parameters).toEqual([
+      { name: 'Tls10', value: '0' },
+      { name: 'Tls11', value: '0' },
+    ]);
+    expect((buildFixRun('enable-tls', { tls10: true, tls11: 'false' }, null) as ScriptFixRun).parameters[0].value).toBe('1');
+  });
+
+  it('snapshot names are valid ARM names', () => {
+    const run = buildFixRun('snapshot-os-disk', {}, null, { vm: vmDetailsOf(demoVm('vm-healthy-01')), now: NOW }) as ArmFixRun;
+    expect(run.arm).toEqual({ op: 'snapshotOsDisk', snapshotName: 'vm-healthy-01-osdisk-rdpdoctor-20261125160000' });
+    expect(badInputKey(() => buildFixRun('snapshot-os-disk', { snapshotName: 'a b' }, null))).toBe('runbook.param.invalid');
+  });
+});
+
+describe('encodeParam', () => {
+  it('round-trips any text and only ever emits cmd-safe characters', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary' }), (s) => {
+        const e = encodeParam(s);
+        expect(e).toMatch(/^[A-Za-z0-9.+/=-]*$/);
+        expect(decodeParam(e)).toBe(s);
+      }),
+    );
+  });
+  it('leaves plain values alone', () => {
+    expect(encodeParam('TomcatAgent')).toBe('TomcatAgent');
+    expect(encodeParam('b64.x')).not.toBe('b64.x');
+  });
+});

@@ -1,0 +1,128 @@
+import fc from 'fast-check';
+import type { EffectiveNsg, EffectiveSecurityRule } from '../../services/azure/gateway';
+import { AZURE_DEFAULT_INBOUND_RULES, evaluateNsgs, portSpecCovers } from '../../services/runbook/nsg';
+
+type R = Partial<EffectiveSecurityRule> & { priority: number; access: 'Allow' | 'Deny' };
+
+function rule(r: R): EffectiveSecurityRule {
+  return {
+    name: `securityRules/r${r.priority}`,
+    protocol: 'Tcp',
+    direction: 'Inbound',
+    sourceAddressPrefix: '*',
+    destinationPortRange: '3389',
+    ...r,
+  };
+}
+
+function nsg(rules: R[], associatedWith: EffectiveNsg['associatedWith'] = 'networkInterface'): EffectiveNsg {
+  return {
+    networkSecurityGroupId: `/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/networkSecurityGroups/${associatedWith}-nsg`,
+    associatedWith,
+    rules: [...rules.map(rule), ...AZURE_DEFAULT_INBOUND_RULES],
+  };
+}
+
+const allow = (priority: number, extra: Partial<EffectiveSecurityRule> = {}): R => ({ priority, access: 'Allow', ...extra });
+const deny = (priority: number, extra: Partial<EffectiveSecurityRule> = {}): R => ({ priority, access: 'Deny', ...extra });
+
+describe('NSG evaluation for inbound TCP 3389', () => {
+  it.each<[string, EffectiveNsg[], { exposed: boolean; blocked: boolean }]>([
+    ['only Azure default rules: the Internet cannot reach RDP', [nsg([])], { exposed: false, blocked: true }],
+    ['allow from *', [nsg([allow(300)])], { exposed: true, blocked: false }],
+    ['allow from Internet', [nsg([allow(300, { sourceAddressPrefix: 'Internet' })])], { exposed: true, blocked: false }],
+    ['allow from Any', [nsg([allow(300, { sourceAddressPrefix: 'Any' })])], { exposed: true, blocked: false }],
+    ['allow from 0.0.0.0/0', [nsg([allow(300, { sourceAddressPrefix: '0.0.0.0/0' })])], { exposed: true, blocked: false }],
+    ['allow from a list holding 0.0.0.0/0', [nsg([allow(300, { sourceAddressPrefix: undefined, sourceAddressPrefixes: ['10.0.0.0/8', '0.0.0.0/0'] })])], { exposed: true, blocked: false }],
+    [
+      'allow whose expansion is Internet-wide',
+      [nsg([allow(300, { sourceAddressPrefix: undefined, expandedSourceAddressPrefix: ['0.0.0.0/0'] })])],
+      { exposed: true, blocked: false },
+    ],
+    ['allow from an office range', [nsg([allow(300, { sourceAddressPrefix: '198.51.100.0/24' })])], { exposed: false, blocked: false }],
+    ['allow from a single IP without a mask', [nsg([allow(300, { sourceAddressPrefix: '203.0.113.7' })])], { exposed: false, blocked: false }],
+    ['higher-priority deny * wins over allow *', [nsg([deny(100), allow(300)])], { exposed: false, blocked: true }],
+    ['deny Internet before allow *: only the virtual network remains', [nsg([deny(100, { sourceAddressPrefix: 'Internet' }), allow(300)])], { exposed: false, blocked: true }],
+    ['lower-priority deny does not stop an earlier allow', [nsg([allow(100), deny(300)])], { exposed: true, blocked: false }],
+    ['a narrow deny first does not stop Internet-wide exposure', [nsg([deny(100, { sourceAddressPrefix: '203.0.113.0/24' }), allow(300)])], { exposed: true, blocked: false }],
+    ['deny of a range covers an allow inside it', [nsg([deny(100, { sourceAddressPrefix: '198.51.0.0/16' }), allow(300, { sourceAddressPrefix: '198.51.100.0/24' })])], { exposed: false, blocked: true }],
+    ['deny of a range does not cover a wider allow', [nsg([deny(100, { sourceAddressPrefix: '198.51.100.0/24' }), allow(300, { sourceAddressPrefix: '198.51.0.0/16' })])], { exposed: false, blocked: false }],
+    ['UDP allow does not carry RDP over TCP', [nsg([allow(300, { protocol: 'Udp' })])], { exposed: false, blocked: true }],
+    ['protocol * carries TCP', [nsg([allow(300, { protocol: '*' })])], { exposed: true, blocked: false }],
+    ['protocol All carries TCP', [nsg([allow(300, { protocol: 'All' })])], { exposed: true, blocked: false }],
+    ['UDP deny does not block TCP', [nsg([deny(100, { protocol: 'Udp' }), allow(300)])], { exposed: true, blocked: false }],
+    ['port range 3000-4000 covers 3389', [nsg([allow(300, { destinationPortRange: '3000-4000' })])], { exposed: true, blocked: false }],
+    ['port range 3389-3389 covers 3389', [nsg([allow(300, { destinationPortRange: '3389-3389' })])], { exposed: true, blocked: false }],
+    ['port range 0-65535 covers 3389', [nsg([allow(300, { destinationPortRange: '0-65535' })])], { exposed: true, blocked: false }],
+    ['port * covers 3389', [nsg([allow(300, { destinationPortRange: '*' })])], { exposed: true, blocked: false }],
+    ['a port list covers 3389', [nsg([allow(300, { destinationPortRange: undefined, destinationPortRanges: ['22', '3389'] })])], { exposed: true, blocked: false }],
+    ['another port does not', [nsg([allow(300, { destinationPortRange: '3390' })])], { exposed: false, blocked: true }],
+    ['a range that stops short does not', [nsg([allow(300, { destinationPortRange: '3000-3388' })])], { exposed: false, blocked: true }],
+    ['outbound allow is ignored', [nsg([allow(300, { direction: 'Outbound' })])], { exposed: false, blocked: true }],
+    ['explicit allow from VirtualNetwork is not outside reach', [nsg([allow(300, { sourceAddressPrefix: 'VirtualNetwork' })])], { exposed: false, blocked: true }],
+    ['subnet allows *, NIC only the office: not exposed', [nsg([allow(300)], 'subnet'), nsg([allow(300, { sourceAddressPrefix: '198.51.100.0/24' })])], { exposed: false, blocked: false }],
+    ['both allow *: exposed', [nsg([allow(300)], 'subnet'), nsg([allow(310)])], { exposed: true, blocked: false }],
+    ['subnet allows *, NIC has only defaults: blocked', [nsg([allow(300)], 'subnet'), nsg([])], { exposed: false, blocked: true }],
+    [
+      'two NSGs allowing disjoint ranges: no common source',
+      [nsg([allow(300, { sourceAddressPrefix: '198.51.100.0/24' })], 'subnet'), nsg([allow(300, { sourceAddressPrefix: '203.0.113.0/24' })])],
+      { exposed: false, blocked: true },
+    ],
+    [
+      'two NSGs with nested ranges share a source',
+      [nsg([allow(300, { sourceAddressPrefix: '198.51.0.0/16' })], 'subnet'), nsg([allow(300, { sourceAddressPrefix: '198.51.100.0/24' })])],
+      { exposed: false, blocked: false },
+    ],
+    ['no NSG at all: open wherever routable', [], { exposed: true, blocked: false }],
+  ])('%s', (_label, nsgs, expected) => {
+    const v = evaluateNsgs(nsgs, 3389);
+    expect({ exposed: v.exposed, blocked: v.blocked }).toEqual(expected);
+  });
+
+  it('names the rule that exposes RDP in each NSG', () => {
+    const v = evaluateNsgs([nsg([allow(300)], 'subnet'), nsg([allow(310, { sourceAddressPrefix: 'Internet' })])], 3389);
+    expect(v.exposingRules.map((r) => r.rule.priority)).toEqual([300, 310]);
+  });
+
+  it('evaluates the RDP port the VM actually uses', () => {
+    const nsgs = [nsg([allow(300, { destinationPortRange: '3390' })])];
+    expect(evaluateNsgs(nsgs, 3390).exposed).toBe(true);
+    expect(evaluateNsgs(nsgs, 3389).exposed).toBe(false);
+  });
+
+  it('port specs: a range covers exactly its ports', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 65535 }), fc.integer({ min: 0, max: 65535 }), fc.integer({ min: 0, max: 65535 }), (a, b, p) => {
+        const [lo, hi] = a <= b ? [a, b] : [b, a];
+        expect(portSpecCovers(`${lo}-${hi}`, p)).toBe(p >= lo && p <= hi);
+        expect(portSpecCovers(String(lo), p)).toBe(p === lo);
+        expect(portSpecCovers('*', p)).toBe(true);
+      }),
+    );
+  });
+
+  it('first match wins: a deny * placed before every allow always blocks, placed after none it never exposes less', () => {
+    const arbRule = fc.record({
+      priority: fc.integer({ min: 200, max: 4096 }),
+      access: fc.constantFrom<'Allow' | 'Deny'>('Allow', 'Deny'),
+      protocol: fc.constantFrom('Tcp', 'Udp', '*', 'All'),
+      sourceAddressPrefix: fc.constantFrom('*', 'Internet', '198.51.100.0/24', '203.0.113.7', 'VirtualNetwork', '10.0.0.0/8'),
+      destinationPortRange: fc.constantFrom('3389', '3000-4000', '*', '22', '3389-3389'),
+    });
+    fc.assert(
+      fc.property(fc.uniqueArray(arbRule, { selector: (r) => r.priority, maxLength: 6 }), (rules) => {
+        const blockedFirst = evaluateNsgs([nsg([deny(100), ...rules])], 3389);
+        expect(blockedFirst.blocked).toBe(true);
+        expect(blockedFirst.exposed).toBe(false);
+        const plain = evaluateNsgs([nsg(rules)], 3389);
+        const withAllowFirst = evaluateNsgs([nsg([allow(100), ...rules])], 3389);
+        expect(withAllowFirst.exposed).toBe(true);
+        // exposure implies reachability
+        if (plain.exposed) expect(plain.blocked).toBe(false);
+        // adding a second, identical NSG never changes the verdict
+        const twice = evaluateNsgs([nsg(rules, 'subnet'), nsg(rules)], 3389);
+        expect({ e: twice.exposed, b: twice.blocked }).toEqual({ e: plain.exposed, b: plain.blocked });
+      }),
+    );
+  });
+});

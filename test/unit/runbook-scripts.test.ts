@@ -1,0 +1,138 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DomainError } from '../../services/errors';
+import { CAPS } from '../../services/runbook/diagnostic-output';
+import { offlineRepairScripts, validateDriveLetter } from '../../services/runbook/offline';
+import { DIAGNOSE_SCRIPT, SCRIPT_IDS, scriptsDir } from '../../services/runbook/scripts';
+import { scriptIdOf } from '../../services/simulator/interior';
+
+const root = join(__dirname, '..', '..');
+const dir = scriptsDir();
+const files = readdirSync(dir).filter((f) => f.endsWith('.ps1'));
+const sources = files.map((f) => [f, readFileSync(join(dir, f), 'utf8')] as const);
+const runCommandScripts = sources.filter(([f]) => !f.startsWith('offline-'));
+
+describe('shipped PowerShell scripts', () => {
+  it('every script id has a file and every file a header naming it', () => {
+    expect(files.length).toBeGreaterThanOrEqual(SCRIPT_IDS.length + 3);
+    for (const id of SCRIPT_IDS) expect(files).toContain(`${id}.ps1`);
+    for (const [f, src] of sources) {
+      expect([f, src.split(/\r?\n/)[0]]).toEqual([f, `# rdp-doctor-script: ${f.replace(/\.ps1$/, '')}`]);
+      expect(scriptIdOf(src)).toBe(f.replace(/\.ps1$/, ''));
+    }
+  });
+
+  it.each(sources)('%s: ASCII only, no prompts, no Mandatory, no PS 5+/6+ only constructs', (_f, src) => {
+    expect(src).toMatch(/^[\x09\x0a\x0d\x20-\x7e]*$/);
+    expect(src).not.toMatch(/Read-Host/i);
+    expect(src).not.toMatch(/Mandatory/i);
+    expect(src).not.toMatch(/Get-ItemPropertyValue/i);
+    expect(src).not.toMatch(/-replace\s+[^\n]*\{/i);
+    expect(src).not.toMatch(/-(Stable|EnumsAsStrings|AsHashtable)\b/);
+    expect(src).not.toMatch(/\btakeown(\.exe)?\b[^\n]*\/r\b/i);
+    expect(src).not.toMatch(/Restart-Computer|shutdown(\.exe)?\s/i);
+  });
+
+  it.each(runCommandScripts)('%s: exits only with exit 0, as its last line, and prints JSON through one writer', (_f, src) => {
+    const exits = [...src.matchAll(/\bexit\b\s*(\S*)/gi)].map((m) => m[1]);
+    expect(exits).toEqual(['0']);
+    expect(src.trimEnd().split('\n').pop()).toBe('exit 0');
+    expect(src).toMatch(/ConvertTo-Json -InputObject \$\w+ -Depth \d -Compress/);
+    expect(src).not.toMatch(/Write-Host/);
+  });
+
+  it.each(runCommandScripts)('%s: parameters are [string] with defaults', (_f, src) => {
+    const block = /^param\(([\s\S]*?)^\)/m.exec(src)?.[1] ?? '';
+    for (const line of block.split('\n').map((l) => l.trim()).filter(Boolean)) {
+      expect(line).toMatch(/^\[string\]\$[A-Za-z0-9]+ = '[A-Za-z0-9]*',?$/);
+    }
+  });
+
+  it('the diagnosis is read-only', () => {
+    const src = DIAGNOSE_SCRIPT.source;
+    for (const verb of ['Set-ItemProperty', 'New-ItemProperty', 'Remove-Item', 'New-Item ', 'Set-Service', 'Stop-Service', 'Start-Service', 'Restart-Service', 'icacls', 'takeown', 'Set-NetFirewallRule', 'Set-Acl', 'reg.exe', 'bcdedit']) {
+      expect([verb, src.includes(verb)]).toEqual([verb, false]);
+    }
+  });
+
+  it('the diagnosis uses the caps the output schema expects', () => {
+    const src = DIAGNOSE_SCRIPT.source;
+    expect(src).toContain(`Select-Object -First ${CAPS.acl})`);
+    expect(src).toContain(`$errs.Count -lt ${CAPS.err}`);
+    expect(src).toContain(`$policy.Count -lt ${CAPS.policy}`);
+    expect(src).toContain(`$e.Length -gt ${CAPS.policyLength}`);
+    expect(src).toContain(`} ${CAPS.events})`);
+    expect(src).toContain(`} ${CAPS.events4625})`);
+    expect(src).toContain(`Select-Object -First ${CAPS.logons} |`);
+    expect(src).toContain(`Select-Object -First ${CAPS.listeners})`);
+    expect(src).toContain(`Select-Object -First ${CAPS.servicesPerListener} |`);
+    expect(src).toContain(`$t.Length -gt ${CAPS.nameLength}`);
+  });
+
+  it('icacls grants use SIDs in quotes, never names', () => {
+    for (const [, src] of sources) {
+      for (const m of src.matchAll(/icacls\.exe[^\n]*\/grant([^\n]*)/g)) {
+        expect(m[1]).not.toMatch(/NETWORK SERVICE|Administrators|SYSTEM:/i);
+      }
+    }
+    expect(readFileSync(join(dir, 'fix-reset-machinekeys-acl.ps1'), 'utf8')).toContain("'*S-1-5-20:(R)'");
+  });
+
+  it('every script passes the tree-sitter PowerShell grammar (node test/ps-parse.mjs)', () => {
+    const out = execFileSync(process.execPath, ['--no-deprecation', join(root, 'test', 'ps-parse.mjs')], { cwd: root, encoding: 'utf8' });
+    for (const f of files) expect(out).toContain(`ok services/runbook/scripts/${f}`);
+  });
+
+  it('the grammar check fails on a broken script', () => {
+    const tmp = mkdtempSync(join(tmpdir(), 'ps-parse-'));
+    try {
+      const bad = join(tmp, 'bad.ps1');
+      writeFileSync(bad, "if ($a -eq 1 {\n  Write-Output 'x'\n");
+      let status = 0;
+      try {
+        execFileSync(process.execPath, ['--no-deprecation', join(root, 'test', 'ps-parse.mjs'), bad], { cwd: root, stdio: 'pipe' });
+      } catch (e) {
+        status = (e as { status: number }).status;
+      }
+      expect(status).toBe(1);
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('offline repair scripts', () => {
+  it('renders the drive letter into every script and leaves no placeholder', () => {
+    const guide = offlineRepairScripts('f:');
+    expect(guide.drive).toBe('F');
+    const scripts = guide.steps.map((s) => s.script).filter((s): s is string => s !== null);
+    expect(scripts).toHaveLength(3);
+    for (const s of scripts) {
+      expect(s).not.toContain('__DRIVE__');
+      expect(s).toContain("[string]$Drive = 'F'");
+    }
+  });
+
+  it('reads the boot control set from Select\\Current instead of hard-coding one', () => {
+    const reg = offlineRepairScripts('F').steps[0].script ?? '';
+    expect(reg).toContain("'{0}\\Select' -f $root");
+    expect(reg).not.toMatch(/ControlSet00[12]/);
+    expect(reg).toMatch(/reg\.exe load/);
+    expect(reg).toMatch(/finally \{[\s\S]*reg\.exe unload/);
+    expect(reg).toContain("-Value '%SystemRoot%\\MEMORY.DMP' -PropertyType ExpandString");
+    expect(reg).toContain("Set-Dword $tlsKey 'DisabledByDefault' 0");
+  });
+
+  it('the BCD step knows Gen1 and Gen2 locations', () => {
+    const bcd = offlineRepairScripts('G').steps[2].script ?? '';
+    expect(bcd).toContain('\\boot\\bcd');
+    expect(bcd).toContain('\\EFI\\Microsoft\\Boot\\BCD');
+    expect(bcd).toContain("'{bootmgr}'");
+  });
+
+  it.each(['C', 'c:', '', 'FF', '1', 'F:\\', 'F; calc'])('refuses drive %p', (d) => {
+    expect(() => validateDriveLetter(d)).toThrow(DomainError);
+  });
+});
