@@ -6,6 +6,7 @@ import { DIAGNOSE_SCRIPT } from '../../services/runbook/scripts';
 import type { FleetVm } from '../../services/simulator/fleet';
 import { scriptIdOf } from '../../services/simulator/interior';
 import { createVmInterior } from '../../services/simulator/vm-interior';
+import { DEMO_EXPECTED } from '../support/demo-expectations';
 import { demoFleetVms, demoVm, effectiveNsgsOf, NOW, vmDetailsOf } from './runbook-helpers';
 
 /** What the bot does: blockers first; else one diagnose Run Command, parse, evaluate. */
@@ -31,18 +32,7 @@ function runFix(vm: FleetVm, interior: ReturnType<typeof createVmInterior>, fixI
   return status;
 }
 
-const EXPECTED: Record<string, string[]> = {
-  'vm-healthy-01': [],
-  'vm-exposed-02': ['rdp-exposed-to-internet', 'brute-force-suspected'],
-  'vm-portclash-03': ['rdp-port-conflict'],
-  'vm-certexpired-04': ['rdp-cert-expired', 'cert-key-errors-logged'],
-  'vm-machinekeys-05': ['machinekeys-acl-broken', 'cert-key-errors-logged'],
-  'vm-tlsoff-06': ['tls-disabled'],
-  'vm-stopped-07': ['vm-not-running'],
-  'vm-noagent-08': ['vm-agent-not-ready'],
-  // has a Run Command conflict fault: these are the findings once the run goes through
-  'vm-busy-09': [],
-};
+const EXPECTED = DEMO_EXPECTED;
 
 describe('demo fleet: vm-interior -> parseDiagnosticOutput -> evaluate', () => {
   it('lists exactly the VMs the expectations name', () => {

@@ -1,0 +1,83 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { AzureGateway } from '../services/azure/gateway';
+import { createAzureGateway } from '../services/azure/factory';
+import type { Logger } from '../services/log';
+import { loadFleetFile } from '../services/simulator/fleet';
+import { startSimulator, type SimulatorHandle } from '../services/simulator/server';
+import { createVmInterior } from '../services/simulator/vm-interior';
+import type { Config } from './config';
+
+export interface AzureAccess {
+  gateway: AzureGateway;
+  /** 'demo': the in-process simulator; 'endpoint': another ARM endpoint (e.g. `npm run simulator`); 'azure': the real cloud. */
+  mode: 'demo' | 'endpoint' | 'azure' | 'injected';
+  /** the simulator's ARM endpoint in demo mode */
+  endpoint?: string;
+  readiness: Array<() => Promise<void>>;
+  /** demo mode only: the in-process simulator (its live fleet and operation log) */
+  simulator?: SimulatorHandle;
+  close(): Promise<void>;
+}
+
+/** Where demo mode's fleet comes from when SIM_FLEET is not set: the one shipped in the repo. */
+export function defaultFleetPath(): string {
+  // works from dist/bot and from bot/ (ts-jest)
+  for (const base of [join(__dirname, '..', 'services'), join(__dirname, '..', '..', 'services')]) {
+    const p = join(base, 'simulator', 'fleets', 'demo-fleet.json');
+    try {
+      readFileSync(p);
+      return p;
+    } catch {
+      /* next */
+    }
+  }
+  throw new Error('the shipped demo fleet (services/simulator/fleets/demo-fleet.json) is missing');
+}
+
+/** Demo Run Command latency when not configured: long enough to see the progress card, short enough to demo. */
+const DEMO_RUN_COMMAND_LATENCY_MS = 8000;
+
+/**
+ * Azure access as configured: the real cloud, another Resource Manager endpoint, or, when no
+ * subscription is configured, the simulator started in-process with the demo fleet.
+ */
+export async function openAzure(config: Config, logger: Logger, injected?: AzureGateway): Promise<AzureAccess> {
+  if (injected) return { gateway: injected, mode: 'injected', readiness: [], close: async () => undefined };
+
+  if (config.AZURE_ARM_ENDPOINT) {
+    const caPem = config.AZURE_ARM_CA_FILE ? readFileSync(config.AZURE_ARM_CA_FILE, 'utf8') : undefined;
+    const subscriptionIds = config.AZURE_SUBSCRIPTION_IDS.length ? config.AZURE_SUBSCRIPTION_IDS : [loadFleetFile(config.SIM_FLEET ?? defaultFleetPath()).subscriptionId];
+    const gateway = createAzureGateway({
+      endpoint: config.AZURE_ARM_ENDPOINT,
+      caPem,
+      subscriptionIds,
+      resourceGroups: config.AZURE_RESOURCE_GROUPS,
+      logger,
+    });
+    return { gateway, mode: 'endpoint', endpoint: config.AZURE_ARM_ENDPOINT, readiness: [], close: async () => undefined };
+  }
+
+  if (!config.demoMode) {
+    const gateway = createAzureGateway({ subscriptionIds: config.AZURE_SUBSCRIPTION_IDS, resourceGroups: config.AZURE_RESOURCE_GROUPS, logger });
+    return { gateway, mode: 'azure', readiness: [], close: async () => undefined };
+  }
+
+  const fleetPath = config.SIM_FLEET ?? defaultFleetPath();
+  const fleet = loadFleetFile(fleetPath);
+  const sim = await startSimulator({
+    fleet,
+    port: 0,
+    interior: createVmInterior(),
+    runCommandLatencyMs: config.SIM_RUN_COMMAND_LATENCY_MS ?? DEMO_RUN_COMMAND_LATENCY_MS,
+  });
+  logger.info({ endpoint: sim.endpoint, fleet: fleetPath, vms: fleet.vms.length }, 'demo mode: simulated Azure fleet started');
+  const gateway = createAzureGateway({
+    endpoint: sim.endpoint,
+    caPem: sim.caPem,
+    subscriptionIds: [fleet.subscriptionId],
+    resourceGroups: config.AZURE_RESOURCE_GROUPS,
+    logger,
+  });
+  return { gateway, mode: 'demo', endpoint: sim.endpoint, simulator: sim, readiness: [], close: () => sim.close() };
+}

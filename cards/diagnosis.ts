@@ -1,0 +1,132 @@
+import type { Translate } from '../services/i18n';
+import type { DiagnosisRecord } from '../services/incidents/model';
+import { bind, codeBlock, type CardJson } from './render';
+import consentTemplate from './templates/consent.json';
+import findingsTemplate from './templates/findings.json';
+import messageTemplate from './templates/message.json';
+import offlineTemplate from './templates/offline-guide.json';
+import progressTemplate from './templates/progress.json';
+import pickTemplate from './templates/vm-pick.json';
+
+export interface VmLine {
+  id: string;
+  name: string;
+  resourceGroup: string;
+  subscriptionId: string;
+  location?: string;
+  powerState?: string;
+}
+
+export function consentCard(
+  t: Translate,
+  d: { incidentId: string; vm: VmLine; symptom: string; script: string },
+): CardJson {
+  return bind(consentTemplate, {
+    incidentId: d.incidentId,
+    vm: d.vm,
+    symptom: t(`symptoms.${d.symptom}`),
+    script: codeBlock(d.script),
+    s: {
+      title: t('consent.title', { vm: d.vm.name }),
+      vm: t('consent.vm'),
+      resourceGroup: t('consent.resourceGroup'),
+      subscription: t('consent.subscription'),
+      symptom: t('consent.symptom'),
+      explain: t('consent.explain'),
+      readOnly: t('consent.readOnly'),
+      showScript: t('consent.showScript'),
+      run: t('consent.run'),
+      cancel: t('consent.cancel'),
+    },
+  });
+}
+
+export function vmPickCard(t: Translate, d: { incidentId: string; query: string; vms: VmLine[] }): CardJson {
+  return bind(pickTemplate, {
+    incidentId: d.incidentId,
+    vms: d.vms.map((v) => ({
+      id: v.id,
+      name: v.name,
+      detail: t('pick.detail', { resourceGroup: v.resourceGroup, location: v.location ?? '', subscription: v.subscriptionId }),
+    })),
+    s: { title: t('pick.title', { query: d.query, count: d.vms.length }), explain: t('pick.explain'), choose: t('pick.choose') },
+  });
+}
+
+export type ProgressStep = 'precheck' | 'runCommand' | 'analysis';
+const STEPS: ProgressStep[] = ['precheck', 'runCommand', 'analysis'];
+
+export function progressCard(t: Translate, d: { vmName: string; current: ProgressStep }): CardJson {
+  const at = STEPS.indexOf(d.current);
+  return bind(progressTemplate, {
+    steps: STEPS.map((step, i) => ({
+      mark: i < at ? '✔' : i === at ? '▶' : '○',
+      color: i < at ? 'Good' : i === at ? 'Accent' : 'Default',
+      weight: i === at ? 'Bolder' : 'Default',
+      text: t(`progress.${step}`),
+    })),
+    s: { title: t('progress.title', { vm: d.vmName }), note: t('progress.note') },
+  });
+}
+
+const SEVERITY_COLOR: Record<string, string> = { blocker: 'Attention', critical: 'Attention', warning: 'Warning', info: 'Accent' };
+
+export function findingsCard(t: Translate, d: { incidentId: string; diagnosis: DiagnosisRecord }): CardJson {
+  const { diagnosis } = d;
+  const blocked = diagnosis.findings.some((f) => f.severity === 'blocker');
+  const agentDown = diagnosis.findings.some((f) => f.id === 'vm-agent-not-ready');
+  const fixTitles = (findingId: string) =>
+    diagnosis.fixes.filter((x) => x.addresses.includes(findingId)).map((x) => t(`fixes.${x.id}.title`));
+  const problems = diagnosis.findings.filter((f) => f.severity !== 'info');
+  const summaryKey = blocked ? 'findings.summaryBlocked' : problems.length ? 'findings.summary' : 'findings.summaryHealthy';
+  return bind(findingsTemplate, {
+    incidentId: d.incidentId,
+    offlineGuide: agentDown,
+    summaryColor: blocked ? 'Warning' : problems.length ? 'Attention' : 'Good',
+    findings: diagnosis.findings.map((f) => ({
+      id: f.id,
+      severityLabel: t(`severity.${f.severity}`),
+      color: SEVERITY_COLOR[f.severity] ?? 'Default',
+      title: t(`findings.${f.id}.title`),
+      explain: t(`findings.${f.id}.explain`),
+      evidence: f.evidence.map((e) => t(e.key, e.params)),
+      fixes: fixTitles(f.id),
+    })),
+    s: {
+      title: t('findings.title', { vm: diagnosis.vm.name }),
+      summary: t(summaryKey, { count: problems.length }),
+      evidence: t('findings.evidence'),
+      fixes: t('findings.fixes'),
+      noFindings: t('findings.none'),
+      stats: t('findings.stats', {
+        runCommands: diagnosis.runCommandCalls,
+        armCalls: diagnosis.armCalls,
+        seconds: (diagnosis.elapsedMs / 1000).toFixed(1),
+        at: diagnosis.at,
+      }),
+      offlineButton: t('offline.button'),
+      offlineAsk: t('offline.ask'),
+      driveLabel: t('offline.driveLabel'),
+      driveError: t('offline.driveError'),
+      offlineShow: t('offline.show'),
+    },
+  });
+}
+
+export function messageCard(d: { title: string; text: string; ref?: string; tone?: 'good' | 'warning' | 'attention' | 'default' }): CardJson {
+  const color = { good: 'Good', warning: 'Warning', attention: 'Attention', default: 'Default' }[d.tone ?? 'default'];
+  return bind(messageTemplate, { title: d.title, text: d.text, ref: d.ref ?? '', color });
+}
+
+export interface OfflineStep {
+  title: string;
+  text?: string;
+  code?: string;
+}
+
+export function offlineGuideCard(d: { title: string; intro: string; steps: OfflineStep[] }): CardJson {
+  return bind(offlineTemplate, {
+    steps: d.steps.map((s) => ({ title: s.title, text: s.text ?? '', code: s.code ? codeBlock(s.code) : null })),
+    s: { title: d.title, intro: d.intro },
+  });
+}

@@ -1,0 +1,151 @@
+import 'dotenv/config';
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig } from '../bot/config';
+import { openAzure } from '../bot/azure';
+import { DomainError, isDomainError } from '../services/errors';
+import { t, type Lang } from '../services/i18n';
+import { diagnoseVm, assertVmQuery, type DiagnosisReport } from '../services/incidents/diagnosis';
+import { createLogger } from '../services/log';
+import { loadFleetFile } from '../services/simulator/fleet';
+
+/**
+ * `rdp-doctor diagnose <vm-name-or-resource-id> [--fleet FILE] [--json] [--lang en|ru]`
+ * (CONTRACTS.md §4): the bot's diagnosis without the chat. Exit 0 when the diagnosis ran,
+ * 2 for bad input, 1 when it could not diagnose.
+ */
+const USAGE = 'usage: rdp-doctor diagnose <vm-name-or-resource-id> [--fleet FILE] [--json] [--lang en|ru]';
+
+class UsageError extends Error {}
+
+async function main(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        fleet: { type: 'string' },
+        json: { type: 'boolean', default: false },
+        lang: { type: 'string', default: 'en' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    });
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  const [command, target, ...extra] = positionals;
+  if (command !== 'diagnose') throw new UsageError(command ? `unknown command ${JSON.stringify(command)}` : 'missing command');
+  if (!target) throw new UsageError('missing VM name or resource id');
+  if (extra.length) throw new UsageError(`unexpected argument ${JSON.stringify(extra[0])}`);
+  if (values.lang !== 'en' && values.lang !== 'ru') throw new UsageError('--lang must be en or ru');
+  const lang: Lang = values.lang;
+  const query = assertVmQuery(target);
+
+  const env: NodeJS.ProcessEnv = { ...process.env, PORT: '0', SIM_RUN_COMMAND_LATENCY_MS: process.env.SIM_RUN_COMMAND_LATENCY_MS ?? '0' };
+  if (values.fleet) {
+    // --fleet: always the simulator, whatever Azure the environment names
+    delete env.AZURE_SUBSCRIPTION_IDS;
+    delete env.AZURE_ARM_ENDPOINT;
+    delete env.AZURE_ARM_CA_FILE;
+    env.SIM_FLEET = values.fleet;
+    try {
+      loadFleetFile(values.fleet);
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+  }
+  const config = loadConfig(env);
+  const logger = createLogger(process.env.LOG_LEVEL === undefined ? 'silent' : config.LOG_LEVEL, process.stderr as never);
+  const azure = await openAzure(config, logger);
+  try {
+    const started = Date.now();
+    const matches = await resolve(azure.gateway, query);
+    const report = await diagnoseVm(azure.gateway, matches.id);
+    report.elapsedMs = Date.now() - started;
+    const callCounts = (azure.gateway as { callCounts?: () => { runCommand: number; armReads: number; armWrites: number } }).callCounts?.();
+    if (callCounts) {
+      report.runCommandCalls = callCounts.runCommand;
+      report.armCalls = callCounts.armReads + callCounts.armWrites;
+    }
+    process.stdout.write(values.json ? `${JSON.stringify(toJson(report))}\n` : toText(report, lang));
+    return 0;
+  } finally {
+    await azure.close();
+  }
+}
+
+async function resolve(gateway: Awaited<ReturnType<typeof openAzure>>['gateway'], query: string): Promise<{ id: string }> {
+  if (query.startsWith('/subscriptions/')) return { id: (await gateway.getVm(query)).id };
+  const found = await gateway.findVms(query);
+  const exact = found.filter((v) => v.name.toLowerCase() === query.toLowerCase());
+  const pick = exact.length ? exact : found;
+  if (pick.length === 0) throw new DomainError('not-found', `no VM matches ${JSON.stringify(query)}`, { params: { what: query } });
+  if (pick.length > 1) {
+    throw new DomainError('bad-input', `${pick.length} VMs match ${JSON.stringify(query)}: ${pick.map((v) => v.id).join(', ')}`, {
+      params: { detail: pick.map((v) => v.name).join(', ') },
+    });
+  }
+  return pick[0];
+}
+
+function toJson(r: DiagnosisReport) {
+  return {
+    vm: {
+      id: r.vm.id,
+      name: r.vm.name,
+      resourceGroup: r.vm.resourceGroup,
+      subscriptionId: r.vm.subscriptionId,
+      location: r.vm.location,
+      osType: r.vm.osType,
+      powerState: r.vm.powerState,
+      provisioningState: r.vm.provisioningState,
+      agentStatus: r.vm.agentStatus,
+    },
+    findings: r.findings.map((f) => ({
+      id: f.id,
+      severity: f.severity,
+      evidence: f.evidence.map((e) => ({ key: e.key, params: e.params, text: t('en', e.key, e.params) })),
+    })),
+    fixes: r.fixes,
+    blocked: r.blocked,
+    runCommandCalls: r.runCommandCalls,
+    armCalls: r.armCalls,
+    elapsedMs: r.elapsedMs,
+  };
+}
+
+function toText(r: DiagnosisReport, lang: Lang): string {
+  const lines = [t(lang, 'findings.title', { vm: r.vm.name }), ''];
+  if (r.findings.length === 0) lines.push(t(lang, 'findings.none'));
+  for (const f of r.findings) {
+    lines.push(`[${t(lang, `severity.${f.severity}`)}] ${t(lang, `findings.${f.id}.title`)} (${f.id})`);
+    for (const e of f.evidence) lines.push(`    - ${t(lang, e.key, e.params)}`);
+    for (const fix of r.fixes.filter((x) => x.addresses.includes(f.id))) lines.push(`    > ${t(lang, `fixes.${fix.id}.title`)} (${fix.id})`);
+  }
+  lines.push('', t(lang, 'findings.stats', { runCommands: r.runCommandCalls, armCalls: r.armCalls, seconds: (r.elapsedMs / 1000).toFixed(1), at: new Date().toISOString() }));
+  return `${lines.join('\n')}\n`;
+}
+
+main(process.argv.slice(2))
+  .then((code) => process.exit(code))
+  .catch((e: unknown) => {
+    if (e instanceof UsageError) {
+      process.stderr.write(`rdp-doctor: ${e.message}\n${USAGE}\n`);
+      process.exit(2);
+    }
+    if (e instanceof ConfigError) {
+      process.stderr.write(`rdp-doctor: configuration error: ${e.message}\n`);
+      process.exit(2);
+    }
+    if (isDomainError(e)) {
+      process.stderr.write(`rdp-doctor: ${e.message}\n`);
+      process.exit(e.code === 'bad-input' || e.code === 'not-found' || e.code === 'out-of-scope' ? 2 : 1);
+    }
+    process.stderr.write(`rdp-doctor: ${(e as Error).message ?? String(e)}\n`);
+    process.exit(1);
+  });

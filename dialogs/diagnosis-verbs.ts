@@ -1,0 +1,145 @@
+import { CardFactory } from 'botbuilder';
+import { z } from 'zod';
+import { consentCard, findingsCard, messageCard, offlineGuideCard, progressCard } from '../cards/diagnosis';
+import { helpCard } from '../cards/help';
+import type { CardJson } from '../cards/render';
+import type { DomainError } from '../services/errors';
+import { translator } from '../services/i18n';
+import type { DiagnosisObserver, IncidentService } from '../services/incidents/incident-service';
+import type { Incident } from '../services/incidents/model';
+import type { Notifier } from '../services/incidents/notifier';
+import type { Logger } from '../services/log';
+import { DIAGNOSE_SCRIPT } from '../services/runbook/scripts';
+import { errorText } from './error-text';
+import { offlineGuide } from './offline-steps';
+import { personOf } from './person';
+import { turnT } from './turn';
+import type { VerbHandler, VerbResult, VerbRouter } from './verbs';
+
+const id = z.string().uuid();
+const armVmId = z
+  .string()
+  .max(400)
+  .regex(/^\/subscriptions\/[0-9a-f-]{36}\/resourceGroups\/[-\w._()]+\/providers\/Microsoft\.Compute\/virtualMachines\/[-\w.]+$/i);
+
+export interface DiagnosisVerbDeps {
+  incidents: IncidentService;
+  notifier: Notifier;
+  logger: Logger;
+  demoMode: boolean;
+}
+
+/** The card verbs of the diagnosis journey (CONTRACTS.md §5) and the live card they keep up to date. */
+export function registerDiagnosisVerbs(router: VerbRouter, deps: DiagnosisVerbDeps): void {
+  const { incidents } = deps;
+  const observer = createObserver(deps);
+
+  const pick: VerbHandler<z.ZodObject<{ vmId: typeof armVmId; incidentId: typeof id }>> = {
+    verb: 'vm.pick',
+    schema: z.object({ vmId: armVmId, incidentId: id }),
+    async handle(context, data) {
+      const t = turnT(context);
+      const incident = await incidents.pick(data.incidentId, data.vmId, personOf(context));
+      if (incident.state !== 'awaiting-consent' || !incident.vmId) return { kind: 'card', card: stateCard(t, incident) };
+      const vm = await incidents.resolveVm(incident.vmId);
+      return {
+        kind: 'card',
+        card: consentCard(t, { incidentId: incident.id, vm: vm[0], symptom: incident.symptom, script: DIAGNOSE_SCRIPT.source }),
+      };
+    },
+  };
+
+  const start: VerbHandler<z.ZodObject<{ incidentId: typeof id }>> = {
+    verb: 'diagnose.start',
+    schema: z.object({ incidentId: id }),
+    async handle(context, data, via) {
+      const t = turnT(context);
+      const person = personOf(context);
+      // Execute replaces the clicked card with our answer: that message becomes the live card.
+      const cardId = via === 'execute' ? context.activity.replyToId : undefined;
+      const started = await incidents.startDiagnosis(data.incidentId, person, observer, cardId);
+      if (!started) return { kind: 'card', card: stateCard(t, await incidents.get(data.incidentId)) };
+      const card = progressCard(t, { vmName: started.vmName ?? '', current: 'precheck' });
+      if (via === 'submit') {
+        const sent = await context.sendActivity({ attachments: [CardFactory.adaptiveCard(card)] });
+        await incidents.setCard(started.id, sent?.id);
+        return { kind: 'none' };
+      }
+      return { kind: 'card', card };
+    },
+  };
+
+  const cancel: VerbHandler<z.ZodObject<{ incidentId: typeof id }>> = {
+    verb: 'incident.cancel',
+    schema: z.object({ incidentId: id }),
+    async handle(context, data) {
+      const t = turnT(context);
+      const done = await incidents.cancel(data.incidentId, personOf(context));
+      if (!done) return { kind: 'card', card: stateCard(t, await incidents.get(data.incidentId)) };
+      return { kind: 'card', card: messageCard({ title: t('incident.cancelledTitle'), text: t('cancel.done') }) };
+    },
+  };
+
+  const offline: VerbHandler<z.ZodObject<{ incidentId: typeof id; drive: z.ZodString }>> = {
+    verb: 'offline.guide',
+    schema: z.object({ incidentId: id, drive: z.string() }),
+    async handle(context, data) {
+      const t = turnT(context);
+      await incidents.get(data.incidentId); // a guide belongs to a known incident
+      const card = offlineGuideCard(offlineGuide(t, data.drive));
+      // a new message: the findings card stays as it is
+      await context.sendActivity({ attachments: [CardFactory.adaptiveCard(card)] });
+      return { kind: 'none' };
+    },
+  };
+
+  const help: VerbHandler<z.ZodObject<Record<string, never>>> = {
+    verb: 'help.show',
+    schema: z.object({}),
+    async handle(context): Promise<VerbResult> {
+      return { kind: 'card', card: helpCard(turnT(context), { demoMode: deps.demoMode }) };
+    },
+  };
+
+  router.add(pick).add(start).add(cancel).add(offline).add(help);
+}
+
+/** The card that shows where an incident stands, for a click that came too late or twice. */
+function stateCard(t: ReturnType<typeof turnT>, incident: Incident): CardJson {
+  if (incident.diagnosis && (incident.state === 'diagnosed' || incident.state === 'blocked')) {
+    return findingsCard(t, { incidentId: incident.id, diagnosis: incident.diagnosis });
+  }
+  if (incident.state === 'diagnosing') return progressCard(t, { vmName: incident.vmName ?? '', current: 'runCommand' });
+  return messageCard({ title: t(`incident.state.${incident.state}`), text: t('incident.stateText', { vm: incident.vmName ?? '' }) });
+}
+
+function createObserver(deps: DiagnosisVerbDeps): DiagnosisObserver {
+  const { notifier, logger } = deps;
+  const put = async (incident: Incident, card: CardJson) => {
+    const activity = { type: 'message', attachments: [CardFactory.adaptiveCard(card)] };
+    if (incident.cardActivityId) {
+      try {
+        await notifier.update(incident.conversation, incident.cardActivityId, activity);
+        return;
+      } catch (e) {
+        logger.warn({ err: e, incidentId: incident.id }, 'card update failed; posting a new card');
+      }
+    }
+    await notifier.send(incident.conversation, activity);
+  };
+  return {
+    async phase(incident, phase) {
+      await put(incident, progressCard(translator(incident.lang), { vmName: incident.vmName ?? '', current: phase }));
+    },
+    async done(incident, record) {
+      const t = translator(incident.lang);
+      await put(incident, findingsCard(t, { incidentId: incident.id, diagnosis: record }));
+      await notifier.send(incident.conversation, { type: 'message', text: t('findings.ready', { vm: record.vm.name }) });
+    },
+    async failed(incident, error: DomainError) {
+      const t = translator(incident.lang);
+      const text = errorText(t, error, { vm: incident.vmName ?? '', what: incident.vmName ?? '', ref: incident.id });
+      await put(incident, messageCard({ title: t('diagnosis.failedTitle', { vm: incident.vmName ?? '' }), text, tone: 'attention', ref: t('common.incidentRef', { ref: incident.id }) }));
+    },
+  };
+}

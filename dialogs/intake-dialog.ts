@@ -1,0 +1,135 @@
+import { CardFactory, TurnContext } from 'botbuilder';
+import {
+  ChoiceFactory,
+  ChoicePrompt,
+  ListStyle,
+  TextPrompt,
+  WaterfallDialog,
+  type DialogTurnResult,
+  type FoundChoice,
+  type WaterfallStepContext,
+} from 'botbuilder-dialogs';
+import { consentCard, vmPickCard } from '../cards/diagnosis';
+import { isDomainError } from '../services/errors';
+import type { IncidentService } from '../services/incidents/incident-service';
+import { MAX_CANDIDATES } from '../services/incidents/incident-service';
+import type { Symptom } from '../services/incidents/model';
+import { DIAGNOSE_SCRIPT } from '../services/runbook/scripts';
+import { errorText } from './error-text';
+import { detectSymptom, extractVmQuery } from './intake-text';
+import { InterruptibleDialog } from './interruptible-dialog';
+import { personOf } from './person';
+import { turnLang, turnT } from './turn';
+
+export const INTAKE_DIALOG = 'intake';
+const WATERFALL = 'intake.waterfall';
+const SYMPTOM_PROMPT = 'intake.symptom';
+const VM_PROMPT = 'intake.vm';
+const SYMPTOMS: Symptom[] = ['internal-error', 'configuring-session', 'cannot-connect', 'other'];
+const MAX_VM_TRIES = 3;
+
+export interface IntakeOptions {
+  text?: string;
+  vm?: string;
+  /** set when the waterfall loops back to ask for the VM again */
+  retry?: { symptom: Symptom; tries: number };
+}
+
+interface IntakeState {
+  symptom?: Symptom;
+  vmQuery?: string;
+  tries: number;
+}
+
+/**
+ * From the user's first words to an incident with one VM: the symptom (from the text or a
+ * choice), the VM (name, partial name or resource id), a pick card when several match. The
+ * consent card it ends with starts the read-only diagnosis.
+ */
+export class IntakeDialog extends InterruptibleDialog {
+  constructor(private readonly incidents: IncidentService, demoMode: boolean) {
+    super(INTAKE_DIALOG, demoMode);
+    this.addDialog(new ChoicePrompt(SYMPTOM_PROMPT).configure({ style: ListStyle.heroCard }));
+    this.addDialog(new TextPrompt(VM_PROMPT, async (p) => p.recognized.succeeded && !!p.recognized.value?.trim()));
+    this.addDialog(
+      new WaterfallDialog(WATERFALL, [this.symptomStep.bind(this), this.vmStep.bind(this), this.resolveStep.bind(this)]),
+    );
+    this.initialDialogId = WATERFALL;
+  }
+
+  private state(step: WaterfallStepContext): IntakeState {
+    return step.values as IntakeState;
+  }
+
+  private async symptomStep(step: WaterfallStepContext): Promise<DialogTurnResult> {
+    const opts = (step.options ?? {}) as IntakeOptions;
+    const st = this.state(step);
+    st.tries = opts.retry?.tries ?? 0;
+    const text = opts.text ?? '';
+    st.vmQuery = opts.retry ? undefined : (opts.vm ?? extractVmQuery(text) ?? undefined);
+    const symptom = opts.retry?.symptom ?? detectSymptom(text) ?? (opts.vm ? 'other' : null);
+    if (symptom) return step.next(symptom);
+    const t = turnT(step.context);
+    return step.prompt(SYMPTOM_PROMPT, {
+      prompt: t('intake.askSymptom'),
+      retryPrompt: t('intake.askSymptomRetry'),
+      choices: ChoiceFactory.toChoices(SYMPTOMS.map((s) => t(`symptoms.${s}`))),
+    });
+  }
+
+  private async vmStep(step: WaterfallStepContext): Promise<DialogTurnResult> {
+    const st = this.state(step);
+    const result = step.result as Symptom | FoundChoice;
+    st.symptom = typeof result === 'string' ? result : SYMPTOMS[result.index];
+    if (st.vmQuery) return step.next(st.vmQuery);
+    return step.prompt(VM_PROMPT, { prompt: turnT(step.context)(st.tries > 0 ? 'intake.askVmAgain' : 'intake.askVm') });
+  }
+
+  private async resolveStep(step: WaterfallStepContext): Promise<DialogTurnResult> {
+    const st = this.state(step);
+    const t = turnT(step.context);
+    const raw = String(step.result ?? '').trim();
+    const query = extractVmQuery(raw) ?? raw;
+    let found;
+    try {
+      found = await this.incidents.resolveVm(query);
+    } catch (e) {
+      if (!isDomainError(e)) throw e;
+      const what = query.length > 80 ? `${query.slice(0, 77)}...` : query;
+      await step.context.sendActivity(errorText(t, e, { what, vm: what }));
+      return this.askAgain(step, st);
+    }
+    if (found.length === 0) {
+      await step.context.sendActivity(t('intake.noMatch', { query }));
+      return this.askAgain(step, st);
+    }
+    if (found.length > MAX_CANDIDATES) {
+      await step.context.sendActivity(t('intake.tooMany', { query, count: found.length }));
+      return this.askAgain(step, st);
+    }
+    const incident = await this.incidents.open({
+      requester: personOf(step.context),
+      conversation: TurnContext.getConversationReference(step.context.activity),
+      lang: turnLang(step.context),
+      symptom: st.symptom ?? 'other',
+      candidates: found,
+    });
+    const card =
+      found.length === 1
+        ? consentCard(t, { incidentId: incident.id, vm: found[0], symptom: incident.symptom, script: DIAGNOSE_SCRIPT.source })
+        : vmPickCard(t, { incidentId: incident.id, query, vms: found });
+    const sent = await step.context.sendActivity({ attachments: [CardFactory.adaptiveCard(card)] });
+    await this.incidents.setCard(incident.id, sent?.id);
+    return step.endDialog(incident.id);
+  }
+
+  private async askAgain(step: WaterfallStepContext, st: IntakeState): Promise<DialogTurnResult> {
+    const tries = st.tries + 1;
+    if (tries >= MAX_VM_TRIES) {
+      await step.context.sendActivity(turnT(step.context)('intake.giveUp'));
+      return step.endDialog();
+    }
+    const options: IntakeOptions = { retry: { symptom: st.symptom ?? 'other', tries } };
+    return step.replaceDialog(WATERFALL, options);
+  }
+}

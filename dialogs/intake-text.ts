@@ -1,0 +1,38 @@
+import type { Symptom } from '../services/incidents/model';
+
+/** What a user's first message says: the symptom and the VM, in English or Russian. */
+const SYMPTOMS: Array<[Symptom, RegExp]> = [
+  ['internal-error', /internal\s+error|внутренн\S*\s+ошибк/i],
+  ['configuring-session', /configuring\s+(the\s+)?remote\s+session|настройк\S*\s+удал[её]нн\S*\s+сеанс/i],
+  ['cannot-connect', /can'?t\s+connect|cannot\s+connect|unable\s+to\s+connect|не\s+(удается|удаётся|могу|получается)\s+подключ/i],
+];
+
+export function detectSymptom(text: string): Symptom | null {
+  for (const [symptom, re] of SYMPTOMS) if (re.test(text)) return symptom;
+  return null;
+}
+
+const RESOURCE_ID = /\/subscriptions\/[0-9a-f-]{36}\/resourceGroups\/[-\w._()]+\/providers\/Microsoft\.Compute\/virtualMachines\/[-\w.]+/i;
+// Azure VM names: letters, digits, '-', '_' and '.', 1-64 characters (15 for a Windows computer name)
+const TOKEN = /[A-Za-z0-9][A-Za-z0-9_.-]{0,62}[A-Za-z0-9]/g;
+const NOT_VM = new Set(['rdp', 'tls', 'nla', 'vm', 'azure', 'windows', 'error', 'internal', 'remote', 'desktop', 'mstsc']);
+
+/**
+ * The VM the user names: a resource id, else the word after "to"/"к"/"vm", else a token that
+ * looks like a machine name (has a digit or a hyphen). Null when nothing looks like one.
+ */
+export function extractVmQuery(text: string): string | null {
+  const id = RESOURCE_ID.exec(text);
+  if (id) return id[0];
+  const after = /(?:\bto|\bon|\bvm|\bmachine|\bк|\bна|\bвм|\bмашин[аеуы]?)\s+["'«]?([A-Za-z0-9][A-Za-z0-9_.-]*[A-Za-z0-9])/i.exec(text);
+  if (after && looksLikeVm(after[1])) return after[1];
+  for (const m of text.matchAll(TOKEN)) if (looksLikeVm(m[0])) return m[0];
+  return null;
+}
+
+function looksLikeVm(token: string): boolean {
+  if (NOT_VM.has(token.toLowerCase())) return false;
+  if (/^\d+$/.test(token)) return false; // a port or a number
+  if (/^\d{1,3}(\.\d{1,3}){3}$/.test(token)) return false; // an IP address
+  return /[-_\d]/.test(token) && /[A-Za-z]/.test(token);
+}

@@ -1,0 +1,92 @@
+import type { AzureGateway, EffectiveNsg, VmDetails } from '../azure/gateway';
+import { DomainError } from '../errors';
+import { blockers, evaluate, type Finding } from '../runbook/findings';
+import { parseDiagnosticOutput, type DiagnosticFacts } from '../runbook/diagnostic-output';
+import { fixesFor } from '../runbook/fixes';
+import { DIAGNOSE_SCRIPT } from '../runbook/scripts';
+
+export type DiagnosisPhase = 'precheck' | 'runCommand' | 'analysis';
+
+export interface DiagnosisReport {
+  vm: VmDetails;
+  findings: Finding[];
+  fixes: Array<{ id: string; addresses: string[] }>;
+  /** true when a blocker stopped the diagnosis before Run Command */
+  blocked: boolean;
+  runCommandCalls: number;
+  armCalls: number;
+  elapsedMs: number;
+  facts: DiagnosticFacts | null;
+}
+
+export interface DiagnoseOptions {
+  now?: () => Date;
+  onPhase?: (phase: DiagnosisPhase) => void | Promise<void>;
+  runCommandTimeoutInMs?: number;
+  abortSignal?: AbortSignal;
+}
+
+/** What the gateway counts, when it counts (the SDK gateway and test doubles do). */
+interface CountingGateway {
+  callCounts?: () => { runCommand: number; armReads: number; armWrites: number };
+}
+
+/**
+ * The runbook made automatic: the ARM reads in parallel, the blockers, then ONE read-only Run
+ * Command with the diagnostic script, and the findings from both. Shared by the bot and the CLI.
+ */
+export async function diagnoseVm(gateway: AzureGateway & CountingGateway, vmId: string, opts: DiagnoseOptions = {}): Promise<DiagnosisReport> {
+  const now = opts.now ?? (() => new Date());
+  const started = Date.now();
+  const before = gateway.callCounts?.() ?? { runCommand: 0, armReads: 0, armWrites: 0 };
+  await opts.onPhase?.('precheck');
+
+  const vm = await gateway.getVm(vmId);
+  const stop = blockers(vm);
+  // The NSG read does not need the VM running; start it with the blockers' verdict known
+  // only when it is useful: a blocked VM still gets the network evidence.
+  const nsgPromise: Promise<EffectiveNsg[] | null> = vm.primaryNicId ? gateway.getEffectiveNsgRules(vm).catch(() => null) : Promise.resolve(null);
+
+  let facts: DiagnosticFacts | null = null;
+  if (stop.length === 0) {
+    await opts.onPhase?.('runCommand');
+    const [nsgs, output] = await Promise.all([
+      nsgPromise,
+      gateway.runScript(vm.id, {
+        scriptId: DIAGNOSE_SCRIPT.id,
+        script: DIAGNOSE_SCRIPT.source,
+        timeoutInMs: opts.runCommandTimeoutInMs,
+        abortSignal: opts.abortSignal,
+      }),
+    ]);
+    await opts.onPhase?.('analysis');
+    facts = parseDiagnosticOutput(output.stdout);
+    return finish(vm, evaluate({ vm, nsgs, facts, now: now() }), false, facts);
+  }
+  const nsgs = await nsgPromise;
+  return finish(vm, [...stop, ...evaluate({ vm, nsgs, facts: null, now: now() })], true, null);
+
+  function finish(v: VmDetails, findings: Finding[], blocked: boolean, f: DiagnosticFacts | null): DiagnosisReport {
+    const after = gateway.callCounts?.() ?? before;
+    return {
+      vm: v,
+      findings,
+      fixes: fixesFor(findings).map((x) => ({ id: x.id, addresses: [...x.addresses] })),
+      blocked,
+      runCommandCalls: after.runCommand - before.runCommand,
+      armCalls: after.armReads + after.armWrites - before.armReads - before.armWrites,
+      elapsedMs: Date.now() - started,
+      facts: f,
+    };
+  }
+}
+
+export function assertVmQuery(q: string): string {
+  const s = q.trim();
+  if (!s || s.length > 300 || /[\u0000-\u001f<>"'`;|&$]/.test(s)) {
+    throw new DomainError('bad-input', `invalid VM name or resource id: ${JSON.stringify(s.slice(0, 80))}`, {
+      params: { detail: s.slice(0, 80) },
+    });
+  }
+  return s;
+}

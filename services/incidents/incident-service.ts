@@ -1,0 +1,197 @@
+import { randomUUID } from 'node:crypto';
+import type { AzureGateway, VmSummary } from '../azure/gateway';
+import { DomainError, isDomainError } from '../errors';
+import type { Lang } from '../i18n';
+import type { Logger } from '../log';
+import type { AppStore } from '../store/store';
+import { diagnoseVm, type DiagnosisPhase, type DiagnosisReport } from './diagnosis';
+import type { JobRunner } from './jobs';
+import type { DiagnosisRecord, Incident, Person, Symptom } from './model';
+
+export interface DiagnosisObserver {
+  phase(incident: Incident, phase: DiagnosisPhase): Promise<void>;
+  done(incident: Incident, record: DiagnosisRecord): Promise<void>;
+  failed(incident: Incident, error: DomainError): Promise<void>;
+}
+
+export interface IncidentServiceDeps {
+  store: AppStore;
+  gateway: AzureGateway;
+  jobs: JobRunner;
+  logger: Logger;
+  runCommandTimeoutInMs?: number;
+  now?: () => Date;
+}
+
+const RESOURCE_ID = /^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.Compute\/virtualMachines\/[^/]+$/i;
+export const MAX_CANDIDATES = 10;
+
+/**
+ * The incident lifecycle up to the findings: open, pick a VM, consent, diagnose in the
+ * background. Every state change is atomic (a double click moves it once) and audited.
+ */
+export class IncidentService {
+  private readonly now: () => Date;
+
+  constructor(private readonly deps: IncidentServiceDeps) {
+    this.now = deps.now ?? (() => new Date());
+  }
+
+  /** VMs matching the user's words: a resource id, else names containing the query (exact names first). */
+  async resolveVm(query: string): Promise<VmSummary[]> {
+    const q = query.trim();
+    if (RESOURCE_ID.test(q)) {
+      const vm = await this.deps.gateway.getVm(q);
+      return [vm];
+    }
+    const found = await this.deps.gateway.findVms(q);
+    const exact = found.filter((v) => v.name.toLowerCase() === q.toLowerCase());
+    return (exact.length ? exact : found).sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id));
+  }
+
+  async open(p: {
+    requester: Person;
+    conversation: Incident['conversation'];
+    lang: Lang;
+    symptom: Symptom;
+    candidates: VmSummary[];
+  }): Promise<Incident> {
+    const at = this.now().toISOString();
+    const single = p.candidates.length === 1 ? p.candidates[0] : undefined;
+    const incident: Incident = {
+      id: randomUUID(),
+      createdAt: at,
+      updatedAt: at,
+      state: single ? 'awaiting-consent' : 'picking',
+      lang: p.lang,
+      symptom: p.symptom,
+      requester: p.requester,
+      conversation: p.conversation,
+      vmId: single?.id,
+      vmName: single?.name,
+      candidates: p.candidates.map((c) => c.id),
+    };
+    await this.deps.store.incidents.create(incident);
+    await this.audit(p.requester, 'incident.opened', incident, { symptom: p.symptom, candidates: incident.candidates.length });
+    return incident;
+  }
+
+  async get(incidentId: string): Promise<Incident> {
+    const incident = await this.deps.store.incidents.get(incidentId);
+    if (!incident) throw new DomainError('not-found', `incident ${incidentId} not found`, { params: { what: 'incident' } });
+    return incident;
+  }
+
+  async pick(incidentId: string, vmId: string, actor: Person): Promise<Incident> {
+    const incident = await this.get(incidentId);
+    this.assertRequester(incident, actor);
+    const candidate = incident.candidates.find((c) => c.toLowerCase() === vmId.toLowerCase());
+    if (!candidate) throw new DomainError('bad-input', 'picked VM was not offered', { params: { detail: 'vm' } });
+    const vm = await this.deps.gateway.getVm(candidate);
+    const next = await this.deps.store.incidents.transition(incidentId, ['picking'], {
+      state: 'awaiting-consent',
+      vmId: vm.id,
+      vmName: vm.name,
+    });
+    if (!next) return this.get(incidentId); // already picked (double click): show the current state
+    await this.audit(actor, 'incident.vmPicked', next, {});
+    return next;
+  }
+
+  async cancel(incidentId: string, actor: Person): Promise<Incident | null> {
+    const incident = await this.get(incidentId);
+    this.assertRequester(incident, actor);
+    const next = await this.deps.store.incidents.transition(incidentId, ['picking', 'awaiting-consent'], { state: 'cancelled' });
+    if (next) await this.audit(actor, 'incident.cancelled', next, {});
+    return next;
+  }
+
+  async setCard(incidentId: string, cardActivityId: string | undefined): Promise<void> {
+    if (cardActivityId) await this.deps.store.incidents.patch(incidentId, { cardActivityId });
+  }
+
+  /**
+   * Consent given: moves the incident to `diagnosing` exactly once and runs the diagnosis in the
+   * background. Returns null when it was not waiting for consent (a second click).
+   */
+  async startDiagnosis(incidentId: string, actor: Person, observer: DiagnosisObserver, cardActivityId?: string): Promise<Incident | null> {
+    const incident = await this.get(incidentId);
+    this.assertRequester(incident, actor);
+    const next = await this.deps.store.incidents.transition(incidentId, ['awaiting-consent', 'diagnosed', 'failed', 'blocked'], {
+      state: 'diagnosing',
+      error: undefined,
+      ...(cardActivityId ? { cardActivityId } : {}),
+    });
+    if (!next) return null;
+    await this.audit(actor, 'diagnosis.started', next, {});
+    this.deps.jobs.run(`diagnose:${incidentId}`, () => this.runDiagnosis(next, observer));
+    return next;
+  }
+
+  private async runDiagnosis(incident: Incident, observer: DiagnosisObserver): Promise<void> {
+    const { logger } = this.deps;
+    let report: DiagnosisReport;
+    try {
+      if (!incident.vmId) throw new DomainError('bad-input', 'incident has no VM', { params: { detail: 'vm' } });
+      report = await diagnoseVm(this.deps.gateway, incident.vmId, {
+        now: this.now,
+        runCommandTimeoutInMs: this.deps.runCommandTimeoutInMs,
+        onPhase: (phase) => observer.phase(incident, phase).catch((e) => logger.warn({ err: e }, 'progress update failed')),
+      });
+    } catch (e) {
+      const err = isDomainError(e) ? e : new DomainError('internal', (e as Error).message, { cause: e });
+      if (!isDomainError(e)) logger.error({ err: e, incidentId: incident.id }, 'diagnosis failed unexpectedly');
+      const failed =
+        (await this.deps.store.incidents.transition(incident.id, ['diagnosing'], {
+          state: 'failed',
+          error: { code: err.code, params: err.params },
+        })) ?? incident;
+      await this.audit({ id: 'rdp-doctor' }, 'diagnosis.failed', failed, { code: err.code, message: err.message });
+      await observer.failed(failed, err);
+      return;
+    }
+    const record: DiagnosisRecord = {
+      at: this.now().toISOString(),
+      findings: report.findings.map((f) => ({ id: f.id, severity: f.severity, evidence: f.evidence })),
+      fixes: report.fixes,
+      runCommandCalls: report.runCommandCalls,
+      armCalls: report.armCalls,
+      elapsedMs: report.elapsedMs,
+      vm: {
+        id: report.vm.id,
+        name: report.vm.name,
+        powerState: report.vm.powerState,
+        agentStatus: report.vm.agentStatus,
+        osType: report.vm.osType,
+      },
+    };
+    const done =
+      (await this.deps.store.incidents.transition(incident.id, ['diagnosing'], {
+        state: report.blocked ? 'blocked' : 'diagnosed',
+        diagnosis: record,
+      })) ?? incident;
+    await this.audit({ id: 'rdp-doctor' }, 'diagnosis.completed', done, {
+      findings: record.findings.map((f) => f.id),
+      runCommandCalls: record.runCommandCalls,
+      elapsedMs: record.elapsedMs,
+    });
+    await observer.done(done, record);
+  }
+
+  private assertRequester(incident: Incident, actor: Person): void {
+    if (incident.requester.id !== actor.id) {
+      throw new DomainError('not-allowed', `${actor.id} is not the requester of ${incident.id}`);
+    }
+  }
+
+  private async audit(actor: Person, action: string, incident: Incident, details: Record<string, unknown>): Promise<void> {
+    await this.deps.store.audit.append({
+      at: this.now().toISOString(),
+      actor: actor.aadObjectId ?? actor.id,
+      action,
+      incidentId: incident.id,
+      vmId: incident.vmId,
+      details,
+    });
+  }
+}

@@ -1,0 +1,91 @@
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DEMO_EXPECTED } from '../support/demo-expectations';
+
+/** `rdp-doctor diagnose` (CONTRACTS §4) as a user runs it: the built CLI, a child process. */
+const root = join(__dirname, '..', '..');
+const bin = join(root, 'bin', 'rdp-doctor.js');
+const fleet = join(root, 'services', 'simulator', 'fleets', 'demo-fleet.json');
+
+function run(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [bin, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, timeout: 60000 }, (err, stdout, stderr) => {
+      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+beforeAll(() => {
+  if (!existsSync(join(root, 'dist', 'cli', 'index.js'))) throw new Error('run `npm run build` first (npm test does it)');
+});
+
+describe('rdp-doctor diagnose --json', () => {
+  it.each(Object.entries(DEMO_EXPECTED).filter(([vm]) => vm !== 'vm-busy-09'))('%s yields exactly its findings', async (vm, expected) => {
+    const r = await run(['diagnose', vm, '--fleet', fleet, '--json']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout) as {
+      vm: { name: string };
+      findings: Array<{ id: string; severity: string; evidence: unknown[] }>;
+      fixes: Array<{ id: string; addresses: string[] }>;
+      runCommandCalls: number;
+      armCalls: number;
+      elapsedMs: number;
+    };
+    expect(out.vm.name).toBe(vm);
+    expect(out.findings.map((f) => f.id)).toEqual(expected);
+    for (const f of out.findings) expect(f.evidence.length).toBeGreaterThan(0);
+    const blocked = vm === 'vm-stopped-07' || vm === 'vm-noagent-08';
+    expect(out.runCommandCalls).toBe(blocked ? 0 : 1);
+    expect(out.armCalls).toBeGreaterThan(0);
+    expect(out.elapsedMs).toBeGreaterThanOrEqual(0);
+    for (const f of out.fixes) expect(f.addresses.every((a) => expected.includes(a))).toBe(true);
+  });
+
+  it('prints findings in Russian with --lang ru', async () => {
+    const r = await run(['diagnose', 'vm-tlsoff-06', '--fleet', fleet, '--lang', 'ru']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/TLS 1\.2 отключён для сервера \(tls-disabled\)/);
+  });
+
+  it('takes a full resource id', async () => {
+    const id = '/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-demo/providers/Microsoft.Compute/virtualMachines/vm-portclash-03';
+    const r = await run(['diagnose', id, '--fleet', fleet, '--json']);
+    expect(r.code).toBe(0);
+    expect((JSON.parse(r.stdout) as { findings: Array<{ id: string }> }).findings.map((f) => f.id)).toEqual(['rdp-port-conflict']);
+  });
+});
+
+describe('rdp-doctor exit codes', () => {
+  it.each([
+    [['diagnose'], /missing VM name/],
+    [['diagnose', 'vm-nothere-1', '--fleet', fleet], /no VM matches/],
+    [['diagnose', 'vm;rm -rf /', '--fleet', fleet], /invalid VM name/],
+    [['diagnose', 'vm-web-01', '--lang', 'de', '--fleet', fleet], /--lang must be en or ru/],
+    [['frobnicate'], /unknown command/],
+    [['diagnose', 'vm-healthy-01', '--fleet', '/nonexistent/fleet.json'], /cannot read fleet file/],
+  ])('%p exits 2 with a clear message', async (args, message) => {
+    const r = await run(args);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(message);
+    expect(r.stdout).toBe('');
+  });
+
+  it('refuses a fleet file that breaks the contract with exit 2', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rdp-cli-'));
+    const bad = join(dir, 'fleet.json');
+    writeFileSync(bad, JSON.stringify({ subscriptionId: 'x', vms: [] }));
+    const r = await run(['diagnose', 'vm-1', '--fleet', bad]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/invalid fleet file at subscriptionId/);
+  });
+
+  it('exits 1 when the diagnosis cannot run (another Run Command holds the VM)', async () => {
+    const r = await run(['diagnose', 'vm-busy-09', '--fleet', fleet, '--json']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/in progress/);
+  });
+});

@@ -1,0 +1,203 @@
+import type { Captured } from '../support/connector';
+import { cardText } from '../support/connector';
+import { startHarness, type Harness } from '../support/bot-harness';
+import { DEMO_BLOCKED, DEMO_EXPECTED } from '../support/demo-expectations';
+
+/**
+ * The diagnosis journey as a user lives it, over real HTTP, against the simulated fleet through
+ * the real Azure SDK: words -> consent card -> progress -> findings card.
+ */
+let h: Harness;
+let conv = 0;
+beforeAll(async () => {
+  h = await startHarness();
+});
+afterAll(async () => {
+  await h.close();
+});
+
+const cardOf = (c: Captured) => c.activity.attachments?.[0]?.content;
+const actionData = (card: unknown, verb: string, which: (d: Record<string, string>) => boolean = () => true): Record<string, string> => {
+  const actions: Array<{ verb?: string; data?: Record<string, string> }> = [];
+  const walk = (n: unknown): void => {
+    if (Array.isArray(n)) return n.forEach(walk);
+    if (n && typeof n === 'object') {
+      const o = n as { type?: string; verb?: string; data?: Record<string, string> };
+      if (o.type === 'Action.Execute') actions.push(o);
+      Object.values(o).forEach(walk);
+    }
+  };
+  walk(card);
+  const a = actions.find((x) => x.verb === verb && !!x.data && which(x.data));
+  if (!a?.data) throw new Error(`no ${verb} action in card:\n${cardText(card)}`);
+  return a.data;
+};
+const runCommandsFor = (vm: string) => h.app.azure.simulator!.operations().filter((o) => o.kind === 'runCommand' && o.vm === vm);
+
+interface Journey {
+  conversationId: string;
+  consent: Captured;
+  incidentId: string;
+}
+
+async function report(text: string, opts: { locale?: string; userId?: string } = {}): Promise<Journey> {
+  const conversationId = `a:journey-${++conv}`;
+  const mark = h.mark();
+  expect(await h.say(text, { ...opts, conversationId })).toBe(200);
+  const consent = await h.connector.waitFor((all) =>
+    all.slice(mark).find((c) => c.conversationId === conversationId && /diagnose\.start/.test(JSON.stringify(cardOf(c) ?? ''))),
+  );
+  return { conversationId, consent, incidentId: actionData(cardOf(consent), 'diagnose.start').incidentId };
+}
+
+async function consentAndWait(j: Journey, opts: { locale?: string; userId?: string } = {}) {
+  const mark = h.mark();
+  const r = await h.invoke('diagnose.start', { incidentId: j.incidentId }, { ...opts, conversationId: j.conversationId, replyToId: j.consent.activityId });
+  expect(r.status).toBe(200);
+  const findings = await h.connector.waitFor((all) =>
+    all
+      .slice(mark)
+      .find((c) => c.kind === 'update' && c.activityId === j.consent.activityId && /"findings|Diagnosis of|Результаты диагностики/.test(cardText(cardOf(c)))),
+  );
+  return { invoke: r, findings, after: () => h.since(mark) };
+}
+
+describe('diagnosis in English', () => {
+  it('walks from "internal error" to the findings card naming the expired certificate, with one Run Command', async () => {
+    const before = runCommandsFor('vm-certexpired-04').length;
+    const j = await report("I can't RDP to vm-certexpired-04, internal error");
+    const consentText = cardText(cardOf(j.consent));
+    expect(consentText).toMatch(/Check vm-certexpired-04\?/);
+    expect(consentText).toMatch(/Read-only: nothing on the VM is changed/);
+    expect(JSON.stringify(cardOf(j.consent))).toContain('rdp-doctor-script: diagnose');
+    expect(runCommandsFor('vm-certexpired-04').length).toBe(before); // nothing ran before consent
+
+    const { invoke, findings, after } = await consentAndWait(j);
+    const progress = (invoke.body as { type: string; value: unknown });
+    expect(progress.type).toBe('application/vnd.microsoft.card.adaptive');
+    expect(cardText(progress.value)).toMatch(/Diagnosing vm-certexpired-04/);
+
+    const text = cardText(cardOf(findings));
+    expect(text).toMatch(/The RDP certificate has expired/);
+    expect(text).toMatch(/Certificate and key errors were logged/);
+    expect(text).toMatch(/Renew the RDP certificate/);
+    expect(runCommandsFor('vm-certexpired-04').slice(before).map((o) => o.scriptId)).toEqual(['diagnose']);
+    // the requester also hears that the result is there
+    await h.connector.waitFor(() => after().find((c) => c.kind === 'send' && /diagnosis of vm-certexpired-04 is ready/.test(c.activity.text ?? '')));
+
+    const incident = await h.app.store.incidents.get(j.incidentId);
+    expect(incident).toMatchObject({ state: 'diagnosed', vmName: 'vm-certexpired-04' });
+    expect(incident?.diagnosis?.findings.map((f) => f.id)).toEqual(DEMO_EXPECTED['vm-certexpired-04']);
+    const audit = await h.app.store.audit.list({ incidentId: j.incidentId });
+    expect(audit.map((a) => a.action)).toEqual(['incident.opened', 'diagnosis.started', 'diagnosis.completed']);
+  });
+
+  it('a double click on consent runs the diagnosis once', async () => {
+    const before = runCommandsFor('vm-healthy-01').length;
+    const j = await report('internal error connecting to vm-healthy-01');
+    const clicks = await Promise.all(
+      [1, 2, 3].map(() => h.invoke('diagnose.start', { incidentId: j.incidentId }, { conversationId: j.conversationId, replyToId: j.consent.activityId })),
+    );
+    expect(clicks.map((c) => c.status)).toEqual([200, 200, 200]);
+    await h.connector.waitFor((all) => all.find((c) => c.kind === 'update' && c.activityId === j.consent.activityId && /no problem/.test(cardText(cardOf(c)))));
+    expect(runCommandsFor('vm-healthy-01').length - before).toBe(1);
+  });
+
+  it('someone else cannot start the diagnosis of my incident', async () => {
+    const j = await report('internal error on vm-exposed-02');
+    const r = await h.invoke('diagnose.start', { incidentId: j.incidentId }, { userId: '29:intruder', conversationId: j.conversationId });
+    expect(r.status).toBe(400);
+    expect(JSON.stringify(r.body)).toMatch(/Only the person who reported this problem/);
+    expect((await h.app.store.incidents.get(j.incidentId))?.state).toBe('awaiting-consent');
+  });
+
+  it.each([
+    ['a bad incident id', { incidentId: 'not-a-uuid' }],
+    ['an unknown incident', { incidentId: '3f0c2f4e-1d7b-4c36-9d8e-0a8f2f5d9b11' }],
+    ['extra junk', { incidentId: 42 }],
+  ])('refuses tampered card data: %s', async (_name, data) => {
+    const r = await h.invoke('diagnose.start', data as Record<string, unknown>);
+    expect(r.status).toBe(400);
+    expect(r.body).toMatchObject({ type: 'application/vnd.microsoft.error' });
+  });
+});
+
+describe('diagnosis in Russian', () => {
+  it('walks from «внутренняя ошибка» to the findings card for vm-tlsoff-06, in Russian', async () => {
+    const j = await report('Не могу подключиться по RDP к vm-tlsoff-06: произошла внутренняя ошибка', { locale: 'ru-RU' });
+    expect(cardText(cardOf(j.consent))).toMatch(/Проверить vm-tlsoff-06\?[\s\S]*Только чтение[\s\S]*\[Запустить диагностику\]/);
+    const { findings } = await consentAndWait(j, { locale: 'ru-RU' });
+    const text = cardText(cardOf(findings));
+    expect(text).toMatch(/TLS 1\.2 отключён для сервера/);
+    expect(text).toMatch(/Включить TLS 1\.2 для сервера/);
+    expect(text).not.toMatch(/The |Evidence/);
+  });
+});
+
+describe('blockers and VM choice', () => {
+  it.each(DEMO_BLOCKED)('%s stops at its blocker without any Run Command', async (vm) => {
+    const before = runCommandsFor(vm).length;
+    const j = await report(`internal error on ${vm}`);
+    const { findings } = await consentAndWait(j);
+    const incident = await h.app.store.incidents.get(j.incidentId);
+    expect(incident?.state).toBe('blocked');
+    expect(incident?.diagnosis?.findings.map((f) => f.id)).toEqual(DEMO_EXPECTED[vm]);
+    expect(runCommandsFor(vm).length).toBe(before);
+    if (vm === 'vm-noagent-08') expect(cardText(cardOf(findings))).toContain('[Offline repair guide]');
+  });
+
+  it('offers a choice when several VMs match, and a pick leads to the consent card', async () => {
+    const conversationId = 'a:pick';
+    const mark = h.mark();
+    await h.say('diagnose cert', { conversationId });
+    const only = await h.connector.waitFor((all) => all.slice(mark).find((c) => c.conversationId === conversationId));
+    // "cert" names one VM only: straight to consent
+    expect(cardText(cardOf(only))).toMatch(/Check vm-certexpired-04\?/);
+
+    const m2 = h.mark();
+    await h.say('diagnose 0', { conversationId });
+    const pick = await h.connector.waitFor((all) => all.slice(m2).find((c) => c.conversationId === conversationId));
+    expect(cardText(cardOf(pick))).toMatch(/9 VMs match "0"/);
+    const { incidentId, vmId } = actionData(cardOf(pick), 'vm.pick', (d) => d.vmId.endsWith('/vm-healthy-01'));
+    const r = await h.invoke('vm.pick', { incidentId, vmId }, { conversationId, replyToId: pick.activityId });
+    expect(r.status).toBe(200);
+    expect(cardText((r.body as { value: unknown }).value)).toMatch(/Check vm-healthy-01\?/);
+
+    // a VM that was not offered is refused
+    const tampered = await h.invoke('vm.pick', { incidentId, vmId: vmId.replace('vm-healthy-01', 'vm-secret-99') }, { conversationId });
+    expect(tampered.status).toBe(400);
+  });
+
+  it('says so when no VM matches, and asks again', async () => {
+    const conversationId = 'a:nomatch';
+    const mark = h.mark();
+    await h.say('internal error on vm-nothere-77', { conversationId });
+    await h.connector.waitFor((all) => all.slice(mark).find((c) => /No VM I can see matches "vm-nothere-77"/.test(c.activity.text ?? '')));
+    await h.connector.waitFor((all) => all.slice(mark).find((c) => /Which VM is it\?/.test(c.activity.text ?? '')));
+    const m2 = h.mark();
+    await h.say('vm-tlsoff-06', { conversationId });
+    const consent = await h.connector.waitFor((all) => all.slice(m2).find((c) => c.conversationId === conversationId));
+    expect(cardText(cardOf(consent))).toMatch(/Check vm-tlsoff-06\?/);
+  });
+
+  it('asks for the symptom when the text does not say it', async () => {
+    const conversationId = 'a:symptom';
+    const mark = h.mark();
+    await h.say('vm-portclash-03 does not work', { conversationId });
+    await h.connector.waitFor((all) => all.slice(mark).find((c) => /What do you see when you connect\?/.test(JSON.stringify(c.activity))));
+    const m2 = h.mark();
+    await h.say('An internal error has occurred', { conversationId });
+    const consent = await h.connector.waitFor((all) => all.slice(m2).find((c) => c.conversationId === conversationId));
+    expect(cardText(cardOf(consent))).toMatch(/Check vm-portclash-03\?[\s\S]*An internal error has occurred/);
+  });
+});
+
+describe('every VM of the demo fleet through the chat', () => {
+  it.each(Object.entries(DEMO_EXPECTED).filter(([vm]) => vm !== 'vm-busy-09'))('%s yields exactly its findings', async (vm, expected) => {
+    const j = await report(`internal error on ${vm}`);
+    await consentAndWait(j);
+    const incident = await h.app.store.incidents.get(j.incidentId);
+    expect(incident?.diagnosis?.findings.map((f) => f.id)).toEqual(expected);
+    if (vm === 'vm-healthy-01') expect(incident?.diagnosis?.findings.filter((f) => f.severity === 'critical')).toEqual([]);
+  });
+});

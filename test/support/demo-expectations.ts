@@ -1,0 +1,19 @@
+/**
+ * What a diagnosis of each VM of the shipped demo fleet must report, exactly (CONTRACTS §1 ids,
+ * in the order the engine sorts them). Shared by the runbook, CLI and chat tests.
+ */
+export const DEMO_EXPECTED: Record<string, string[]> = {
+  'vm-healthy-01': [],
+  'vm-exposed-02': ['rdp-exposed-to-internet', 'brute-force-suspected'],
+  'vm-portclash-03': ['rdp-port-conflict'],
+  'vm-certexpired-04': ['rdp-cert-expired', 'cert-key-errors-logged'],
+  'vm-machinekeys-05': ['machinekeys-acl-broken', 'cert-key-errors-logged'],
+  'vm-tlsoff-06': ['tls-disabled'],
+  'vm-stopped-07': ['vm-not-running'],
+  'vm-noagent-08': ['vm-agent-not-ready'],
+  // has a Run Command conflict fault: these are the findings once the run goes through
+  'vm-busy-09': [],
+};
+
+/** VMs whose diagnosis stops at a blocker, before any Run Command. */
+export const DEMO_BLOCKED = ['vm-stopped-07', 'vm-noagent-08'];

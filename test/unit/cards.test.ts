@@ -1,0 +1,90 @@
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { consentCard, findingsCard, messageCard, offlineGuideCard, progressCard, vmPickCard } from '../../cards/diagnosis';
+import { helpCard } from '../../cards/help';
+import type { CardJson } from '../../cards/render';
+import { welcomeCard } from '../../cards/welcome';
+import { LANGS, translator } from '../../services/i18n';
+import type { DiagnosisRecord } from '../../services/incidents/model';
+import { cardProblems } from '../support/card-validation';
+import { cardText } from '../support/connector';
+
+const vm = {
+  id: '/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-demo/providers/Microsoft.Compute/virtualMachines/vm-web-01',
+  name: 'vm-web-01',
+  resourceGroup: 'rg-demo',
+  subscriptionId: '00000000-0000-0000-0000-000000000001',
+  location: 'westeurope',
+};
+const diagnosis = (findings: DiagnosisRecord['findings']): DiagnosisRecord => ({
+  at: '2026-11-25T10:00:00Z',
+  findings,
+  fixes: [{ id: 'renew-rdp-cert', addresses: ['rdp-cert-expired'] }],
+  runCommandCalls: 1,
+  armCalls: 3,
+  elapsedMs: 21000,
+  vm: { id: vm.id, name: vm.name, powerState: 'running', agentStatus: 'Ready', osType: 'Windows' },
+});
+const incidentId = '3f0c2f4e-1d7b-4c36-9d8e-0a8f2f5d9b11';
+
+/** Every card the bot can send, bound with sample data, in both languages. */
+function samples(lang: (typeof LANGS)[number]): Record<string, CardJson> {
+  const t = translator(lang);
+  return {
+    welcome: welcomeCard(t, { demoMode: true }),
+    help: helpCard(t, { demoMode: false }),
+    consent: consentCard(t, { incidentId, vm, symptom: 'internal-error', script: '# rdp-doctor-script: diagnose\nWrite-Output 1' }),
+    pick: vmPickCard(t, { incidentId, query: 'web', vms: [vm, { ...vm, id: `${vm.id}2`, name: 'vm-web-02' }] }),
+    progress: progressCard(t, { vmName: 'vm-web-01', current: 'runCommand' }),
+    findings: findingsCard(t, {
+      incidentId,
+      diagnosis: diagnosis([{ id: 'rdp-cert-expired', severity: 'critical', evidence: [{ key: 'findings.ready', params: { vm: 'vm-web-01' } }] }]),
+    }),
+    findingsHealthy: findingsCard(t, { incidentId, diagnosis: diagnosis([]) }),
+    findingsBlocked: findingsCard(t, {
+      incidentId,
+      diagnosis: diagnosis([{ id: 'vm-agent-not-ready', severity: 'blocker', evidence: [] }]),
+    }),
+    message: messageCard({ title: 'T', text: 'x', ref: 'r', tone: 'attention' }),
+    offline: offlineGuideCard({ title: 'Offline', intro: 'Intro', steps: [{ title: 'Load', text: 'x', code: 'reg load HKLM\\BROKENSYSTEM F:\\Windows\\System32\\config\\SYSTEM' }, { title: 'Only text' }] }),
+  };
+}
+
+describe.each(LANGS)('cards (%s)', (lang) => {
+  const all = samples(lang);
+  it.each(Object.keys(all))('%s parses and validates with no event', (name) => {
+    expect(cardProblems(all[name])).toEqual([]);
+  });
+
+  it('every template file has a sample', () => {
+    const templates = readdirSync(join(__dirname, '..', '..', 'cards', 'templates')).map((f) => f.replace('.json', ''));
+    const covered = new Set(['welcome', 'help', 'consent', 'vm-pick', 'progress', 'findings', 'message', 'offline-guide']);
+    expect(templates.filter((x) => !covered.has(x))).toEqual([]);
+  });
+});
+
+describe('card content', () => {
+  it('consent card says read-only, shows the script and carries only the incident id', () => {
+    const card = samples('en').consent;
+    expect(cardText(card)).toMatch(/Read-only: nothing on the VM is changed/);
+    expect(JSON.stringify(card)).toContain('rdp-doctor-script: diagnose');
+    const action = (card.actions as Array<{ verb: string; data: unknown }>)[0];
+    expect(action).toMatchObject({ verb: 'diagnose.start', data: { incidentId } });
+  });
+
+  it('findings card names the cause, the evidence and the fix, in Russian too', () => {
+    expect(cardText(samples('en').findings)).toMatch(/The RDP certificate has expired[\s\S]*Renew the RDP certificate/);
+    expect(cardText(samples('ru').findings)).toMatch(/Срок действия сертификата RDP истёк[\s\S]*Обновить сертификат RDP/);
+  });
+
+  it('offers the offline guide only when the agent is down', () => {
+    expect(cardText(samples('en').findingsBlocked)).toContain('[Offline repair guide]');
+    expect(cardText(samples('en').findings)).not.toContain('[Offline repair guide]');
+  });
+
+  it('the pick card offers each VM with vm.pick and its resource id', () => {
+    const json = JSON.stringify(samples('en').pick);
+    expect(json.match(/"type":"Action.Execute","title":"[^"]+","verb":"vm.pick"/g)).toHaveLength(2);
+    expect(json).toContain(vm.id);
+  });
+});
