@@ -1,6 +1,12 @@
 import { ConversationState, UserState } from 'botbuilder';
 import type { CloudAdapter } from 'botbuilder';
 import { registerDiagnosisVerbs } from '../dialogs/diagnosis-verbs';
+import { FixPresenter } from '../dialogs/fix-presenter';
+import { registerFixVerbs } from '../dialogs/fix-verbs';
+import { helpdeskCommands } from '../dialogs/helpdesk-commands';
+import { recordUser } from '../dialogs/user-directory';
+import { ApprovalService } from '../services/incidents/approvals';
+import { FixRunner, type FixRunnerDeps } from '../services/incidents/fix-runner';
 import { RdpDoctorBot } from './bot';
 import { createAdapter } from './adapter';
 import { AdapterNotifier } from './notifier';
@@ -25,6 +31,8 @@ export interface App {
   azure: AzureAccess;
   jobs: JobRunner;
   incidents: IncidentService;
+  approvals: ApprovalService;
+  runner: FixRunner;
   /** Listens on config.PORT (0 = a free port) and returns the port. */
   start(): Promise<number>;
   /** Graceful: stop accepting, finish running turns and jobs (bounded), close storage and the simulator. */
@@ -33,6 +41,15 @@ export interface App {
 
 export interface AppOverrides {
   gateway?: AzureGateway;
+  fixRunner?: Partial<Pick<FixRunnerDeps, 'vmBusyPollInMs' | 'vmBusyWaitInMs'>>;
+  expirySweepInMs?: number;
+}
+
+async function expireApprovals(approvals: ApprovalService, presenter: FixPresenter): Promise<void> {
+  for (const a of await approvals.expireDue()) {
+    await presenter.updateCopies(a.id);
+    await presenter.tellRequester(a, 'approval.expiredNotice', {});
+  }
 }
 
 /** The composition root: builds storage, Azure access, services and dialogs, and injects them. */
@@ -46,15 +63,36 @@ export async function createApp(config: Config, logger: Logger, overrides: AppOv
     const jobs = new JobRunner(logger);
     const notifier = new AdapterNotifier(adapter, config.MicrosoftAppId);
     const incidents = new IncidentService({ store, gateway: azure.gateway, jobs, logger });
+    const approvals = new ApprovalService({
+      store,
+      logger,
+      policy: { approverIds: config.APPROVER_IDS, allowSelfApproval: config.ALLOW_SELF_APPROVAL, ttlMinutes: config.APPROVAL_TTL_MINUTES },
+    });
+    const runner = new FixRunner({ store, gateway: azure.gateway, jobs, logger, snapshotBeforeFix: config.SNAPSHOT_BEFORE_FIX, ...overrides.fixRunner });
+    const presenter = new FixPresenter({ store, approvals, notifier, logger, allowSelfApproval: config.ALLOW_SELF_APPROVAL });
 
     const verbs = new VerbRouter(logger);
     registerDiagnosisVerbs(verbs, { incidents, notifier, logger, demoMode: config.demoMode });
+    registerFixVerbs(verbs, { incidents, approvals, runner, presenter });
     const mainDialog = new MainDialog({
       demoMode: config.demoMode,
       intake: new IntakeDialog(incidents, config.demoMode),
-      commands: {},
+      commands: helpdeskCommands({ store, incidents, approvals, presenter }),
     });
-    const bot = new RdpDoctorBot({ conversationState, userState, mainDialog, verbs, logger, demoMode: config.demoMode });
+    const bot = new RdpDoctorBot({
+      conversationState,
+      userState,
+      mainDialog,
+      verbs,
+      logger,
+      demoMode: config.demoMode,
+      beforeTurn: (context) => recordUser(store, context),
+    });
+    // approvals that ran out of time: their cards say so and the requester hears it
+    const sweeper = setInterval(() => {
+      void expireApprovals(approvals, presenter).catch((e: unknown) => logger.warn({ err: e }, 'approval expiry sweep failed'));
+    }, overrides.expirySweepInMs ?? 60000);
+    sweeper.unref();
     const http = createHttpServer({ adapter, bot, store, logger, maxBodyBytes: config.MAX_BODY_BYTES, readiness: azure.readiness });
 
     let stopped = false;
@@ -66,10 +104,17 @@ export async function createApp(config: Config, logger: Logger, overrides: AppOv
       azure,
       jobs,
       incidents,
-      start: () => http.listen(config.PORT, config.HOST),
+      approvals,
+      runner,
+      async start() {
+        // a job that was running when the process stopped is reported, never silently re-run
+        await runner.recover(presenter);
+        return http.listen(config.PORT, config.HOST);
+      },
       async stop(timeoutInMs = 15000) {
         if (stopped) return;
         stopped = true;
+        clearInterval(sweeper);
         const deadline = Date.now() + timeoutInMs;
         await http.close(timeoutInMs);
         const drained = await jobs.drain(Math.max(0, deadline - Date.now()));

@@ -1,5 +1,4 @@
 import {
-  ActivityTypes,
   CardFactory,
   TeamsActivityHandler,
   TurnContext,
@@ -10,7 +9,6 @@ import {
   type UserState,
 } from 'botbuilder';
 import { DialogSet, DialogTurnStatus, type Dialog, type DialogState } from 'botbuilder-dialogs';
-import { helpCard } from '../cards/help';
 import { welcomeCard } from '../cards/welcome';
 import type { VerbRouter } from '../dialogs/verbs';
 import { setTurnLang } from '../dialogs/turn';
@@ -24,6 +22,8 @@ export interface BotDeps {
   verbs: VerbRouter;
   logger: Logger;
   demoMode: boolean;
+  /** runs before every turn's handlers (e.g. remembering who the user is) */
+  beforeTurn?: (context: TurnContext) => Promise<void>;
 }
 
 /**
@@ -75,6 +75,13 @@ export class RdpDoctorBot extends TeamsActivityHandler {
   }
 
   override async run(context: TurnContext): Promise<void> {
+    if (this.deps.beforeTurn) {
+      try {
+        await this.deps.beforeTurn(context);
+      } catch (e) {
+        this.deps.logger.warn({ err: e }, 'beforeTurn failed');
+      }
+    }
     await super.run(context);
     await this.deps.conversationState.saveChanges(context, false);
     await this.deps.userState.saveChanges(context, false);
@@ -94,11 +101,6 @@ export class RdpDoctorBot extends TeamsActivityHandler {
     if (result.status === DialogTurnStatus.empty) await dc.beginDialog(this.deps.mainDialog.id);
   }
 
-  /** Help card for the current language (used by the help verb too). */
-  static helpActivity(context: TurnContext, demoMode: boolean) {
-    const t = translator(pickLang(context.activity.locale, context.activity.text));
-    return { type: ActivityTypes.Message, attachments: [CardFactory.adaptiveCard(helpCard(t, { demoMode }))] };
-  }
 }
 
 /** The user's text without the bot's @mention (channels and group chats), trimmed. */

@@ -1,5 +1,6 @@
 import type { Translate } from '../services/i18n';
 import type { DiagnosisRecord } from '../services/incidents/model';
+import { conflictingServices, FIXES, isFixId, type FixId } from '../services/runbook/fixes';
 import { bind, codeBlock, type CardJson } from './render';
 import consentTemplate from './templates/consent.json';
 import findingsTemplate from './templates/findings.json';
@@ -71,7 +72,26 @@ export function progressCard(t: Translate, d: { vmName: string; current: Progres
 
 const SEVERITY_COLOR: Record<string, string> = { blocker: 'Attention', critical: 'Attention', warning: 'Warning', info: 'Accent' };
 
-export function findingsCard(t: Translate, d: { incidentId: string; diagnosis: DiagnosisRecord }): CardJson {
+/** The fixes a findings card offers to request, with what each needs from the requester. */
+function fixActions(t: Translate, diagnosis: DiagnosisRecord) {
+  const services = diagnosis.facts ? conflictingServices(diagnosis.facts) : [];
+  return diagnosis.fixes
+    .filter((f) => isFixId(f.id) && f.id !== 'snapshot-os-disk')
+    .filter((f) => f.id !== 'free-rdp-port' || services.length > 0)
+    .map((f) => {
+      const def = FIXES[f.id as FixId];
+      return {
+        fixId: f.id,
+        title: t(`fixes.${f.id}.title`),
+        description: t(`fixes.${f.id}.description`),
+        facts: t('fixes.meta', { risk: t(`fixes.risk.${def.risk}`), restart: t(def.needsRestart ? 'common.yes' : 'common.no') }),
+        services,
+        firstService: services[0] ?? '',
+      };
+    });
+}
+
+export function findingsCard(t: Translate, d: { incidentId: string; diagnosis: DiagnosisRecord; requestable?: boolean }): CardJson {
   const { diagnosis } = d;
   const blocked = diagnosis.findings.some((f) => f.severity === 'blocker');
   const agentDown = diagnosis.findings.some((f) => f.id === 'vm-agent-not-ready');
@@ -82,6 +102,7 @@ export function findingsCard(t: Translate, d: { incidentId: string; diagnosis: D
   return bind(findingsTemplate, {
     incidentId: d.incidentId,
     offlineGuide: agentDown,
+    fixActions: d.requestable === false ? [] : fixActions(t, diagnosis),
     summaryColor: blocked ? 'Warning' : problems.length ? 'Attention' : 'Good',
     findings: diagnosis.findings.map((f) => ({
       id: f.id,
@@ -109,6 +130,21 @@ export function findingsCard(t: Translate, d: { incidentId: string; diagnosis: D
       driveLabel: t('offline.driveLabel'),
       driveError: t('offline.driveError'),
       offlineShow: t('offline.show'),
+      fixesTitle: t('fixes.sectionTitle'),
+      fixesIntro: t('fixes.sectionIntro'),
+      request: t('fixes.request'),
+      sourceLabel: t('fixes.input.source'),
+      sourceError: t('fixes.input.sourceError'),
+      portLabel: t('fixes.input.port'),
+      portError: t('fixes.input.portError'),
+      serviceLabel: t('fixes.input.service'),
+      serviceError: t('fixes.input.serviceError'),
+      disableService: t('fixes.input.disableService'),
+      scopeLabel: t('fixes.input.scope'),
+      scopeRdpKey: t('fixes.input.scopeRdpKey'),
+      scopeAll: t('fixes.input.scopeAll'),
+      tls10: t('fixes.input.tls10'),
+      tls11: t('fixes.input.tls11'),
     },
   });
 }

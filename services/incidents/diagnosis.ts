@@ -3,7 +3,8 @@ import { DomainError } from '../errors';
 import { blockers, evaluate, type Finding } from '../runbook/findings';
 import { parseDiagnosticOutput, type DiagnosticFacts } from '../runbook/diagnostic-output';
 import { fixesFor } from '../runbook/fixes';
-import { DIAGNOSE_SCRIPT } from '../runbook/scripts';
+import { DIAGNOSE_SCRIPT, diagnoseParameters } from '../runbook/scripts';
+import type { DiagnosisRecord } from './model';
 
 export type DiagnosisPhase = 'precheck' | 'runCommand' | 'analysis';
 
@@ -17,6 +18,7 @@ export interface DiagnosisReport {
   armCalls: number;
   elapsedMs: number;
   facts: DiagnosticFacts | null;
+  nsgs: EffectiveNsg[] | null;
 }
 
 export interface DiagnoseOptions {
@@ -24,6 +26,8 @@ export interface DiagnoseOptions {
   onPhase?: (phase: DiagnosisPhase) => void | Promise<void>;
   runCommandTimeoutInMs?: number;
   abortSignal?: AbortSignal;
+  /** count events only since then (the verification after a fix), never more than 24 h back */
+  since?: Date;
 }
 
 /** What the gateway counts, when it counts (the SDK gateway and test doubles do). */
@@ -55,18 +59,19 @@ export async function diagnoseVm(gateway: AzureGateway & CountingGateway, vmId: 
       gateway.runScript(vm.id, {
         scriptId: DIAGNOSE_SCRIPT.id,
         script: DIAGNOSE_SCRIPT.source,
+        parameters: diagnoseParameters(opts.since),
         timeoutInMs: opts.runCommandTimeoutInMs,
         abortSignal: opts.abortSignal,
       }),
     ]);
     await opts.onPhase?.('analysis');
     facts = parseDiagnosticOutput(output.stdout);
-    return finish(vm, evaluate({ vm, nsgs, facts, now: now() }), false, facts);
+    return finish(vm, evaluate({ vm, nsgs, facts, now: now() }), false, facts, nsgs);
   }
   const nsgs = await nsgPromise;
-  return finish(vm, [...stop, ...evaluate({ vm, nsgs, facts: null, now: now() })], true, null);
+  return finish(vm, [...stop, ...evaluate({ vm, nsgs, facts: null, now: now() })], true, null, nsgs);
 
-  function finish(v: VmDetails, findings: Finding[], blocked: boolean, f: DiagnosticFacts | null): DiagnosisReport {
+  function finish(v: VmDetails, findings: Finding[], blocked: boolean, f: DiagnosticFacts | null, n: EffectiveNsg[] | null): DiagnosisReport {
     const after = gateway.callCounts?.() ?? before;
     return {
       vm: v,
@@ -77,8 +82,24 @@ export async function diagnoseVm(gateway: AzureGateway & CountingGateway, vmId: 
       armCalls: after.armReads + after.armWrites - before.armReads - before.armWrites,
       elapsedMs: Date.now() - started,
       facts: f,
+      nsgs: n,
     };
   }
+}
+
+/** What an incident keeps of a diagnosis. */
+export function toRecord(report: DiagnosisReport, at: Date): DiagnosisRecord {
+  return {
+    at: at.toISOString(),
+    findings: report.findings.map((f) => ({ id: f.id, severity: f.severity, evidence: f.evidence })),
+    fixes: report.fixes,
+    runCommandCalls: report.runCommandCalls,
+    armCalls: report.armCalls,
+    elapsedMs: report.elapsedMs,
+    vm: { id: report.vm.id, name: report.vm.name, powerState: report.vm.powerState, agentStatus: report.vm.agentStatus, osType: report.vm.osType },
+    facts: report.facts,
+    nsgs: report.nsgs,
+  };
 }
 
 export function assertVmQuery(q: string): string {

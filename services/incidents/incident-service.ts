@@ -4,7 +4,7 @@ import { DomainError, isDomainError } from '../errors';
 import type { Lang } from '../i18n';
 import type { Logger } from '../log';
 import type { AppStore } from '../store/store';
-import { diagnoseVm, type DiagnosisPhase, type DiagnosisReport } from './diagnosis';
+import { diagnoseVm, toRecord, type DiagnosisPhase, type DiagnosisReport } from './diagnosis';
 import type { JobRunner } from './jobs';
 import type { DiagnosisRecord, Incident, Person, Symptom } from './model';
 
@@ -150,21 +150,7 @@ export class IncidentService {
       await observer.failed(failed, err);
       return;
     }
-    const record: DiagnosisRecord = {
-      at: this.now().toISOString(),
-      findings: report.findings.map((f) => ({ id: f.id, severity: f.severity, evidence: f.evidence })),
-      fixes: report.fixes,
-      runCommandCalls: report.runCommandCalls,
-      armCalls: report.armCalls,
-      elapsedMs: report.elapsedMs,
-      vm: {
-        id: report.vm.id,
-        name: report.vm.name,
-        powerState: report.vm.powerState,
-        agentStatus: report.vm.agentStatus,
-        osType: report.vm.osType,
-      },
-    };
+    const record = toRecord(report, this.now());
     const done =
       (await this.deps.store.incidents.transition(incident.id, ['diagnosing'], {
         state: report.blocked ? 'blocked' : 'diagnosed',
@@ -180,7 +166,7 @@ export class IncidentService {
 
   private assertRequester(incident: Incident, actor: Person): void {
     if (incident.requester.id !== actor.id) {
-      throw new DomainError('not-allowed', `${actor.id} is not the requester of ${incident.id}`);
+      throw new DomainError('not-allowed', `${actor.id} is not the requester of ${incident.id}`, { params: { detailKey: 'incident.onlyRequester' } });
     }
   }
 

@@ -1,5 +1,7 @@
 import type { ConversationReference } from 'botbuilder';
+import type { EffectiveNsg } from '../azure/gateway';
 import type { Lang } from '../i18n';
+import type { DiagnosticFacts } from '../runbook/diagnostic-output';
 
 export type Symptom = 'internal-error' | 'configuring-session' | 'cannot-connect' | 'other';
 
@@ -10,9 +12,11 @@ export type IncidentState =
   | 'diagnosed'
   | 'blocked' // a blocker (not Windows, not running, agent not Ready) stopped the diagnosis
   | 'failed'
+  | 'fixing' // an approved fix runs
+  | 'resolved' // the verification diagnosis found no problem left
   | 'cancelled';
 
-export const OPEN_STATES: IncidentState[] = ['picking', 'awaiting-consent', 'diagnosing', 'diagnosed', 'blocked'];
+export const OPEN_STATES: IncidentState[] = ['picking', 'awaiting-consent', 'diagnosing', 'diagnosed', 'blocked', 'fixing', 'failed'];
 
 export interface Person {
   /** channel account id (Teams: 29:...) */
@@ -36,6 +40,9 @@ export interface DiagnosisRecord {
   armCalls: number;
   elapsedMs: number;
   vm: { id: string; name: string; powerState: string; agentStatus: string; osType: string };
+  /** what the script saw (validated, < 4 KB) and the NIC's effective rules: fix parameters are checked against them */
+  facts?: DiagnosticFacts | null;
+  nsgs?: EffectiveNsg[] | null;
 }
 
 export interface Incident {
@@ -54,7 +61,84 @@ export interface Incident {
   /** the message holding the incident's live card, updated in place */
   cardActivityId?: string;
   diagnosis?: DiagnosisRecord;
+  /** findings before the first fix, for the verification card */
+  firstDiagnosis?: DiagnosisRecord;
+  /** the OS disk snapshot taken before the incident's first change */
+  snapshotId?: string;
   error?: { code: string; params: Record<string, string | number> };
+}
+
+export type ApprovalState = 'pending' | 'approved' | 'rejected' | 'expired';
+
+/** Where a copy of an approval card was posted, so every copy can be updated. */
+export interface CardPlacement {
+  conversation: Partial<ConversationReference>;
+  activityId: string;
+  audience: 'requester' | 'approvers';
+}
+
+/**
+ * A request to run one fix on one VM with exact parameters. The card carries only its id;
+ * everything that matters is bound here, and `paramsHash` seals it.
+ */
+export interface Approval {
+  id: string;
+  incidentId: string;
+  vmId: string;
+  vmName: string;
+  fixId: string;
+  params: Record<string, unknown>;
+  paramsHash: string;
+  requester: Person;
+  lang: Lang;
+  state: ApprovalState;
+  createdAt: string;
+  expiresAt: string;
+  decidedBy?: Person;
+  decidedAt?: string;
+  jobId?: string;
+  cards: CardPlacement[];
+}
+
+export type JobState = 'queued' | 'running' | 'succeeded' | 'failed' | 'interrupted';
+export type JobStepName = 'snapshot' | 'fix' | 'nsg' | 'restart' | 'verify';
+export type JobStepState = 'pending' | 'running' | 'done' | 'skipped' | 'failed';
+
+export interface JobStep {
+  name: JobStepName;
+  state: JobStepState;
+  at?: string;
+  /** what the step produced (snapshot id, the script's status JSON, the error code) */
+  detail?: Record<string, unknown>;
+}
+
+export interface Job {
+  id: string;
+  approvalId: string;
+  incidentId: string;
+  vmId: string;
+  vmName: string;
+  fixId: string;
+  params: Record<string, unknown>;
+  paramsHash: string;
+  lang: Lang;
+  state: JobState;
+  steps: JobStep[];
+  createdAt: string;
+  updatedAt: string;
+  /** the live job card in the requester's conversation */
+  card?: CardPlacement;
+  result?: { gone: string[]; remaining: string[]; appeared: string[] };
+  error?: { code: string; params: Record<string, string | number>; step?: JobStepName };
+}
+
+/** Someone the bot has talked to: how to reach them proactively, and their Teams id for refresh.userIds. */
+export interface KnownUser {
+  id: string;
+  aadObjectId?: string;
+  name?: string;
+  personal?: Partial<ConversationReference>;
+  updatedAt: string;
 }
 
 export interface AuditEntry {

@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
-import type { AuditEntry, Incident, IncidentState } from '../incidents/model';
+import type { Approval, AuditEntry, Incident, IncidentState, Job, JobState, KnownUser } from '../incidents/model';
 import { OPEN_STATES } from '../incidents/model';
-import type { AuditLog, IncidentRepo } from './store';
+import type { ApprovalRepo, AuditLog, IncidentRepo, JobRepo, SettingsRepo, UserRepo } from './store';
 
 type Db = Database.Database;
 
@@ -131,5 +131,200 @@ export class SqliteAuditLog implements AuditLog {
         vmId: r.vm_id ?? undefined,
         details: r.details ? (JSON.parse(r.details) as Record<string, unknown>) : undefined,
       }));
+  }
+}
+
+interface DocRow {
+  doc: string;
+}
+
+/** Approvals; the decision and the job it creates are one transaction. */
+export class SqliteApprovalRepo implements ApprovalRepo {
+  private readonly getStmt;
+  private readonly writeStmt;
+  private readonly decideTx;
+  private readonly addCardTx;
+
+  constructor(private readonly db: Db, private readonly jobs: SqliteJobRepo) {
+    db.exec(`CREATE TABLE IF NOT EXISTS approvals (
+      id TEXT PRIMARY KEY,
+      incident_id TEXT NOT NULL,
+      vm_id TEXT NOT NULL,
+      state TEXT NOT NULL,
+      created_at TEXT NOT NULL,
+      doc TEXT NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS approvals_state ON approvals(state, created_at);
+    CREATE INDEX IF NOT EXISTS approvals_incident ON approvals(incident_id);`);
+    this.getStmt = db.prepare<[string], DocRow>('SELECT doc FROM approvals WHERE id = ?');
+    this.writeStmt = db.prepare<[string, string, string]>('UPDATE approvals SET state = ?, doc = ? WHERE id = ?');
+    this.decideTx = db.transaction(
+      (id: string, decision: Pick<Approval, 'state' | 'decidedBy' | 'decidedAt'>, job?: Job): { approval: Approval; job?: Job } | null => {
+        const row = this.getStmt.get(id);
+        if (!row) return null;
+        const current = JSON.parse(row.doc) as Approval;
+        if (current.state !== 'pending') return null;
+        const next: Approval = { ...current, ...decision, jobId: job?.id ?? current.jobId };
+        this.writeStmt.run(next.state, JSON.stringify(next), id);
+        if (job) this.jobs.insert(job);
+        return { approval: next, job };
+      },
+    );
+    this.addCardTx = db.transaction((id: string, card: Approval['cards'][number]) => {
+      const row = this.getStmt.get(id);
+      if (!row) return;
+      const current = JSON.parse(row.doc) as Approval;
+      current.cards = [...current.cards, card];
+      this.writeStmt.run(current.state, JSON.stringify(current), id);
+    });
+  }
+
+  async create(a: Approval): Promise<void> {
+    this.db
+      .prepare('INSERT INTO approvals (id, incident_id, vm_id, state, created_at, doc) VALUES (?, ?, ?, ?, ?, ?)')
+      .run(a.id, a.incidentId, a.vmId, a.state, a.createdAt, JSON.stringify(a));
+  }
+
+  async get(id: string): Promise<Approval | null> {
+    const row = this.getStmt.get(id);
+    return row ? (JSON.parse(row.doc) as Approval) : null;
+  }
+
+  async decide(id: string, decision: Pick<Approval, 'state' | 'decidedBy' | 'decidedAt'>, job?: Job) {
+    return this.decideTx(id, decision, job);
+  }
+
+  async addCard(id: string, card: Approval['cards'][number]): Promise<void> {
+    this.addCardTx(id, card);
+  }
+
+  async listPending(limit = 50): Promise<Approval[]> {
+    return this.db
+      .prepare<[number], DocRow>("SELECT doc FROM approvals WHERE state = 'pending' ORDER BY created_at ASC LIMIT ?")
+      .all(limit)
+      .map((r) => JSON.parse(r.doc) as Approval);
+  }
+
+  async listByIncident(incidentId: string): Promise<Approval[]> {
+    return this.db
+      .prepare<[string], DocRow>('SELECT doc FROM approvals WHERE incident_id = ? ORDER BY created_at ASC')
+      .all(incidentId)
+      .map((r) => JSON.parse(r.doc) as Approval);
+  }
+}
+
+/** Fix jobs; at most one runs per VM (a partial unique index makes a second claim fail). */
+export class SqliteJobRepo implements JobRepo {
+  private readonly getStmt;
+  private readonly insertStmt;
+  private readonly writeStmt;
+  private readonly claimTx;
+
+  constructor(private readonly db: Db) {
+    db.exec(`CREATE TABLE IF NOT EXISTS jobs (
+      id TEXT PRIMARY KEY,
+      vm_key TEXT NOT NULL,
+      state TEXT NOT NULL,
+      created_at TEXT NOT NULL,
+      doc TEXT NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS jobs_state ON jobs(state, created_at);
+    CREATE UNIQUE INDEX IF NOT EXISTS jobs_one_running_per_vm ON jobs(vm_key) WHERE state = 'running';`);
+    this.getStmt = db.prepare<[string], DocRow>('SELECT doc FROM jobs WHERE id = ?');
+    this.insertStmt = db.prepare<[string, string, string, string, string]>('INSERT INTO jobs (id, vm_key, state, created_at, doc) VALUES (?, ?, ?, ?, ?)');
+    this.writeStmt = db.prepare<[string, string, string]>('UPDATE jobs SET state = ?, doc = ? WHERE id = ?');
+    this.claimTx = db.transaction((id: string): Job | null => {
+      const row = this.getStmt.get(id);
+      if (!row) return null;
+      const job = JSON.parse(row.doc) as Job;
+      if (job.state !== 'queued') return null;
+      const busy = db.prepare<[string, string], { n: number }>("SELECT COUNT(*) AS n FROM jobs WHERE vm_key = ? AND state = 'running' AND id <> ?").get(job.vmId.toLowerCase(), id);
+      if (busy && busy.n > 0) return null;
+      const next: Job = { ...job, state: 'running', updatedAt: new Date().toISOString() };
+      this.writeStmt.run('running', JSON.stringify(next), id);
+      return next;
+    });
+  }
+
+  insert(job: Job): void {
+    this.insertStmt.run(job.id, job.vmId.toLowerCase(), job.state, job.createdAt, JSON.stringify(job));
+  }
+
+  async get(id: string): Promise<Job | null> {
+    const row = this.getStmt.get(id);
+    return row ? (JSON.parse(row.doc) as Job) : null;
+  }
+
+  async claim(id: string): Promise<Job | null> {
+    return this.claimTx(id);
+  }
+
+  async update(id: string, patch: Partial<Omit<Job, 'id'>>): Promise<Job | null> {
+    const row = this.getStmt.get(id);
+    if (!row) return null;
+    const next: Job = { ...(JSON.parse(row.doc) as Job), ...patch, id, updatedAt: new Date().toISOString() };
+    this.writeStmt.run(next.state, JSON.stringify(next), id);
+    return next;
+  }
+
+  async listByState(states: JobState[], limit = 100): Promise<Job[]> {
+    const marks = states.map(() => '?').join(',');
+    return this.db
+      .prepare<unknown[], DocRow>(`SELECT doc FROM jobs WHERE state IN (${marks}) ORDER BY created_at ASC LIMIT ?`)
+      .all(...states, limit)
+      .map((r) => JSON.parse(r.doc) as Job);
+  }
+
+  async interruptRunning(): Promise<Job[]> {
+    const running = await this.listByState(['running'], 1000);
+    const out: Job[] = [];
+    for (const j of running) {
+      const steps = j.steps.map((s) => (s.state === 'running' ? { ...s, state: 'failed' as const } : s));
+      const next = await this.update(j.id, { state: 'interrupted', steps });
+      if (next) out.push(next);
+    }
+    return out;
+  }
+}
+
+export class SqliteUserRepo implements UserRepo {
+  constructor(private readonly db: Db) {
+    db.exec(`CREATE TABLE IF NOT EXISTS users (
+      id TEXT PRIMARY KEY,
+      aad_object_id TEXT,
+      doc TEXT NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS users_aad ON users(aad_object_id);`);
+  }
+
+  async upsert(u: KnownUser): Promise<void> {
+    this.db
+      .prepare('INSERT INTO users (id, aad_object_id, doc) VALUES (?, ?, ?) ON CONFLICT(id) DO UPDATE SET aad_object_id = excluded.aad_object_id, doc = excluded.doc')
+      .run(u.id, u.aadObjectId?.toLowerCase() ?? null, JSON.stringify(u));
+  }
+
+  async get(id: string): Promise<KnownUser | null> {
+    const row = this.db.prepare<[string], DocRow>('SELECT doc FROM users WHERE id = ?').get(id);
+    return row ? (JSON.parse(row.doc) as KnownUser) : null;
+  }
+
+  async findByAadObjectId(aad: string): Promise<KnownUser | null> {
+    const row = this.db.prepare<[string], DocRow>('SELECT doc FROM users WHERE aad_object_id = ? LIMIT 1').get(aad.toLowerCase());
+    return row ? (JSON.parse(row.doc) as KnownUser) : null;
+  }
+}
+
+export class SqliteSettingsRepo implements SettingsRepo {
+  constructor(private readonly db: Db) {
+    db.exec('CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)');
+  }
+
+  async get<T>(key: string): Promise<T | null> {
+    const row = this.db.prepare<[string], { value: string }>('SELECT value FROM settings WHERE key = ?').get(key);
+    return row ? (JSON.parse(row.value) as T) : null;
+  }
+
+  async set<T>(key: string, value: T): Promise<void> {
+    this.db.prepare('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, JSON.stringify(value));
   }
 }

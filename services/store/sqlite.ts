@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Storage, StoreItems } from 'botbuilder';
-import { SqliteAuditLog, SqliteIncidentRepo } from './sqlite-records';
+import { SqliteApprovalRepo, SqliteAuditLog, SqliteIncidentRepo, SqliteJobRepo, SqliteSettingsRepo, SqliteUserRepo } from './sqlite-records';
 import { StaleETagError, type AppStore } from './store';
 
 type Db = Database.Database;
@@ -71,12 +71,20 @@ export class SqliteStore implements AppStore {
   readonly botStorage: SqliteBotStorage;
   readonly incidents: SqliteIncidentRepo;
   readonly audit: SqliteAuditLog;
+  readonly approvals: SqliteApprovalRepo;
+  readonly jobs: SqliteJobRepo;
+  readonly users: SqliteUserRepo;
+  readonly settings: SqliteSettingsRepo;
   private closed = false;
 
   constructor(readonly db: Db) {
     this.botStorage = new SqliteBotStorage(db);
     this.incidents = new SqliteIncidentRepo(db);
     this.audit = new SqliteAuditLog(db);
+    this.jobs = new SqliteJobRepo(db);
+    this.approvals = new SqliteApprovalRepo(db, this.jobs);
+    this.users = new SqliteUserRepo(db);
+    this.settings = new SqliteSettingsRepo(db);
   }
 
   static open(dataDir: string): SqliteStore {

@@ -1,5 +1,5 @@
 import type { Storage } from 'botbuilder';
-import type { AuditEntry, Incident, IncidentState } from '../incidents/model';
+import type { Approval, AuditEntry, Incident, IncidentState, Job, JobState, KnownUser } from '../incidents/model';
 
 /**
  * Persistence behind one interface. `botStorage` keeps conversation and user state in the shape
@@ -11,6 +11,10 @@ export interface AppStore {
   readonly kind: 'sqlite' | 'azure';
   readonly botStorage: Storage;
   readonly incidents: IncidentRepo;
+  readonly approvals: ApprovalRepo;
+  readonly jobs: JobRepo;
+  readonly users: UserRepo;
+  readonly settings: SettingsRepo;
   readonly audit: AuditLog;
   /** Resolves when the backend answers; rejects otherwise (`/readyz`). */
   ping(): Promise<void>;
@@ -41,4 +45,39 @@ export interface IncidentRepo {
 export interface AuditLog {
   append(entry: AuditEntry): Promise<void>;
   list(filter: { vmId?: string; incidentId?: string; limit?: number }): Promise<AuditEntry[]>;
+}
+
+export interface ApprovalRepo {
+  create(approval: Approval): Promise<void>;
+  get(id: string): Promise<Approval | null>;
+  /**
+   * The decision, taken exactly once: moves a `pending` approval to `decision.state` and, for an
+   * approval, creates its job in the same atomic step. Returns null when it was not pending.
+   */
+  decide(id: string, decision: Pick<Approval, 'state' | 'decidedBy' | 'decidedAt'>, job?: Job): Promise<{ approval: Approval; job?: Job } | null>;
+  addCard(id: string, card: Approval['cards'][number]): Promise<void>;
+  listPending(limit?: number): Promise<Approval[]>;
+  listByIncident(incidentId: string): Promise<Approval[]>;
+}
+
+export interface JobRepo {
+  get(id: string): Promise<Job | null>;
+  /** queued -> running, only if no other job runs on the same VM; null when it could not claim it. */
+  claim(id: string): Promise<Job | null>;
+  /** Unconditional update of a job's progress (steps, result, state). */
+  update(id: string, patch: Partial<Omit<Job, 'id'>>): Promise<Job | null>;
+  listByState(states: JobState[], limit?: number): Promise<Job[]>;
+  /** running/queued jobs left by a process that stopped: marks running ones interrupted; returns them. */
+  interruptRunning(): Promise<Job[]>;
+}
+
+export interface UserRepo {
+  upsert(user: KnownUser): Promise<void>;
+  get(id: string): Promise<KnownUser | null>;
+  findByAadObjectId(aadObjectId: string): Promise<KnownUser | null>;
+}
+
+export interface SettingsRepo {
+  get<T>(key: string): Promise<T | null>;
+  set<T>(key: string, value: T): Promise<void>;
 }

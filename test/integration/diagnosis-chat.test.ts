@@ -107,7 +107,7 @@ describe('diagnosis in English', () => {
     const j = await report('internal error on vm-exposed-02');
     const r = await h.invoke('diagnose.start', { incidentId: j.incidentId }, { userId: '29:intruder', conversationId: j.conversationId });
     expect(r.status).toBe(400);
-    expect(JSON.stringify(r.body)).toMatch(/Only the person who reported this problem/);
+    expect(JSON.stringify(r.body)).toMatch(/only the person who reported this problem/);
     expect((await h.app.store.incidents.get(j.incidentId))?.state).toBe('awaiting-consent');
   });
 

@@ -59,10 +59,10 @@ export class TestConnector {
   }
 
   /** Waits until `pred` holds over what was captured (bounded). */
-  async waitFor<T>(pred: (all: Captured[]) => T | undefined | false, timeoutMs = 15000): Promise<T> {
+  async waitFor<T>(pred: (all: Captured[]) => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 15000): Promise<T> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const v = pred(this.captured);
+      const v = await pred(this.captured);
       if (v) return v;
       const left = deadline - Date.now();
       if (left <= 0) throw new Error(`timed out; captured:\n${this.captured.map(describe).join('\n')}`);

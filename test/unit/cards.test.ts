@@ -1,11 +1,12 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { approvalCard } from '../../cards/approval';
 import { consentCard, findingsCard, messageCard, offlineGuideCard, progressCard, vmPickCard } from '../../cards/diagnosis';
 import { helpCard } from '../../cards/help';
 import type { CardJson } from '../../cards/render';
 import { welcomeCard } from '../../cards/welcome';
 import { LANGS, translator } from '../../services/i18n';
-import type { DiagnosisRecord } from '../../services/incidents/model';
+import type { Approval, DiagnosisRecord } from '../../services/incidents/model';
 import { cardProblems } from '../support/card-validation';
 import { cardText } from '../support/connector';
 
@@ -26,6 +27,10 @@ const diagnosis = (findings: DiagnosisRecord['findings']): DiagnosisRecord => ({
   vm: { id: vm.id, name: vm.name, powerState: 'running', agentStatus: 'Ready', osType: 'Windows' },
 });
 const incidentId = '3f0c2f4e-1d7b-4c36-9d8e-0a8f2f5d9b11';
+const approval: Approval = {
+  id: '9a0c2f4e-1d7b-4c36-9d8e-0a8f2f5d9b22', incidentId, vmId: vm.id, vmName: vm.name, fixId: 'enable-tls', params: { tls10: false }, paramsHash: 'h',
+  requester: { id: '29:user', name: 'Alex' }, lang: 'en', state: 'pending', createdAt: '2026-11-25T10:00:00Z', expiresAt: '2026-11-25T11:00:00Z', cards: [],
+};
 
 /** Every card the bot can send, bound with sample data, in both languages. */
 function samples(lang: (typeof LANGS)[number]): Record<string, CardJson> {
@@ -45,6 +50,19 @@ function samples(lang: (typeof LANGS)[number]): Record<string, CardJson> {
       incidentId,
       diagnosis: diagnosis([{ id: 'vm-agent-not-ready', severity: 'blocker', evidence: [] }]),
     }),
+    approvalPending: approvalCard(t, { approval, view: 'approver', refreshUserIds: ['29:approver'] }),
+    approvalStatus: approvalCard(t, { approval, view: 'status', refreshUserIds: [] }),
+    approvalDone: approvalCard(t, {
+      approval: { ...approval, state: 'approved', decidedBy: { id: '29:approver', name: 'Helpdesk' } },
+      job: {
+        id: 'j1', approvalId: approval.id, incidentId, vmId: vm.id, vmName: vm.name, fixId: 'enable-tls', params: {}, paramsHash: 'x', lang, state: 'succeeded',
+        steps: [{ name: 'snapshot', state: 'done' }, { name: 'fix', state: 'done' }, { name: 'restart', state: 'done' }, { name: 'verify', state: 'done' }],
+        createdAt: '', updatedAt: '', result: { gone: ['tls-disabled'], remaining: [], appeared: [] },
+      },
+      view: 'status',
+      refreshUserIds: ['29:a', '29:b'],
+      snapshotId: '/subscriptions/x/resourceGroups/rg/providers/Microsoft.Compute/snapshots/vm-osdisk-rdpdoctor-1',
+    }),
     message: messageCard({ title: 'T', text: 'x', ref: 'r', tone: 'attention' }),
     offline: offlineGuideCard({ title: 'Offline', intro: 'Intro', steps: [{ title: 'Load', text: 'x', code: 'reg load HKLM\\BROKENSYSTEM F:\\Windows\\System32\\config\\SYSTEM' }, { title: 'Only text' }] }),
   };
@@ -58,7 +76,7 @@ describe.each(LANGS)('cards (%s)', (lang) => {
 
   it('every template file has a sample', () => {
     const templates = readdirSync(join(__dirname, '..', '..', 'cards', 'templates')).map((f) => f.replace('.json', ''));
-    const covered = new Set(['welcome', 'help', 'consent', 'vm-pick', 'progress', 'findings', 'message', 'offline-guide']);
+    const covered = new Set(['welcome', 'help', 'consent', 'vm-pick', 'progress', 'findings', 'message', 'offline-guide', 'approval']);
     expect(templates.filter((x) => !covered.has(x))).toEqual([]);
   });
 });
@@ -77,6 +95,28 @@ describe('card content', () => {
     expect(cardText(samples('ru').findings)).toMatch(/Срок действия сертификата RDP истёк[\s\S]*Обновить сертификат RDP/);
   });
 
+  it('the approval card shows Approve/Reject to approvers only, and the script to everyone', () => {
+    const all = samples('en');
+    expect(cardText(all.approvalPending)).toMatch(/\[Approve\][\s\S]*\[Reject\]/);
+    expect(cardText(all.approvalStatus)).not.toMatch(/\[Approve\]/);
+    expect(JSON.stringify(all.approvalStatus)).toContain('rdp-doctor-script: fix-enable-tls');
+    expect(all.approvalPending.refresh).toMatchObject({ action: { verb: 'approval.refresh', data: { approvalId: approval.id } }, userIds: ['29:approver'] });
+    expect((all.approvalStatus.refresh as object)).not.toHaveProperty('userIds');
+    expect(cardText(all.approvalDone)).toMatch(/Verified: the problem is gone[\s\S]*TLS 1.2 is disabled for servers: fixed/);
+  });
+
+  it('the findings card offers each fix with the inputs it needs', () => {
+    const card = findingsCard(translator('en'), {
+      incidentId,
+      diagnosis: { ...diagnosis([{ id: 'rdp-exposed-to-internet', severity: 'critical', evidence: [] }]), fixes: [{ id: 'restrict-rdp-source', addresses: ['rdp-exposed-to-internet'] }] },
+    });
+    const json = JSON.stringify(card);
+    expect(json).toContain('"id":"source"');
+    expect(json).not.toContain('"id":"port"');
+    expect(actionsOf(card, 'fix.request')).toEqual([{ incidentId, fixId: 'restrict-rdp-source' }]);
+    expect(cardProblems(card)).toEqual([]);
+  });
+
   it('offers the offline guide only when the agent is down', () => {
     expect(cardText(samples('en').findingsBlocked)).toContain('[Offline repair guide]');
     expect(cardText(samples('en').findings)).not.toContain('[Offline repair guide]');
@@ -88,3 +128,17 @@ describe('card content', () => {
     expect(json).toContain(vm.id);
   });
 });
+
+function actionsOf(card: unknown, verb: string): unknown[] {
+  const out: unknown[] = [];
+  const walk = (n: unknown): void => {
+    if (Array.isArray(n)) return n.forEach(walk);
+    if (n && typeof n === 'object') {
+      const o = n as { type?: string; verb?: string; data?: unknown };
+      if (o.type === 'Action.Execute' && o.verb === verb) out.push(o.data);
+      Object.entries(o).forEach(([k, v]) => k !== 'fallback' && walk(v));
+    }
+  };
+  walk(card);
+  return out;
+}

@@ -1,0 +1,82 @@
+import { CardFactory, TurnContext } from 'botbuilder';
+import { z } from 'zod';
+import { ApprovalService, type Decision } from '../services/incidents/approvals';
+import type { FixRunner } from '../services/incidents/fix-runner';
+import { translator } from '../services/i18n';
+import type { IncidentService } from '../services/incidents/incident-service';
+import type { FixPresenter } from './fix-presenter';
+import { personOf } from './person';
+import { turnT } from './turn';
+import type { VerbHandler, VerbRouter } from './verbs';
+
+export interface FixVerbDeps {
+  incidents: IncidentService;
+  approvals: ApprovalService;
+  runner: FixRunner;
+  presenter: FixPresenter;
+}
+
+const uuid = z.string().uuid();
+// the fix's own parameters are checked by the runbook's strict schema; here only their shape
+const paramValue = z.union([z.string().max(100), z.number(), z.boolean()]);
+const fixRequest = z.object({ incidentId: uuid, fixId: z.string().regex(/^[a-z0-9-]{1,40}$/) }).catchall(paramValue);
+const approvalRef = z.object({ approvalId: uuid });
+
+/** Fix requests and decisions (CONTRACTS.md §5): fix.request, approval.approve, approval.reject, approval.refresh. */
+export function registerFixVerbs(router: VerbRouter, deps: FixVerbDeps): void {
+  const { incidents, approvals, runner, presenter } = deps;
+
+  const request: VerbHandler<typeof fixRequest> = {
+    verb: 'fix.request',
+    schema: fixRequest,
+    async handle(context, data) {
+      const t = turnT(context);
+      const incident = await incidents.get(data.incidentId);
+      const { incidentId: _i, fixId, ...rest } = data;
+      void _i;
+      const approval = await approvals.request(incident, fixId, ApprovalService.fixParams(fixId, rest), personOf(context));
+      const fresh = approval.cards.length === 0;
+      if (fresh) {
+        const card = await presenter.card(approval, presenter.viewFor(approval, personOf(context)));
+        const sent = await context.sendActivity({ attachments: [CardFactory.adaptiveCard(card)] });
+        if (sent?.id) {
+          await approvals.addCard(approval.id, { conversation: TurnContext.getConversationReference(context.activity), activityId: sent.id, audience: 'requester' });
+        }
+        const reached = await presenter.publish(approval);
+        return { kind: 'message', text: t(reached > 0 ? 'approval.requested' : 'approval.noApprover') };
+      }
+      return { kind: 'message', text: t('approval.requested') };
+    },
+  };
+
+  const decide = (verb: string, decision: Decision): VerbHandler<typeof approvalRef> => ({
+    verb,
+    schema: approvalRef,
+    async handle(context, data) {
+      const actor = personOf(context);
+      const result = await approvals.decide(data.approvalId, actor, decision);
+      if (result.outcome === 'decided') {
+        if (result.job) runner.start(result.job, presenter);
+        const words = translator(result.approval.lang);
+        await presenter.tellRequester(result.approval, 'approval.decidedNotice', {
+          decision: words(decision === 'approve' ? 'approval.approvedWord' : 'approval.rejectedWord'),
+          by: actor.name || actor.id,
+        });
+        // the clicked copy is replaced by the invoke response; the other copies are updated here
+        await presenter.updateCopies(result.approval.id);
+      }
+      return { kind: 'card', card: await presenter.card(result.approval, presenter.viewFor(result.approval, actor)) };
+    },
+  });
+
+  const refresh: VerbHandler<typeof approvalRef> = {
+    verb: 'approval.refresh',
+    schema: approvalRef,
+    async handle(context, data) {
+      const approval = await approvals.get(data.approvalId);
+      return { kind: 'card', card: await presenter.card(approval, presenter.viewFor(approval, personOf(context))) };
+    },
+  };
+
+  router.add(request).add(decide('approval.approve', 'approve')).add(decide('approval.reject', 'reject')).add(refresh);
+}

@@ -1,0 +1,120 @@
+import { CardFactory, TurnContext } from 'botbuilder';
+import type { WaterfallStepContext } from 'botbuilder-dialogs';
+import { messageCard } from '../cards/diagnosis';
+import { isDomainError } from '../services/errors';
+import type { ApprovalService } from '../services/incidents/approvals';
+import type { IncidentService } from '../services/incidents/incident-service';
+import type { AppStore } from '../services/store/store';
+import type { Command } from './commands';
+import { errorText } from './error-text';
+import { APPROVALS_CHANNEL_KEY, type FixPresenter } from './fix-presenter';
+import type { CommandHandler } from './main-dialog';
+import { personOf } from './person';
+import { turnT } from './turn';
+
+export interface HelpdeskDeps {
+  store: AppStore;
+  incidents: IncidentService;
+  approvals: ApprovalService;
+  presenter: FixPresenter;
+}
+
+const MAX_LINES = 20;
+
+/** status, approvals, history <vm>, approvals here (CONTRACTS.md §5), in English and Russian. */
+export function helpdeskCommands(deps: HelpdeskDeps): Partial<Record<Command['kind'], CommandHandler>> {
+  const { store, approvals, presenter } = deps;
+  return {
+    async status(step) {
+      const t = turnT(step.context);
+      const me = personOf(step.context);
+      const all = await store.incidents.listOpen(100);
+      const mine = approvals.isApprover(me) ? all : all.filter((i) => i.requester.id === me.id);
+      const lines = mine
+        .slice(0, MAX_LINES)
+        .map((i) => t('status.line', { vm: i.vmName ?? '?', state: t(`incident.state.${i.state}`), requester: i.requester.name ?? i.requester.id, at: i.updatedAt.slice(0, 16).replace('T', ' ') }));
+      await send(step, t(mine.length ? 'status.title' : 'status.none', { count: mine.length }), lines);
+    },
+
+    async approvals(step) {
+      const t = turnT(step.context);
+      const me = personOf(step.context);
+      if (!approvals.isApprover(me)) {
+        await step.context.sendActivity(t('approval.notApproverList'));
+        return;
+      }
+      await approvals.expireDue();
+      const pending = await store.approvals.listPending(10);
+      if (pending.length === 0) {
+        await step.context.sendActivity(t('approval.none'));
+        return;
+      }
+      await step.context.sendActivity(t('approval.listTitle', { count: pending.length }));
+      for (const a of pending) {
+        const sent = await step.context.sendActivity({ attachments: [CardFactory.adaptiveCard(await presenter.card(a, presenter.viewFor(a, me)))] });
+        if (sent?.id) await approvals.addCard(a.id, { conversation: TurnContext.getConversationReference(step.context.activity), activityId: sent.id, audience: 'approvers' });
+      }
+    },
+
+    async history(step, cmd) {
+      const t = turnT(step.context);
+      if (cmd.kind !== 'history') return;
+      if (!approvals.isApprover(personOf(step.context))) {
+        await step.context.sendActivity(t('history.onlyHelpdesk'));
+        return;
+      }
+      let vms;
+      try {
+        vms = await deps.incidents.resolveVm(cmd.vm);
+      } catch (e) {
+        if (!isDomainError(e)) throw e;
+        await step.context.sendActivity(errorText(t, e, { what: cmd.vm, vm: cmd.vm }));
+        return;
+      }
+      if (vms.length !== 1) {
+        await step.context.sendActivity(vms.length ? t('intake.tooMany', { query: cmd.vm, count: vms.length }) : t('intake.noMatch', { query: cmd.vm }));
+        return;
+      }
+      const entries = await store.audit.list({ vmId: vms[0].id, limit: 500 });
+      const lines = entries.slice(-MAX_LINES * 2).map((e) =>
+        t('history.line', { at: e.at.slice(0, 19).replace('T', ' '), actor: e.actor, action: e.action, details: summarize(e.details) }),
+      );
+      await send(step, t(entries.length ? 'history.title' : 'history.none', { vm: vms[0].name, count: entries.length }), lines);
+    },
+
+    async approvalsHere(step) {
+      const t = turnT(step.context);
+      const me = personOf(step.context);
+      if (step.context.activity.conversation?.conversationType !== 'channel') {
+        await step.context.sendActivity(t('approval.channelOnlyInTeam'));
+        return;
+      }
+      if (!approvals.isApprover(me)) {
+        await store.audit.append({ at: new Date().toISOString(), actor: me.aadObjectId ?? me.id, action: 'approvals.channel.refused', details: { reason: 'not-approver' } });
+        await step.context.sendActivity(t('approval.channelNotApprover'));
+        return;
+      }
+      const ref = TurnContext.getConversationReference(step.context.activity);
+      // post to the channel itself, not to the thread of this message
+      const channelRef = { ...ref, conversation: { ...ref.conversation, id: String(ref.conversation?.id ?? '').split(';')[0] } };
+      await store.settings.set(APPROVALS_CHANNEL_KEY, channelRef);
+      await store.audit.append({ at: new Date().toISOString(), actor: me.aadObjectId ?? me.id, action: 'approvals.channel.set', details: { conversationId: channelRef.conversation.id } });
+      await step.context.sendActivity(t('approval.channelSet'));
+    },
+  };
+}
+
+async function send(step: WaterfallStepContext, title: string, lines: string[]): Promise<void> {
+  await step.context.sendActivity({ attachments: [CardFactory.adaptiveCard(messageCard({ title, text: lines.join('\n\n') }))] });
+}
+
+function summarize(details: Record<string, unknown> | undefined): string {
+  if (!details) return '';
+  const parts: string[] = [];
+  for (const [k, v] of Object.entries(details)) {
+    if (k === 'approvalId' || k === 'jobId') continue;
+    const s = typeof v === 'string' ? v : JSON.stringify(v);
+    parts.push(`${k}=${s.length > 80 ? `${s.slice(0, 77)}...` : s}`);
+  }
+  return parts.join(', ');
+}

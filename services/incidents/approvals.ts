@@ -1,0 +1,204 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { DomainError } from '../errors';
+import type { Logger } from '../log';
+import { buildFixRun, FIX_PARAMS, isFixId } from '../runbook/fixes';
+import type { AppStore } from '../store/store';
+import type { Approval, Incident, Job, Person } from './model';
+
+export interface ApprovalPolicy {
+  /** Entra object ids of the approvers */
+  approverIds: string[];
+  allowSelfApproval: boolean;
+  ttlMinutes: number;
+}
+
+export type Decision = 'approve' | 'reject';
+
+export interface DecisionResult {
+  approval: Approval;
+  job?: Job;
+  /** 'already': someone decided first (or it expired); the approval shows where it stands */
+  outcome: 'decided' | 'already';
+}
+
+/** The seal of an approval: what exactly may run, on which VM, for which incident. */
+export function approvalHash(a: Pick<Approval, 'incidentId' | 'vmId' | 'fixId' | 'params'>): string {
+  const canonical = (v: unknown): unknown =>
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.keys(v as object).sort().map((k) => [k, canonical((v as Record<string, unknown>)[k])]))
+      : v;
+  const body = JSON.stringify(canonical({ incidentId: a.incidentId, vmId: a.vmId.toLowerCase(), fixId: a.fixId, params: a.params }));
+  return createHash('sha256').update(body).digest('hex');
+}
+
+const refuse = (detailKey: string, params: Record<string, string | number> = {}) =>
+  new DomainError('approval-invalid', detailKey, { params: { ...params, detailKey } });
+
+/**
+ * Nothing changes on a VM unless the right person approved exactly that change: requests are
+ * bound server-side to incident, VM, fix and a hash of the parameters; a decision is taken
+ * once, atomically; every refusal is recorded.
+ */
+export class ApprovalService {
+  private readonly approvers: Set<string>;
+  private readonly now: () => Date;
+
+  constructor(private readonly deps: { store: AppStore; policy: ApprovalPolicy; logger: Logger; now?: () => Date }) {
+    this.approvers = new Set(deps.policy.approverIds.map((id) => id.toLowerCase()));
+    this.now = deps.now ?? (() => new Date());
+  }
+
+  isApprover(person: Person): boolean {
+    return !!person.aadObjectId && this.approvers.has(person.aadObjectId.toLowerCase());
+  }
+
+  approverIds(): string[] {
+    return [...this.approvers];
+  }
+
+  /** Only the fix's own parameters, without empty optional inputs of the card. */
+  static fixParams(fixId: string, data: Record<string, unknown>): Record<string, unknown> {
+    if (!isFixId(fixId)) return {};
+    const shape = (FIX_PARAMS[fixId] as unknown as { shape?: Record<string, unknown> }).shape ?? {};
+    const out: Record<string, unknown> = {};
+    for (const key of Object.keys(shape)) {
+      const v = data[key];
+      if (v !== undefined && v !== null && v !== '') out[key] = v;
+    }
+    return out;
+  }
+
+  async request(incident: Incident, fixId: string, params: Record<string, unknown>, actor: Person): Promise<Approval> {
+    if (incident.requester.id !== actor.id && !this.isApprover(actor)) {
+      throw new DomainError('not-allowed', `${actor.id} may not request fixes for ${incident.id}`, { params: { detailKey: 'approval.onlyRequesterOrApprover' } });
+    }
+    if (!incident.diagnosis || !incident.vmId || !['diagnosed', 'blocked'].includes(incident.state)) {
+      throw refuse('approval.notReady', { state: incident.state });
+    }
+    if (!incident.diagnosis.fixes.some((f) => f.id === fixId)) {
+      throw new DomainError('bad-input', `fix ${fixId} does not address this diagnosis`, { params: { detailKey: 'approval.fixNotOffered', fix: fixId } });
+    }
+    // validates every parameter against the fix's schema and the diagnosis (throws bad-input)
+    buildFixRun(fixId, params, incident.diagnosis.facts ?? null, { nsgs: incident.diagnosis.nsgs ?? null, now: this.now() });
+
+    const bound = { incidentId: incident.id, vmId: incident.vmId, fixId, params };
+    const paramsHash = approvalHash(bound);
+    const existing = (await this.deps.store.approvals.listByIncident(incident.id)).find(
+      (a) => a.state === 'pending' && a.paramsHash === paramsHash && Date.parse(a.expiresAt) > this.now().getTime(),
+    );
+    if (existing) return existing; // the same request twice (a double click): one approval
+    const at = this.now();
+    const approval: Approval = {
+      id: randomUUID(),
+      ...bound,
+      vmName: incident.vmName ?? '',
+      paramsHash,
+      requester: actor,
+      lang: incident.lang,
+      state: 'pending',
+      createdAt: at.toISOString(),
+      expiresAt: new Date(at.getTime() + this.deps.policy.ttlMinutes * 60000).toISOString(),
+      cards: [],
+    };
+    await this.deps.store.approvals.create(approval);
+    await this.audit(actor, 'approval.requested', approval, { fixId, params });
+    return approval;
+  }
+
+  async addCard(approvalId: string, card: Approval['cards'][number]): Promise<void> {
+    await this.deps.store.approvals.addCard(approvalId, card);
+  }
+
+  async get(approvalId: string): Promise<Approval> {
+    const a = await this.deps.store.approvals.get(approvalId);
+    if (!a) throw refuse('approval.unknown');
+    return a;
+  }
+
+  async decide(approvalId: string, actor: Person, decision: Decision): Promise<DecisionResult> {
+    const approval = await this.deps.store.approvals.get(approvalId);
+    if (!approval) {
+      await this.auditRaw(actor, 'approval.refused', { approvalId: approvalId.slice(0, 64), reason: 'unknown' });
+      throw refuse('approval.unknown');
+    }
+    if (approval.state !== 'pending') return { approval, outcome: 'already' };
+    if (!this.isApprover(actor)) {
+      await this.audit(actor, 'approval.refused', approval, { reason: 'not-approver', decision });
+      throw new DomainError('not-allowed', 'not an approver', { params: { detailKey: 'approval.notApprover' } });
+    }
+    if (approval.requester.id === actor.id && !this.deps.policy.allowSelfApproval) {
+      await this.audit(actor, 'approval.refused', approval, { reason: 'self-approval', decision });
+      throw refuse('approval.self');
+    }
+    if (approvalHash(approval) !== approval.paramsHash) {
+      await this.audit(actor, 'approval.refused', approval, { reason: 'hash-mismatch', decision });
+      throw refuse('approval.tampered');
+    }
+    const at = this.now().toISOString();
+    if (Date.parse(approval.expiresAt) <= this.now().getTime()) {
+      const expired = await this.deps.store.approvals.decide(approvalId, { state: 'expired', decidedAt: at });
+      await this.audit(actor, 'approval.refused', approval, { reason: 'expired', decision });
+      if (expired) await this.audit({ id: 'rdp-doctor' }, 'approval.expired', expired.approval, {});
+      throw refuse('approval.expired');
+    }
+    const job: Job | undefined =
+      decision === 'approve'
+        ? {
+            id: randomUUID(),
+            approvalId: approval.id,
+            incidentId: approval.incidentId,
+            vmId: approval.vmId,
+            vmName: approval.vmName,
+            fixId: approval.fixId,
+            params: approval.params,
+            paramsHash: approval.paramsHash,
+            lang: approval.lang,
+            state: 'queued',
+            steps: [],
+            createdAt: at,
+            updatedAt: at,
+          }
+        : undefined;
+    const decided = await this.deps.store.approvals.decide(
+      approvalId,
+      { state: decision === 'approve' ? 'approved' : 'rejected', decidedBy: actor, decidedAt: at },
+      job,
+    );
+    if (!decided) return { approval: await this.get(approvalId), outcome: 'already' };
+    await this.audit(actor, decision === 'approve' ? 'approval.approved' : 'approval.rejected', decided.approval, {
+      fixId: approval.fixId,
+      params: approval.params,
+      jobId: decided.job?.id,
+    });
+    return { approval: decided.approval, job: decided.job, outcome: 'decided' };
+  }
+
+  /** Pending approvals past their time: marked expired (so their cards can say so). */
+  async expireDue(): Promise<Approval[]> {
+    const out: Approval[] = [];
+    for (const a of await this.deps.store.approvals.listPending(500)) {
+      if (Date.parse(a.expiresAt) > this.now().getTime()) continue;
+      const r = await this.deps.store.approvals.decide(a.id, { state: 'expired', decidedAt: this.now().toISOString() });
+      if (r) {
+        await this.audit({ id: 'rdp-doctor' }, 'approval.expired', r.approval, {});
+        out.push(r.approval);
+      }
+    }
+    return out;
+  }
+
+  private async audit(actor: Person, action: string, a: Approval, details: Record<string, unknown>): Promise<void> {
+    await this.deps.store.audit.append({
+      at: this.now().toISOString(),
+      actor: actor.aadObjectId ?? actor.id,
+      action,
+      incidentId: a.incidentId,
+      vmId: a.vmId,
+      details: { approvalId: a.id, ...details },
+    });
+  }
+
+  private async auditRaw(actor: Person, action: string, details: Record<string, unknown>): Promise<void> {
+    await this.deps.store.audit.append({ at: this.now().toISOString(), actor: actor.aadObjectId ?? actor.id, action, details });
+  }
+}

@@ -1,0 +1,222 @@
+import type { AzureGateway } from '../azure/gateway';
+import { DomainError, isDomainError } from '../errors';
+import type { Logger } from '../log';
+import { buildFixRun, defaultSnapshotName, type ArmOp, type FixRun } from '../runbook/fixes';
+import type { AppStore } from '../store/store';
+import { approvalHash } from './approvals';
+import { diagnoseVm, toRecord } from './diagnosis';
+import type { JobRunner } from './jobs';
+import type { DiagnosisRecord, Incident, Job, JobStep, JobStepName } from './model';
+
+export interface FixObserver {
+  /** a step started or ended */
+  progress(job: Job): Promise<void>;
+  /** the job ended: succeeded (with the verification), failed, or interrupted */
+  finished(job: Job, incident: Incident | null): Promise<void>;
+}
+
+export interface FixRunnerDeps {
+  store: AppStore;
+  gateway: AzureGateway;
+  jobs: JobRunner;
+  logger: Logger;
+  snapshotBeforeFix: boolean;
+  now?: () => Date;
+  /** how long a job waits for another job on the same VM, and how often it looks */
+  vmBusyWaitInMs?: number;
+  vmBusyPollInMs?: number;
+}
+
+/** Fixes that change nothing on the disk: no snapshot before them. */
+const NO_SNAPSHOT = new Set(['start-vm', 'restart-vm', 'snapshot-os-disk']);
+
+const problems = (d: DiagnosisRecord | undefined) => (d?.findings ?? []).filter((f) => f.severity !== 'info').map((f) => f.id);
+
+/**
+ * Runs an approved fix: OS disk snapshot (once per incident), the fix, the restart when the
+ * fix needs one, then the same diagnosis again. One job at a time per VM; every step is
+ * recorded and shown; a failure stops the plan and nothing is retried blindly.
+ */
+export class FixRunner {
+  private readonly now: () => Date;
+
+  constructor(private readonly deps: FixRunnerDeps) {
+    this.now = deps.now ?? (() => new Date());
+  }
+
+  start(job: Job, observer: FixObserver): void {
+    this.deps.jobs.run(`fix:${job.id}`, () => this.run(job.id, observer));
+  }
+
+  /** After a restart: a job that was running is reported interrupted (never re-run); queued ones start. */
+  async recover(observer: FixObserver): Promise<Job[]> {
+    const interrupted = await this.deps.store.jobs.interruptRunning();
+    for (const job of interrupted) {
+      await this.audit(job, 'job.interrupted', { steps: job.steps.map((s) => `${s.name}:${s.state}`) });
+      const incident = await this.deps.store.incidents.transition(job.incidentId, ['fixing'], { state: 'failed', error: { code: 'interrupted', params: {} } });
+      await observer.finished(job, incident ?? (await this.deps.store.incidents.get(job.incidentId)));
+    }
+    for (const job of await this.deps.store.jobs.listByState(['queued'])) this.start(job, observer);
+    return interrupted;
+  }
+
+  private async run(jobId: string, observer: FixObserver): Promise<void> {
+    let job = await this.claim(jobId);
+    if (!job) return;
+    const { store, gateway } = this.deps;
+    const approval = await store.approvals.get(job.approvalId);
+    let incident = await store.incidents.get(job.incidentId);
+    if (!approval || approval.state !== 'approved' || approvalHash(job) !== approval.paramsHash || job.paramsHash !== approval.paramsHash || !incident) {
+      await this.fail(job, observer, new DomainError('approval-invalid', 'job does not match its approval', { params: { detailKey: 'approval.tampered' } }));
+      return;
+    }
+
+    const plan: JobStepName[] = [];
+    const wantsSnapshot = this.deps.snapshotBeforeFix && !incident.snapshotId && !NO_SNAPSHOT.has(job.fixId);
+    if (wantsSnapshot) plan.push('snapshot');
+    plan.push('fix');
+    job = await this.save(job, { steps: plan.map((name) => ({ name, state: 'pending' })) });
+    incident = (await store.incidents.transition(incident.id, ['diagnosed', 'blocked', 'failed', 'resolved'], { state: 'fixing' })) ?? incident;
+    await this.audit(job, 'job.started', { fixId: job.fixId, params: job.params, approvalId: job.approvalId });
+    await observer.progress(job);
+
+    const startedAt = this.now();
+    try {
+      if (wantsSnapshot) {
+        job = await this.step(job, 'snapshot', observer, async () => {
+          const vm = await gateway.getVm(job!.vmId);
+          const { snapshotId } = await gateway.snapshotOsDisk(job!.vmId, defaultSnapshotName({ vm, now: this.now() }));
+          await store.incidents.patch(job!.incidentId, { snapshotId });
+          return { snapshotId };
+        });
+      }
+      // the fix is rebuilt from fresh state with the approved parameters (validated again)
+      const vm = await gateway.getVm(job.vmId);
+      const nsgs = vm.primaryNicId ? await gateway.getEffectiveNsgRules(vm).catch(() => incident!.diagnosis?.nsgs ?? null) : null;
+      const run = buildFixRun(job.fixId, job.params, incident.diagnosis?.facts ?? null, { vm, nsgs, now: this.now() });
+      job = await this.step(job, 'fix', observer, () => this.apply(job!, run));
+      if (run.kind === 'script' && run.arm) job = await this.step(job, 'nsg', observer, () => this.applyArm(job!, run.arm!));
+      if (run.needsRestart) job = await this.step(job, 'restart', observer, async () => (await gateway.restartVm(job!.vmId), {}));
+
+      let verification: DiagnosisRecord | undefined;
+      job = await this.step(job, 'verify', observer, async () => {
+        const report = await diagnoseVm(gateway, job!.vmId, { now: this.now, since: startedAt });
+        verification = toRecord(report, this.now());
+        return { findings: verification.findings.map((f) => f.id) };
+      });
+      const before = problems(incident.diagnosis);
+      const after = problems(verification);
+      const result = {
+        gone: before.filter((id) => !after.includes(id)),
+        remaining: after.filter((id) => before.includes(id)),
+        appeared: after.filter((id) => !before.includes(id)),
+      };
+      job = await this.save(job, { state: 'succeeded', result });
+      const done = await store.incidents.transition(incident.id, ['fixing'], {
+        state: after.length === 0 ? 'resolved' : 'diagnosed',
+        firstDiagnosis: incident.firstDiagnosis ?? incident.diagnosis,
+        diagnosis: verification,
+      });
+      await this.audit(job, 'job.succeeded', { result });
+      await observer.finished(job, done ?? (await store.incidents.get(incident.id)));
+    } catch (e) {
+      await this.fail(job, observer, e);
+    }
+  }
+
+  /** Waits (bounded) until no other job runs on the same VM, then owns the job. */
+  private async claim(jobId: string): Promise<Job | null> {
+    const deadline = Date.now() + (this.deps.vmBusyWaitInMs ?? 15 * 60000);
+    for (;;) {
+      const claimed = await this.deps.store.jobs.claim(jobId);
+      if (claimed) return claimed;
+      const job = await this.deps.store.jobs.get(jobId);
+      if (!job || job.state !== 'queued') return null; // someone else runs or ran it
+      if (Date.now() > deadline) {
+        await this.deps.store.jobs.update(jobId, { state: 'failed', error: { code: 'conflict', params: { vm: job.vmName } } });
+        await this.audit(job, 'job.failed', { code: 'conflict', reason: 'another fix kept the VM busy' });
+        return null;
+      }
+      await new Promise((r) => setTimeout(r, this.deps.vmBusyPollInMs ?? 2000));
+    }
+  }
+
+  private async apply(job: Job, run: FixRun): Promise<Record<string, unknown>> {
+    if (run.kind !== 'script') return this.applyArm(job, run.arm);
+    const out = await this.deps.gateway.runScript(job.vmId, { scriptId: run.scriptId, script: run.script, parameters: run.parameters });
+    const status = parseStatus(out.stdout);
+    if (!status || status.ok !== true) {
+      throw new DomainError('azure-error', `fix script ${run.scriptId} reported failure`, {
+        params: { detailKey: 'job.scriptFailed', step: String(status?.step ?? ''), status: String(status?.status ?? 'no output') },
+      });
+    }
+    return { status };
+  }
+
+  private async applyArm(job: Job, op: ArmOp): Promise<Record<string, unknown>> {
+    const { gateway } = this.deps;
+    switch (op.op) {
+      case 'startVm':
+        await gateway.startVm(job.vmId);
+        return {};
+      case 'restartVm':
+        await gateway.restartVm(job.vmId);
+        return {};
+      case 'snapshotOsDisk': {
+        const { snapshotId } = await gateway.snapshotOsDisk(job.vmId, op.snapshotName);
+        await this.deps.store.incidents.patch(job.incidentId, { snapshotId });
+        return { snapshotId };
+      }
+      case 'nsgRules':
+        for (const change of op.rules) await gateway.upsertNsgRule(change.nsgId, change.rule);
+        return { rules: op.rules.map((r) => ({ nsgId: r.nsgId, name: r.rule.name, source: r.rule.sourceAddressPrefix ?? r.rule.sourceAddressPrefixes, ports: r.rule.destinationPortRange ?? r.rule.destinationPortRanges })) };
+    }
+  }
+
+  private async step(job: Job, name: JobStepName, observer: FixObserver, work: () => Promise<Record<string, unknown>>): Promise<Job> {
+    const withStep = (j: Job, s: JobStep): JobStep[] => (j.steps.some((x) => x.name === name) ? j.steps.map((x) => (x.name === name ? s : x)) : [...j.steps, s]);
+    let current = await this.save(job, { steps: withStep(job, { name, state: 'running', at: this.now().toISOString() }) });
+    await observer.progress(current).catch((e) => this.deps.logger.warn({ err: e }, 'progress update failed'));
+    const detail = await work();
+    current = await this.save(current, { steps: withStep(current, { name, state: 'done', at: this.now().toISOString(), detail }) });
+    await this.audit(current, `job.step.${name}`, detail);
+    await observer.progress(current).catch((e) => this.deps.logger.warn({ err: e }, 'progress update failed'));
+    return current;
+  }
+
+  private async fail(job: Job, observer: FixObserver, e: unknown): Promise<void> {
+    const err = isDomainError(e) ? e : new DomainError('internal', (e as Error).message, { cause: e });
+    if (!isDomainError(e)) this.deps.logger.error({ err: e, jobId: job.id }, 'fix job failed unexpectedly');
+    const failedStep = job.steps.find((s) => s.state === 'running')?.name;
+    const steps = job.steps.map((s) => (s.state === 'running' ? { ...s, state: 'failed' as const, detail: { code: err.code } } : s));
+    const failed = await this.save(job, { state: 'failed', steps, error: { code: err.code, params: err.params, step: failedStep } });
+    await this.audit(failed, 'job.failed', { code: err.code, message: err.message, step: failedStep, done: steps.filter((s) => s.state === 'done').map((s) => s.name) });
+    const incident = await this.deps.store.incidents.transition(job.incidentId, ['fixing'], { state: 'failed', error: { code: err.code, params: err.params } });
+    await observer.finished(failed, incident ?? (await this.deps.store.incidents.get(job.incidentId)));
+  }
+
+  private async save(job: Job, patch: Partial<Job>): Promise<Job> {
+    return (await this.deps.store.jobs.update(job.id, patch)) ?? { ...job, ...patch };
+  }
+
+  private async audit(job: Job, action: string, details: Record<string, unknown>): Promise<void> {
+    await this.deps.store.audit.append({
+      at: this.now().toISOString(),
+      actor: 'rdp-doctor',
+      action,
+      incidentId: job.incidentId,
+      vmId: job.vmId,
+      details: { jobId: job.id, fixId: job.fixId, ...details },
+    });
+  }
+}
+
+function parseStatus(stdout: string): Record<string, unknown> | null {
+  const line = stdout.trim().split(/\r?\n/).pop() ?? '';
+  try {
+    const v = JSON.parse(line) as unknown;
+    return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,255 @@
+import { startHarness, type Harness } from '../support/bot-harness';
+import { cardText } from '../support/connector';
+import { actionData, activity, cardOf, diagnoseAs, invoke, type User } from '../support/journey';
+
+/**
+ * The product's promise: nothing changes on a VM unless an approver approved exactly that
+ * change; every change is snapshotted, verified and recorded; clicks, tampering and
+ * expiry never make a change run twice or unapproved. Real HTTP, simulator through the SDK.
+ */
+const endUser: User = { userId: '29:end-user', aadObjectId: '00000000-0000-0000-0000-0000000000a1', name: 'Alex User', conversationId: 'a:end-user' };
+const approver: User = { userId: '29:approver', aadObjectId: '00000000-0000-0000-0000-0000000000a2', name: 'Helpdesk Hana', conversationId: 'a:approver' };
+const approver2: User = { userId: '29:approver-2', aadObjectId: '00000000-0000-0000-0000-0000000000a3', name: 'Helpdesk Ivan', conversationId: 'a:approver-2' };
+const stranger: User = { userId: '29:stranger', aadObjectId: '00000000-0000-0000-0000-0000000000a9', name: 'Not An Approver', conversationId: 'a:stranger' };
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness({ APPROVER_IDS: `${approver.aadObjectId},${approver2.aadObjectId}` }, { fixRunner: { vmBusyPollInMs: 50 } });
+  // approvers have talked to the bot once, so it can reach them in their personal chats
+  for (const u of [approver, approver2]) {
+    const mark = h.mark();
+    await h.post(activity(h, u, { type: 'message', text: 'help' }));
+    await h.connector.waitFor((all) => all.slice(mark).find((c) => c.conversationId === u.conversationId));
+  }
+});
+afterAll(async () => {
+  await h.close();
+});
+
+const ops = (vm: string) => h.app.azure.simulator!.operations().filter((o) => o.vm === vm && o.kind !== 'read');
+
+async function requestFix(user: User, incidentId: string, fixId: string, params: Record<string, unknown> = {}) {
+  const mark = h.mark();
+  const r = await h.post(activity(h, user, invoke('fix.request', { incidentId, fixId, ...params })));
+  return { r, mark };
+}
+
+async function approvalCardFor(conversationId: string, mark: number) {
+  return h.connector.waitFor((all) => all.slice(mark).find((c) => c.conversationId === conversationId && /approval\.refresh/.test(JSON.stringify(cardOf(c) ?? ''))));
+}
+
+describe('enable-tls on vm-tlsoff-06, approved by a second person', () => {
+  it('runs snapshot, fix, restart and re-diagnosis, shows the finding gone, and audits every step', async () => {
+    const { incidentId, findings } = await diagnoseAs(h, endUser, 'Internal error when I RDP to vm-tlsoff-06');
+    expect(cardText(cardOf(findings))).toMatch(/TLS 1.2 is disabled for servers[\s\S]*\[Enable TLS 1.2 for servers \(restart\)\]/);
+    expect(ops('vm-tlsoff-06').map((o) => o.scriptId)).toEqual(['diagnose']);
+
+    const { r, mark } = await requestFix(endUser, incidentId, 'enable-tls', { tls10: 'false', tls11: 'false' });
+    expect(r.status).toBe(200);
+    expect(JSON.stringify(r.body)).toMatch(/sent your request to the helpdesk approvers/);
+    const requesterCopy = await approvalCardFor(endUser.conversationId, mark);
+    expect(cardText(cardOf(requesterCopy))).not.toMatch(/\[Approve\]/);
+    expect(JSON.stringify(cardOf(requesterCopy))).toContain('rdp-doctor-script: fix-enable-tls');
+    const approverCopy = await approvalCardFor(approver.conversationId, mark);
+    expect(cardText(cardOf(approverCopy))).toMatch(/Fix request: Enable TLS 1.2[\s\S]*\[Approve\][\s\S]*\[Reject\]/);
+    const { approvalId } = actionData(cardOf(approverCopy), 'approval.approve');
+    expect(ops('vm-tlsoff-06').length).toBe(1); // nothing ran before approval
+
+    // the requester's own refresh shows the status view; the approver's shows the buttons
+    const requesterView = await h.post(activity(h, endUser, invoke('approval.refresh', { approvalId })));
+    expect(cardText((requesterView.body as { value: unknown }).value)).not.toMatch(/\[Approve\]/);
+    const approverView = await h.post(activity(h, approver, invoke('approval.refresh', { approvalId })));
+    expect(cardText((approverView.body as { value: unknown }).value)).toMatch(/\[Approve\]/);
+
+    const m2 = h.mark();
+    const approve = await h.post(activity(h, approver, invoke('approval.approve', { approvalId }, approverCopy.activityId)));
+    expect(approve.status).toBe(200);
+    // the requester hears about the decision, then the result
+    await h.connector.waitFor((all) => all.slice(m2).find((c) => c.conversationId === endUser.conversationId && /was approved by Helpdesk Hana/.test(c.activity.text ?? '')));
+    await h.connector.waitFor((all) => all.slice(m2).find((c) => c.conversationId === endUser.conversationId && /has finished: the problem is gone/.test(c.activity.text ?? '')), 30000);
+    const verified = await h.connector.waitFor((all) =>
+      all.slice(m2).reverse().find((c) => c.kind === 'update' && c.activityId === requesterCopy.activityId && /Verified/.test(cardText(cardOf(c)))),
+    );
+    expect(cardText(cardOf(verified))).toMatch(/Verified: the problem is gone[\s\S]*TLS 1.2 is disabled for servers: fixed/);
+    expect(cardText(cardOf(verified))).toMatch(/OS disk snapshot taken before the change/);
+
+    expect(ops('vm-tlsoff-06').map((o) => `${o.kind}:${o.scriptId ?? ''}`)).toEqual([
+      'runCommand:diagnose',
+      'snapshot:',
+      'runCommand:fix-enable-tls',
+      'restart:',
+      'runCommand:diagnose',
+    ]);
+    const incident = await h.app.store.incidents.get(incidentId);
+    expect(incident?.state).toBe('resolved');
+    expect(incident?.diagnosis?.findings.map((f) => f.id)).toEqual([]);
+    const audit = (await h.app.store.audit.list({ incidentId })).map((a) => a.action);
+    expect(audit).toEqual([
+      'incident.opened',
+      'diagnosis.started',
+      'diagnosis.completed',
+      'approval.requested',
+      'approval.approved',
+      'job.started',
+      'job.step.snapshot',
+      'job.step.fix',
+      'job.step.restart',
+      'job.step.verify',
+      'job.succeeded',
+    ]);
+    const approved = (await h.app.store.audit.list({ incidentId })).find((a) => a.action === 'approval.approved');
+    expect(approved).toMatchObject({ actor: approver.aadObjectId, details: { fixId: 'enable-tls', params: { tls10: 'false', tls11: 'false' } } });
+  });
+});
+
+describe('decisions are taken once and only by the right person', () => {
+  let incidentId: string;
+  let approvalId: string;
+  beforeAll(async () => {
+    ({ incidentId } = await diagnoseAs(h, endUser, 'internal error on vm-certexpired-04'));
+    const { mark } = await requestFix(endUser, incidentId, 'renew-rdp-cert');
+    ({ approvalId } = actionData(cardOf(await approvalCardFor(approver.conversationId, mark)), 'approval.approve'));
+  });
+
+  it('refuses a non-approver, records it, and runs nothing', async () => {
+    const r = await h.post(activity(h, stranger, invoke('approval.approve', { approvalId })));
+    expect(r.status).toBe(400);
+    expect(JSON.stringify(r.body)).toMatch(/only configured helpdesk approvers can decide/);
+    expect((await h.app.store.audit.list({ incidentId })).filter((a) => a.action === 'approval.refused')).toMatchObject([{ actor: stranger.aadObjectId, details: { reason: 'not-approver' } }]);
+    expect(ops('vm-certexpired-04').filter((o) => o.scriptId !== 'diagnose')).toEqual([]);
+  });
+
+  it('refuses a tampered approval id', async () => {
+    const r = await h.post(activity(h, approver, invoke('approval.approve', { approvalId: '11111111-2222-4333-8444-555555555555' })));
+    expect(r.status).toBe(400);
+    expect(JSON.stringify(r.body)).toMatch(/this approval does not exist/);
+    const bad = await h.post(activity(h, approver, invoke('approval.approve', { approvalId: `${approvalId}' OR 1=1` })));
+    expect(bad.status).toBe(400);
+  });
+
+  it('50 concurrent Approve clicks from two approvers run the fix exactly once', async () => {
+    const clicks = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => h.post(activity(h, i % 2 ? approver : approver2, invoke('approval.approve', { approvalId })))),
+    );
+    expect(clicks.every((c) => c.status === 200)).toBe(true);
+    const job = await h.connector.waitFor(async () => {
+      const a = await h.app.store.approvals.get(approvalId);
+      const j = a?.jobId ? await h.app.store.jobs.get(a.jobId) : null;
+      return j && j.state !== 'queued' && j.state !== 'running' ? j : undefined;
+    }, 30000);
+    expect(job.state).toBe('succeeded');
+    expect(ops('vm-certexpired-04').filter((o) => o.scriptId === 'fix-renew-rdp-cert')).toHaveLength(1);
+    const decisions = (await h.app.store.audit.list({ incidentId })).filter((a) => a.action === 'approval.approved');
+    expect(decisions).toHaveLength(1);
+    expect(await h.app.store.jobs.listByState(['queued', 'running'])).toEqual([]);
+  });
+});
+
+describe('expired and self approvals', () => {
+  it('an expired approval is refused, recorded and runs nothing', async () => {
+    const { incidentId } = await diagnoseAs(h, endUser, 'internal error on vm-machinekeys-05');
+    const { mark } = await requestFix(endUser, incidentId, 'reset-machinekeys-acl', { scope: 'rdpkey' });
+    const { approvalId } = actionData(cardOf(await approvalCardFor(approver.conversationId, mark)), 'approval.approve');
+    const store = h.app.store as unknown as { db: { prepare(sql: string): { run(...a: unknown[]): unknown } } };
+    const a = (await h.app.store.approvals.get(approvalId))!;
+    store.db.prepare('UPDATE approvals SET doc = ? WHERE id = ?').run(JSON.stringify({ ...a, expiresAt: new Date(Date.now() - 1000).toISOString() }), approvalId);
+
+    const r = await h.post(activity(h, approver, invoke('approval.approve', { approvalId })));
+    expect(r.status).toBe(400);
+    expect(JSON.stringify(r.body)).toMatch(/expired before it was approved/);
+    expect((await h.app.store.approvals.get(approvalId))?.state).toBe('expired');
+    const actions = (await h.app.store.audit.list({ incidentId })).map((x) => x.action);
+    expect(actions).toEqual(expect.arrayContaining(['approval.refused', 'approval.expired']));
+    expect(ops('vm-machinekeys-05').filter((o) => o.scriptId !== 'diagnose')).toEqual([]);
+    // a later click sees the expired card, not an error, and still runs nothing
+    const again = await h.post(activity(h, approver2, invoke('approval.approve', { approvalId })));
+    expect(cardText((again.body as { value: unknown }).value)).toMatch(/expired before anyone approved it/);
+  });
+
+  it('an approver cannot approve their own request', async () => {
+    const { incidentId } = await diagnoseAs(h, approver2, 'internal error on vm-portclash-03');
+    const { mark } = await requestFix(approver2, incidentId, 'free-rdp-port', { service: 'TomcatAgent', disable: 'false' });
+    const ownCopy = await approvalCardFor(approver2.conversationId, mark);
+    expect(cardText(cardOf(ownCopy))).not.toMatch(/\[Approve\]/);
+    const { approvalId } = actionData(cardOf(await approvalCardFor(approver.conversationId, mark)), 'approval.approve');
+    const r = await h.post(activity(h, approver2, invoke('approval.approve', { approvalId })));
+    expect(r.status).toBe(400);
+    expect(JSON.stringify(r.body)).toMatch(/cannot approve your own request/);
+    expect((await h.app.store.approvals.get(approvalId))?.state).toBe('pending');
+    expect((await h.app.store.audit.list({ incidentId })).filter((x) => x.action === 'approval.refused')).toMatchObject([{ details: { reason: 'self-approval' } }]);
+    expect(ops('vm-portclash-03').filter((o) => o.scriptId !== 'diagnose')).toEqual([]);
+  });
+});
+
+describe('fix requests are validated before anyone is asked', () => {
+  let incidentId: string;
+  beforeAll(async () => {
+    ({ incidentId } = await diagnoseAs(h, endUser, 'internal error on vm-exposed-02'));
+  });
+
+  it.each([
+    ['everything', { source: '0.0.0.0/0' }, /too wide|wide|0\.0\.0\.0/],
+    ['not an address', { source: '10.0.0.1; rm -rf /' }, /not a valid|IPv4|address/i],
+    ['host bits set', { source: '203.0.113.7/24' }, /203\.0\.113\.0\/24/],
+  ])('refuses a source that is %s', async (_n, params, message) => {
+    const { r } = await requestFix(endUser, incidentId, 'restrict-rdp-source', params);
+    expect(r.status).toBe(400);
+    expect(JSON.stringify(r.body)).toMatch(message);
+    expect(await h.app.store.approvals.listByIncident(incidentId)).toEqual([]);
+  });
+
+  it('refuses a fix the diagnosis does not call for, and a stranger\'s request', async () => {
+    expect((await requestFix(endUser, incidentId, 'enable-tls')).r.status).toBe(400);
+    expect((await requestFix(stranger, incidentId, 'restrict-rdp-source', { source: '203.0.113.0/24' })).r.status).toBe(400);
+    expect(await h.app.store.approvals.listByIncident(incidentId)).toEqual([]);
+  });
+
+  it('restricts the NSG source once approved, and the exposure is gone', async () => {
+    const { r, mark } = await requestFix(endUser, incidentId, 'restrict-rdp-source', { source: '203.0.113.0/24' });
+    expect(r.status).toBe(200);
+    const { approvalId } = actionData(cardOf(await approvalCardFor(approver.conversationId, mark)), 'approval.approve');
+    await h.post(activity(h, approver, invoke('approval.approve', { approvalId })));
+    const job = await h.connector.waitFor(async () => {
+      const a = await h.app.store.approvals.get(approvalId);
+      const j = a?.jobId ? await h.app.store.jobs.get(a.jobId) : null;
+      return j && (j.state === 'succeeded' || j.state === 'failed') ? j : undefined;
+    }, 30000);
+    expect(job.state).toBe('succeeded');
+    expect(job.result?.gone).toContain('rdp-exposed-to-internet');
+    expect(ops('vm-exposed-02').map((o) => o.kind)).toEqual(['runCommand', 'snapshot', 'nsgRuleWrite', 'runCommand']);
+  });
+});
+
+describe('helpdesk commands', () => {
+  it('status, approvals and history answer in both languages', async () => {
+    let mark = h.mark();
+    await h.post(activity(h, approver, { type: 'message', text: 'status' }));
+    const status = await h.connector.waitFor((all) => all.slice(mark).find((c) => c.kind === 'send' && c.conversationId === approver.conversationId && /incidents/.test(cardText(cardOf(c)))));
+    expect(cardText(cardOf(status))).toMatch(/Open incidents|No open incidents/);
+
+    mark = h.mark();
+    await h.post(activity(h, { ...approver, locale: 'ru-RU' }, { type: 'message', text: 'история vm-tlsoff-06' }));
+    const history = await h.connector.waitFor((all) => all.slice(mark).find((c) => c.kind === 'send' && c.conversationId === approver.conversationId && /История/.test(cardText(cardOf(c)))));
+    expect(cardText(cardOf(history))).toMatch(/История vm-tlsoff-06[\s\S]*approval\.approved[\s\S]*job\.succeeded/);
+
+    mark = h.mark();
+    await h.post(activity(h, endUser, { type: 'message', text: 'approvals' }));
+    await h.connector.waitFor((all) => all.slice(mark).find((c) => /Only configured approvers/.test(c.activity.text ?? '')));
+  });
+
+  it('"approvals here" in a channel makes it the approvals channel, for approvers only', async () => {
+    const channel = (u: User) => ({ ...activity(h, u, { type: 'message', text: 'approvals here' }), conversation: { id: '19:helpdesk@thread.tacv2;messageid=42', conversationType: 'channel' } });
+    let mark = h.mark();
+    await h.post(channel(stranger));
+    await h.connector.waitFor((all) => all.slice(mark).find((c) => /Only a configured approver/.test(c.activity.text ?? '')));
+    mark = h.mark();
+    await h.post(channel(approver));
+    await h.connector.waitFor((all) => all.slice(mark).find((c) => /will be posted in this channel/.test(c.activity.text ?? '')));
+    expect(await h.app.store.settings.get('approvalsChannel')).toMatchObject({ conversation: { id: '19:helpdesk@thread.tacv2' } });
+
+    // the next request reaches the channel too
+    const { incidentId } = await diagnoseAs(h, endUser, 'internal error on vm-stopped-07');
+    const { mark: m2 } = await requestFix(endUser, incidentId, 'start-vm');
+    await approvalCardFor('19:helpdesk@thread.tacv2', m2);
+  });
+});
