@@ -1,0 +1,120 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { request } from 'node:https';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import type { OperationLogEntry } from '../../services/simulator/operation-log';
+
+/** Real processes for tests that kill and restart things: the simulator and the bot, built in dist/. */
+const root = join(__dirname, '..', '..');
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export interface SimulatorProcess {
+  endpoint: string;
+  caFile: string;
+  child: ChildProcess;
+  operations(): Promise<OperationLogEntry[]>;
+  stop(): Promise<void>;
+}
+
+export async function startSimulatorProcess(opts: { fleet?: string; latencyMs?: number } = {}): Promise<SimulatorProcess> {
+  const args = [join(root, 'dist', 'services', 'simulator', 'cli.js'), '--port', '0', '--latency-ms', String(opts.latencyMs ?? 0)];
+  if (opts.fleet) args.push('--fleet', opts.fleet);
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const line = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`simulator did not start: ${out}`)), 20000);
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /ARM endpoint: .*\n/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[0]);
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`simulator exited ${code}: ${out}`)));
+  });
+  const m = /ARM endpoint: (\S+) CA: (.+)$/.exec(line.trim());
+  if (!m) throw new Error(`unexpected simulator line: ${line}`);
+  const [, endpoint, caFile] = m;
+  const ca = readFileSync(caFile);
+  return {
+    endpoint,
+    caFile,
+    child,
+    operations: () =>
+      new Promise((resolve, reject) => {
+        request(`${endpoint}/_simulator/operations`, { ca }, (res) => {
+          let body = '';
+          res.on('data', (d: Buffer) => (body += d.toString()));
+          res.on('end', () => resolve(JSON.parse(body) as OperationLogEntry[]));
+        })
+          .on('error', reject)
+          .end();
+      }),
+    stop: () => stopChild(child),
+  };
+}
+
+export interface BotProcess {
+  port: number;
+  child: ChildProcess;
+  output(): string;
+  stop(): Promise<void>;
+  kill(): Promise<void>;
+}
+
+export async function startBotProcess(env: Record<string, string>): Promise<BotProcess> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [join(root, 'dist', 'bot', 'index.js')], {
+    env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'warn', HOST: '127.0.0.1', DATA_DIR: mkdtempSync(join(tmpdir(), 'rdp-bot-')), ...env, PORT: String(port) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+  const deadline = Date.now() + 30000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`bot exited ${child.exitCode}: ${output}`);
+    try {
+      const r = await fetch(`http://127.0.0.1:${port}/readyz`);
+      if (r.status === 200) break;
+    } catch {
+      /* not yet */
+    }
+    if (Date.now() > deadline) throw new Error(`bot not ready: ${output}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    port,
+    child,
+    output: () => output,
+    stop: () => stopChild(child),
+    kill: async () => {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10000);
+  await exited;
+  clearTimeout(timer);
+}
