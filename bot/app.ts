@@ -41,7 +41,7 @@ export interface App {
 
 export interface AppOverrides {
   gateway?: AzureGateway;
-  fixRunner?: Partial<Pick<FixRunnerDeps, 'vmBusyPollInMs' | 'vmBusyWaitInMs'>>;
+  fixRunner?: Partial<Pick<FixRunnerDeps, 'vmBusyPollInMs' | 'vmBusyWaitInMs' | 'leaseInMs'>>;
   expirySweepInMs?: number;
 }
 
@@ -68,8 +68,16 @@ export async function createApp(config: Config, logger: Logger, overrides: AppOv
       logger,
       policy: { approverIds: config.APPROVER_IDS, allowSelfApproval: config.ALLOW_SELF_APPROVAL, ttlMinutes: config.APPROVAL_TTL_MINUTES },
     });
-    const runner = new FixRunner({ store, gateway: azure.gateway, jobs, logger, snapshotBeforeFix: config.SNAPSHOT_BEFORE_FIX, ...overrides.fixRunner });
     const presenter = new FixPresenter({ store, approvals, notifier, logger, allowSelfApproval: config.ALLOW_SELF_APPROVAL });
+    const runner = new FixRunner({
+      store,
+      gateway: azure.gateway,
+      jobs,
+      logger,
+      observer: presenter,
+      snapshotBeforeFix: config.SNAPSHOT_BEFORE_FIX,
+      ...overrides.fixRunner,
+    });
 
     const verbs = new VerbRouter(logger);
     registerDiagnosisVerbs(verbs, { incidents, notifier, logger, demoMode: config.demoMode });
@@ -88,11 +96,14 @@ export async function createApp(config: Config, logger: Logger, overrides: AppOv
       demoMode: config.demoMode,
       beforeTurn: (context) => recordUser(store, context),
     });
-    // approvals that ran out of time: their cards say so and the requester hears it
+    // approvals that ran out of time: their cards say so and the requester hears it;
+    // jobs whose instance died (lease ended): reported interrupted
     const sweeper = setInterval(() => {
       void expireApprovals(approvals, presenter).catch((e: unknown) => logger.warn({ err: e }, 'approval expiry sweep failed'));
-    }, overrides.expirySweepInMs ?? 60000);
+      void runner.recover({ all: false, requeue: false }).catch((e: unknown) => logger.warn({ err: e }, 'abandoned job sweep failed'));
+    }, overrides.expirySweepInMs ?? 30000);
     sweeper.unref();
+    let stopListening: (() => Promise<void>) | undefined;
     const http = createHttpServer({ adapter, bot, store, logger, maxBodyBytes: config.MAX_BODY_BYTES, readiness: azure.readiness });
 
     let stopped = false;
@@ -107,14 +118,17 @@ export async function createApp(config: Config, logger: Logger, overrides: AppOv
       approvals,
       runner,
       async start() {
-        // a job that was running when the process stopped is reported, never silently re-run
-        await runner.recover(presenter);
+        // a job that was running when the process stopped is reported, never silently re-run;
+        // with one process (SQLite) every running job at start was abandoned
+        await runner.recover({ all: store.kind === 'sqlite', requeue: true });
+        stopListening = runner.listen();
         return http.listen(config.PORT, config.HOST);
       },
       async stop(timeoutInMs = 15000) {
         if (stopped) return;
         stopped = true;
         clearInterval(sweeper);
+        await stopListening?.();
         const deadline = Date.now() + timeoutInMs;
         await http.close(timeoutInMs);
         const drained = await jobs.drain(Math.max(0, deadline - Date.now()));

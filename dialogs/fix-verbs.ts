@@ -56,7 +56,7 @@ export function registerFixVerbs(router: VerbRouter, deps: FixVerbDeps): void {
       const actor = personOf(context);
       const result = await approvals.decide(data.approvalId, actor, decision);
       if (result.outcome === 'decided') {
-        if (result.job) runner.start(result.job, presenter);
+        if (result.job) await runner.start(result.job);
         const words = translator(result.approval.lang);
         await presenter.tellRequester(result.approval, 'approval.decidedNotice', {
           decision: words(decision === 'approve' ? 'approval.approvedWord' : 'approval.rejectedWord'),

@@ -20,8 +20,11 @@ export interface FixRunnerDeps {
   gateway: AzureGateway;
   jobs: JobRunner;
   logger: Logger;
+  observer: FixObserver;
   snapshotBeforeFix: boolean;
   now?: () => Date;
+  /** how long a claim holds without renewal; the runner renews it while it works */
+  leaseInMs?: number;
   /** how long a job waits for another job on the same VM, and how often it looks */
   vmBusyWaitInMs?: number;
   vmBusyPollInMs?: number;
@@ -44,23 +47,36 @@ export class FixRunner {
     this.now = deps.now ?? (() => new Date());
   }
 
-  start(job: Job, observer: FixObserver): void {
-    this.deps.jobs.run(`fix:${job.id}`, () => this.run(job.id, observer));
+  /** An approved job goes to the queue; whichever instance takes it first runs it. */
+  async start(job: Job): Promise<void> {
+    await this.deps.store.jobQueue.enqueue(job.id);
   }
 
-  /** After a restart: a job that was running is reported interrupted (never re-run); queued ones start. */
-  async recover(observer: FixObserver): Promise<Job[]> {
-    const interrupted = await this.deps.store.jobs.interruptRunning();
+  /** Starts taking jobs from the queue; returns the function that stops it. */
+  listen(): () => Promise<void> {
+    return this.deps.store.jobQueue.consume(async (jobId) => {
+      this.deps.jobs.run(`fix:${jobId}`, () => this.run(jobId));
+    });
+  }
+
+  /**
+   * Jobs abandoned by a stopped process are reported interrupted, never re-run: at the start of
+   * a single process every running job (`all`), else those whose lease ran out. Queued jobs are
+   * queued again (nothing of them ran).
+   */
+  async recover(opts: { all: boolean; requeue: boolean }): Promise<Job[]> {
+    const interrupted = await this.deps.store.jobs.interruptAbandoned({ now: this.now(), all: opts.all });
     for (const job of interrupted) {
-      await this.audit(job, 'job.interrupted', { steps: job.steps.map((s) => `${s.name}:${s.state}`) });
+      await this.audit(job, 'job.interrupted', { steps: job.steps.map((st) => `${st.name}:${st.state}`) });
       const incident = await this.deps.store.incidents.transition(job.incidentId, ['fixing'], { state: 'failed', error: { code: 'interrupted', params: {} } });
-      await observer.finished(job, incident ?? (await this.deps.store.incidents.get(job.incidentId)));
+      await this.deps.observer.finished(job, incident ?? (await this.deps.store.incidents.get(job.incidentId)));
     }
-    for (const job of await this.deps.store.jobs.listByState(['queued'])) this.start(job, observer);
+    if (opts.requeue) for (const job of await this.deps.store.jobs.listByState(['queued'])) await this.start(job);
     return interrupted;
   }
 
-  private async run(jobId: string, observer: FixObserver): Promise<void> {
+  private async run(jobId: string): Promise<void> {
+    const observer = this.deps.observer;
     let job = await this.claim(jobId);
     if (!job) return;
     const { store, gateway } = this.deps;
@@ -81,6 +97,10 @@ export class FixRunner {
     await observer.progress(job);
 
     const startedAt = this.now();
+    const leaseInMs = this.deps.leaseInMs ?? 60000;
+    const heartbeat = setInterval(() => {
+      void this.deps.store.jobs.renew(jobId, new Date(this.now().getTime() + leaseInMs).toISOString()).catch((e: unknown) => this.deps.logger.warn({ err: e, jobId }, 'lease renewal failed'));
+    }, Math.max(1000, Math.floor(leaseInMs / 3)));
     try {
       if (wantsSnapshot) {
         job = await this.step(job, 'snapshot', observer, async () => {
@@ -121,6 +141,8 @@ export class FixRunner {
       await observer.finished(job, done ?? (await store.incidents.get(incident.id)));
     } catch (e) {
       await this.fail(job, observer, e);
+    } finally {
+      clearInterval(heartbeat);
     }
   }
 
@@ -128,7 +150,7 @@ export class FixRunner {
   private async claim(jobId: string): Promise<Job | null> {
     const deadline = Date.now() + (this.deps.vmBusyWaitInMs ?? 15 * 60000);
     for (;;) {
-      const claimed = await this.deps.store.jobs.claim(jobId);
+      const claimed = await this.deps.store.jobs.claim(jobId, new Date(this.now().getTime() + (this.deps.leaseInMs ?? 60000)).toISOString());
       if (claimed) return claimed;
       const job = await this.deps.store.jobs.get(jobId);
       if (!job || job.state !== 'queued') return null; // someone else runs or ran it

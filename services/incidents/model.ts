@@ -126,8 +126,8 @@ export interface Job {
   steps: JobStep[];
   createdAt: string;
   updatedAt: string;
-  /** the live job card in the requester's conversation */
-  card?: CardPlacement;
+  /** the running instance renews this while it works; a running job past it was abandoned */
+  leaseUntil?: string;
   result?: { gone: string[]; remaining: string[]; appeared: string[] };
   error?: { code: string; params: Record<string, string | number>; step?: JobStepName };
 }

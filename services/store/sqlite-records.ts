@@ -219,6 +219,7 @@ export class SqliteJobRepo implements JobRepo {
   private readonly insertStmt;
   private readonly writeStmt;
   private readonly claimTx;
+  private readonly interruptTx;
 
   constructor(private readonly db: Db) {
     db.exec(`CREATE TABLE IF NOT EXISTS jobs (
@@ -233,15 +234,26 @@ export class SqliteJobRepo implements JobRepo {
     this.getStmt = db.prepare<[string], DocRow>('SELECT doc FROM jobs WHERE id = ?');
     this.insertStmt = db.prepare<[string, string, string, string, string]>('INSERT INTO jobs (id, vm_key, state, created_at, doc) VALUES (?, ?, ?, ?, ?)');
     this.writeStmt = db.prepare<[string, string, string]>('UPDATE jobs SET state = ?, doc = ? WHERE id = ?');
-    this.claimTx = db.transaction((id: string): Job | null => {
+    this.claimTx = db.transaction((id: string, leaseUntil: string): Job | null => {
       const row = this.getStmt.get(id);
       if (!row) return null;
       const job = JSON.parse(row.doc) as Job;
       if (job.state !== 'queued') return null;
       const busy = db.prepare<[string, string], { n: number }>("SELECT COUNT(*) AS n FROM jobs WHERE vm_key = ? AND state = 'running' AND id <> ?").get(job.vmId.toLowerCase(), id);
       if (busy && busy.n > 0) return null;
-      const next: Job = { ...job, state: 'running', updatedAt: new Date().toISOString() };
+      const next: Job = { ...job, state: 'running', leaseUntil, updatedAt: new Date().toISOString() };
       this.writeStmt.run('running', JSON.stringify(next), id);
+      return next;
+    });
+    this.interruptTx = db.transaction((id: string, cutoff: string | null): Job | null => {
+      const row = this.getStmt.get(id);
+      if (!row) return null;
+      const job = JSON.parse(row.doc) as Job;
+      if (job.state !== 'running') return null;
+      if (cutoff !== null && (job.leaseUntil ?? '') >= cutoff) return null;
+      const steps = job.steps.map((s) => (s.state === 'running' ? { ...s, state: 'failed' as const } : s));
+      const next: Job = { ...job, state: 'interrupted', steps, updatedAt: new Date().toISOString() };
+      this.writeStmt.run('interrupted', JSON.stringify(next), id);
       return next;
     });
   }
@@ -255,8 +267,15 @@ export class SqliteJobRepo implements JobRepo {
     return row ? (JSON.parse(row.doc) as Job) : null;
   }
 
-  async claim(id: string): Promise<Job | null> {
-    return this.claimTx(id);
+  async claim(id: string, leaseUntil: string): Promise<Job | null> {
+    return this.claimTx(id, leaseUntil);
+  }
+
+  async renew(id: string, leaseUntil: string): Promise<boolean> {
+    const job = await this.get(id);
+    if (!job || job.state !== 'running') return false;
+    await this.update(id, { leaseUntil });
+    return true;
   }
 
   async update(id: string, patch: Partial<Omit<Job, 'id'>>): Promise<Job | null> {
@@ -275,16 +294,15 @@ export class SqliteJobRepo implements JobRepo {
       .map((r) => JSON.parse(r.doc) as Job);
   }
 
-  async interruptRunning(): Promise<Job[]> {
-    const running = await this.listByState(['running'], 1000);
+  async interruptAbandoned(opts: { now: Date; all?: boolean }): Promise<Job[]> {
     const out: Job[] = [];
-    for (const j of running) {
-      const steps = j.steps.map((s) => (s.state === 'running' ? { ...s, state: 'failed' as const } : s));
-      const next = await this.update(j.id, { state: 'interrupted', steps });
+    for (const j of await this.listByState(['running'], 1000)) {
+      const next = this.interruptTx(j.id, opts.all ? null : opts.now.toISOString());
       if (next) out.push(next);
     }
     return out;
   }
+
 }
 
 export class SqliteUserRepo implements UserRepo {

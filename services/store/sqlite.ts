@@ -3,6 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Storage, StoreItems } from 'botbuilder';
 import { SqliteApprovalRepo, SqliteAuditLog, SqliteIncidentRepo, SqliteJobRepo, SqliteSettingsRepo, SqliteUserRepo } from './sqlite-records';
+import { InProcessJobQueue } from '../incidents/job-queue';
 import { StaleETagError, type AppStore } from './store';
 
 type Db = Database.Database;
@@ -75,6 +76,8 @@ export class SqliteStore implements AppStore {
   readonly jobs: SqliteJobRepo;
   readonly users: SqliteUserRepo;
   readonly settings: SqliteSettingsRepo;
+  /** one process: jobs go straight to this process's runner */
+  readonly jobQueue = new InProcessJobQueue();
   private closed = false;
 
   constructor(readonly db: Db) {

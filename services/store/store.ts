@@ -1,4 +1,5 @@
 import type { Storage } from 'botbuilder';
+import type { JobQueue } from '../incidents/job-queue';
 import type { Approval, AuditEntry, Incident, IncidentState, Job, JobState, KnownUser } from '../incidents/model';
 
 /**
@@ -16,6 +17,7 @@ export interface AppStore {
   readonly users: UserRepo;
   readonly settings: SettingsRepo;
   readonly audit: AuditLog;
+  readonly jobQueue: JobQueue;
   /** Resolves when the backend answers; rejects otherwise (`/readyz`). */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -62,13 +64,22 @@ export interface ApprovalRepo {
 
 export interface JobRepo {
   get(id: string): Promise<Job | null>;
-  /** queued -> running, only if no other job runs on the same VM; null when it could not claim it. */
-  claim(id: string): Promise<Job | null>;
+  /**
+   * queued -> running with a lease until `leaseUntil`, only if no other job runs on the same VM;
+   * null when it could not claim it (another instance did, or the VM is busy).
+   */
+  claim(id: string, leaseUntil: string): Promise<Job | null>;
+  /** Extends the lease of a running job; false when the job is no longer running. */
+  renew(id: string, leaseUntil: string): Promise<boolean>;
   /** Unconditional update of a job's progress (steps, result, state). */
   update(id: string, patch: Partial<Omit<Job, 'id'>>): Promise<Job | null>;
   listByState(states: JobState[], limit?: number): Promise<Job[]>;
-  /** running/queued jobs left by a process that stopped: marks running ones interrupted; returns them. */
-  interruptRunning(): Promise<Job[]>;
+  /**
+   * Running jobs abandoned by a process that stopped: with `all`, every running job (one process,
+   * at its start); else those whose lease ended before `now`. Each is marked interrupted exactly
+   * once (atomically) and returned.
+   */
+  interruptAbandoned(opts: { now: Date; all?: boolean }): Promise<Job[]>;
 }
 
 export interface UserRepo {
