@@ -62,7 +62,7 @@ export async function createApp(config: Config, logger: Logger, overrides: AppOv
     const adapter = createAdapter(config, logger, conversationState);
     const jobs = new JobRunner(logger);
     const notifier = new AdapterNotifier(adapter, config.MicrosoftAppId);
-    const incidents = new IncidentService({ store, gateway: azure.gateway, jobs, logger });
+    const incidents = new IncidentService({ store, gateway: azure.gateway, jobs, logger, diagnosesPerHour: config.RATE_LIMIT_DIAGNOSES_PER_HOUR });
     const approvals = new ApprovalService({
       store,
       logger,

@@ -6,6 +6,7 @@ import type { Logger } from '../log';
 import type { AppStore } from '../store/store';
 import { diagnoseVm, toRecord, type DiagnosisPhase, type DiagnosisReport } from './diagnosis';
 import type { JobRunner } from './jobs';
+import { RateLimiter } from './rate-limit';
 import type { DiagnosisRecord, Incident, Person, Symptom } from './model';
 
 export interface DiagnosisObserver {
@@ -21,6 +22,8 @@ export interface IncidentServiceDeps {
   logger: Logger;
   runCommandTimeoutInMs?: number;
   now?: () => Date;
+  /** diagnoses one person may start per hour */
+  diagnosesPerHour?: number;
 }
 
 const RESOURCE_ID = /^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.Compute\/virtualMachines\/[^/]+$/i;
@@ -32,9 +35,11 @@ export const MAX_CANDIDATES = 10;
  */
 export class IncidentService {
   private readonly now: () => Date;
+  private readonly limiter: RateLimiter;
 
   constructor(private readonly deps: IncidentServiceDeps) {
     this.now = deps.now ?? (() => new Date());
+    this.limiter = new RateLimiter(deps.diagnosesPerHour ?? 20, 3600_000, () => this.now().getTime());
   }
 
   /** VMs matching the user's words: a resource id, else names containing the query (exact names first). */
@@ -117,6 +122,11 @@ export class IncidentService {
   async startDiagnosis(incidentId: string, actor: Person, observer: DiagnosisObserver, cardActivityId?: string): Promise<Incident | null> {
     const incident = await this.get(incidentId);
     this.assertRequester(incident, actor);
+    if (incident.state === 'diagnosing') return null; // a double click: no rate-limit hit for it
+    if (!this.limiter.take(actor.aadObjectId ?? actor.id)) {
+      await this.audit(actor, 'diagnosis.rateLimited', incident, {});
+      throw new DomainError('rate-limited', `${actor.id} started too many diagnoses`);
+    }
     const next = await this.deps.store.incidents.transition(incidentId, ['awaiting-consent', 'diagnosed', 'failed', 'blocked'], {
       state: 'diagnosing',
       error: undefined,

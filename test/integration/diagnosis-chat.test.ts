@@ -201,3 +201,29 @@ describe('every VM of the demo fleet through the chat', () => {
     if (vm === 'vm-healthy-01') expect(incident?.diagnosis?.findings.filter((f) => f.severity === 'critical')).toEqual([]);
   });
 });
+
+describe('rate limit', () => {
+  it('refuses the diagnoses of one user past the hourly limit, and runs nothing for them', async () => {
+    const limited = await startHarness({ RATE_LIMIT_DIAGNOSES_PER_HOUR: '2' });
+    try {
+      const runs = () => limited.app.azure.simulator!.operations().filter((o) => o.kind === 'runCommand').length;
+      const statuses: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        const conversationId = `a:limited-${i}`;
+        const mark = limited.mark();
+        await limited.say('internal error on vm-healthy-01', { conversationId, userId: '29:busy-user' });
+        const consent = await limited.connector.waitFor((all) => all.slice(mark).find((c) => c.conversationId === conversationId && /diagnose\.start/.test(JSON.stringify(c.activity))));
+        const incidentId = /"incidentId":"([0-9a-f-]{36})"/.exec(JSON.stringify(consent.activity))![1];
+        const r = await limited.invoke('diagnose.start', { incidentId }, { conversationId, userId: '29:busy-user', replyToId: consent.activityId });
+        statuses.push(r.status);
+        if (r.status === 400) expect(JSON.stringify(r.body)).toMatch(/many diagnoses in the last hour/);
+      }
+      expect(statuses).toEqual([200, 200, 400]);
+      await limited.connector.waitFor(() => runs() === 2 || undefined);
+      await new Promise((r) => setTimeout(r, 200));
+      expect(runs()).toBe(2);
+    } finally {
+      await limited.close();
+    }
+  });
+});
