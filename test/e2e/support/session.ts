@@ -1,0 +1,52 @@
+import { join } from 'node:path';
+import { startBot, type RunningBot } from './bot';
+import { ARTIFACTS_ROOT, launchChatClient, type ChatClient } from './browser';
+import { startActivityProxy, type ActivityProxy } from './activity-proxy';
+import { startPlayground, type Playground } from './playground';
+
+/** Everything one e2e test file needs: bot, locale pass-through, playground, browser on its page. */
+export interface E2ESession {
+  bot: RunningBot;
+  proxy: ActivityProxy;
+  playground: Playground;
+  chat: ChatClient;
+  /** Milliseconds each start-up step took, for the README's timings. */
+  timings: Record<string, number>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts in dependency order (the playground probes the bot's endpoint once, at page load)
+ * and, if a step fails, stops what already runs. `name` names the screenshot folder.
+ */
+export async function startSession(name: string, opts: { botEnv?: Record<string, string> } = {}): Promise<E2ESession> {
+  const timings: Record<string, number> = {};
+  const started: Array<() => Promise<void>> = [];
+  const timed = async <T>(step: string, f: () => Promise<T>): Promise<T> => {
+    const t = Date.now();
+    const r = await f();
+    timings[step] = Date.now() - t;
+    return r;
+  };
+  const logs = join(ARTIFACTS_ROOT, name);
+  const stopAll = async () => {
+    const errors: unknown[] = [];
+    for (const stop of started.reverse()) await stop().catch((e: unknown) => errors.push(e));
+    started.length = 0;
+    if (errors.length) throw errors[0];
+  };
+  try {
+    const bot = await timed('bot', () => startBot({ env: opts.botEnv }));
+    started.push(() => bot.stop({ saveOutputTo: join(logs, 'bot.log') }));
+    const proxy = await startActivityProxy(bot.endpoint);
+    started.push(() => proxy.stop());
+    const playground = await timed('playground', () => startPlayground({ appEndpoint: proxy.endpoint }));
+    started.push(() => playground.stop({ saveLogTo: join(logs, 'playground.log') }));
+    const chat = await timed('browser', () => launchChatClient(playground, { name }));
+    started.push(() => chat.close());
+    return { bot, proxy, playground, chat, timings, stop: stopAll };
+  } catch (e) {
+    await stopAll().catch(() => undefined);
+    throw e;
+  }
+}
