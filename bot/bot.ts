@@ -4,6 +4,7 @@ import {
   TurnContext,
   type AdaptiveCardInvokeResponse,
   type AdaptiveCardInvokeValue,
+  type InvokeResponse,
   type ConversationState,
   type StatePropertyAccessor,
   type UserState,
@@ -85,6 +86,18 @@ export class RdpDoctorBot extends TeamsActivityHandler {
     await super.run(context);
     await this.deps.conversationState.saveChanges(context, false);
     await this.deps.userState.saveChanges(context, false);
+  }
+
+  /**
+   * botbuilder reads `value.action.type` without checking that `action` exists, so a card invoke
+   * without it would end in a 500: answer it as the bad request it is, and leave the rest to the SDK.
+   */
+  protected override async onInvokeActivity(context: TurnContext): Promise<InvokeResponse> {
+    const value = context.activity.value as { action?: unknown } | undefined;
+    if (context.activity.name === 'adaptiveCard/action' && (!value || typeof value.action !== 'object' || value.action === null)) {
+      return { status: 400, body: { statusCode: 400, type: 'application/vnd.microsoft.error', value: { code: 'BadRequest', message: 'Missing value.action' } } };
+    }
+    return super.onInvokeActivity(context);
   }
 
   protected override async onAdaptiveCardInvoke(context: TurnContext, value: AdaptiveCardInvokeValue): Promise<AdaptiveCardInvokeResponse> {

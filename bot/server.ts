@@ -1,4 +1,5 @@
 import restify from 'restify';
+import { z } from 'zod';
 import type { CloudAdapter } from 'botbuilder';
 import type { ActivityHandler } from 'botbuilder';
 import type { AppStore } from '../services/store/store';
@@ -21,6 +22,21 @@ export interface HttpServer {
   close(timeoutInMs?: number): Promise<void>;
   inFlight(): number;
 }
+
+/**
+ * The least an activity needs before the adapter sees it. Anything else (a missing conversation,
+ * a serviceUrl that is not a URL) would fail deeper inside and answer 500; it is bad input: 400.
+ */
+const activityShape = z.object({
+  type: z.string().min(1).max(64),
+  serviceUrl: z.string().max(2048).regex(/^https?:\/\/[^\s]+$/),
+  channelId: z.string().min(1).max(64),
+  conversation: z.object({ id: z.string().min(1).max(1024) }),
+  from: z.object({ id: z.string().min(1).max(1024) }).optional(),
+  recipient: z.object({ id: z.string().max(1024) }).optional(),
+  text: z.string().max(28000).optional(),
+  locale: z.string().max(64).optional(),
+});
 
 interface ActivityLike {
   type?: unknown;
@@ -47,8 +63,10 @@ export function createHttpServer(deps: HttpServerDeps): HttpServer {
       return;
     }
     const body = req.body as ActivityLike | undefined;
-    if (!body || typeof body !== 'object' || Array.isArray(body) || typeof body.type !== 'string') {
-      res.send(400, { error: 'expected a Bot Framework activity (JSON object with a type)' });
+    const shape = activityShape.safeParse(body);
+    if (!body || !shape.success) {
+      const where = shape.success ? '' : ` (${shape.error.issues[0]?.path.join('.') || 'body'})`;
+      res.send(400, { error: `expected a Bot Framework activity${where}` });
       return;
     }
     const started = process.hrtime.bigint();
