@@ -10,9 +10,18 @@ export type CardJson = Record<string, unknown> & { type: 'AdaptiveCard' };
  * `$data`). Templates are JSON files next to this module; code only supplies data.
  */
 export function bind(template: object, data: object): CardJson {
-  const t = new ACData.Template(template);
-  const card = t.expand({ $root: data }) as CardJson;
-  return card;
+  return compiled(template).expand({ $root: data }) as CardJson;
+}
+
+// Parsing a template's expressions is most of the cost of a render (the bench profile): once per template.
+const cache = new WeakMap<object, ACData.Template>();
+function compiled(template: object): ACData.Template {
+  let t = cache.get(template);
+  if (!t) {
+    t = new ACData.Template(template);
+    cache.set(template, t);
+  }
+  return t;
 }
 
 export function asAttachment(card: CardJson): Attachment {

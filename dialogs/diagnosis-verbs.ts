@@ -129,6 +129,9 @@ function createObserver(deps: DiagnosisVerbDeps): DiagnosisObserver {
   };
   return {
     async phase(incident, phase) {
+      // the consent click already answered with the precheck card, and the analysis takes
+      // milliseconds before the findings replace it: only the long Run Command step is worth a card
+      if (phase !== 'runCommand') return;
       await put(incident, progressCard(translator(incident.lang), { vmName: incident.vmName ?? '', current: phase }));
     },
     async done(incident, record) {
