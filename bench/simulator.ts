@@ -1,0 +1,68 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { request } from 'node:https';
+import { join } from 'node:path';
+import type { OperationLogEntry } from '../services/simulator/operation-log';
+import { freePort, sleep, spawnNode, type Child } from './procs';
+
+export interface SimulatorChild {
+  child: Child;
+  endpoint: string;
+  caFile: string;
+  latencyMs: number;
+  /** CONTRACTS.md §7: GET /_simulator/operations */
+  operations(): Promise<OperationLogEntry[]>;
+}
+
+/**
+ * The ARM simulator in its own process (`npm run simulator`'s entry point): the bot's Azure
+ * is outside the bot's process as real Azure is, so the bot's CPU and memory are its own, and
+ * the operation log is read over HTTPS as any outside check would.
+ */
+export async function startSimulatorChild(repo: string, certDir: string, latencyMs: number): Promise<SimulatorChild> {
+  const port = await freePort();
+  const child = spawnNode({
+    name: `simulator(L=${latencyMs})`,
+    script: join(repo, 'dist', 'services', 'simulator', 'cli.js'),
+    port,
+    env: {},
+    args: ['--port', String(port), '--latency-ms', String(latencyMs), '--cert-dir', certDir],
+  });
+  const caFile = join(certDir, 'arm-simulator-ca.pem');
+  const endpoint = `https://127.0.0.1:${port}`;
+  const operations = (): Promise<OperationLogEntry[]> => getJson(port, readFileSync(caFile, 'utf8'));
+  const deadline = Date.now() + 30000;
+  for (;;) {
+    if (child.proc.exitCode !== null) throw new Error(`simulator exited: ${child.stderr()}`);
+    if (existsSync(caFile)) {
+      try {
+        await operations();
+        break;
+      } catch {
+        /* not listening yet */
+      }
+    }
+    if (Date.now() > deadline) throw new Error(`simulator did not start: ${child.stderr()}`);
+    await sleep(20);
+  }
+  return { child, endpoint, caFile, latencyMs, operations };
+}
+
+function getJson(port: number, ca: string): Promise<OperationLogEntry[]> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path: '/_simulator/operations', method: 'GET', ca, agent: false, timeout: 5000 }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        if (res.statusCode !== 200) return reject(new Error(`operations: HTTP ${res.statusCode}`));
+        try {
+          resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')) as OperationLogEntry[]);
+        } catch (e) {
+          reject(e as Error);
+        }
+      });
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+    req.end();
+  });
+}
