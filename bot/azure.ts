@@ -1,7 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AzureGateway } from '../services/azure/gateway';
-import { createAzureGateway } from '../services/azure/factory';
+import { createAzureGateway, type AzureGatewaySettings } from '../services/azure/factory';
+
+/** Retry, poll and time-out settings of the gateway (tests make them short). */
+export type GatewayTimings = AzureGatewaySettings['timings'];
 import type { Logger } from '../services/log';
 import { loadFleetFile } from '../services/simulator/fleet';
 import { startSimulator, type SimulatorHandle } from '../services/simulator/server';
@@ -42,7 +45,7 @@ const DEMO_RUN_COMMAND_LATENCY_MS = 8000;
  * Azure access as configured: the real cloud, another Resource Manager endpoint, or, when no
  * subscription is configured, the simulator started in-process with the demo fleet.
  */
-export async function openAzure(config: Config, logger: Logger, injected?: AzureGateway): Promise<AzureAccess> {
+export async function openAzure(config: Config, logger: Logger, injected?: AzureGateway, timings?: GatewayTimings): Promise<AzureAccess> {
   if (injected) return { gateway: injected, mode: 'injected', readiness: [], close: async () => undefined };
 
   if (config.AZURE_ARM_ENDPOINT) {
@@ -54,6 +57,7 @@ export async function openAzure(config: Config, logger: Logger, injected?: Azure
       subscriptionIds,
       resourceGroups: config.AZURE_RESOURCE_GROUPS,
       logger,
+      timings,
     });
     return { gateway, mode: 'endpoint', endpoint: config.AZURE_ARM_ENDPOINT, readiness: [], close: async () => undefined };
   }
@@ -78,6 +82,7 @@ export async function openAzure(config: Config, logger: Logger, injected?: Azure
     subscriptionIds: [fleet.subscriptionId],
     resourceGroups: config.AZURE_RESOURCE_GROUPS,
     logger,
+    timings,
   });
   return { gateway, mode: 'demo', endpoint: sim.endpoint, simulator: sim, readiness: [], close: () => sim.close() };
 }

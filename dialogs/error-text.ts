@@ -7,7 +7,7 @@ import type { Translate } from '../services/i18n';
  * raiser did not know (the VM's name, say) comes from the context.
  */
 export function errorText(t: Translate, e: DomainError, context: Record<string, string | number> = {}): string {
-  const params: Record<string, string | number> = { vm: '', what: '', detail: '', permission: '', seconds: '', ref: '', ...context, ...e.params };
+  const params: Record<string, string | number> = { vm: '', what: '', detail: '', permission: '', timeoutSeconds: '?', ref: '', ...context, ...e.params };
   if (typeof e.params.detailKey === 'string') params.detail = t(e.params.detailKey, e.params);
   // an Azure error without a sentence of ours still names Azure's code, never an empty detail
   if (!params.detail && e.code === 'azure-error') params.detail = String(e.azureCode ?? e.params.azureCode ?? e.statusCode ?? '?');

@@ -54,9 +54,19 @@ export class FixRunner {
 
   /** Starts taking jobs from the queue; returns the function that stops it. */
   listen(): () => Promise<void> {
-    return this.deps.store.jobQueue.consume(async (jobId) => {
-      this.deps.jobs.run(`fix:${jobId}`, () => this.run(jobId));
-    });
+    return this.deps.store.jobQueue.consume(
+      async (jobId) => {
+        this.deps.jobs.run(`fix:${jobId}`, () => this.run(jobId));
+      },
+      { poisoned: (jobId) => this.poisoned(jobId) },
+    );
+  }
+
+  /** A queued job whose message kept coming back untaken (shared queue): failed and reported, not retried forever. */
+  async poisoned(jobId: string): Promise<void> {
+    const job = await this.deps.store.jobs.get(jobId);
+    if (!job || job.state !== 'queued') return;
+    await this.fail(job, this.deps.observer, new DomainError('internal', `job ${jobId} was delivered too often without being taken`));
   }
 
   /**
@@ -206,7 +216,9 @@ export class FixRunner {
     return current;
   }
 
-  private async fail(job: Job, observer: FixObserver, e: unknown): Promise<void> {
+  private async fail(stale: Job, observer: FixObserver, e: unknown): Promise<void> {
+    // the step that threw saved its 'running' state; the caller's copy predates it
+    const job = (await this.deps.store.jobs.get(stale.id)) ?? stale;
     const err = isDomainError(e) ? e : new DomainError('internal', (e as Error).message, { cause: e });
     if (!isDomainError(e)) this.deps.logger.error({ err: e, jobId: job.id }, 'fix job failed unexpectedly');
     const failedStep = job.steps.find((s) => s.state === 'running')?.name;
