@@ -21,7 +21,7 @@ import { JobRunner } from '../services/incidents/jobs';
 import type { Logger } from '../services/log';
 import { SqliteStore } from '../services/store/sqlite';
 import type { AppStore } from '../services/store/store';
-import { openAzure, type AzureAccess } from './azure';
+import { openAzure, type AzureAccess, type GatewayTimings } from './azure';
 
 export interface App {
   config: Config;
@@ -41,6 +41,7 @@ export interface App {
 
 export interface AppOverrides {
   gateway?: AzureGateway;
+  gatewayTimings?: GatewayTimings;
   fixRunner?: Partial<Pick<FixRunnerDeps, 'vmBusyPollInMs' | 'vmBusyWaitInMs' | 'leaseInMs'>>;
   expirySweepInMs?: number;
 }
@@ -55,7 +56,7 @@ async function expireApprovals(approvals: ApprovalService, presenter: FixPresent
 /** The composition root: builds storage, Azure access, services and dialogs, and injects them. */
 export async function createApp(config: Config, logger: Logger, overrides: AppOverrides = {}): Promise<App> {
   const store: AppStore = SqliteStore.open(config.DATA_DIR);
-  const azure = await openAzure(config, logger, overrides.gateway);
+  const azure = await openAzure(config, logger, overrides.gateway, overrides.gatewayTimings);
   try {
     const conversationState = new ConversationState(store.botStorage);
     const userState = new UserState(store.botStorage);

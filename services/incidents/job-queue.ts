@@ -6,7 +6,12 @@
 export interface JobQueue {
   enqueue(jobId: string): Promise<void>;
   /** Starts delivering job ids to `handler`; the returned function stops it. */
-  consume(handler: (jobId: string) => Promise<void>): () => Promise<void>;
+  consume(handler: (jobId: string) => Promise<void>, options?: ConsumeOptions): () => Promise<void>;
+}
+
+export interface ConsumeOptions {
+  /** A job id delivered too often without being taken (a shared queue's poison path): report it, do not retry it forever. */
+  poisoned?: (jobId: string, deliveries: number) => Promise<void>;
 }
 
 export class InProcessJobQueue implements JobQueue {
