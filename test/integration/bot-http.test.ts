@@ -137,3 +137,24 @@ describe('bot with an app id', () => {
     expect(h.since(mark)).toEqual([]);
   });
 });
+
+describe('an unexpected error in a turn', () => {
+  it('tells the user with an incident reference and keeps working', async () => {
+    const broken = {
+      findVms: () => Promise.reject(new TypeError('boom: a bug, not an Azure error')),
+    } as unknown as import('../../services/azure/gateway').AzureGateway;
+    const h2 = await startHarness({}, { gateway: broken });
+    try {
+      let mark = h2.mark();
+      await h2.say('internal error on vm-web-01', { conversationId: 'a:boom' });
+      const sorry = await h2.connector.waitFor((all) => all.slice(mark).find((c) => /something went wrong on my side/.test(c.activity.text ?? '')));
+      expect(sorry.activity.text).toMatch(/reference: E-[0-9A-F]{8}/);
+      // the broken dialog stack was cleared: the next message is answered normally
+      mark = h2.mark();
+      await h2.say('help', { conversationId: 'a:boom' });
+      await h2.connector.waitFor((all) => all.slice(mark).find((c) => /What I can do/.test(JSON.stringify(c.activity))));
+    } finally {
+      await h2.close();
+    }
+  });
+});

@@ -143,7 +143,21 @@ describe('blockers and VM choice', () => {
     expect(incident?.state).toBe('blocked');
     expect(incident?.diagnosis?.findings.map((f) => f.id)).toEqual(DEMO_EXPECTED[vm]);
     expect(runCommandsFor(vm).length).toBe(before);
-    if (vm === 'vm-noagent-08') expect(cardText(cardOf(findings))).toContain('[Offline repair guide]');
+    if (vm === 'vm-noagent-08') {
+      expect(cardText(cardOf(findings))).toContain('[Offline repair guide]');
+      // the guide for drive F: the rescue VM's scripts, written for that letter
+      const mark = h.mark();
+      const bad = await h.invoke('offline.guide', { incidentId: j.incidentId, drive: 'C' }, { conversationId: j.conversationId });
+      expect(bad.status).toBe(400);
+      const r = await h.invoke('offline.guide', { incidentId: j.incidentId, drive: 'f' }, { conversationId: j.conversationId });
+      expect(r.status).toBe(200);
+      const guide = await h.connector.waitFor((all) => all.slice(mark).find((c) => c.kind === 'send' && /Offline repair/.test(cardText(cardOf(c)))));
+      const json = JSON.stringify(cardOf(guide));
+      expect(json).toContain("[string]$Drive = 'F'");
+      expect(json).toMatch(/The attached disk is F:/);
+      expect(json).not.toContain('__DRIVE__');
+      expect(runCommandsFor(vm).length).toBe(before);
+    }
   });
 
   it('offers a choice when several VMs match, and a pick leads to the consent card', async () => {

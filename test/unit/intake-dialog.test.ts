@@ -1,0 +1,104 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Activity } from 'botbuilder';
+import { DialogTestClient } from 'botbuilder-testing';
+import { IntakeDialog } from '../../dialogs/intake-dialog';
+import { MainDialog } from '../../dialogs/main-dialog';
+import type { AzureGateway, VmDetails, VmSummary } from '../../services/azure/gateway';
+import { DomainError } from '../../services/errors';
+import { IncidentService } from '../../services/incidents/incident-service';
+import { JobRunner } from '../../services/incidents/jobs';
+import { silentLogger } from '../../services/log';
+import { SqliteStore } from '../../services/store/sqlite';
+import { cardText } from '../support/connector';
+
+/**
+ * Transcript tests of the intake flow with botbuilder-testing: (user says, bot answers) pairs,
+ * against a small in-memory fleet. The full journey through HTTP and the simulator is in
+ * test/integration/diagnosis-chat.test.ts.
+ */
+const sub = '00000000-0000-0000-0000-000000000001';
+const vm = (name: string): VmSummary => ({
+  id: `/subscriptions/${sub}/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/${name}`,
+  name,
+  resourceGroup: 'rg',
+  subscriptionId: sub,
+  location: 'westeurope',
+});
+const FLEET = [vm('web-01'), vm('web-02'), vm('db-01')];
+
+const gateway: AzureGateway = {
+  async findVms(q) {
+    return FLEET.filter((v) => v.name.includes(q.toLowerCase()));
+  },
+  async getVm(id) {
+    const v = FLEET.find((x) => x.id.toLowerCase() === id.toLowerCase());
+    if (!v) throw new DomainError('out-of-scope', 'outside', { params: {} });
+    return { ...v, osType: 'Windows', powerState: 'running', provisioningState: 'Succeeded', agentStatus: 'Ready', bootDiagnosticsEnabled: false } as VmDetails;
+  },
+  getEffectiveNsgRules: () => Promise.reject(new Error('not used')),
+  runScript: () => Promise.reject(new Error('no Run Command in the intake')),
+  startVm: () => Promise.reject(new Error('not used')),
+  restartVm: () => Promise.reject(new Error('not used')),
+  snapshotOsDisk: () => Promise.reject(new Error('not used')),
+  upsertNsgRule: () => Promise.reject(new Error('not used')),
+};
+
+let dir: string;
+let store: SqliteStore;
+let client: DialogTestClient;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'rdp-intake-'));
+  store = SqliteStore.open(dir);
+  const incidents = new IncidentService({ store, gateway, jobs: new JobRunner(silentLogger), logger: silentLogger });
+  const main = new MainDialog({ demoMode: true, intake: new IntakeDialog(incidents, true), commands: {} });
+  client = new DialogTestClient('msteams', main);
+});
+afterEach(async () => {
+  await store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const say = async (text: string, locale = 'en-US') => {
+  const activity = { type: 'message', text, locale, from: { id: '29:u', name: 'U' }, recipient: { id: 'bot' } } as Partial<Activity>;
+  return (await client.sendActivity(activity)) as Partial<Activity>;
+};
+const shown = (a: Partial<Activity> | undefined) =>
+  `${a?.text ?? ''}\n${(a?.attachments ?? []).map((x) => (x.contentType === 'application/vnd.microsoft.card.adaptive' ? cardText(x.content) : JSON.stringify(x.content))).join('\n')}`;
+
+it('one message with symptom and VM goes straight to the consent card', async () => {
+  expect(shown(await say("I can't RDP to db-01, internal error"))).toMatch(/Check db-01\?[\s\S]*\[Run the diagnosis\]/);
+  expect((await store.incidents.listOpen()).map((i) => [i.vmName, i.state, i.symptom])).toEqual([['db-01', 'awaiting-consent', 'internal-error']]);
+});
+
+it('asks for the symptom, then the VM, then offers a choice of two', async () => {
+  expect(shown(await say('RDP is broken'))).toMatch(/What do you see when you connect\?/);
+  expect(shown(await say('Hangs at "Configuring remote session"'))).toMatch(/Which VM do you connect to\?/);
+  expect(shown(await say('web'))).toMatch(/2 VMs match "web"[\s\S]*web-01[\s\S]*web-02/);
+  expect((await store.incidents.listOpen())[0]).toMatchObject({ state: 'picking', symptom: 'configuring-session', candidates: [FLEET[0].id, FLEET[1].id] });
+});
+
+it('in Russian, says when nothing matches and asks again, three times at most', async () => {
+  const turn = async (text: string) => {
+    const replies = [shown(await say(text, 'ru-RU'))];
+    for (let r = client.getNextReply(); r; r = client.getNextReply()) replies.push(shown(r as Partial<Activity>));
+    return replies.join('\n');
+  };
+  expect(await turn('внутренняя ошибка на vm-net-99')).toMatch(/Среди доступных мне ВМ нет подходящих под «vm-net-99»[\s\S]*Какая это ВМ\?/);
+  expect(await turn('nothing-1')).toMatch(/Какая это ВМ\?/);
+  expect(await turn('nothing-2')).toMatch(/Мне так и не удалось найти ВМ/);
+  expect(await store.incidents.listOpen()).toEqual([]);
+});
+
+it('cancel ends the intake at any point, and help keeps it waiting', async () => {
+  await say('RDP is broken');
+  expect(shown(await say('help'))).toMatch(/What I can do/);
+  expect(shown(await say('cancel'))).toMatch(/Cancelled/);
+  expect(shown(await say('cancel'))).toMatch(/nothing to cancel/);
+});
+
+it('a resource id outside the scope gets a clear answer', async () => {
+  const text = `internal error on /subscriptions/${sub}/resourceGroups/other/providers/Microsoft.Compute/virtualMachines/x-1`;
+  expect(shown(await say(text))).toMatch(/outside the subscriptions and resource groups I am allowed to manage/);
+});
