@@ -25,9 +25,8 @@ export interface FixRunnerDeps {
   now?: () => Date;
   /** how long a claim holds without renewal; the runner renews it while it works */
   leaseInMs?: number;
-  /** how long a job waits for another job on the same VM, and how often it looks */
+  /** how long after its approval a job may wait for another job on the same VM */
   vmBusyWaitInMs?: number;
-  vmBusyPollInMs?: number;
 }
 
 /** Fixes that change nothing on the disk: no snapshot before them. */
@@ -56,7 +55,10 @@ export class FixRunner {
   listen(): () => Promise<void> {
     return this.deps.store.jobQueue.consume(
       async (jobId) => {
-        this.deps.jobs.run(`fix:${jobId}`, () => this.run(jobId));
+        // the claim happens before the queue forgets the message: an instance that dies after
+        // this point leaves a running job with a lease (reported by the sweep), never a lost one
+        const job = await this.claim(jobId);
+        if (job) this.deps.jobs.run(`fix:${jobId}`, () => this.run(job));
       },
       { poisoned: (jobId) => this.poisoned(jobId) },
     );
@@ -66,7 +68,11 @@ export class FixRunner {
   async poisoned(jobId: string): Promise<void> {
     const job = await this.deps.store.jobs.get(jobId);
     if (!job || job.state !== 'queued') return;
-    await this.fail(job, this.deps.observer, new DomainError('internal', `job ${jobId} was delivered too often without being taken`));
+    const busy = (await this.deps.store.jobs.listByState(['running'])).some((j) => j.vmId.toLowerCase() === job.vmId.toLowerCase());
+    const err = busy
+      ? new DomainError('conflict', 'another fix kept the VM busy', { params: { vm: job.vmName } })
+      : new DomainError('internal', `job ${jobId} was delivered too often without being taken`);
+    await this.fail(job, this.deps.observer, err);
   }
 
   /**
@@ -85,10 +91,10 @@ export class FixRunner {
     return interrupted;
   }
 
-  private async run(jobId: string): Promise<void> {
+  private async run(claimed: Job): Promise<void> {
     const observer = this.deps.observer;
-    let job = await this.claim(jobId);
-    if (!job) return;
+    const jobId = claimed.id;
+    let job = claimed;
     const { store, gateway } = this.deps;
     const approval = await store.approvals.get(job.approvalId);
     let incident = await store.incidents.get(job.incidentId);
@@ -156,21 +162,21 @@ export class FixRunner {
     }
   }
 
-  /** Waits (bounded) until no other job runs on the same VM, then owns the job. */
+  /**
+   * One attempt to own a queued job. null when it is not queued any more (another instance has
+   * it). While another job runs on the same VM it throws, so the queue delivers it again later;
+   * past `vmBusyWaitInMs` since its approval the job fails with a conflict instead.
+   */
   private async claim(jobId: string): Promise<Job | null> {
-    const deadline = Date.now() + (this.deps.vmBusyWaitInMs ?? 15 * 60000);
-    for (;;) {
-      const claimed = await this.deps.store.jobs.claim(jobId, new Date(this.now().getTime() + (this.deps.leaseInMs ?? 60000)).toISOString());
-      if (claimed) return claimed;
-      const job = await this.deps.store.jobs.get(jobId);
-      if (!job || job.state !== 'queued') return null; // someone else runs or ran it
-      if (Date.now() > deadline) {
-        await this.deps.store.jobs.update(jobId, { state: 'failed', error: { code: 'conflict', params: { vm: job.vmName } } });
-        await this.audit(job, 'job.failed', { code: 'conflict', reason: 'another fix kept the VM busy' });
-        return null;
-      }
-      await new Promise((r) => setTimeout(r, this.deps.vmBusyPollInMs ?? 2000));
+    const claimed = await this.deps.store.jobs.claim(jobId, new Date(this.now().getTime() + (this.deps.leaseInMs ?? 60000)).toISOString());
+    if (claimed) return claimed;
+    const job = await this.deps.store.jobs.get(jobId);
+    if (!job || job.state !== 'queued') return null;
+    if (this.now().getTime() - Date.parse(job.createdAt) > (this.deps.vmBusyWaitInMs ?? 15 * 60000)) {
+      await this.fail(job, this.deps.observer, new DomainError('conflict', 'another fix kept the VM busy', { params: { vm: job.vmName } }));
+      return null;
     }
+    throw new VmBusyError(job.vmName);
   }
 
   private async apply(job: Job, run: FixRun): Promise<Record<string, unknown>> {
@@ -242,6 +248,14 @@ export class FixRunner {
       vmId: job.vmId,
       details: { jobId: job.id, fixId: job.fixId, ...details },
     });
+  }
+}
+
+/** Another job runs on the VM: the queue should offer this job again later. */
+export class VmBusyError extends Error {
+  constructor(vm: string) {
+    super(`another fix runs on ${vm}`);
+    this.name = 'VmBusyError';
   }
 }
 

@@ -14,24 +14,42 @@ export interface ConsumeOptions {
   poisoned?: (jobId: string, deliveries: number) => Promise<void>;
 }
 
+/**
+ * One process: ids go straight to this process's handler. A handler that throws (the VM is busy
+ * with another job) gets the id again after `retryDelayInMs`, like a shared queue's redelivery.
+ */
 export class InProcessJobQueue implements JobQueue {
   private handler?: (jobId: string) => Promise<void>;
   private readonly backlog: string[] = [];
+  private readonly timers = new Set<NodeJS.Timeout>();
+
+  constructor(private readonly retryDelayInMs = 2000) {}
 
   async enqueue(jobId: string): Promise<void> {
-    if (this.handler) {
-      const h = this.handler;
-      setImmediate(() => void h(jobId));
-    } else {
-      this.backlog.push(jobId);
-    }
+    if (this.handler) this.deliver(jobId, 0);
+    else this.backlog.push(jobId);
   }
 
   consume(handler: (jobId: string) => Promise<void>): () => Promise<void> {
     this.handler = handler;
-    for (const id of this.backlog.splice(0)) setImmediate(() => void handler(id));
+    for (const id of this.backlog.splice(0)) this.deliver(id, 0);
     return async () => {
       this.handler = undefined;
+      for (const t of this.timers) clearTimeout(t);
+      this.timers.clear();
     };
+  }
+
+  private deliver(jobId: string, delayInMs: number): void {
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      const h = this.handler;
+      if (!h) {
+        this.backlog.push(jobId);
+        return;
+      }
+      h(jobId).catch(() => this.deliver(jobId, this.retryDelayInMs));
+    }, delayInMs);
+    this.timers.add(timer);
   }
 }

@@ -15,7 +15,6 @@ beforeAll(async () => {
   h = await startHarness(
     { APPROVER_IDS: approver.aadObjectId, RATE_LIMIT_DIAGNOSES_PER_HOUR: '100' },
     {
-      fixRunner: { vmBusyPollInMs: 50 },
       gatewayTimings: {
         pollIntervalInMs: 50,
         runCommandTimeoutInMs: 1500,
