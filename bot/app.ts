@@ -19,7 +19,7 @@ import type { AzureGateway } from '../services/azure/gateway';
 import { IncidentService } from '../services/incidents/incident-service';
 import { JobRunner } from '../services/incidents/jobs';
 import type { Logger } from '../services/log';
-import { SqliteStore } from '../services/store/sqlite';
+import { openStore } from '../services/store';
 import type { AppStore } from '../services/store/store';
 import { openAzure, type AzureAccess, type GatewayTimings } from './azure';
 
@@ -42,7 +42,7 @@ export interface App {
 export interface AppOverrides {
   gateway?: AzureGateway;
   gatewayTimings?: GatewayTimings;
-  fixRunner?: Partial<Pick<FixRunnerDeps, 'vmBusyPollInMs' | 'vmBusyWaitInMs' | 'leaseInMs'>>;
+  fixRunner?: Partial<Pick<FixRunnerDeps, 'vmBusyWaitInMs' | 'leaseInMs'>>;
   expirySweepInMs?: number;
 }
 
@@ -55,7 +55,7 @@ async function expireApprovals(approvals: ApprovalService, presenter: FixPresent
 
 /** The composition root: builds storage, Azure access, services and dialogs, and injects them. */
 export async function createApp(config: Config, logger: Logger, overrides: AppOverrides = {}): Promise<App> {
-  const store: AppStore = SqliteStore.open(config.DATA_DIR);
+  const store: AppStore = await openStore(config, logger);
   const azure = await openAzure(config, logger, overrides.gateway, overrides.gatewayTimings);
   try {
     const conversationState = new ConversationState(store.botStorage);
@@ -77,6 +77,7 @@ export async function createApp(config: Config, logger: Logger, overrides: AppOv
       logger,
       observer: presenter,
       snapshotBeforeFix: config.SNAPSHOT_BEFORE_FIX,
+      leaseInMs: config.JOB_LEASE_SECONDS * 1000,
       ...overrides.fixRunner,
     });
 
@@ -102,7 +103,7 @@ export async function createApp(config: Config, logger: Logger, overrides: AppOv
     const sweeper = setInterval(() => {
       void expireApprovals(approvals, presenter).catch((e: unknown) => logger.warn({ err: e }, 'approval expiry sweep failed'));
       void runner.recover({ all: false, requeue: false }).catch((e: unknown) => logger.warn({ err: e }, 'abandoned job sweep failed'));
-    }, overrides.expirySweepInMs ?? 30000);
+    }, overrides.expirySweepInMs ?? config.SWEEP_INTERVAL_SECONDS * 1000);
     sweeper.unref();
     let stopListening: (() => Promise<void>) | undefined;
     const http = createHttpServer({ adapter, bot, store, logger, maxBodyBytes: config.MAX_BODY_BYTES, readiness: azure.readiness });

@@ -45,6 +45,11 @@ const schema = z.object({
   APPROVAL_TTL_MINUTES: z.coerce.number({ message: 'expected minutes' }).int().min(1).max(7 * 24 * 60).default(60),
   SNAPSHOT_BEFORE_FIX: bool(true),
   STORAGE: z.enum(['sqlite', 'azure'], { message: 'expected sqlite or azure' }).default('sqlite'),
+  AZURE_STORAGE_CONNECTION_STRING: z.string().optional(),
+  AZURE_STORAGE_ACCOUNT_URL: z.string().url({ message: 'expected https://<account>.blob.core.windows.net' }).optional(),
+  AZURE_STORAGE_PREFIX: z.string().regex(/^[a-z][a-z0-9]{0,39}$/, 'expected lower-case letters and digits, starting with a letter').default('rdpdoctor'),
+  JOB_LEASE_SECONDS: z.coerce.number({ message: 'expected seconds' }).int().min(1).max(3600).default(60),
+  SWEEP_INTERVAL_SECONDS: z.coerce.number({ message: 'expected seconds' }).int().min(1).max(3600).default(30),
   RATE_LIMIT_DIAGNOSES_PER_HOUR: z.coerce.number().int().min(1).max(10000).default(20),
 });
 
@@ -76,6 +81,9 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   }
   if (c.AZURE_ARM_CA_FILE && !c.AZURE_ARM_ENDPOINT) {
     throw new ConfigError('AZURE_ARM_CA_FILE: only meaningful with AZURE_ARM_ENDPOINT');
+  }
+  if (c.STORAGE === 'azure' && !c.AZURE_STORAGE_CONNECTION_STRING && !c.AZURE_STORAGE_ACCOUNT_URL) {
+    throw new ConfigError('STORAGE: azure needs AZURE_STORAGE_CONNECTION_STRING or AZURE_STORAGE_ACCOUNT_URL');
   }
   return { ...c, demoMode: c.AZURE_SUBSCRIPTION_IDS.length === 0 };
 }

@@ -1,0 +1,101 @@
+import { hostname } from 'node:os';
+import { TableClient } from '@azure/data-tables';
+import { QueueClient } from '@azure/storage-queue';
+import { BlobsStorage } from 'botbuilder-azure-blobs';
+import type { Logger } from '../../log';
+import type { AppStore } from '../store';
+import { AzureAuditLog } from './audit';
+import { resourceNames, serviceEndpoints, type AzureStorageTarget, type ResourceNames } from './connection';
+import { AzureSettingsRepo, AzureUserRepo } from './directory';
+import { AzureApprovalRepo, AzureJobRepo } from './fixes';
+import { AzureIncidentRepo } from './incidents';
+import { AzureJobQueue, type AzureJobQueueOptions } from './job-queue';
+import { getOrNull } from './tables';
+
+export interface AzureStoreOptions {
+  target: AzureStorageTarget;
+  /** prefix of every table, queue and container name (default `rdpdoctor`) */
+  prefix?: string;
+  queue?: Omit<AzureJobQueueOptions, 'logger'>;
+  logger?: Logger;
+  /** names this process in the jobs it claims (default host/pid) */
+  instanceId?: string;
+}
+
+/**
+ * The scale-out backend: bot state in Blob storage (ETag-guarded by botbuilder-azure-blobs),
+ * incidents, approvals, jobs, users, settings and the audit log in Table storage (every state
+ * change an ETag-conditional write), fix jobs on a Storage queue. Nothing an instance needs
+ * lives in another instance's memory.
+ */
+export class AzureStore implements AppStore {
+  readonly kind = 'azure' as const;
+  readonly botStorage: BlobsStorage;
+  readonly incidents: AzureIncidentRepo;
+  readonly approvals: AzureApprovalRepo;
+  readonly jobs: AzureJobRepo;
+  readonly users: AzureUserRepo;
+  readonly settings: AzureSettingsRepo;
+  readonly audit: AzureAuditLog;
+  readonly jobQueue: AzureJobQueue;
+  private closed = false;
+
+  private constructor(
+    readonly names: ResourceNames,
+    private readonly tables: TableClient[],
+    private readonly queue: QueueClient,
+    parts: { incidents: TableClient; fixes: TableClient; audit: TableClient; users: TableClient; settings: TableClient; botStorage: BlobsStorage },
+    opts: AzureStoreOptions,
+  ) {
+    this.botStorage = parts.botStorage;
+    this.incidents = new AzureIncidentRepo(parts.incidents);
+    this.jobs = new AzureJobRepo(parts.fixes, opts.instanceId ?? `${hostname()}/${process.pid}`);
+    this.approvals = new AzureApprovalRepo(parts.fixes, this.jobs);
+    this.users = new AzureUserRepo(parts.users);
+    this.settings = new AzureSettingsRepo(parts.settings);
+    this.audit = new AzureAuditLog(parts.audit);
+    this.jobQueue = new AzureJobQueue(queue, { ...opts.queue, logger: opts.logger });
+  }
+
+  /** Connects and creates the tables, the queue and the container when they are missing. */
+  static async open(opts: AzureStoreOptions): Promise<AzureStore> {
+    const names = resourceNames(opts.prefix ?? 'rdpdoctor');
+    const t = opts.target;
+    const table = (name: string) =>
+      'connectionString' in t
+        ? TableClient.fromConnectionString(t.connectionString, name, { allowInsecureConnection: /^UseDevelopmentStorage=true|DefaultEndpointsProtocol=http;|=http:\/\//i.test(t.connectionString) })
+        : new TableClient(serviceEndpoints(t.accountUrl).table, name, t.credential);
+    const queue = 'connectionString' in t ? new QueueClient(t.connectionString, names.queue) : new QueueClient(`${serviceEndpoints(t.accountUrl).queue}/${names.queue}`, t.credential);
+    const botStorage =
+      'connectionString' in t
+        ? new BlobsStorage(t.connectionString, names.container)
+        : new BlobsStorage('', names.container, undefined, `${serviceEndpoints(t.accountUrl).blob}/${names.container}`, t.credential);
+    const parts = {
+      incidents: table(names.incidents),
+      fixes: table(names.fixes),
+      audit: table(names.audit),
+      users: table(names.users),
+      settings: table(names.settings),
+      botStorage,
+    };
+    const tables = [parts.incidents, parts.fixes, parts.audit, parts.users, parts.settings];
+    // createTable ignores "already exists"; reading nothing makes BlobsStorage create its container
+    await Promise.all([...tables.map((c) => c.createTable()), queue.createIfNotExists(), botStorage.read(['rdp-doctor-open-probe'])]);
+    return new AzureStore(names, tables, queue, parts, opts);
+  }
+
+  async ping(): Promise<void> {
+    if (this.closed) throw new Error('store is closed');
+    await getOrNull(this.tables[0], 'ping', 'ping');
+  }
+
+  async close(): Promise<void> {
+    // the SDK clients hold no connections that need closing; the queue consumer is stopped by its owner
+    this.closed = true;
+  }
+
+  /** Test and tooling helper: deletes every table, the queue and the container of this prefix. */
+  async destroy(): Promise<void> {
+    await Promise.all([...this.tables.map((c) => c.deleteTable()), this.queue.deleteIfExists()]);
+  }
+}
