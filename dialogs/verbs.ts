@@ -11,7 +11,8 @@ import { turnT } from './turn';
  * One handler per card verb (CONTRACTS.md §5). The same handler serves `Action.Execute`
  * (an invoke whose response replaces the card) and its `Action.Submit` fallback (a message
  * with `value.verb`, answered with a new message). Card data is never trusted: each verb
- * validates its fields with a schema before anything else runs.
+ * validates its fields with a schema before anything else runs. Malformed data is a 400;
+ * a refusal of well-formed data (a domain error) is a message the user reads.
  */
 export type VerbResult =
   | { kind: 'card'; card: CardJson } // replaces the card the user clicked (Execute) or is sent (Submit)
@@ -48,6 +49,11 @@ export class VerbRouter {
     if (outcome.kind === 'error') {
       return { statusCode: 400, type: 'application/vnd.microsoft.error', value: { code: 'BadRequest', message: outcome.message } as never };
     }
+    if (outcome.kind === 'refused') {
+      // a refusal the user must read (not an approver, expired, invalid input): Teams shows a
+      // message answer under the card; an error answer is not shown by every client
+      return { statusCode: 200, type: 'application/vnd.microsoft.activity.message', value: outcome.message as never };
+    }
     const r = outcome.result;
     if (r.kind === 'card') return { statusCode: 200, type: 'application/vnd.microsoft.card.adaptive', value: r.card };
     if (r.kind === 'message') return { statusCode: 200, type: 'application/vnd.microsoft.activity.message', value: r.text as never };
@@ -59,7 +65,7 @@ export class VerbRouter {
     const { verb: _ignored, ...data } = value;
     void _ignored;
     const outcome = await this.dispatch(context, verb, data, 'submit');
-    if (outcome.kind === 'error') {
+    if (outcome.kind === 'error' || outcome.kind === 'refused') {
       await context.sendActivity(outcome.message);
       return;
     }
@@ -73,7 +79,7 @@ export class VerbRouter {
     verb: string,
     data: unknown,
     via: 'execute' | 'submit',
-  ): Promise<{ kind: 'error'; message: string } | { kind: 'ok'; result: VerbResult }> {
+  ): Promise<{ kind: 'error'; message: string } | { kind: 'refused'; message: string } | { kind: 'ok'; result: VerbResult }> {
     const t = turnT(context);
     const handler = this.handlers.get(verb);
     if (!handler) {
@@ -88,7 +94,7 @@ export class VerbRouter {
     try {
       return { kind: 'ok', result: await handler.handle(context, parsed.data, via) };
     } catch (e) {
-      if (isDomainError(e)) return { kind: 'error', message: errorText(t, e) };
+      if (isDomainError(e)) return { kind: 'refused', message: errorText(t, e) };
       throw e;
     }
   }

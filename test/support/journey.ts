@@ -64,3 +64,12 @@ export function activity(h: Harness, user: User, body: Record<string, unknown>):
     ...body,
   };
 }
+
+/** The sentence of a refused card action: HTTP 200 with a message answer (not an error the client may hide). */
+export function refusal(r: { status: number; body: unknown }): string {
+  const body = r.body as { statusCode?: number; type?: string; value?: unknown };
+  if (r.status !== 200 || body?.type !== 'application/vnd.microsoft.activity.message' || typeof body.value !== 'string' || !body.value) {
+    throw new Error(`not a refusal: ${r.status} ${JSON.stringify(r.body)}`);
+  }
+  return body.value;
+}

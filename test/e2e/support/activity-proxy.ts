@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
  *   session can be a Russian Teams client for some steps and an English one for others;
  * - messages typed in its UI always come from the config's `currentUser`: `setUser` makes every
  *   activity come from another user (name and Entra object id too).
- * It also records what reached the bot and what the bot answered.
+ * It also records what reached the bot and what the bot answered (status and body).
  */
 
 export interface SeenActivity {
@@ -20,6 +20,8 @@ export interface SeenActivity {
   conversationId?: string;
   /** HTTP status the bot answered. */
   status: number;
+  /** The bot's answer body (invoke responses; at most 4000 characters). */
+  answer: string;
 }
 
 export interface ActivityProxy {
@@ -105,6 +107,7 @@ export async function startActivityProxy(target: string): Promise<ActivityProxy>
         fromId: str(activity.from?.id),
         conversationId: str(activity.conversation?.id),
         status: upstream.status,
+        answer: answer.toString('utf8').slice(0, 4000),
       });
     }
     const ct = upstream.headers.get('content-type');

@@ -29,13 +29,24 @@ const SEL = {
   textbox: '[contenteditable="true"][role="textbox"]',
   send: 'button[aria-label="Send Message"]',
   card: '.ac-adaptiveCard',
-  botMessage: '.fai-OutputCard',
+  // chats: one bubble per bot message; channels: one box per thread (the post and its replies)
+  botMessage: '.fai-OutputCard, [role="group"].fui-Card',
+  postButton: 'Post',
 };
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
 
+/** What the playground answered the page for one card click (`POST /_conversation/v1/invoke`). */
+export interface InvokeAnswer {
+  /** 200, or 502 when the bot answered an error status (the playground then calls it a "UserBotError"). */
+  status: number;
+  body: string;
+}
+
 export interface ChatClient {
   page: Page;
+  /** Answers to the page's card clicks, oldest first. */
+  invokes: InvokeAnswer[];
   /** Non-loopback URLs the page tried to load (and did not). */
   blocked: string[];
   /** Non-loopback requests that got an answer anyway (must stay empty). */
@@ -51,16 +62,31 @@ export interface ChatClient {
    */
   send(text: string, opts?: { mention?: string }): Promise<void>;
   /**
+   * In a team channel: types into the "Start a new post" box and clicks `Post`, like a user
+   * starting a thread (`mention` as for `send`; the bot gets channel messages only with it).
+   */
+  post(text: string, opts?: { mention?: string }): Promise<void>;
+  /**
    * Waits until a card whose text matches is shown (with `count`: until that many such cards
    * are shown, e.g. one more than before); returns the newest such card's text.
    */
   waitForCardText(pattern: RegExp, opts?: { timeoutMs?: number; count?: number }): Promise<string>;
   /** How many cards of the open conversation match. */
   countCards(pattern: RegExp): Promise<number>;
-  /** Waits until a message of the bot (text or card) matching is shown in the conversation. */
+  /**
+   * Waits until a message of the bot (text or card) matching is shown in the conversation; in a
+   * channel, until a thread (a post with its replies) shows it.
+   */
   waitForMessageText(pattern: RegExp, opts?: { timeoutMs?: number }): Promise<void>;
   /** Clicks a card button (the newest one with that name, optionally in the newest card matching `inCard`). */
   clickCardButton(name: string, opts?: { inCard?: RegExp; timeoutMs?: number }): Promise<void>;
+  /** Names of the buttons of the newest card (matching `inCard`), in card order. */
+  cardButtons(inCard?: RegExp): Promise<string[]>;
+  /**
+   * Opens the newest item of the playground's log panel whose link reads `link` (e.g.
+   * "invoke 400"), shows its Request or Response tab and returns that text (JSON).
+   */
+  logEntry(link: string, tab?: 'Request' | 'Response'): Promise<string>;
   /** Texts of every card in the open conversation, oldest first. */
   cardTexts(): Promise<string[]>;
   /**
@@ -117,6 +143,15 @@ export async function launchChatClient(playground: Playground, opts: { name: str
   });
   const page = context.pages()[0] ?? (await context.newPage());
 
+  const invokes: InvokeAnswer[] = [];
+  page.on('response', (res) => {
+    if (res.request().method() !== 'POST' || !res.url().endsWith('/_conversation/v1/invoke')) return;
+    res.text().then(
+      (body) => invokes.push({ status: res.status(), body }),
+      () => invokes.push({ status: res.status(), body: '' }),
+    );
+  });
+
   let actingAs: string | null = null;
   await page.route('**/_conversation/v1/**', async (route: Route) => {
     const req = route.request();
@@ -157,14 +192,27 @@ export async function launchChatClient(playground: Playground, opts: { name: str
   const openChat = async (label: string) => {
     await expecting(`open ${label}`, async () => {
       await page.locator(SEL.chat(label)).click();
-      await page.locator(SEL.textbox).waitFor();
+      // a channel has several: the new-post box and one reply box per thread
+      await page.locator(SEL.textbox).first().waitFor();
     });
+  };
+
+  const type = async (box: Locator, text: string, mention?: string) => {
+    await box.click();
+    if (mention) {
+      await box.pressSequentially(`@${mention.slice(0, 3)}`);
+      await page.locator('[role="menuitem"]').filter({ hasText: mention }).first().click();
+      await box.pressSequentially(` ${text}`);
+    } else {
+      await box.fill(text);
+    }
   };
 
   const newestCard = (pattern?: RegExp): Locator => (pattern ? cards().filter({ hasText: pattern }) : cards()).last();
 
   return {
     page,
+    invokes,
     blocked,
     leaked,
     artifactsDir,
@@ -173,17 +221,24 @@ export async function launchChatClient(playground: Playground, opts: { name: str
     async send(text, sendOpts = {}) {
       await expecting(`send "${text}"`, async () => {
         const box = page.locator(SEL.textbox);
-        await box.click();
-        if (sendOpts.mention) {
-          await box.pressSequentially(`@${sendOpts.mention.slice(0, 3)}`);
-          await page.locator('[role="menuitem"]').filter({ hasText: sendOpts.mention }).first().click();
-          await box.pressSequentially(` ${text}`);
-        } else {
-          await box.fill(text);
-        }
+        await type(box, text, sendOpts.mention);
         await page.locator(SEL.send).click();
         // the compose box empties once the playground has taken the message
         await page.waitForFunction(`(document.querySelector(${JSON.stringify(SEL.textbox)})?.textContent ?? '') === ''`, undefined, { timeout: 10000 });
+      });
+    },
+    async post(text, postOpts = {}) {
+      await expecting(`post "${text}"`, async () => {
+        const composer = page.locator('.fui-Card').filter({ has: page.getByRole('button', { name: SEL.postButton, exact: true }) });
+        const box = composer.locator(SEL.textbox);
+        await type(box, text, postOpts.mention);
+        await composer.getByRole('button', { name: SEL.postButton, exact: true }).click();
+        // the box empties once the playground has taken the post
+        const deadline = Date.now() + 10000;
+        while (((await box.textContent()) ?? '').trim() !== '') {
+          if (Date.now() > deadline) throw new Error('the new-post box did not empty');
+          await page.waitForTimeout(50);
+        }
       });
     },
     async waitForCardText(pattern, waitOpts = {}) {
@@ -207,6 +262,20 @@ export async function launchChatClient(playground: Playground, opts: { name: str
         const button = newestCard(clickOpts.inCard).getByRole('button', { name, exact: true }).last();
         await button.scrollIntoViewIfNeeded({ timeout: clickOpts.timeoutMs ?? 30000 });
         await button.click({ timeout: clickOpts.timeoutMs ?? 30000 });
+      });
+    },
+    cardButtons: (inCard) =>
+      newestCard(inCard)
+        .getByRole('button')
+        .evaluateAll((els) => els.map((e) => e.getAttribute('aria-label') ?? e.textContent ?? '')),
+    async logEntry(link, tab = 'Response') {
+      return expecting(`log entry "${link}"`, async () => {
+        await page.getByText(link, { exact: true }).last().click();
+        await page.getByRole('tab', { name: tab, exact: true }).click();
+        // the details pane is the editable box next to the Request/Response tabs
+        const details = page.getByRole('tablist').locator('xpath=../following-sibling::*[@contenteditable="true"][1]');
+        await details.waitFor();
+        return details.innerText();
       });
     },
     cardTexts,
