@@ -4,7 +4,7 @@ import type { Harness } from '../support/bot-harness';
 import { startAzurite, type Azurite } from '../support/azurite';
 import { cardText, TestConnector } from '../support/connector';
 import { actionData, activity, cardOf, invoke, type User } from '../support/journey';
-import { startBotProcess, startSimulatorProcess, type BotProcess, type SimulatorProcess } from '../support/processes';
+import { startBotProcess, startSimulatorProcess, type BotProcess, type SimulatorProcess, processHarness } from '../support/processes';
 
 /**
  * Two bot processes behind one imagined load balancer, sharing one Azure Storage (Azurite) and
@@ -24,19 +24,7 @@ let B: Harness;
 const connector = new TestConnector();
 const prefix = `mi${randomUUID().replace(/-/g, '').slice(0, 10)}`;
 
-function harness(port: number): Harness {
-  const base = `http://127.0.0.1:${port}/api/messages`;
-  return {
-    connector,
-    mark: () => connector.captured.length,
-    since: (m: number) => connector.captured.slice(m),
-    async post(a: Record<string, unknown>) {
-      const res = await fetch(base, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(a) });
-      const text = await res.text();
-      return { status: res.status, body: text ? (JSON.parse(text) as unknown) : undefined };
-    },
-  } as unknown as Harness;
-}
+const harness = (port: number): Harness => processHarness(port, connector);
 
 const env = () => ({
   STORAGE: 'azure',

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Harness } from '../support/bot-harness';
 import { cardText, TestConnector } from '../support/connector';
 import { actionData, activity, cardOf, diagnoseAs, invoke, type User } from '../support/journey';
-import { startBotProcess, startSimulatorProcess, type BotProcess, type SimulatorProcess } from '../support/processes';
+import { startBotProcess, startSimulatorProcess, type BotProcess, type SimulatorProcess, processHarness } from '../support/processes';
 
 /**
  * A bot process killed (SIGKILL) in the middle of a fix and started again on the same data:
@@ -19,19 +19,7 @@ let bot: BotProcess;
 const connector = new TestConnector();
 const dataDir = mkdtempSync(join(tmpdir(), 'rdp-restart-'));
 
-function harness(port: number): Harness {
-  const base = `http://127.0.0.1:${port}/api/messages`;
-  return {
-    connector,
-    mark: () => connector.captured.length,
-    since: (m: number) => connector.captured.slice(m),
-    async post(a: Record<string, unknown>) {
-      const res = await fetch(base, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(a) });
-      const text = await res.text();
-      return { status: res.status, body: text ? (JSON.parse(text) as unknown) : undefined };
-    },
-  } as unknown as Harness;
-}
+const harness = (port: number): Harness => processHarness(port, connector);
 
 beforeAll(async () => {
   await connector.start();

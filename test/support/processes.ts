@@ -118,3 +118,18 @@ async function stopChild(child: ChildProcess): Promise<void> {
   await exited;
   clearTimeout(timer);
 }
+
+/** A Harness-shaped client for a bot running as its own process, replying to `connector`. */
+export function processHarness(port: number, connector: import('./connector').TestConnector): import('./bot-harness').Harness {
+  const base = `http://127.0.0.1:${port}/api/messages`;
+  return {
+    connector,
+    mark: () => connector.captured.length,
+    since: (m: number) => connector.captured.slice(m),
+    async post(a: Record<string, unknown>) {
+      const res = await fetch(base, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(a) });
+      const text = await res.text();
+      return { status: res.status, body: text ? (JSON.parse(text) as unknown) : undefined };
+    },
+  } as unknown as import('./bot-harness').Harness;
+}
