@@ -60,6 +60,14 @@ export function azureErrorInfo(e: unknown): AzureErrorInfo {
   return { statusCode, code, message: str(details?.message) ?? fromBody.message ?? message, retryAfterSeconds };
 }
 
+/** The connection broke before Azure answered (no status code): safe to retry a read. */
+const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ENOTFOUND', 'REQUEST_SEND_ERROR', 'UND_ERR_SOCKET']);
+export function isNetworkError(e: unknown): boolean {
+  const o = obj(e);
+  const code = str(o?.code) ?? str(obj(o?.cause)?.code);
+  return !!code && NETWORK_CODES.has(code) && azureErrorInfo(e).statusCode === undefined;
+}
+
 export function isAbortError(e: unknown): boolean {
   return obj(e)?.name === 'AbortError';
 }
@@ -110,5 +118,6 @@ export function toDomainError(e: unknown, ctx: TranslateContext): DomainError {
       break;
   }
   if (info.statusCode !== undefined && info.statusCode >= 500) return make('server-error');
+  if (isNetworkError(e)) return make('server-error', { network: info.code ?? 'network' });
   return make('azure-error', info.code ? { azureCode: info.code } : {});
 }

@@ -2,7 +2,7 @@ import type { TokenCredential } from '@azure/identity';
 import type { Logger } from 'pino';
 import { DomainError, isDomainError } from '../errors';
 import { looksLikeResourceId, parseTypedId, parseVmId, type ParsedResourceId } from './arm-ids';
-import { azureErrorInfo, toDomainError } from './azure-errors';
+import { azureErrorInfo, isNetworkError, toDomainError } from './azure-errors';
 import type {
   AzureGateway,
   EffectiveNsg,
@@ -350,6 +350,11 @@ export class SdkAzureGateway implements AzureGateway {
         return await call();
       } catch (e) {
         const info = azureErrorInfo(e);
+        if (attempt < this.s.maxRetries && isNetworkError(e)) {
+          // a search is a read: a connection reset before any answer is retried like a 5xx
+          await sleep(Math.min(this.s.retryDelayInMs * 2 ** attempt, this.s.maxRetryDelayInMs), signal);
+          continue;
+        }
         if (attempt >= this.s.maxRetries || info.statusCode === undefined) throw e;
         let waitMs: number | undefined;
         if (info.statusCode === 429 || info.statusCode === 503) {

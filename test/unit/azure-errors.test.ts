@@ -1,4 +1,4 @@
-import { toDomainError } from '../../services/azure/azure-errors';
+import { isNetworkError, toDomainError } from '../../services/azure/azure-errors';
 import { graphQueryForName } from '../../services/azure/graph-query';
 import { DomainError } from '../../services/errors';
 import { runKql } from '../../services/simulator/resource-graph';
@@ -79,5 +79,16 @@ describe('the Resource Graph query the gateway sends is the one the simulator un
   test('text that could break out of the KQL string never reaches a query', () => {
     expect(() => graphQueryForName("x' or 1==1 //")).toThrow(DomainError);
     expect(() => graphQueryForName('')).toThrow(DomainError);
+  });
+});
+
+describe('a broken connection', () => {
+  it('is a server error the user can retry, not an empty Azure error', () => {
+    const reset = Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' });
+    const err = toDomainError(reset, { operation: 'findVms' });
+    expect(err.code).toBe('server-error');
+    expect(err.params).toMatchObject({ network: 'ECONNRESET' });
+    expect(isNetworkError(reset)).toBe(true);
+    expect(isNetworkError(Object.assign(new Error('x'), { code: 'Conflict', statusCode: 409 }))).toBe(false);
   });
 });
