@@ -23,13 +23,17 @@ const LOG_LEVEL = 'warn';
  * fresh data directory. With `sim` its Azure is that simulator process (AZURE_ARM_ENDPOINT);
  * without, demo mode starts the simulator inside the bot.
  */
-export async function startBot(paths: BenchPaths, opts: { sim?: SimulatorChild; nodeArgs?: string[]; ipc?: boolean; name?: string } = {}): Promise<StartedChild> {
+export async function startBot(
+  paths: BenchPaths,
+  opts: { sim?: SimulatorChild; nodeArgs?: string[]; ipc?: boolean; name?: string; env?: Record<string, string> } = {},
+): Promise<StartedChild> {
   const port = await freePort();
   const env: Record<string, string> = {
     PORT: String(port),
     HOST: '127.0.0.1',
     DATA_DIR: mkdtempSync(join(paths.tmp, 'bot-data-')),
     LOG_LEVEL,
+    ...opts.env,
   };
   if (opts.sim) {
     env.AZURE_ARM_ENDPOINT = opts.sim.endpoint;

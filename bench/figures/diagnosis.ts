@@ -2,9 +2,9 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import type { OperationLogEntry } from '../../services/simulator/operation-log';
 import { startBot, type BenchPaths } from '../bots';
-import { BotClient } from '../client';
+import { aadObjectIdOf, BotClient } from '../client';
 import type { BenchConnector } from '../connector';
-import { DIAGNOSABLE_VMS, diagnoseConversation, type Party } from '../conversations';
+import { DIAGNOSABLE_VMS, diagnoseConversation, openIncident, type Party } from '../conversations';
 import { row, type Row } from '../report';
 import type { SimulatorChild } from '../simulator';
 
@@ -21,9 +21,24 @@ export interface DiagnosisSample {
   calls: AzureCalls;
 }
 
+export interface FixSample {
+  vm: string;
+  fixId: string;
+  ms: number;
+  calls: AzureCalls & { snapshots: number; restarts: number };
+  plan: { runCommands: number; snapshots: number; restarts: number };
+}
+
+/** The fixes measured per run: one with a restart, one without. */
+const FIX_RUNS: Array<[string, string]> = [
+  ['vm-tlsoff-06', 'enable-tls'],
+  ['vm-certexpired-04', 'renew-rdp-cert'],
+];
+const APPROVER = '29:bench-approver';
+
 export interface DiagnosisFigures {
   rows: Row[];
-  raw: { latencyMs: number; bot: DiagnosisSample[]; cli: Array<DiagnosisSample & { wallMs: number; reported: unknown }> };
+  raw: { latencyMs: number; bot: DiagnosisSample[]; cli: Array<DiagnosisSample & { wallMs: number; reported: unknown }>; fixes: FixSample[] };
 }
 
 const TIME_TARGET = 1.1;
@@ -49,10 +64,38 @@ const median = (xs: number[]): number => {
  */
 export async function diagnosisFigures(paths: BenchPaths, connector: BenchConnector, sim: SimulatorChild, runs: number, log: (s: string) => void): Promise<DiagnosisFigures> {
   const L = sim.latencyMs;
-  const bot = await startBot(paths, { sim });
+  const bot = await startBot(paths, { sim, env: { APPROVER_IDS: aadObjectIdOf(APPROVER) } });
   const party: Party = { client: new BotClient(bot.child.port, connector.url), connector };
   const botSamples: DiagnosisSample[] = [];
   const cliSamples: DiagnosisFigures['raw']['cli'] = [];
+  const fixSamples: FixSample[] = [];
+  const fixConversation = async (p: Party, vm: string, fixId: string): Promise<FixSample> => {
+    const conv = `a:fix-${fixId}`;
+    const approverConv = `a:fix-approver-${fixId}`;
+    p.connector.watch(approverConv);
+    await p.client.say(approverConv, APPROVER, 'help'); // the approver has a personal chat with the bot
+    const opened = await openIncident(p, conv, `29:fix-user-${fixId}`, vm);
+    await p.client.invoke(conv, `29:fix-user-${fixId}`, 'diagnose.start', { incidentId: opened.incidentId }, opened.consentActivityId);
+    await p.connector.waitFor(conv, (e) => e.kind === 'update' && e.activityId === opened.consentActivityId && e.raw.includes('fix.request'), 60000);
+    const before = (await sim.operations()).length;
+    const started = Date.now();
+    await p.client.invoke(conv, `29:fix-user-${fixId}`, 'fix.request', { incidentId: opened.incidentId, fixId });
+    const card = await p.connector.waitFor(approverConv, (e) => e.kind === 'send' && e.raw.includes('approval.approve'), 10000);
+    const approvalId = /"approvalId":"([0-9a-f-]{36})"/.exec(card.raw)?.[1] ?? '';
+    await p.client.invoke(approverConv, APPROVER, 'approval.approve', { approvalId }, card.activityId);
+    await p.connector.waitFor(conv, (e) => e.kind === 'send' && /has finished|failed:/.test(e.raw), 120000);
+    const ops = (await sim.operations()).slice(before);
+    p.connector.unwatch(conv);
+    p.connector.unwatch(approverConv);
+    const restart = fixId === 'enable-tls' ? 1 : 0;
+    return {
+      vm,
+      fixId,
+      ms: Date.now() - started,
+      calls: { ...countCalls(ops), snapshots: ops.filter((o) => o.kind === 'snapshot').length, restarts: ops.filter((o) => o.kind === 'restart').length },
+      plan: { runCommands: 2, snapshots: 1, restarts: restart },
+    };
+  };
   try {
     for (let i = 0; i < runs; i++) {
       const vm = DIAGNOSABLE_VMS[i % DIAGNOSABLE_VMS.length];
@@ -72,6 +115,11 @@ export async function diagnosisFigures(paths: BenchPaths, connector: BenchConnec
       const toFindingsMs = typeof elapsed === 'number' ? elapsed : wallMs;
       cliSamples.push({ vm, toFindingsMs, calls, wallMs, reported });
       log(`  cli  ${vm}: elapsedMs ${toFindingsMs.toFixed(0)} (${(toFindingsMs / L).toFixed(3)} L), process ${wallMs.toFixed(0)} ms; ${JSON.stringify(calls)}`);
+    }
+    for (const [vm, fixId] of FIX_RUNS) {
+      const r = await fixConversation(party, vm, fixId);
+      fixSamples.push(r);
+      log(`  fix  ${fixId} on ${vm}: ${JSON.stringify(r.calls)} (plan: ${JSON.stringify(r.plan)}), ${r.ms.toFixed(0)} ms`);
     }
   } finally {
     party.client.close();
@@ -125,12 +173,20 @@ export async function diagnosisFigures(paths: BenchPaths, connector: BenchConnec
       pass: botSamples.every((s) => s.calls.writes === 0),
       ratio: null,
     }),
-    // TODO(fix workflow): per fix — Run Commands, snapshots, NSG writes, ARM reads, counted the same way
-    // from the operation log once the fix verbs exist; target: the fix's script once, one snapshot when
-    // SNAPSHOT_BEFORE_FIX, one verification diagnosis.
-    row({ figure: '3', metric: 'Azure calls per fix', unit: '', value: null, baseline: null, target: 'TODO', pass: null, note: 'TODO: fix workflow not built yet' }),
+    ...fixSamples.map((f) =>
+      row({
+        figure: '3',
+        metric: `Run Commands per fix: ${f.fixId} on ${f.vm} (the fix script, then the verification diagnosis)`,
+        unit: '',
+        value: f.calls.runCommands,
+        baseline: f.plan.runCommands,
+        target: '= plan',
+        pass: f.calls.runCommands === f.plan.runCommands && f.calls.snapshots === f.plan.snapshots && f.calls.restarts === f.plan.restarts,
+        note: `snapshots ${f.calls.snapshots}/${f.plan.snapshots}, restarts ${f.calls.restarts}/${f.plan.restarts}, ARM reads ${f.calls.reads}; baseline: the plan`,
+      }),
+    ),
   ];
-  return { rows, raw: { latencyMs: L, bot: botSamples, cli: cliSamples } };
+  return { rows, raw: { latencyMs: L, bot: botSamples, cli: cliSamples, fixes: fixSamples } };
 }
 
 function cliDiagnose(paths: BenchPaths, sim: SimulatorChild, vm: string): Promise<{ wallMs: number; reported: unknown }> {
