@@ -130,6 +130,7 @@ export function findingsCard(t: Translate, d: { incidentId: string; diagnosis: D
       driveLabel: t('offline.driveLabel'),
       driveError: t('offline.driveError'),
       offlineShow: t('offline.show'),
+      again: t('findings.again'),
       fixesTitle: t('fixes.sectionTitle'),
       fixesIntro: t('fixes.sectionIntro'),
       request: t('fixes.request'),
@@ -149,9 +150,18 @@ export function findingsCard(t: Translate, d: { incidentId: string; diagnosis: D
   });
 }
 
-export function messageCard(d: { title: string; text: string; ref?: string; tone?: 'good' | 'warning' | 'attention' | 'default' }): CardJson {
+export function messageCard(d: {
+  title: string;
+  text: string;
+  ref?: string;
+  tone?: 'good' | 'warning' | 'attention' | 'default';
+  /** offers to run the incident's diagnosis again */
+  retry?: { incidentId: string; title: string };
+}): CardJson {
   const color = { good: 'Good', warning: 'Warning', attention: 'Attention', default: 'Default' }[d.tone ?? 'default'];
-  return bind(messageTemplate, { title: d.title, text: d.text, ref: d.ref ?? '', color });
+  const card = bind(messageTemplate, { title: d.title, text: d.text, ref: d.ref ?? '', color, retryIncidentId: d.retry?.incidentId ?? '', retryTitle: d.retry?.title ?? '' });
+  if (Array.isArray(card.actions) && card.actions.length === 0) delete card.actions;
+  return card;
 }
 
 export interface OfflineStep {

@@ -142,7 +142,16 @@ function createObserver(deps: DiagnosisVerbDeps): DiagnosisObserver {
     async failed(incident, error: DomainError) {
       const t = translator(incident.lang);
       const text = errorText(t, error, { vm: incident.vmName ?? '', what: incident.vmName ?? '', ref: incident.id });
-      await put(incident, messageCard({ title: t('diagnosis.failedTitle', { vm: incident.vmName ?? '' }), text, tone: 'attention', ref: t('common.incidentRef', { ref: incident.id }) }));
+      await put(
+        incident,
+        messageCard({
+          title: t('diagnosis.failedTitle', { vm: incident.vmName ?? '' }),
+          text,
+          tone: 'attention',
+          ref: t('common.incidentRef', { ref: incident.id }),
+          retry: { incidentId: incident.id, title: t('diagnosis.retry') },
+        }),
+      );
     },
   };
 }

@@ -80,6 +80,17 @@ describe('faults during a diagnosis', () => {
   });
 });
 
+it('a failed diagnosis offers "Try again", which runs it once more when the fault is gone', async () => {
+  vm('vm-machinekeys-05').faults.runCommand = 'agent-error';
+  const r = await diagnoseExpectingFailure('vm-machinekeys-05', 'a:retry');
+  expect(r.text).toContain('[Try again]');
+  vm('vm-machinekeys-05').faults.runCommand = 'none';
+  const again = await h.post(activity(h, { ...user, conversationId: 'a:retry' }, invoke('diagnose.start', { incidentId: r.incidentId })));
+  expect(again.status).toBe(200);
+  await h.connector.waitFor(async () => ((await h.app.store.incidents.get(r.incidentId))?.state === 'diagnosed' ? true : undefined));
+  expect((await h.app.store.incidents.get(r.incidentId))?.diagnosis?.findings.map((f) => f.id)).toEqual(['machinekeys-acl-broken', 'cert-key-errors-logged']);
+});
+
 describe('faults during a fix', () => {
   it.each([
     ['agent-error', /The VM agent on vm-certexpired-04 is not responding/],
