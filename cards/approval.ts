@@ -42,7 +42,7 @@ export function approvalCard(
     restart: t(def?.needsRestart ? 'common.yes' : 'common.no'),
     requester: who(a.requester),
     expiresAt: a.expiresAt,
-    params: Object.entries(a.params).map(([name, value]) => ({ name: t(`fixes.param.${name}`), value: String(value) })),
+    params: Object.entries(a.params).map(([name, value]) => ({ name: t(`fixes.param.${name}`), value: shown(t, value) })),
     statusColor: status.color,
     canDecide: d.view === 'approver' && a.state === 'pending',
     snapshotNote: d.snapshotId ? t('job.snapshotNote', { id: d.snapshotId.split('/').pop() ?? d.snapshotId }) : '',
@@ -69,6 +69,13 @@ export function approvalCard(
   const refresh = card.refresh as { userIds?: unknown } | undefined;
   if (refresh && (!Array.isArray(refresh.userIds) || refresh.userIds.length === 0)) delete refresh.userIds;
   return card;
+}
+
+/** A parameter as the approver reads it: yes/no for flags, the value otherwise. */
+function shown(t: Translate, value: unknown): string {
+  if (value === true || value === 'true') return t('common.yes');
+  if (value === false || value === 'false') return t('common.no');
+  return String(value);
 }
 
 function statusLine(t: Translate, a: Approval, job?: Job | null): { text: string; color: string } {
