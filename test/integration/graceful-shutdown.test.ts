@@ -1,0 +1,35 @@
+import { TestConnector, cardText } from '../support/connector';
+import { activity, cardOf, actionData, invoke, type User } from '../support/journey';
+import { processHarness, startBotProcess } from '../support/processes';
+
+/**
+ * SIGTERM while a diagnosis runs in the background: the bot stops accepting (503), finishes the
+ * running job (the findings card still arrives), closes its store and exits 0.
+ */
+const user: User = { userId: '29:u', aadObjectId: '00000000-0000-0000-0000-0000000000a1', name: 'U', conversationId: 'a:shutdown' };
+const connector = new TestConnector();
+beforeAll(async () => {
+  await connector.start();
+});
+afterAll(async () => {
+  await connector.stop();
+});
+
+it('finishes the running diagnosis before it exits, and refuses new turns meanwhile', async () => {
+  const bot = await startBotProcess({ SIM_RUN_COMMAND_LATENCY_MS: '2000' });
+  const h = processHarness(bot.port, connector);
+  await h.post(activity(h, user, { type: 'message', text: 'internal error on vm-healthy-01' }));
+  const consent = await connector.waitFor((all) => all.find((c) => /diagnose\.start/.test(JSON.stringify(cardOf(c) ?? ''))));
+  const { incidentId } = actionData(cardOf(consent), 'diagnose.start');
+  expect((await h.post(activity(h, user, invoke('diagnose.start', { incidentId }, consent.activityId)))).status).toBe(200);
+
+  const exited = new Promise<number | null>((r) => bot.child.once('exit', (code) => r(code)));
+  bot.child.kill('SIGTERM');
+  await new Promise((r) => setTimeout(r, 200));
+  const late = await h.post(activity(h, user, { type: 'message', text: 'help' })).catch(() => ({ status: 0 }));
+  expect([503, 0]).toContain(late.status); // refused, or the listener is already closed
+
+  expect(await exited).toBe(0);
+  const findings = connector.captured.find((c) => c.kind === 'update' && c.activityId === consent.activityId && /Diagnosis of vm-healthy-01/.test(cardText(cardOf(c))));
+  expect(findings).toBeDefined();
+}, 60000);
