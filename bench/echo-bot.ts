@@ -35,7 +35,7 @@ async function main(): Promise<void> {
   const logger = createLogger(config.LOG_LEVEL);
   const store = SqliteStore.open(config.DATA_DIR); // only for /readyz, as in the product
   const adapter = createAdapter(config, logger, new ConversationState(new MemoryStorage()));
-  const http = createHttpServer({ adapter, bot: new EchoBot(), store, logger, maxBodyBytes: config.MAX_BODY_BYTES });
+  const http = createHttpServer({ adapter, bot: new EchoBot(), store, logger, maxBodyBytes: config.MAX_BODY_BYTES, loopbackServiceUrlsOnly: !config.MicrosoftAppId });
   await http.listen(config.PORT, config.HOST);
   const stop = (): void => {
     http

@@ -106,7 +106,15 @@ export async function createApp(config: Config, logger: Logger, overrides: AppOv
     }, overrides.expirySweepInMs ?? config.SWEEP_INTERVAL_SECONDS * 1000);
     sweeper.unref();
     let stopListening: (() => Promise<void>) | undefined;
-    const http = createHttpServer({ adapter, bot, store, logger, maxBodyBytes: config.MAX_BODY_BYTES, readiness: azure.readiness });
+    const http = createHttpServer({
+      adapter,
+      bot,
+      store,
+      logger,
+      maxBodyBytes: config.MAX_BODY_BYTES,
+      readiness: azure.readiness,
+      loopbackServiceUrlsOnly: !config.MicrosoftAppId,
+    });
 
     let stopped = false;
     return {

@@ -13,6 +13,20 @@ export interface HttpServerDeps {
   maxBodyBytes: number;
   /** Extra readiness checks (e.g. the Azure endpoint in demo mode). */
   readiness?: Array<() => Promise<void>>;
+  /**
+   * Without an app id nothing authenticates the caller, so the bot would post its replies to any
+   * serviceUrl it is sent: local development accepts loopback channels only.
+   */
+  loopbackServiceUrlsOnly: boolean;
+}
+
+export function isLoopbackUrl(url: string): boolean {
+  try {
+    const host = new URL(url).hostname.replace(/^\[|\]$/g, '');
+    return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+  } catch {
+    return false;
+  }
 }
 
 export interface HttpServer {
@@ -67,6 +81,10 @@ export function createHttpServer(deps: HttpServerDeps): HttpServer {
     if (!body || !shape.success) {
       const where = shape.success ? '' : ` (${shape.error.issues[0]?.path.join('.') || 'body'})`;
       res.send(400, { error: `expected a Bot Framework activity${where}` });
+      return;
+    }
+    if (deps.loopbackServiceUrlsOnly && !isLoopbackUrl(shape.data.serviceUrl)) {
+      res.send(403, { error: 'without MicrosoftAppId only a channel on this machine (loopback serviceUrl) is accepted' });
       return;
     }
     const started = process.hrtime.bigint();

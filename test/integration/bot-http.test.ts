@@ -88,6 +88,21 @@ describe('bot over HTTP', () => {
     expect(res.status).toBe(status);
   });
 
+  it('without an app id, refuses a serviceUrl that is not on this machine (it would receive the replies)', async () => {
+    const mark = h.mark();
+    const r = await h.post({
+      type: 'message',
+      text: 'help',
+      channelId: 'msteams',
+      serviceUrl: 'https://smba.example.invalid/emea/',
+      from: { id: '29:u' },
+      recipient: { id: '28:b' },
+      conversation: { id: 'a:ssrf' },
+    });
+    expect(r.status).toBe(403);
+    expect(h.since(mark)).toEqual([]);
+  });
+
   it('refuses a body over the size limit with 413', async () => {
     const res = await fetch(`http://127.0.0.1:${h.port}/api/messages`, {
       method: 'POST',
