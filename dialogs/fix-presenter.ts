@@ -1,6 +1,6 @@
 import { CardFactory, type ConversationReference } from 'botbuilder';
 import { approvalCard, type ApprovalView } from '../cards/approval';
-import { translator } from '../services/i18n';
+import { translator, type Lang } from '../services/i18n';
 import type { ApprovalService } from '../services/incidents/approvals';
 import type { FixObserver } from '../services/incidents/fix-runner';
 import type { Approval, CardPlacement, Incident, Job } from '../services/incidents/model';
@@ -38,10 +38,11 @@ export class FixPresenter implements FixObserver {
     return 'approver';
   }
 
-  async card(approval: Approval, view: ApprovalView) {
+  /** The card for one viewer; `lang` is the viewer's when known (a click, a refresh), else the requester's. */
+  async card(approval: Approval, view: ApprovalView, lang: Lang = approval.lang) {
     const job = approval.jobId ? await this.deps.store.jobs.get(approval.jobId) : null;
     const incident = await this.deps.store.incidents.get(approval.incidentId);
-    return approvalCard(translator(approval.lang), {
+    return approvalCard(translator(lang), {
       approval,
       job,
       view,

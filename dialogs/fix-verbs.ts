@@ -6,7 +6,7 @@ import { translator } from '../services/i18n';
 import type { IncidentService } from '../services/incidents/incident-service';
 import type { FixPresenter } from './fix-presenter';
 import { personOf } from './person';
-import { turnT } from './turn';
+import { turnLang, turnT } from './turn';
 import type { VerbHandler, VerbRouter } from './verbs';
 
 export interface FixVerbDeps {
@@ -37,7 +37,7 @@ export function registerFixVerbs(router: VerbRouter, deps: FixVerbDeps): void {
       const approval = await approvals.request(incident, fixId, ApprovalService.fixParams(fixId, rest), personOf(context));
       const fresh = approval.cards.length === 0;
       if (fresh) {
-        const card = await presenter.card(approval, presenter.viewFor(approval, personOf(context)));
+        const card = await presenter.card(approval, presenter.viewFor(approval, personOf(context)), turnLang(context));
         const sent = await context.sendActivity({ attachments: [CardFactory.adaptiveCard(card)] });
         if (sent?.id) {
           await approvals.addCard(approval.id, { conversation: TurnContext.getConversationReference(context.activity), activityId: sent.id, audience: 'requester' });
@@ -65,7 +65,7 @@ export function registerFixVerbs(router: VerbRouter, deps: FixVerbDeps): void {
         // the clicked copy is replaced by the invoke response; the other copies are updated here
         await presenter.updateCopies(result.approval.id);
       }
-      return { kind: 'card', card: await presenter.card(result.approval, presenter.viewFor(result.approval, actor)) };
+      return { kind: 'card', card: await presenter.card(result.approval, presenter.viewFor(result.approval, actor), turnLang(context)) };
     },
   });
 
@@ -74,7 +74,7 @@ export function registerFixVerbs(router: VerbRouter, deps: FixVerbDeps): void {
     schema: approvalRef,
     async handle(context, data) {
       const approval = await approvals.get(data.approvalId);
-      return { kind: 'card', card: await presenter.card(approval, presenter.viewFor(approval, personOf(context))) };
+      return { kind: 'card', card: await presenter.card(approval, presenter.viewFor(approval, personOf(context)), turnLang(context)) };
     },
   };
 

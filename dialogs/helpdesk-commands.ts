@@ -10,7 +10,7 @@ import { errorText } from './error-text';
 import { APPROVALS_CHANNEL_KEY, type FixPresenter } from './fix-presenter';
 import type { CommandHandler } from './main-dialog';
 import { personOf } from './person';
-import { turnT } from './turn';
+import { turnLang, turnT } from './turn';
 
 export interface HelpdeskDeps {
   store: AppStore;
@@ -51,7 +51,7 @@ export function helpdeskCommands(deps: HelpdeskDeps): Partial<Record<Command['ki
       }
       await step.context.sendActivity(t('approval.listTitle', { count: pending.length }));
       for (const a of pending) {
-        const sent = await step.context.sendActivity({ attachments: [CardFactory.adaptiveCard(await presenter.card(a, presenter.viewFor(a, me)))] });
+        const sent = await step.context.sendActivity({ attachments: [CardFactory.adaptiveCard(await presenter.card(a, presenter.viewFor(a, me), turnLang(step.context)))] });
         if (sent?.id) await approvals.addCard(a.id, { conversation: TurnContext.getConversationReference(step.context.activity), activityId: sent.id, audience: 'approvers' });
       }
     },

@@ -248,3 +248,17 @@ describe('helpdesk commands', () => {
     await approvalCardFor('19:helpdesk@thread.tacv2', m2);
   });
 });
+
+describe('languages', () => {
+  it('an approver with a Russian client sees the approval card in Russian, whatever the requester\'s language', async () => {
+    // vm-machinekeys-05 is unchanged so far (its earlier request expired)
+    const { incidentId } = await diagnoseAs(h, { ...endUser, conversationId: 'a:lang-en' }, 'internal error on vm-machinekeys-05');
+    const { r, mark } = await requestFix({ ...endUser, conversationId: 'a:lang-en' }, incidentId, 'reset-machinekeys-acl', { scope: 'rdpkey' });
+    expect(r.status).toBe(200);
+    const { approvalId } = actionData(cardOf(await approvalCardFor(approver.conversationId, mark)), 'approval.approve');
+    const ru = await h.post(activity(h, { ...approver, locale: 'ru-RU' }, invoke('approval.refresh', { approvalId })));
+    expect(cardText((ru.body as { value: unknown }).value)).toMatch(/Запрос на исправление[\s\S]*\[Одобрить\][\s\S]*\[Отклонить\]/);
+    const en = await h.post(activity(h, approver, invoke('approval.refresh', { approvalId })));
+    expect(cardText((en.body as { value: unknown }).value)).toMatch(/Fix request[\s\S]*\[Approve\]/);
+  });
+});
