@@ -83,7 +83,7 @@ export async function createApp(config: Config, logger: Logger, overrides: AppOv
 
     const verbs = new VerbRouter(logger);
     registerDiagnosisVerbs(verbs, { incidents, notifier, logger, demoMode: config.demoMode });
-    registerFixVerbs(verbs, { incidents, approvals, runner, presenter });
+    registerFixVerbs(verbs, { jobs, incidents, approvals, runner, presenter });
     const mainDialog = new MainDialog({
       demoMode: config.demoMode,
       intake: new IntakeDialog(incidents, config.demoMode),

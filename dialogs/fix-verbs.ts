@@ -2,6 +2,7 @@ import { CardFactory, TurnContext } from 'botbuilder';
 import { z } from 'zod';
 import { ApprovalService, type Decision } from '../services/incidents/approvals';
 import type { FixRunner } from '../services/incidents/fix-runner';
+import type { JobRunner } from '../services/incidents/jobs';
 import { translator } from '../services/i18n';
 import type { IncidentService } from '../services/incidents/incident-service';
 import type { FixPresenter } from './fix-presenter';
@@ -10,6 +11,8 @@ import { turnLang, turnT } from './turn';
 import type { VerbHandler, VerbRouter } from './verbs';
 
 export interface FixVerbDeps {
+  /** background work: notices and card copies must not hold up the click's answer */
+  jobs: JobRunner;
   incidents: IncidentService;
   approvals: ApprovalService;
   runner: FixRunner;
@@ -57,13 +60,16 @@ export function registerFixVerbs(router: VerbRouter, deps: FixVerbDeps): void {
       const result = await approvals.decide(data.approvalId, actor, decision);
       if (result.outcome === 'decided') {
         if (result.job) await runner.start(result.job);
-        const words = translator(result.approval.lang);
-        await presenter.tellRequester(result.approval, 'approval.decidedNotice', {
-          decision: words(decision === 'approve' ? 'approval.approvedWord' : 'approval.rejectedWord'),
-          by: actor.name || actor.id,
+        const decided = result.approval;
+        deps.jobs.run(`notify:${decided.id}`, async () => {
+          const words = translator(decided.lang);
+          await presenter.tellRequester(decided, 'approval.decidedNotice', {
+            decision: words(decision === 'approve' ? 'approval.approvedWord' : 'approval.rejectedWord'),
+            by: actor.name || actor.id,
+          });
+          // the clicked copy is replaced by the invoke response; the other copies are updated here
+          await presenter.updateCopies(decided.id);
         });
-        // the clicked copy is replaced by the invoke response; the other copies are updated here
-        await presenter.updateCopies(result.approval.id);
       }
       return { kind: 'card', card: await presenter.card(result.approval, presenter.viewFor(result.approval, actor), turnLang(context)) };
     },
