@@ -1,5 +1,6 @@
 // RDP Doctor: Azure Bot (Teams channel), Linux App Service running the bot with a user-assigned
 // managed identity, and the least-privilege custom role assigned to that identity on the VM scopes.
+// With storage = 'azure' also a storage account for the shared state of several instances.
 // azuredeploy.json is the same template as ARM JSON (CI checks that one): change both together.
 targetScope = 'resourceGroup'
 
@@ -47,8 +48,14 @@ param approvalTtlMinutes int = 60
 
 param snapshotBeforeFix bool = true
 
+@description('Where the bot keeps its state. sqlite: a file in DATA_DIR on the web app\'s persistent storage, one instance only. azure: a new storage account (Table, Queue and Blob) reached with the managed identity, for several instances.')
 @allowed(['sqlite', 'azure'])
 param storage string = 'sqlite'
+
+@description('App Service plan capacity (instances). Only more than 1 makes sense with storage = azure: with sqlite the plan is kept at 1 instance whatever this says.')
+@minValue(1)
+@maxValue(30)
+param instanceCount int = 1
 
 @description('Display name of the custom role; unique in the tenant.')
 param roleName string = 'RDP Doctor Operator'
@@ -66,6 +73,16 @@ var identityName = '${name}-id'
 var planName = '${name}-plan'
 var webAppName = '${name}-${suffix}'
 var botName = '${name}-bot-${suffix}'
+// storage account names: 3-24 lower-case letters and digits, unique in Azure (11 + 13 characters at most)
+var storageAccountName = '${take(toLower(replace(name, '-', '')), 11)}${suffix}'
+// what AZURE_STORAGE_ACCOUNT_URL expects: the blob endpoint, from which the app derives the table and queue ones
+var storageAccountUrl = 'https://${storageAccountName}.blob.${environment().suffixes.storage}'
+// built-in roles the bot's identity needs on the account: bot state (blob), store (table), fix job queue (queue)
+var storageDataRoleIds = [
+  'ba92f5b4-2d11-453d-a403-e96b0029c9fe' // Storage Blob Data Contributor
+  '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3' // Storage Table Data Contributor
+  '974c5e8b-45b9-4653-ba55-5f855dd0fb88' // Storage Queue Data Contributor
+]
 var roleDefinitionGuid = guid(subscription().id, 'rdp-doctor-role', roleName)
 // one list of actions: the role file that `az role definition create` also takes
 var roleFile = loadJsonContent('rdp-doctor-role.json')
@@ -82,7 +99,8 @@ resource plan 'Microsoft.Web/serverfarms@2023-12-01' = {
   name: planName
   location: location
   kind: 'linux'
-  sku: { name: appServicePlanSku }
+  // SQLite is one file on one instance: only the Azure Storage store can be shared by several
+  sku: { name: appServicePlanSku, capacity: storage == 'azure' ? instanceCount : 1 }
   properties: { reserved: true }
 }
 
@@ -91,7 +109,6 @@ var baseAppSettings = [
   { name: 'MicrosoftAppPassword', value: microsoftAppPassword }
   { name: 'MicrosoftAppType', value: 'SingleTenant' }
   { name: 'MicrosoftAppTenantId', value: microsoftAppTenantId }
-  { name: 'DATA_DIR', value: '/home/data' }
   { name: 'AZURE_SUBSCRIPTION_IDS', value: azureSubscriptionIds }
   { name: 'AZURE_RESOURCE_GROUPS', value: azureResourceGroups }
   { name: 'APPROVER_IDS', value: approverIds }
@@ -101,12 +118,44 @@ var baseAppSettings = [
   { name: 'STORAGE', value: storage }
   { name: 'WEBSITES_ENABLE_APP_SERVICE_STORAGE', value: 'true' }
 ]
+var sqliteAppSettings = [
+  { name: 'DATA_DIR', value: '/home/data' }
+]
+var azureStorageAppSettings = [
+  { name: 'AZURE_STORAGE_ACCOUNT_URL', value: storageAccountUrl }
+]
 var codeAppSettings = [
   { name: 'SCM_DO_BUILD_DURING_DEPLOYMENT', value: 'true' }
 ]
 var containerAppSettings = [
   { name: 'WEBSITES_PORT', value: '3978' }
 ]
+
+resource storageAccount 'Microsoft.Storage/storageAccounts@2023-05-01' = if (storage == 'azure') {
+  name: storageAccountName
+  location: location
+  kind: 'StorageV2'
+  sku: { name: 'Standard_LRS' }
+  properties: {
+    supportsHttpsTrafficOnly: true
+    minimumTlsVersion: 'TLS1_2'
+    allowBlobPublicAccess: false
+    // the app signs in with its managed identity: no account keys, no SAS
+    allowSharedKeyAccess: false
+    defaultToOAuthAuthentication: true
+  }
+}
+
+resource storageRoleAssignments 'Microsoft.Authorization/roleAssignments@2022-04-01' = [for roleId in storageDataRoleIds: if (storage == 'azure') {
+  name: guid(storageAccount.id, identity.id, roleId)
+  scope: storageAccount
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleId)
+    principalId: identity.properties.principalId
+    // the identity is new: without this, assignment may fail while Entra replicates it
+    principalType: 'ServicePrincipal'
+  }
+}]
 
 resource webApp 'Microsoft.Web/sites@2023-12-01' = {
   name: webAppName
@@ -132,10 +181,13 @@ resource webApp 'Microsoft.Web/sites@2023-12-01' = {
       appSettings: concat(
         baseAppSettings,
         [{ name: 'AZURE_CLIENT_ID', value: identity.properties.clientId }],
+        storage == 'azure' ? azureStorageAppSettings : sqliteAppSettings,
         empty(containerImage) ? codeAppSettings : containerAppSettings
       )
     }
   }
+  // the app creates its tables, queue and container at start: let it find its data roles there
+  dependsOn: [storageRoleAssignments]
 }
 
 resource bot 'Microsoft.BotService/botServices@2022-09-15' = {
@@ -199,4 +251,5 @@ output webAppName string = webApp.name
 output botName string = bot.name
 output managedIdentityClientId string = identity.properties.clientId
 output managedIdentityPrincipalId string = identity.properties.principalId
+output storageAccountName string = storage == 'azure' ? storageAccountName : ''
 output roleDefinitionId string = subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleDefinitionGuid)

@@ -1,6 +1,8 @@
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { dockerRunSteps, parseDockerfile, toShellCommand } from '../../infra/dockerfile';
+import { serviceEndpoints } from '../../services/store/azure/connection';
 
 const ROOT = join(__dirname, '..', '..');
 const INFRA = join(ROOT, 'infra');
@@ -76,6 +78,158 @@ function roleActionsInTemplate(): string[] {
   return template.variables![variable] as string[];
 }
 
+type Value = string | number | boolean | null | Value[] | { [key: string]: Value };
+
+/**
+ * A small evaluator of ARM template expressions, enough for what the storage choice decides
+ * (names, URL, capacity, app settings). Deployment-time values are stand-ins: uniqueString()
+ * gives 13 lower-case characters like the real one, reference() gives a fixed clientId.
+ */
+function evaluate(t: ArmTemplate, params: Record<string, Value>, value: unknown): Value {
+  if (Array.isArray(value)) return value.map((v) => evaluate(t, params, v));
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, evaluate(t, params, v)]));
+  }
+  if (typeof value !== 'string' || !/^\[.*\]$/s.test(value) || value.startsWith('[[')) return value as Value;
+  const src = value.slice(1, -1);
+  let at = 0;
+  const skip = () => {
+    while (src[at] === ' ') at++;
+  };
+  const call = (fn: string, args: Value[]): Value => {
+    const s = (i: number) => String(args[i]);
+    switch (fn.toLowerCase()) {
+      case 'parameters': {
+        const p = t.parameters?.[s(0)];
+        if (!p) throw new Error(`undeclared parameter ${s(0)}`);
+        return s(0) in params ? params[s(0)]! : evaluate(t, params, p.defaultValue);
+      }
+      case 'variables':
+        if (!(s(0) in (t.variables ?? {}))) throw new Error(`undeclared variable ${s(0)}`);
+        return evaluate(t, params, t.variables![s(0)]);
+      case 'format':
+        return s(0).replace(/\{(\d+)\}/g, (_, i: string) => String(args[Number(i) + 1]));
+      case 'take':
+        return typeof args[0] === 'string' ? args[0].slice(0, Number(args[1])) : (args[0] as Value[]).slice(0, Number(args[1]));
+      case 'tolower':
+        return s(0).toLowerCase();
+      case 'replace':
+        return s(0).split(s(1)).join(s(2));
+      case 'string':
+        return typeof args[0] === 'string' ? args[0] : JSON.stringify(args[0]);
+      case 'equals':
+        return JSON.stringify(args[0]) === JSON.stringify(args[1]);
+      case 'if':
+        return args[0] ? args[1]! : args[2]!;
+      case 'empty':
+        return args[0] === '' || (Array.isArray(args[0]) && args[0].length === 0);
+      case 'concat':
+        return args.every(Array.isArray) ? (args as Value[][]).flat() : args.map(String).join('');
+      case 'length':
+        return (args[0] as string | Value[]).length;
+      case 'createarray':
+        return args;
+      case 'createobject':
+        return Object.fromEntries(args.flatMap((a, i) => (i % 2 ? [] : [[String(a), args[i + 1]!]])));
+      case 'uniquestring':
+        return 'abcdefghij123';
+      case 'resourcegroup':
+        return { id: '/subscriptions/s/resourceGroups/rg', location: 'westeurope' };
+      case 'subscription':
+        return { id: '/subscriptions/s', subscriptionId: 's', tenantId: 't' };
+      case 'environment':
+        return { suffixes: { storage: 'core.windows.net' } };
+      case 'subscriptionresourceid':
+        return `/subscriptions/s/providers/${args.map(String).join('/')}`;
+      case 'guid':
+        return createHash('sha1').update(args.map(String).join('|')).digest('hex').slice(0, 32);
+      case 'resourceid':
+        return `/subscriptions/s/resourceGroups/rg/providers/${args.map(String).join('/')}`;
+      case 'reference':
+        return { clientId: 'client-id-of-the-identity', principalId: 'principal-id', defaultHostName: 'app.azurewebsites.net' };
+      default:
+        throw new Error(`evaluate: ${fn}() not supported`);
+    }
+  };
+  const expr = (): Value => {
+    skip();
+    let v: Value;
+    if (src[at] === "'") {
+      let out = '';
+      for (at++; ; at++) {
+        if (src[at] === "'" && src[at + 1] === "'") (out += "'"), at++;
+        else if (src[at] === "'") break;
+        else out += src[at];
+      }
+      at++;
+      v = out;
+    } else if (/[0-9-]/.test(src[at]!)) {
+      const m = /^-?\d+/.exec(src.slice(at))![0];
+      at += m.length;
+      v = Number(m);
+    } else {
+      const name = /^\w+/.exec(src.slice(at))![0];
+      at += name.length + 1; // name and '('
+      const args: Value[] = [];
+      skip();
+      while (src[at] !== ')') {
+        args.push(expr());
+        skip();
+        if (src[at] === ',') at++;
+        skip();
+      }
+      at++;
+      v = call(name, args);
+    }
+    for (;;) {
+      if (src[at] === '.') {
+        const key = /^\w+/.exec(src.slice(++at))![0];
+        at += key.length;
+        v = (v as Record<string, Value>)[key]!;
+      } else if (src[at] === '[') {
+        at++;
+        const i = expr();
+        at++; // ']'
+        v = (v as Value[])[Number(i)]!;
+      } else return v;
+    }
+  };
+  return expr();
+}
+
+const STORAGE_CONDITION = "[equals(parameters('storage'), 'azure')]";
+const STORAGE_ROLES = {
+  'Storage Blob Data Contributor': 'ba92f5b4-2d11-453d-a403-e96b0029c9fe',
+  'Storage Table Data Contributor': '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3',
+  'Storage Queue Data Contributor': '974c5e8b-45b9-4653-ba55-5f855dd0fb88',
+};
+
+/** The storage account and what is scoped to it: only for storage = azure. */
+function storageResources(t: ArmTemplate): ArmResource[] {
+  return t.resources.filter((r) => r.type === 'Microsoft.Storage/storageAccounts' || String(r['scope'] ?? '').includes('Microsoft.Storage/storageAccounts'));
+}
+/** Those of them that would be deployed whatever `storage` says. */
+function unconditionalStorageResources(t: ArmTemplate): string[] {
+  return storageResources(t)
+    .filter((r) => r['condition'] !== STORAGE_CONDITION)
+    .map((r) => `${r.type} ${r.name}`);
+}
+
+/** Bicep resources on the storage account and whether each is deployed only for storage == 'azure'. */
+function bicepStorageResources(text: string): { name: string; conditional: boolean }[] {
+  return [...text.matchAll(/^resource (\w+) '([^']+)' = (.*)$/gm)]
+    .filter((m) => m[2]!.startsWith('Microsoft.Storage/storageAccounts@') || /^\s+scope: storageAccount$/m.test(text.slice(m.index).split(/^}/m)[0]!))
+    .map((m) => ({ name: m[1]!, conditional: /(^|: )if \(storage == 'azure'\) \{$/.test(m[3]!) }));
+}
+
+function appSettingsFor(t: ArmTemplate, params: Record<string, Value>): Record<string, string> {
+  const site = t.resources.find((r) => r.type === 'Microsoft.Web/sites')!;
+  const expr = (site.properties!['siteConfig'] as Record<string, string>)['appSettings'];
+  const list = evaluate(t, params, expr) as { name: string; value: string }[];
+  return Object.fromEntries(list.map((s) => [s.name, s.value]));
+}
+const required = { microsoftAppId: 'app-id', microsoftAppPassword: 'secret', name: 'rdp-doctor' };
+
 describe('ARM template (infra/azuredeploy.json)', () => {
   it('is a resource-group deployment template', () => {
     expect(template.$schema).toMatch(/\/deploymentTemplate\.json#$/);
@@ -111,11 +265,12 @@ describe('ARM template (infra/azuredeploy.json)', () => {
   });
 
   it('sets the app settings of CONTRACTS §6 that a deployment needs', () => {
-    const settings = template.variables!['baseAppSettings'] as { name: string }[];
     const appSettingsExpr = (only('Microsoft.Web/sites').properties!['siteConfig'] as Record<string, string>)['appSettings']!;
     expect(appSettingsExpr).toContain("variables('baseAppSettings')");
     expect(appSettingsExpr).toContain("'AZURE_CLIENT_ID'"); // DefaultAzureCredential picks the user-assigned identity by it
-    const names = settings.map((s) => s.name);
+    const settings = appSettingsFor(template, required);
+    expect(settings['AZURE_CLIENT_ID']).toBe('client-id-of-the-identity');
+    const names = Object.keys(settings);
     for (const name of [
       'MicrosoftAppId',
       'MicrosoftAppPassword',
@@ -149,7 +304,9 @@ describe('ARM template (infra/azuredeploy.json)', () => {
     const actions = roleActionsInTemplate();
     expect(actions).toContain('Microsoft.Compute/virtualMachines/runCommand/action');
     expect(actions.filter((a) => a.includes('*'))).toEqual([]);
-    const assignments = resourcesOf(template).filter((r) => r.type === 'Microsoft.Authorization/roleAssignments');
+    const assignments = resourcesOf(template).filter(
+      (r) => r.type === 'Microsoft.Authorization/roleAssignments' && !storageResources(template).includes(r),
+    );
     expect(assignments).toHaveLength(2);
     for (const a of assignments) expect(a.properties).toMatchObject({ principalType: 'ServicePrincipal' });
     const loops = template.resources.filter((r) => r.properties?.template?.resources.some((x) => assignments.includes(x)));
@@ -157,6 +314,91 @@ describe('ARM template (infra/azuredeploy.json)', () => {
       "[length(parameters('roleAssignmentResourceGroups'))]",
       "[length(parameters('roleAssignmentSubscriptionIds'))]",
     ]);
+  });
+
+  it('with storage = sqlite (the default): SQLite in /home (persistent), one instance whatever instanceCount says, no storage account', () => {
+    expect(template.parameters!['storage']).toMatchObject({ defaultValue: 'sqlite', allowedValues: ['sqlite', 'azure'] });
+    expect(template.parameters!['instanceCount']).toMatchObject({ type: 'int', defaultValue: 1, minValue: 1 });
+    expect(JSON.stringify(template.parameters!['instanceCount'])).toMatch(/azure/);
+    const settings = appSettingsFor(template, { ...required, instanceCount: 4 });
+    expect(settings).toMatchObject({ STORAGE: 'sqlite', DATA_DIR: '/home/data', WEBSITES_ENABLE_APP_SERVICE_STORAGE: 'true' });
+    expect(settings).not.toHaveProperty('AZURE_STORAGE_ACCOUNT_URL');
+    const plan = only('Microsoft.Web/serverfarms');
+    expect(evaluate(template, { ...required, instanceCount: 4 }, (plan['sku'] as Record<string, unknown>)['capacity'])).toBe(1);
+    for (const r of storageResources(template)) expect(evaluate(template, required, r['condition'])).toBe(false);
+  });
+
+  it('with storage = azure: the plan runs instanceCount instances and the app gets the account URL the store expects', () => {
+    const params = { ...required, storage: 'azure', instanceCount: 3 };
+    const plan = only('Microsoft.Web/serverfarms');
+    expect(evaluate(template, params, (plan['sku'] as Record<string, unknown>)['capacity'])).toBe(3);
+    const settings = appSettingsFor(template, params);
+    expect(settings['STORAGE']).toBe('azure');
+    expect(settings).not.toHaveProperty('DATA_DIR');
+    expect(settings).not.toHaveProperty('AZURE_STORAGE_CONNECTION_STRING'); // no keys: the managed identity signs in
+    const account = String(evaluate(template, params, "[variables('storageAccountName')]"));
+    expect(settings['AZURE_STORAGE_ACCOUNT_URL']).toBe(`https://${account}.blob.core.windows.net`);
+    expect(serviceEndpoints(settings['AZURE_STORAGE_ACCOUNT_URL']!)).toEqual({
+      blob: `https://${account}.blob.core.windows.net`,
+      table: `https://${account}.table.core.windows.net`,
+      queue: `https://${account}.queue.core.windows.net`,
+    });
+    for (const r of storageResources(template)) expect(evaluate(template, params, r['condition'])).toBe(true);
+  });
+
+  it('names the storage account within Azure\'s rules (3-24 lower-case letters and digits), whatever the base name', () => {
+    for (const name of ['rdp', 'rdp-doctor', 'RDP-Doctor-Production-West', 'abcdefghijklmnopqrstuvwx']) {
+      const account = String(evaluate(template, { ...required, name }, "[variables('storageAccountName')]"));
+      expect(account).toMatch(/^[a-z0-9]{3,24}$/);
+    }
+  });
+
+  it('creates a StorageV2 account that takes only HTTPS, TLS 1.2, no public blobs and no shared keys', () => {
+    const account = only('Microsoft.Storage/storageAccounts');
+    expect(account).toMatchObject({ kind: 'StorageV2', name: "[variables('storageAccountName')]" });
+    expect(account.properties).toMatchObject({
+      supportsHttpsTrafficOnly: true,
+      minimumTlsVersion: 'TLS1_2',
+      allowBlobPublicAccess: false,
+      allowSharedKeyAccess: false,
+    });
+  });
+
+  it('gives the bot\'s identity the Blob, Table and Queue Data Contributor built-in roles on that account only', () => {
+    const [assignment, ...more] = storageResources(template).filter((r) => r.type === 'Microsoft.Authorization/roleAssignments');
+    expect(more).toEqual([]);
+    const params = { ...required, storage: 'azure' };
+    expect(evaluate(template, params, assignment!['scope'])).toBe(`Microsoft.Storage/storageAccounts/${String(evaluate(template, params, "[variables('storageAccountName')]"))}`);
+    expect(assignment!.properties).toMatchObject({
+      principalId: "[reference(resourceId('Microsoft.ManagedIdentity/userAssignedIdentities', variables('identityName')), '2023-01-31').principalId]",
+      principalType: 'ServicePrincipal',
+    });
+    // the copy loop gives one assignment per role: evaluate each copy
+    const loop = assignment!['copy'] as { count: string };
+    const count = Number(evaluate(template, params, loop.count));
+    const roleIds = Array.from({ length: count }, (_, i) =>
+      String(evaluate(template, params, String(assignment!.properties!['roleDefinitionId']).replace(/copyIndex\(\)/g, String(i)))),
+    );
+    expect(roleIds.map((id) => id.replace('/subscriptions/s/providers/Microsoft.Authorization/roleDefinitions/', '')).sort()).toEqual(
+      Object.values(STORAGE_ROLES).sort(),
+    );
+    const names = Array.from({ length: count }, (_, i) => String(evaluate(template, params, assignment!.name.replace(/copyIndex\(\)/g, String(i)))));
+    expect(new Set(names).size).toBe(count);
+    // the web app starts only once its data roles are there
+    expect(only('Microsoft.Web/sites')['dependsOn']).toContain((assignment!['copy'] as { name: string }).name);
+  });
+
+  it('deploys the storage account and its role assignments only when storage = azure', () => {
+    expect(storageResources(template).map((r) => r.type).sort()).toEqual(['Microsoft.Authorization/roleAssignments', 'Microsoft.Storage/storageAccounts']);
+    expect(unconditionalStorageResources(template)).toEqual([]);
+    const dropped = (type: string): ArmTemplate => ({
+      ...template,
+      resources: template.resources.map((r) => (r.type === type && storageResources(template).includes(r) ? { ...r, condition: undefined } : r)),
+    });
+    expect(unconditionalStorageResources(dropped('Microsoft.Storage/storageAccounts'))).toEqual([
+      "Microsoft.Storage/storageAccounts [variables('storageAccountName')]",
+    ]);
+    expect(unconditionalStorageResources(dropped('Microsoft.Authorization/roleAssignments'))).toHaveLength(1);
   });
 
   const roleFile = join(INFRA, 'rdp-doctor-role.json');
@@ -187,10 +429,30 @@ describe('Bicep (infra/main.bicep) and the ARM JSON stay the same template', () 
 
   it('writes the same app settings', () => {
     const bicepNames = [...bicep.matchAll(/\{ name: '(\w+)', value:/g)].map((m) => m[1]!);
-    const armNames = ['baseAppSettings', 'codeAppSettings', 'containerAppSettings'].flatMap((v) =>
-      (template.variables![v] as { name: string }[]).map((x) => x.name),
-    );
+    const lists = Object.keys(template.variables!).filter((v) => v.endsWith('AppSettings'));
+    expect(lists.sort()).toEqual(['azureStorageAppSettings', 'baseAppSettings', 'codeAppSettings', 'containerAppSettings', 'sqliteAppSettings']);
+    const armNames = lists.flatMap((v) => (template.variables![v] as { name: string }[]).map((x) => x.name));
     expect(bicepNames.sort()).toEqual([...armNames, 'AZURE_CLIENT_ID'].sort());
+    expect(bicep).toContain("storage == 'azure' ? azureStorageAppSettings : sqliteAppSettings");
+    expect(bicep).toMatch(/^var storageAccountUrl = 'https:\/\/\$\{storageAccountName\}\.blob\.\$\{environment\(\)\.suffixes\.storage\}'$/m);
+  });
+
+  it('makes the same storage choice: the account and its role assignments only for storage == \'azure\', capacity 1 for sqlite', () => {
+    expect(bicepStorageResources(bicep)).toEqual([
+      { name: 'storageAccount', conditional: true },
+      { name: 'storageRoleAssignments', conditional: true },
+    ]);
+    const dropped = bicep.replace("[for roleId in storageDataRoleIds: if (storage == 'azure') {", '[for roleId in storageDataRoleIds: {');
+    expect(dropped).not.toBe(bicep);
+    expect(bicepStorageResources(dropped)).toContainEqual({ name: 'storageRoleAssignments', conditional: false });
+    expect(bicep).toMatch(/^\s+sku: \{ name: appServicePlanSku, capacity: storage == 'azure' \? instanceCount : 1 \}$/m);
+    expect(bicep).toContain('dependsOn: [storageRoleAssignments]');
+  });
+
+  it('grants the same built-in storage roles', () => {
+    const bicepIds = [...bicep.matchAll(/^\s+'([0-9a-f-]{36})' \/\/ (.+)$/gm)].map((m) => [m[2]!, m[1]!]);
+    expect(Object.fromEntries(bicepIds)).toEqual(STORAGE_ROLES);
+    expect([...(template.variables!['storageDataRoleIds'] as string[])].sort()).toEqual(Object.values(STORAGE_ROLES).sort());
   });
 
   it('grants the same role actions: Bicep reads them from infra/rdp-doctor-role.json', () => {
