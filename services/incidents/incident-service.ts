@@ -127,7 +127,7 @@ export class IncidentService {
       await this.audit(actor, 'diagnosis.rateLimited', incident, {});
       throw new DomainError('rate-limited', `${actor.id} started too many diagnoses`);
     }
-    const next = await this.deps.store.incidents.transition(incidentId, ['awaiting-consent', 'diagnosed', 'failed', 'blocked'], {
+    const next = await this.deps.store.incidents.transition(incidentId, ['awaiting-consent', 'diagnosed', 'failed', 'blocked', 'resolved'], {
       state: 'diagnosing',
       error: undefined,
       ...(cardActivityId ? { cardActivityId } : {}),
