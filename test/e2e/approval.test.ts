@@ -78,7 +78,7 @@ test('the end user asks for the fix from the findings and sees the request witho
   // the invoke's answer is shown on the clicked card
   await s.chat.waitForMessageText(/I sent your request to the helpdesk approvers/);
   const mine = await s.chat.waitForCardText(REQUEST_CARD);
-  expect(mine).toMatch(/Waiting for a helpdesk approver\.[\s\S]*Requested by\s+Alex Wilber[\s\S]*TLS 1\.0\s+false[\s\S]*TLS 1\.1\s+false/);
+  expect(mine).toMatch(/Waiting for a helpdesk approver\.[\s\S]*Requested by\s+Alex Wilber[\s\S]*TLS 1\.0\s+No[\s\S]*TLS 1\.1\s+No/);
   const buttons = await s.chat.cardButtons(REQUEST_CARD);
   expect(buttons).toContain('Show what will run');
   expect(buttons).not.toContain('Approve');
