@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { parseFleet, type Fleet } from '../../services/simulator/fleet';
 import type { VmInterior } from '../../services/simulator/interior';
 import { startSimulator, type SimulatorHandle } from '../../services/simulator/server';
+import { startSimulatorProcess, type SimulatorProcess } from '../support/processes';
 
 /**
  * The simulator as an outside Azure SDK user sees it: a plain client given only the endpoint
@@ -97,5 +98,28 @@ describe('a plain Azure SDK client against the simulator', () => {
     expect(ops.length).toBeGreaterThan(0);
     expect(ops.every((o) => o.kind === 'read' && o.scriptId === null)).toBe(true);
     expect(ops.filter((o) => o.path.endsWith('/instanceView')).map((o) => o.vm)).toEqual(fleet.vms.map((v) => v.name));
+  });
+});
+
+describe('the same client against `npm run simulator` (its own process, the shipped demo fleet)', () => {
+  let proc: SimulatorProcess;
+  afterAll(async () => {
+    await proc?.stop();
+  });
+
+  test('reads the fleet file\'s VMs, instance views and effective NSG rules', async () => {
+    proc = await startSimulatorProcess(); // dist/services/simulator/cli.js, as `npm run simulator` runs it
+    const shipped = parseFleet(JSON.parse(readFileSync(join(__dirname, '..', '..', 'services', 'simulator', 'fleets', 'demo-fleet.json'), 'utf8')));
+    const options = { endpoint: proc.endpoint, tlsOptions: { ca: readFileSync(proc.caFile, 'utf8') } };
+    const compute = new ComputeManagementClient(credential, shipped.subscriptionId, options);
+    const network = new NetworkManagementClient(credential, shipped.subscriptionId, options);
+    const names = [];
+    for await (const vm of compute.virtualMachines.listAll()) names.push(vm.name);
+    expect(names).toEqual(shipped.vms.map((v) => v.name));
+    const stopped = shipped.vms.find((v) => v.powerState !== 'running')!;
+    expect((await compute.virtualMachines.instanceView(stopped.resourceGroup, stopped.name)).statuses?.map((s) => s.code)).toContain(`PowerState/${stopped.powerState}`);
+    const exposed = shipped.vms.find((v) => v.name === 'vm-exposed-02')!;
+    const result = await network.networkInterfaces.beginListEffectiveNetworkSecurityGroupsAndWait(exposed.resourceGroup, `${exposed.name}-nic`, { updateIntervalInMs: 10 });
+    expect(result.value?.[0]?.effectiveSecurityRules?.find((r) => r.name === 'securityRules/RDP')).toMatchObject({ sourceAddressPrefix: '0.0.0.0/0', access: 'Allow' }); // effective rules show * as 0.0.0.0/0, as Azure does
   });
 });
