@@ -17,7 +17,7 @@ const noInterior: VmInterior = { run: () => ({ stdout: '', stderr: '', changed: 
 
 function demoFleet(): Fleet {
   const raw = JSON.parse(readFileSync(join(__dirname, '..', '..', 'services', 'simulator', 'fleets', 'demo-fleet.json'), 'utf8')) as Record<string, unknown>;
-  // fleet.ts's z.string().uuid() (zod 4) rejects the demo file's all-zero placeholder id; use an RFC 4122 one here
+  // another subscription id than the shipped one: nothing may depend on the demo's
   return parseFleet({ ...raw, subscriptionId: '3c9e1f2a-7b4d-4e8f-9a01-000000000001' });
 }
 
