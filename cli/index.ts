@@ -5,6 +5,7 @@ import { openAzure } from '../bot/azure';
 import { DomainError, isDomainError } from '../services/errors';
 import { t, type Lang } from '../services/i18n';
 import { diagnoseVm, assertVmQuery, type DiagnosisReport } from '../services/incidents/diagnosis';
+import { findVmCandidates } from '../services/incidents/vm-lookup';
 import { createLogger } from '../services/log';
 import { loadFleetFile } from '../services/simulator/fleet';
 
@@ -80,10 +81,7 @@ async function main(argv: string[]): Promise<number> {
 }
 
 async function resolve(gateway: Awaited<ReturnType<typeof openAzure>>['gateway'], query: string): Promise<{ id: string }> {
-  if (query.startsWith('/subscriptions/')) return { id: (await gateway.getVm(query)).id };
-  const found = await gateway.findVms(query);
-  const exact = found.filter((v) => v.name.toLowerCase() === query.toLowerCase());
-  const pick = exact.length ? exact : found;
+  const pick = await findVmCandidates(gateway, query);
   if (pick.length === 0) throw new DomainError('not-found', `no VM matches ${JSON.stringify(query)}`, { params: { what: query } });
   if (pick.length > 1) {
     throw new DomainError('bad-input', `${pick.length} VMs match ${JSON.stringify(query)}: ${pick.map((v) => v.id).join(', ')}`, {

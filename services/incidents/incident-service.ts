@@ -7,6 +7,7 @@ import type { AppStore } from '../store/store';
 import { diagnoseVm, toRecord, type DiagnosisPhase, type DiagnosisReport } from './diagnosis';
 import type { JobRunner } from './jobs';
 import { RateLimiter } from './rate-limit';
+import { findVmCandidates } from './vm-lookup';
 import type { DiagnosisRecord, Incident, Person, Symptom } from './model';
 
 export interface DiagnosisObserver {
@@ -26,7 +27,6 @@ export interface IncidentServiceDeps {
   diagnosesPerHour?: number;
 }
 
-const RESOURCE_ID = /^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.Compute\/virtualMachines\/[^/]+$/i;
 export const MAX_CANDIDATES = 10;
 
 /**
@@ -44,14 +44,7 @@ export class IncidentService {
 
   /** VMs matching the user's words: a resource id, else names containing the query (exact names first). */
   async resolveVm(query: string): Promise<VmSummary[]> {
-    const q = query.trim();
-    if (RESOURCE_ID.test(q)) {
-      const vm = await this.deps.gateway.getVm(q);
-      return [vm];
-    }
-    const found = await this.deps.gateway.findVms(q);
-    const exact = found.filter((v) => v.name.toLowerCase() === q.toLowerCase());
-    return (exact.length ? exact : found).sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id));
+    return findVmCandidates(this.deps.gateway, query);
   }
 
   async open(p: {

@@ -2,7 +2,7 @@ import type { Captured } from '../support/connector';
 import { cardText } from '../support/connector';
 import { startHarness, type Harness } from '../support/bot-harness';
 import { DEMO_BLOCKED, DEMO_EXPECTED } from '../support/demo-expectations';
-import { refusal } from '../support/journey';
+import { actionData, cardOf, refusal } from '../support/journey';
 
 /**
  * The diagnosis journey as a user lives it, over real HTTP, against the simulated fleet through
@@ -17,22 +17,6 @@ afterAll(async () => {
   await h.close();
 });
 
-const cardOf = (c: Captured) => c.activity.attachments?.[0]?.content;
-const actionData = (card: unknown, verb: string, which: (d: Record<string, string>) => boolean = () => true): Record<string, string> => {
-  const actions: Array<{ verb?: string; data?: Record<string, string> }> = [];
-  const walk = (n: unknown): void => {
-    if (Array.isArray(n)) return n.forEach(walk);
-    if (n && typeof n === 'object') {
-      const o = n as { type?: string; verb?: string; data?: Record<string, string> };
-      if (o.type === 'Action.Execute') actions.push(o);
-      Object.values(o).forEach(walk);
-    }
-  };
-  walk(card);
-  const a = actions.find((x) => x.verb === verb && !!x.data && which(x.data));
-  if (!a?.data) throw new Error(`no ${verb} action in card:\n${cardText(card)}`);
-  return a.data;
-};
 const runCommandsFor = (vm: string) => h.app.azure.simulator!.operations().filter((o) => o.kind === 'runCommand' && o.vm === vm);
 
 interface Journey {

@@ -1,0 +1,16 @@
+import type { AzureGateway, VmSummary } from '../azure/gateway';
+
+const RESOURCE_ID = /^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.Compute\/virtualMachines\/[^/]+$/i;
+
+/**
+ * The VMs a user's words name: a resource id (checked against the scope by the gateway), else the
+ * VMs whose name contains the query, exact names only when there are any, sorted by name.
+ * Shared by the chat's intake and the CLI.
+ */
+export async function findVmCandidates(gateway: AzureGateway, query: string): Promise<VmSummary[]> {
+  const q = query.trim();
+  if (RESOURCE_ID.test(q)) return [await gateway.getVm(q)];
+  const found = await gateway.findVms(q);
+  const exact = found.filter((v) => v.name.toLowerCase() === q.toLowerCase());
+  return (exact.length ? exact : found).sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id));
+}
