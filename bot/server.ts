@@ -52,11 +52,6 @@ const activityShape = z.object({
   locale: z.string().max(64).optional(),
 });
 
-interface ActivityLike {
-  type?: unknown;
-  conversation?: { id?: unknown };
-}
-
 /**
  * The HTTP face of the bot: `POST /api/messages` through the CloudAdapter (which checks the
  * Bot Framework token when an app id is configured), `/healthz` and `/readyz`.
@@ -76,10 +71,9 @@ export function createHttpServer(deps: HttpServerDeps): HttpServer {
       res.send(503, { error: 'shutting down' });
       return;
     }
-    const body = req.body as ActivityLike | undefined;
-    const shape = activityShape.safeParse(body);
-    if (!body || !shape.success) {
-      const where = shape.success ? '' : ` (${shape.error.issues[0]?.path.join('.') || 'body'})`;
+    const shape = activityShape.safeParse(req.body);
+    if (!shape.success) {
+      const where = ` (${shape.error.issues[0]?.path.join('.') || 'body'})`;
       res.send(400, { error: `expected a Bot Framework activity${where}` });
       return;
     }
@@ -98,8 +92,8 @@ export function createHttpServer(deps: HttpServerDeps): HttpServer {
       inFlight--;
       logger.info(
         {
-          conversationId: typeof body.conversation?.id === 'string' ? body.conversation.id : undefined,
-          activityType: body.type,
+          conversationId: shape.data.conversation.id,
+          activityType: shape.data.type,
           status: res.statusCode,
           durationMs: Number((process.hrtime.bigint() - started) / 1000n) / 1000,
         },
