@@ -1,11 +1,16 @@
 # rdp-doctor-script: fix-reset-machinekeys-acl
 # RDP Doctor fix: let TermService (NETWORK SERVICE) read the RDP certificate's private key again.
-# 1. Saves the current ACLs of the MachineKeys folder and its files with icacls /save (the path is in the JSON).
-# 2. Grants SYSTEM and Administrators Full Control on the folder itself (no inheritance change).
-# 3. Scope "rdpkey" (default): grants SYSTEM F, Administrators F, NETWORK SERVICE R on the RDP key file only.
-#    Scope "all": the same on every file (Microsoft's article; every NETWORK SERVICE process can then read every key).
-# SIDs, never names (names are localized). Ownership is taken per file, without /r, so takeown never prompts.
-# Restarts TermService; the VM restart is done by the bot afterwards. Prints one JSON status line, always exits 0.
+# 1. Saves the current ACLs of the MachineKeys folder and its files with icacls /save (the path is in the JSON;
+#    icacls keeps no owners). Nothing is saved or changed when the ACLs are already right ("noop").
+# 2. Removes explicit Deny entries for the SIDs the key needs (SYSTEM, Administrators, NETWORK SERVICE, Everyone,
+#    Authenticated Users: a Deny is evaluated before any Allow, so a grant alone does not help), then grants
+#    SYSTEM and Administrators Full Control on the folder itself (no inheritance change).
+# 3. Scope "rdpkey" (default): the same, plus NETWORK SERVICE Read, on the RDP key file only.
+#    Scope "all": on every file (Microsoft's article; every NETWORK SERVICE process can then read every key); a file
+#    that fails is counted ("failed", status "partial") and the others go on.
+# SIDs, never names (names are localized). Ownership is taken per item, without /r, so takeown never prompts.
+# Restarts TermService, bounded (sc.exe + timed poll; status "timeout" naming a stuck service); the VM restart is
+# done by the bot afterwards. Prints its before-values under "before", one JSON status line, always exits 0.
 param(
     [string]$Scope = 'rdpkey'
 )
@@ -13,9 +18,167 @@ param(
 $ErrorActionPreference = 'Continue'
 $ProgressPreference = 'SilentlyContinue'
 $WarningPreference = 'SilentlyContinue'
+$WaitSeconds = 60
+
+# one ASCII JSON line whatever the PowerShell version: 5.1 escapes < > ' & and 7 does not; non-ASCII as \uXXXX
+function ConvertTo-AsciiJson($o) {
+    $j = ConvertTo-Json -InputObject $o -Depth 6 -Compress
+    $sb = New-Object System.Text.StringBuilder
+    foreach ($ch in $j.ToCharArray()) {
+        $n = [int]$ch
+        if ($n -gt 127 -or $n -eq 60 -or $n -eq 62 -or $n -eq 39 -or $n -eq 38) {
+            [void]$sb.Append('\u' + $n.ToString('x4'))
+        } else {
+            [void]$sb.Append($ch)
+        }
+    }
+    return $sb.ToString()
+}
 
 function Write-Status($o) {
-    Write-Output (ConvertTo-Json -InputObject $o -Depth 4 -Compress)
+    $j = ConvertTo-AsciiJson $o
+    if ($j.Length -gt 3400) {
+        $o.before = 'cut'
+        $j = ConvertTo-AsciiJson $o
+    }
+    Write-Output $j
+}
+
+function Get-RdSvc([string]$n) {
+    return (Get-CimInstance -ClassName Win32_Service -Filter ("Name='{0}'" -f $n) -ErrorAction SilentlyContinue | Select-Object -First 1)
+}
+
+function Invoke-RdSc([string[]]$a) {
+    $null = & sc.exe @a 2>&1
+    return [int]$LASTEXITCODE
+}
+
+# bounded: Start-Service/Stop-Service/Restart-Service wait without limit on a service stuck in Starting/Stopping
+function Wait-RdSvc([string]$n, [string]$want) {
+    for ($i = 0; $i -lt $WaitSeconds; $i += 2) {
+        $s = Get-RdSvc $n
+        if ($s -and [string]$s.State -eq $want) {
+            return $true
+        }
+        Start-Sleep -Seconds 2
+    }
+    $s = Get-RdSvc $n
+    return ($s -and [string]$s.State -eq $want)
+}
+
+function Stop-RdSvc([string]$n) {
+    $s = Get-RdSvc $n
+    if (-not $s) {
+        return 'not-found'
+    }
+    if ([string]$s.State -eq 'Stopped') {
+        return 'ok'
+    }
+    $rc = Invoke-RdSc @('stop', $n)
+    if ($rc -eq 1051) {
+        return 'dependents-running'
+    }
+    if ($rc -ne 0 -and $rc -ne 1061 -and $rc -ne 1062) {
+        return ('sc-' + $rc)
+    }
+    if (Wait-RdSvc $n 'Stopped') {
+        return 'ok'
+    }
+    return 'timeout'
+}
+
+function Start-RdSvc([string]$n) {
+    $s = Get-RdSvc $n
+    if (-not $s) {
+        return 'not-found'
+    }
+    if ([string]$s.State -eq 'Running') {
+        return 'ok'
+    }
+    $rc = Invoke-RdSc @('start', $n)
+    if ($rc -eq 1058) {
+        return 'disabled'
+    }
+    if ($rc -ne 0 -and $rc -ne 1056 -and $rc -ne 1061) {
+        return ('sc-' + $rc)
+    }
+    if (Wait-RdSvc $n 'Running') {
+        return 'ok'
+    }
+    return 'timeout'
+}
+
+# a TermService stuck in Starting/Stopping: isolate it in its own svchost (troubleshoot-remote-desktop-services-issues)
+function Get-RdStuck([string]$n, [string]$r) {
+    if ($r -eq 'timeout' -and $n -eq 'TermService') {
+        $status.isolated = ((Invoke-RdSc @('config', 'TermService', 'type=', 'own')) -eq 0)
+    }
+    return ($n + ':' + $r)
+}
+
+# 'ok' or '<service>:<reason>'; UmRdpService depends on TermService: stopped first, started after
+function Restart-Rdp([bool]$stopFirst) {
+    if ($stopFirst) {
+        $r = Stop-RdSvc 'UmRdpService'
+        if ($r -ne 'ok' -and $r -ne 'not-found') {
+            return ('UmRdpService:' + $r)
+        }
+        $r = Stop-RdSvc 'TermService'
+        if ($r -ne 'ok') {
+            return (Get-RdStuck 'TermService' $r)
+        }
+    }
+    $r = Start-RdSvc 'TermService'
+    if ($r -ne 'ok') {
+        return (Get-RdStuck 'TermService' $r)
+    }
+    $um = Get-RdSvc 'UmRdpService'
+    if ($um -and [string]$um.StartMode -ne 'Disabled') {
+        $r = Start-RdSvc 'UmRdpService'
+        if ($r -ne 'ok') {
+            return ('UmRdpService:' + $r)
+        }
+    }
+    return 'ok'
+}
+
+function Set-SvcFailure([string]$r) {
+    $status.svcError = $r
+    if ($r -like '*:timeout') {
+        $status.status = 'timeout'
+    } else {
+        $status.status = 'service-error'
+    }
+}
+
+function Test-RdpListening([int]$port) {
+    $ts = Get-RdSvc 'TermService'
+    if (-not $ts -or -not $ts.ProcessId) {
+        return $false
+    }
+    $pids = @(Get-NetTCPConnection -LocalPort $port -State Listen -ErrorAction SilentlyContinue | Select-Object -ExpandProperty OwningProcess)
+    return ($pids -contains [int]$ts.ProcessId)
+}
+
+function Wait-RdpListening([int]$port) {
+    for ($i = 0; $i -lt 10; $i++) {
+        if (Test-RdpListening $port) {
+            return $true
+        }
+        Start-Sleep -Seconds 2
+    }
+    return (Test-RdpListening $port)
+}
+
+function Get-Dword($item, [string]$name) {
+    if ($null -eq $item) {
+        return $null
+    }
+    $v = $item.$name
+    if ($null -eq $v) {
+        return $null
+    }
+    return [int]$v
 }
 
 function Get-RdpKeyFile {
@@ -73,21 +236,101 @@ function Get-RdpKeyFile {
     return $null
 }
 
-function Grant-KeyFile([string]$path) {
-    & icacls.exe $path /grant '*S-1-5-18:(F)' '*S-1-5-32-544:(F)' '*S-1-5-20:(R)' /c /q 2>&1 | Out-Null
-    if ($LASTEXITCODE -eq 0) {
+$NeedSids = @('S-1-5-18', 'S-1-5-32-544', 'S-1-5-20', 'S-1-1-0', 'S-1-5-11')
+$FolderGrants = @('*S-1-5-18:(F)', '*S-1-5-32-544:(F)')
+$KeyGrants = @('*S-1-5-18:(F)', '*S-1-5-32-544:(F)', '*S-1-5-20:(R)')
+
+function Get-Right($rights) {
+    $m = [int64]$rights
+    if ($m -eq 2032127) {
+        return 'F'
+    }
+    if ($m -eq 1245631) {
+        return 'M'
+    }
+    if ($m -eq 1179817) {
+        return 'RX'
+    }
+    if ($m -eq 1179785) {
+        return 'R'
+    }
+    if ($m -eq 278) {
+        return 'W'
+    }
+    return 'special'
+}
+
+# 'SID:right' or 'SID:right:deny', as the fleet file writes them; $null when the ACL cannot be read
+function Get-AclEntries([string]$path) {
+    try {
+        $acl = Get-Acl -LiteralPath $path -ErrorAction Stop
+        $out = @()
+        foreach ($r in $acl.GetAccessRules($true, $true, [System.Security.Principal.SecurityIdentifier])) {
+            $e = '{0}:{1}' -f [string]$r.IdentityReference.Value, (Get-Right $r.FileSystemRights)
+            if ([string]$r.AccessControlType -eq 'Deny') {
+                $e = $e + ':deny'
+            }
+            $out += $e
+        }
+        return ,$out
+    } catch {
+        return $null
+    }
+}
+
+function Get-DenySids($entries) {
+    $out = @()
+    foreach ($e in @($entries)) {
+        $p = ([string]$e).Split(':')
+        if ($p.Count -eq 3 -and $p[2] -eq 'deny' -and $NeedSids -contains $p[0] -and $out -notcontains $p[0]) {
+            $out += $p[0]
+        }
+    }
+    return ,$out
+}
+
+function Test-Grants($entries, [bool]$key) {
+    if ($null -eq $entries -or (Get-DenySids $entries).Count -gt 0) {
         return $false
     }
-    # access denied even for SYSTEM: take ownership of this one file (no /r, so no localized /d prompt), then grant again
-    & takeown.exe /f $path /a 2>&1 | Out-Null
-    & icacls.exe $path /grant '*S-1-5-18:(F)' '*S-1-5-32-544:(F)' '*S-1-5-20:(R)' /c /q 2>&1 | Out-Null
-    if ($LASTEXITCODE -ne 0) {
-        throw ('icacls failed on a key file: {0}' -f $LASTEXITCODE)
+    $need = @('S-1-5-18:F', 'S-1-5-32-544:F')
+    foreach ($n in $need) {
+        if (@($entries) -notcontains $n) {
+            return $false
+        }
+    }
+    if ($key) {
+        return (@(@($entries) | Where-Object { $_ -eq 'S-1-5-20:R' -or $_ -eq 'S-1-5-20:RX' -or $_ -eq 'S-1-5-20:M' -or $_ -eq 'S-1-5-20:F' }).Count -gt 0)
     }
     return $true
 }
 
-$status = [ordered]@{ id = 'fix-reset-machinekeys-acl'; ok = $false; status = 'failed'; scope = $null; backup = $null; restore = $null; keyFile = $null; files = 0; tookOwnership = 0; step = $null }
+function Invoke-Grant([string]$path, [string[]]$grants) {
+    $denies = @()
+    foreach ($s in (Get-DenySids (Get-AclEntries $path))) {
+        $denies += ('*' + $s)
+    }
+    if ($denies.Count -gt 0) {
+        $null = & icacls.exe $path /remove:d @denies /c /q 2>&1
+        if ($LASTEXITCODE -ne 0) {
+            return [int]$LASTEXITCODE
+        }
+    }
+    $null = & icacls.exe $path /grant @grants /c /q 2>&1
+    return [int]$LASTEXITCODE
+}
+
+# $true when it worked; ownership is taken only when the ACL cannot be changed otherwise
+function Repair-Item([string]$path, [string[]]$grants) {
+    if ((Invoke-Grant $path $grants) -eq 0) {
+        return $true
+    }
+    $null = & takeown.exe /f $path /a 2>&1
+    $status.tookOwnership = $status.tookOwnership + 1
+    return ((Invoke-Grant $path $grants) -eq 0)
+}
+
+$status = [ordered]@{ id = 'fix-reset-machinekeys-acl'; ok = $false; status = 'failed'; scope = $null; backup = $null; restore = $null; keyFile = $null; files = 0; failed = 0; tookOwnership = 0; verified = $null; before = $null; step = $null }
 try {
     if ($Scope -ne 'rdpkey' -and $Scope -ne 'all') {
         $status.status = 'bad-param'
@@ -96,51 +339,79 @@ try {
         $status.scope = $Scope
         $rsa = Join-Path $env:ProgramData 'Microsoft\Crypto\RSA'
         $mk = Join-Path $rsa 'MachineKeys'
-        $status.step = 'backup'
-        $bk = Join-Path $env:SystemRoot ('Temp\rdp-doctor-machinekeys-acl-{0}.txt' -f (Get-Date).ToUniversalTime().ToString('yyyyMMddHHmmss'))
-        & icacls.exe $mk /save $bk /t /c /q 2>&1 | Out-Null
-        if (-not (Test-Path -LiteralPath $bk)) {
-            throw 'icacls /save wrote no backup'
+        $status.step = 'read'
+        $key = Get-RdpKeyFile
+        $status.keyFile = $key
+        $folderAcl = Get-AclEntries $mk
+        $keyAcl = $null
+        if ($key) {
+            $keyAcl = Get-AclEntries $key
         }
-        $status.backup = $bk
-        $status.restore = ('icacls "{0}" /restore "{1}"' -f $rsa, $bk)
-        $status.step = 'folder'
-        & icacls.exe $mk /grant '*S-1-5-18:(F)' '*S-1-5-32-544:(F)' /c /q 2>&1 | Out-Null
-        if ($LASTEXITCODE -ne 0) {
-            & takeown.exe /f $mk /a 2>&1 | Out-Null
-            & icacls.exe $mk /grant '*S-1-5-18:(F)' '*S-1-5-32-544:(F)' /c /q 2>&1 | Out-Null
-            if ($LASTEXITCODE -ne 0) {
-                throw 'icacls failed on the MachineKeys folder'
-            }
-            $status.tookOwnership = $status.tookOwnership + 1
+        $status.before = [ordered]@{ folder = @($folderAcl | Select-Object -First 12); key = $null }
+        if ($key) {
+            $status.before.key = @($keyAcl | Select-Object -First 12)
         }
-        $status.step = 'keys'
         $files = @()
         if ($Scope -eq 'all') {
             $files = @(Get-ChildItem -LiteralPath $mk -Force -ErrorAction Stop | Where-Object { -not $_.PSIsContainer } | Select-Object -ExpandProperty FullName)
+        } elseif ($key) {
+            $files = @($key)
+        }
+        $todo = @($files | Where-Object { -not (Test-Grants (Get-AclEntries $_) $true) })
+        $folderOk = Test-Grants $folderAcl $false
+        if ($folderOk -and $todo.Count -eq 0) {
+            $status.ok = $true
+            $status.verified = [bool]$key
+            if ($Scope -eq 'rdpkey' -and -not $key) {
+                $status.status = 'key-file-not-found'
+            } else {
+                $status.status = 'noop'
+            }
+            $status.step = $null
         } else {
-            $key = Get-RdpKeyFile
-            if ($key) {
-                $files = @($key)
-                $status.keyFile = $key
+            $status.step = 'backup'
+            $bk = Join-Path $env:SystemRoot ('Temp\rdp-doctor-machinekeys-acl-{0}.txt' -f (Get-Date).ToUniversalTime().ToString('yyyyMMddHHmmss'))
+            $null = & icacls.exe $mk /save $bk /t /c /q 2>&1
+            if (-not (Test-Path -LiteralPath $bk)) {
+                throw 'icacls /save wrote no backup'
+            }
+            $status.backup = $bk
+            $status.restore = ('icacls "{0}" /restore "{1}"' -f $rsa, $bk)
+            if (-not $folderOk) {
+                $status.step = 'folder'
+                if (-not (Repair-Item $mk $FolderGrants)) {
+                    throw 'icacls failed on the MachineKeys folder'
+                }
+            }
+            $status.step = 'keys'
+            foreach ($f in $todo) {
+                if (Repair-Item $f $KeyGrants) {
+                    $status.files = $status.files + 1
+                } else {
+                    $status.failed = $status.failed + 1
+                }
+            }
+            $status.step = 'termservice'
+            $term = Get-RdSvc 'TermService'
+            $r = Restart-Rdp ($term -and [string]$term.State -eq 'Running')
+            if ($r -ne 'ok') {
+                Set-SvcFailure $r
+            } else {
+                $status.step = 'verify'
+                if ($key) {
+                    $status.verified = Test-Grants (Get-AclEntries $key) $true
+                }
+                $status.ok = $true
+                if ($Scope -eq 'rdpkey' -and -not $key) {
+                    $status.status = 'key-file-not-found'
+                } elseif ($status.failed -gt 0) {
+                    $status.status = 'partial'
+                } else {
+                    $status.status = 'done'
+                }
+                $status.step = $null
             }
         }
-        foreach ($f in $files) {
-            if (Grant-KeyFile $f) {
-                $status.tookOwnership = $status.tookOwnership + 1
-            }
-            $status.files = $status.files + 1
-        }
-        $status.step = 'termservice'
-        Restart-Service -Name TermService -Force -ErrorAction Stop
-        Start-Service -Name UmRdpService -ErrorAction SilentlyContinue
-        $status.ok = $true
-        if ($Scope -eq 'rdpkey' -and -not $status.keyFile) {
-            $status.status = 'key-file-not-found'
-        } else {
-            $status.status = 'done'
-        }
-        $status.step = $null
     }
 } catch {
     $status.status = 'failed'

@@ -1,7 +1,9 @@
 # rdp-doctor-script: offline-machinekeys
 # RDP Doctor offline repair, step 2 of 3. Run in an elevated Windows PowerShell on the RESCUE VM, with the broken VM's
-# OS disk attached as drive __DRIVE__:. Saves the MachineKeys ACLs to a file on that disk, then grants, by SID (names
-# are localized): SYSTEM Full, Administrators Full, NETWORK SERVICE Read. Well-known SIDs are the same on both machines.
+# OS disk attached as drive __DRIVE__:. Saves the MachineKeys ACLs to a file on that disk, removes explicit Deny
+# entries for SYSTEM, Administrators, NETWORK SERVICE, Everyone and Authenticated Users (a Deny is evaluated before
+# any Allow: a grant alone does not help), then grants, by SID (names are localized): SYSTEM Full, Administrators
+# Full, NETWORK SERVICE Read. Well-known SIDs are the same on both machines.
 # takeown runs per item, never recursively, so it never asks its localized Yes/No question.
 param(
     [string]$Drive = '__DRIVE__'
@@ -27,12 +29,20 @@ function Grant-Item([string]$path, [bool]$isFolder) {
     if ($isFolder) {
         $grants = @('*S-1-5-18:(F)', '*S-1-5-32-544:(F)')
     }
-    & icacls.exe $path /grant $grants /c /q | Out-Null
-    if ($LASTEXITCODE -ne 0) {
-        & takeown.exe /f $path /a | Out-Null
+    $denies = @('*S-1-5-18', '*S-1-5-32-544', '*S-1-5-20', '*S-1-1-0', '*S-1-5-11')
+    & icacls.exe $path /remove:d $denies /c /q | Out-Null
+    $ok = ($LASTEXITCODE -eq 0)
+    if ($ok) {
         & icacls.exe $path /grant $grants /c /q | Out-Null
+        $ok = ($LASTEXITCODE -eq 0)
     }
-    return ($LASTEXITCODE -eq 0)
+    if (-not $ok) {
+        & takeown.exe /f $path /a | Out-Null
+        & icacls.exe $path /remove:d $denies /c /q | Out-Null
+        & icacls.exe $path /grant $grants /c /q | Out-Null
+        $ok = ($LASTEXITCODE -eq 0)
+    }
+    return $ok
 }
 
 $failed = 0
