@@ -1,5 +1,5 @@
 import type { ScriptParameter } from '../azure/gateway';
-import type { FleetVm, WindowsState } from './fleet';
+import { canonicalService, type FleetVm, type WindowsState } from './fleet';
 import type { InteriorResult, VmInterior } from './interior';
 import {
   CAPS,
@@ -73,8 +73,10 @@ export function factsFromWindows(w: WindowsState, now: Date, boot: Date): Diagno
     listeners.push({ pid: l.pid, proc: cleanName(l.process), svc: l.services.slice(0, CAPS.servicesPerListener).map(cleanName) });
   }
   const svc = (name: string) => {
-    const state = w.services[name];
-    return state === undefined ? null : { state, start: state === 'Disabled' ? 'Disabled' : 'Manual' };
+    const s = w.services[name];
+    if (s === undefined) return null;
+    const c = canonicalService(name, s);
+    return { state: typeof s === 'string' && c.startMode === 'Disabled' ? 'Disabled' : c.state, start: c.startMode };
   };
   const c = w.rdpCertificate;
   const keyFile = c ? (c.hasPrivateKey ? w.rdpKeyFileAcl !== null : false) : null;
