@@ -82,12 +82,14 @@ export interface FixContext {
 const flag = z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]);
 const portParam = z.union([z.number(), z.string().regex(/^\d{1,5}$/).transform(Number)]).pipe(z.number().int().min(1025).max(65535));
 const serviceName = z.string().regex(/^[A-Za-z0-9_.$ -]{1,80}$/);
+/** One service name, or several separated by commas: every service the listening process hosts (SCRIPT-REVIEW A13). */
+const serviceNames = z.string().regex(/^[A-Za-z0-9_.$ -]{1,80}(,[A-Za-z0-9_.$ -]{1,80}){0,7}$/);
 const snapshotName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,78}[A-Za-z0-9_]$/);
 const none = z.strictObject({});
 
 export const FIX_PARAMS = {
   'restrict-rdp-source': z.strictObject({ source: z.string().max(18) }),
-  'free-rdp-port': z.strictObject({ service: serviceName, disable: flag.optional() }),
+  'free-rdp-port': z.strictObject({ service: serviceNames, disable: flag.optional() }),
   'change-rdp-port': z.strictObject({ port: portParam }),
   'start-termservice': none,
   'fix-firewall-rule': none,
@@ -225,7 +227,29 @@ export function fixesFor(findings: readonly Finding[]): FixSuggestion[] {
     out.push({ id, addresses, risk: def.risk, needsRestart: def.needsRestart, kind: def.kind });
   }
   const firstIndex = (s: FixSuggestion) => Math.min(...s.addresses.map((a) => order.indexOf(a)));
-  return out.sort((a, b) => firstIndex(a) - firstIndex(b) || FIX_IDS.indexOf(a.id) - FIX_IDS.indexOf(b.id));
+  const sorted = out.sort((a, b) => firstIndex(a) - firstIndex(b) || FIX_IDS.indexOf(a.id) - FIX_IDS.indexOf(b.id));
+  return applyPlanOrder(sorted);
+}
+
+/**
+ * Fixes that must run before another when both are offered (SCRIPT-REVIEW A17): Microsoft's
+ * event-ID article grants the MachineKeys rights first and renews the certificate only if the
+ * problem persists; a renewal while the folder blocks key creation deletes the certificate and
+ * gets no new one.
+ */
+export const RUN_BEFORE: ReadonlyArray<readonly [FixId, FixId]> = [['reset-machinekeys-acl', 'renew-rdp-cert']];
+
+function applyPlanOrder(list: FixSuggestion[]): FixSuggestion[] {
+  const out = [...list];
+  for (const [first, then] of RUN_BEFORE) {
+    const i = out.findIndex((s) => s.id === first);
+    const j = out.findIndex((s) => s.id === then);
+    if (i > j && j >= 0) {
+      const [moved] = out.splice(i, 1);
+      out.splice(j, 0, moved);
+    }
+  }
+  return out;
 }
 
 function badInput(detailKey: string, params: Record<string, string | number> = {}): DomainError {
@@ -300,11 +324,14 @@ export function buildFixRun(fixId: string, params: unknown, facts: DiagnosticFac
       const p = parseParams(FIX_PARAMS[fixId], params, fixId);
       const f = requireFacts(facts, fixId);
       const allowed = conflictingServices(f);
-      if (!allowed.includes(p.service) || ['TermService', 'SessionEnv', 'UmRdpService'].includes(p.service)) {
-        throw badInput('runbook.param.serviceNotHolding', { service: p.service, port: f.port ?? 3389 });
+      const names = p.service.split(',').map((n) => n.trim());
+      for (const name of names) {
+        if (!serviceName.safeParse(name).success || !allowed.includes(name) || ['TermService', 'SessionEnv', 'UmRdpService'].includes(name)) {
+          throw badInput('runbook.param.serviceNotHolding', { service: name.slice(0, 80), port: f.port ?? 3389 });
+        }
       }
       return script(def, [
-        { name: 'Service', value: encodeParam(p.service) },
+        { name: 'Service', value: encodeParam(names.join(',')) },
         { name: 'Disable', value: p.disable ? '1' : '0' },
       ]);
     }

@@ -92,7 +92,8 @@ describe('demo fleet: fixes change the simulated VM the way the real scripts wou
     const vm = demoVm('vm-certexpired-04');
     const interior = createVmInterior();
     const first = diagnose(vm, interior);
-    expect(fixesFor(first.findings).map((f) => f.id)).toEqual(['renew-rdp-cert', 'reset-machinekeys-acl']);
+    // the ACL reset comes first (SCRIPT-REVIEW A17): a renewal while the folder blocks key creation gets no new certificate
+    expect(fixesFor(first.findings).map((f) => f.id)).toEqual(['reset-machinekeys-acl', 'renew-rdp-cert']);
     const status = runFix(vm, interior, 'renew-rdp-cert', {}, first.facts);
     expect(status).toMatchObject({ ok: true, status: 'done', removed: 1 });
     const again = diagnose(vm, interior);

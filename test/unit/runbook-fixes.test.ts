@@ -49,6 +49,23 @@ describe('fix catalogue', () => {
     expect(fixesFor([])).toEqual([]);
   });
 
+  it('plans the ACL reset before the certificate renewal, whatever the finding order (A17)', () => {
+    const findings = evaluate({
+      vm: vmDetailsOf(demoVm('vm-healthy-01')),
+      nsgs: null,
+      facts: healthyFacts((f) => {
+        f.keyAcl = ['S-1-5-18:F'];
+        f.events['1057'] = 3;
+        if (f.cert) f.cert.notAfter = '2020-01-01T00:00:00Z';
+      }),
+      now: NOW,
+    });
+    const ids = fixesFor(findings).map((f) => f.id);
+    expect(ids).toContain('renew-rdp-cert');
+    expect(ids.indexOf('reset-machinekeys-acl')).toBeGreaterThanOrEqual(0);
+    expect(ids.indexOf('reset-machinekeys-acl')).toBeLessThan(ids.indexOf('renew-rdp-cert'));
+  });
+
   it('offers both the ACL reset and the certificate renewal for key errors', () => {
     const findings = evaluate({ vm: vmDetailsOf(demoVm('vm-healthy-01')), nsgs: null, facts: healthyFacts((f) => (f.keyAcl = ['S-1-5-18:F'])), now: NOW });
     expect(findings.map((f) => f.id)).toEqual(['machinekeys-acl-broken']);
@@ -70,6 +87,12 @@ describe('buildFixRun validation', () => {
         { name: 'Disable', value: '1' },
       ]);
       expect((buildFixRun('free-rdp-port', { service: 'TomcatAgent' }, conflictFacts) as ScriptFixRun).parameters[0].value).toBe('TomcatAgent');
+    });
+    it('passes several co-hosted services as one comma-separated parameter, each one checked (A13)', () => {
+      const run = buildFixRun('free-rdp-port', { service: 'TomcatAgent' }, conflictFacts) as ScriptFixRun;
+      expect(run.parameters[0].value).toBe('TomcatAgent');
+      expect(badInputKey(() => buildFixRun('free-rdp-port', { service: 'TomcatAgent,W32Time' }, conflictFacts))).toBe('runbook.param.serviceNotHolding');
+      expect(badInputKey(() => buildFixRun('free-rdp-port', { service: 'TomcatAgent,TermService' }, conflictFacts))).toBe('runbook.param.serviceNotHolding');
     });
     it.each(['W32Time', 'TermService', 'Tomcat&calc', 'x'.repeat(81)])('refuses %s', (service) => {
       const key = badInputKey(() => buildFixRun('free-rdp-port', { service }, conflictFacts));
