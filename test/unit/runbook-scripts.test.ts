@@ -50,6 +50,74 @@ describe('shipped PowerShell scripts', () => {
     }
   });
 
+  const fixScripts = sources.filter(([f]) => f.startsWith('fix-'));
+  const src = (f: string): string => readFileSync(join(dir, f), 'utf8');
+
+  it.each(fixScripts)('%s: service control is bounded: sc.exe and a timed poll, never the unbounded service cmdlets (A5)', (_f, full) => {
+    const s = full.split('\n').filter((l) => !/^\s*#/.test(l)).join('\n');
+    expect(s).not.toMatch(/\b(Restart-Service|Stop-Service|Start-Service|Set-Service)\b/i);
+    expect(s).not.toMatch(/-Force\b[^\n]*sc\.exe|sc\.exe[^\n]*-Force/i);
+    if (/sc\.exe/.test(s)) {
+      expect(s).toMatch(/function Wait-RdSvc[\s\S]*?for \(\$i = 0; \$i -lt \$WaitSeconds; \$i \+= 2\)/);
+      expect(s).toMatch(/\$WaitSeconds = \d+/);
+    }
+  });
+
+  it('helper functions are the same text in every script that carries them', () => {
+    const copies = new Map<string, Map<string, string[]>>();
+    for (const [f, s] of fixScripts) {
+      for (const m of s.matchAll(/^function ([A-Za-z-]+)[^\n]*\{\n[\s\S]*?^\}$/gm)) {
+        const byText = copies.get(m[1]) ?? new Map<string, string[]>();
+        byText.set(m[0], [...(byText.get(m[0]) ?? []), f]);
+        copies.set(m[1], byText);
+      }
+    }
+    const shared = ['ConvertTo-AsciiJson', 'Write-Status', 'Get-RdSvc', 'Invoke-RdSc', 'Wait-RdSvc', 'Stop-RdSvc', 'Start-RdSvc', 'Get-RdStuck', 'Restart-Rdp', 'Set-SvcFailure', 'Test-RdpListening', 'Wait-RdpListening'];
+    for (const name of shared) expect([name, copies.get(name)?.size]).toEqual([name, 1]);
+  });
+
+  it('renew removes the binding before the certificates, and survives a key the provider cannot open (A3, A4)', () => {
+    const s = src('fix-renew-rdp-cert.ps1');
+    expect(s.indexOf('Remove-ItemProperty -LiteralPath $tsKey -Name SSLCertificateSHA1Hash')).toBeGreaterThan(0);
+    expect(s.indexOf('Remove-ItemProperty -LiteralPath $tsKey -Name SSLCertificateSHA1Hash')).toBeLessThan(s.indexOf('-DeleteKey'));
+    expect(s).toMatch(/-DeleteKey -ErrorAction Stop[\s\S]*?catch \{[\s\S]*?Test-Path -LiteralPath \$c\.PSPath/);
+  });
+
+  it('the port change opens the firewall before it writes the port, with a service-restricted rule, and rolls back (A12)', () => {
+    const s = src('fix-change-rdp-port.ps1');
+    const fw = s.indexOf('New-NetFirewallRule');
+    const reg = s.indexOf('Set-ItemProperty -LiteralPath $tsKey -Name PortNumber');
+    expect(fw).toBeGreaterThan(0);
+    expect(fw).toBeLessThan(reg);
+    for (const m of s.matchAll(/New-NetFirewallRule[^\n]*/g)) expect(m[0]).toMatch(/-Program '%SystemRoot%\\system32\\svchost\.exe' -Service TermService/);
+    expect(s.slice(reg)).toMatch(/catch \{[\s\S]*?Remove-NetFirewallRule[\s\S]*?rolledBack = \$true/);
+  });
+
+  it('ACL repairs remove explicit Deny entries before they grant (A6)', () => {
+    for (const f of ['fix-reset-machinekeys-acl.ps1', 'offline-machinekeys.ps1']) {
+      const s = src(f);
+      expect([f, s.includes('/remove:d')]).toEqual([f, true]);
+      expect(s.indexOf('/remove:d')).toBeLessThan(s.indexOf('/grant'));
+    }
+  });
+
+  it('enable-nla checks the secure channel before it writes (A14)', () => {
+    const s = src('fix-enable-nla.ps1');
+    expect(s.indexOf('Test-ComputerSecureChannel')).toBeGreaterThan(0);
+    expect(s.indexOf('Test-ComputerSecureChannel')).toBeLessThan(s.indexOf('Set-ItemProperty'));
+  });
+
+  it('offline-registry never lowers SecurityLayer and handles the policy fDenyTSConnections in SOFTWARE (A15)', () => {
+    const s = src('offline-registry.ps1');
+    expect(s).not.toContain("'fAllowSecProtocolNegotiation' 1");
+    expect(s).toMatch(/if \([^\n]*\[int\]\$rdp\.SecurityLayer -eq 0\) \{\n\s*Set-Dword \$rdpKey 'SecurityLayer' 1\n/);
+    expect(s.match(/'SecurityLayer'/g)).toHaveLength(1);
+    expect(s).toContain('config\\SOFTWARE');
+    expect(s).toMatch(/reg\.exe load \$swMount/);
+    expect(s).toMatch(/finally \{[\s\S]*reg\.exe unload \$swMount/);
+    expect(s).toMatch(/Set-Dword \$gpKey 'fDenyTSConnections' 0/);
+  });
+
   it('the diagnosis is read-only', () => {
     const src = DIAGNOSE_SCRIPT.source;
     for (const verb of ['Set-ItemProperty', 'New-ItemProperty', 'Remove-Item', 'New-Item ', 'Set-Service', 'Stop-Service', 'Start-Service', 'Restart-Service', 'icacls', 'takeown', 'Set-NetFirewallRule', 'Set-Acl', 'reg.exe', 'bcdedit']) {
