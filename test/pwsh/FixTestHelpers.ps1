@@ -87,8 +87,9 @@ function Assert-Idempotent($res, [string]$Script, [hashtable]$Parameters = @{}) 
     return $again
 }
 
+# the state the model returns is canonical (every default explicit): compare with the input made canonical
 function Assert-Unchanged($res, $before) {
-    (ConvertTo-StateJson $res.Windows) | Should -Be (ConvertTo-StateJson $before)
+    (ConvertTo-StateJson $res.Windows) | Should -Be (ConvertTo-StateJson (ConvertTo-ModelCanonical $before))
 }
 
 function ConvertTo-B64Param([string]$v) {

@@ -55,16 +55,18 @@ Describe 'fix-free-rdp-port' {
         $r.Status.status | Should -Be 'done'
     }
 
-    It 'refuses <value> with bad-param and changes nothing' -ForEach @(
-        @{ value = 'TermService' }
-        @{ value = (ConvertTo-B64Param 'Tomcat&calc') }
-        @{ value = (ConvertTo-B64Param "Tomcat'; Stop-Computer; '") }
-        @{ value = (ConvertTo-B64Param 'Dienst-ü') }
-        @{ value = 'b64.!!notbase64' }
-        @{ value = '' }
+    It 'refuses <value> (Base64: <b64>) with bad-param and changes nothing' -ForEach @(
+        @{ value = 'TermService'; b64 = $false }
+        @{ value = 'Tomcat&calc'; b64 = $true }
+        @{ value = "Tomcat'; Stop-Computer; '"; b64 = $true }
+        @{ value = "Dienst-$([char]0xFC)"; b64 = $true }
+        @{ value = 'TomcatAgent,TermService'; b64 = $true }
+        @{ value = 'b64.!!notbase64'; b64 = $false }
+        @{ value = ''; b64 = $false }
     ) {
         $w = New-Clash
-        $r = Invoke-Fix -Windows $w -Script $S -Parameters @{ Service = $value }
+        $p = if ($b64) { ConvertTo-B64Param $value } else { $value }
+        $r = Invoke-Fix -Windows $w -Script $S -Parameters @{ Service = $p }
         Assert-FixLine $r
         $r.Status.status | Should -Be 'bad-param'
         Assert-Unchanged $r $w

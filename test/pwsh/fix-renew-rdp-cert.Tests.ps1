@@ -63,7 +63,7 @@ Describe 'fix-renew-rdp-cert' {
     }
 
     It 'says so clearly when no new certificate appears (the folder blocks key creation)' {
-        $w = New-FixWindows { param($w) $w.rdpCertificate.notAfter = '2026-09-30T00:00:00Z'; $w.machineKeysAcl = @('S-1-1-0:special') }
+        $w = New-FixWindows { param($w) $w.rdpCertificate.notAfter = '2026-09-30T00:00:00Z'; $w.machineKeysAcl = @('S-1-5-32-544:R') }
         $r = Invoke-Fix -Windows $w -Script $S
         Assert-FixLine $r
         $r.Status.status | Should -Be 'no-new-cert'

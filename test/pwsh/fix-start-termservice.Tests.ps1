@@ -46,12 +46,12 @@ Describe 'fix-start-termservice' {
     }
 
     It 'reports <cause> instead of restarting blindly, and changes nothing (A16)' -ForEach @(
-        @{ cause = 'fDenyTSConnections'; change = { param($w) $w.terminalServer = @{ fDenyTSConnections = 1 } } }
-        @{ cause = 'policy:fDenyTSConnections'; change = { param($w) $w.policyValues = @{ 'SOFTWARE\Policies\Microsoft\Windows NT\Terminal Services\fDenyTSConnections' = 1 }; $w.policyManagedKeys = @('SOFTWARE\Policies\Microsoft\Windows NT\Terminal Services\fDenyTSConnections') } }
-        @{ cause = 'fEnableWinStation'; change = { param($w) $w.rdpTcp.fEnableWinStation = 0 } }
-        @{ cause = 'LanAdapter'; change = { param($w) $w.rdpTcp.LanAdapter = 2 } }
+        @{ cause = 'fDenyTSConnections'; mutate = { param($w) $w.terminalServer = @{ fDenyTSConnections = 1 } } }
+        @{ cause = 'policy:fDenyTSConnections'; mutate = { param($w) $w.policyValues = @{ 'SOFTWARE\Policies\Microsoft\Windows NT\Terminal Services\fDenyTSConnections' = 1 }; $w.policyManagedKeys = @('SOFTWARE\Policies\Microsoft\Windows NT\Terminal Services\fDenyTSConnections') } }
+        @{ cause = 'fEnableWinStation'; mutate = { param($w) $w.rdpTcp.fEnableWinStation = 0 } }
+        @{ cause = 'LanAdapter'; mutate = { param($w) $w.rdpTcp.LanAdapter = 2 } }
     ) {
-        $w = New-FixWindows { param($w) $w.listeners = @(); & $change $w }
+        $w = New-FixWindows { param($w) $w.listeners = @(); & $mutate $w }
         $r = Invoke-Fix -Windows $w -Script $S
         Assert-FixLine $r
         $r.Status.status | Should -Be 'blocked-by-config'

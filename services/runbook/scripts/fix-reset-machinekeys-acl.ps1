@@ -222,6 +222,14 @@ function Get-RdpKeyFile {
     } catch {
         $names = $names
     }
+    # the key cannot be opened (the ACL shuts SYSTEM out too, or a Deny for Everyone): the self-signed RDP
+    # certificate's CAPI key file has a fixed name, MD5 of its container TSSecKeySet1 then _MachineGuid
+    if ($names.Count -eq 0 -and $c.PSParentPath -like '*Remote Desktop') {
+        $guid = (Get-ItemProperty -LiteralPath 'HKLM:\SOFTWARE\Microsoft\Cryptography' -ErrorAction SilentlyContinue).MachineGuid
+        if ($guid) {
+            $names += ('f686aace6942fb7f7ceb231212eef4a4_{0}' -f $guid)
+        }
+    }
     foreach ($n in $names) {
         foreach ($d in @((Join-Path $env:ProgramData 'Microsoft\Crypto\RSA\MachineKeys'), (Join-Path $env:ProgramData 'Microsoft\Crypto\Keys'))) {
             $p = $n
