@@ -229,7 +229,7 @@ try {
     $rd = @(Get-ChildItem -LiteralPath $rdStore -ErrorAction SilentlyContinue)
     $certs = @()
     foreach ($c in ($rd | Select-Object -First 4)) {
-        $certs += [ordered]@{ thumb = [string]$c.Thumbprint; notAfter = $c.NotAfter.ToUniversalTime().ToString('yyyy-MM-ddTHH:mm:ssZ') }
+        $certs += [ordered]@{ thumb = [string]$c.Thumbprint; notAfter = $c.NotAfter.ToUniversalTime().ToString('yyyy-MM-ddTHH:mm:ssZ', [System.Globalization.CultureInfo]::InvariantCulture) }
     }
     $status.before = [ordered]@{ hash = $hash; certs = $certs }
     $inRd = @($rd | Where-Object { $hash -and $_.Thumbprint -eq $hash })
