@@ -81,7 +81,7 @@ describe('demo fleet: fixes change the simulated VM the way the real scripts wou
     const interior = createVmInterior();
     const first = diagnose(vm, interior);
     const status = runFix(vm, interior, 'change-rdp-port', { port: 3390 }, first.facts);
-    expect(status).toMatchObject({ ok: true, status: 'done', oldPort: 3389, port: 3390, firewall: 'updated' });
+    expect(status).toMatchObject({ ok: true, status: 'done', oldPort: 3389, port: 3390, firewall: 'moved' });
     const again = diagnose(vm, interior);
     expect(again.facts?.port).toBe(3390);
     // the NSG still only carries 3389 until the ARM part of the fix runs
