@@ -11,7 +11,7 @@ import { startSimulator, type SimulatorHandle } from '../services/simulator/serv
 import type { ScriptEngine } from '../services/simulator/interior';
 import { createInterior } from '../services/simulator/pwsh-interior';
 import { createVmInterior } from '../services/simulator/vm-interior';
-import type { Config } from './config';
+import { ConfigError, type Config } from './config';
 
 export interface AzureAccess {
   gateway: AzureGateway;
@@ -73,7 +73,13 @@ export async function openAzure(config: Config, logger: Logger, injected?: Azure
 
   const fleetPath = config.SIM_FLEET ?? defaultFleetPath();
   const fleet = loadFleetFile(fleetPath);
-  const { interior, engine, pwsh } = createInterior(config.SIM_SCRIPTS, createVmInterior());
+  let chosen: ReturnType<typeof createInterior>;
+  try {
+    chosen = createInterior(config.SIM_SCRIPTS, createVmInterior());
+  } catch (e) {
+    throw new ConfigError((e as Error).message);
+  }
+  const { interior, engine, pwsh } = chosen;
   const sim = await startSimulator({
     fleet,
     port: 0,

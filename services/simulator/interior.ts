@@ -37,6 +37,8 @@ export interface VmInterior {
    * engine executes it; the emulation only needs the id).
    */
   run(vm: FleetVm, scriptId: string, parameters: ScriptParameter[], now: Date, script?: string): InteriorResult | Promise<InteriorResult>;
+  /** Ends what the interior keeps running (the pwsh worker); called when the simulator closes. */
+  close?(): void;
   /** Called when the VM restarts: pending changes (e.g. SCHANNEL) take effect, services start. */
   onRestart?(vm: FleetVm): void;
 }
