@@ -42,10 +42,16 @@ export function findPwsh(env: NodeJS.ProcessEnv = process.env): string | null {
   return null;
 }
 
-/** True when the binary starts and reports a version (a broken install must not pass for pwsh). */
+const working = new Map<string, boolean>();
+
+/** True when the binary starts and reports a version (a broken install must not pass for pwsh); asked once per process. */
 export function pwshWorks(pwsh: string): boolean {
+  const known = working.get(pwsh);
+  if (known !== undefined) return known;
   const r = spawnSync(pwsh, ['-NoLogo', '-NoProfile', '-NonInteractive', '-Command', '$PSVersionTable.PSVersion.Major'], { encoding: 'utf8', timeout: 30_000 });
-  return r.status === 0 && /^\d+\s*$/.test(r.stdout);
+  const ok = r.status === 0 && /^\d+\s*$/.test(r.stdout);
+  working.set(pwsh, ok);
+  return ok;
 }
 
 export interface ModelRun {
