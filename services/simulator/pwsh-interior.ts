@@ -254,11 +254,36 @@ const clone = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
  * they are registered by running the emulation on a copy of the state, whose own output and
  * state are thrown away.
  */
+const shared = new Map<string, { worker: PwshWorker; users: number }>();
+
+/** One worker per pwsh binary and process, shared by every simulator in it (tests start many). */
+function acquireWorker(pwsh: string): { worker: PwshWorker; release: () => void } {
+  let entry = shared.get(pwsh);
+  if (!entry) {
+    entry = { worker: new PwshWorker(pwsh), users: 0 };
+    shared.set(pwsh, entry);
+  }
+  entry.users++;
+  const e = entry;
+  let released = false;
+  return {
+    worker: e.worker,
+    release: () => {
+      if (released) return;
+      released = true;
+      if (--e.users === 0) {
+        e.worker.close();
+        shared.delete(pwsh);
+      }
+    },
+  };
+}
+
 export function createPwshInterior(pwsh: string): VmInterior & { close(): void } {
-  const worker = new PwshWorker(pwsh);
+  const { worker, release } = acquireWorker(pwsh);
   return {
     engine: 'pwsh',
-    close: () => worker.close(),
+    close: release,
     async run(vm: FleetVm, scriptId: string, parameters: ScriptParameter[], now: Date, script?: string): Promise<InteriorResult> {
       if (!vm.windows) return { stdout: '', stderr: `script ${scriptId}: the VM has no Windows interior`, changed: false, engine: 'pwsh' };
       if (script === undefined) throw new Error('the pwsh engine needs the script text');
