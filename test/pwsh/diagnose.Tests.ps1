@@ -58,7 +58,7 @@ BeforeAll {
                     events24h = @{ '4625' = 5200; '1057' = 2000; '1058' = 2000; '36870' = 2000; '36871' = 2000; '36872' = 2000 }
                     failedLogonSources = @(1..6 | ForEach-Object { @{ ip = "2001:0db8:85a3:0000:0000:8a2e:0370:$(7330 + $_)"; count = 800 + $_ } })
                     firewallRdpRule = @{ enabled = $true; localPort = @('3389-3390', '13389-13390', '23389-23390', '33389-33390', 'Any') }
-                    damage = @{ cimClasses = @('Win32_OperatingSystem', 'Win32_ComputerSystem', 'Win32_TSGeneralSetting') }
+                    damage = @{ cimClasses = @('Win32_OperatingSystem', 'Win32_ComputerSystem', 'Win32_TSGeneralSetting', 'MSFT_NetFirewallRule') }
                 }); Parameters = @{ Since = '20261399999999' }
         }
     }

@@ -61,7 +61,7 @@ function ConvertTo-StateOut($__mrW) {
     return $__mrW
 }
 
-$__mrReq = Get-Content -Raw -LiteralPath $RequestFile | ConvertFrom-Json -AsHashtable
+$__mrReq = Get-Content -Raw -LiteralPath $RequestFile | ConvertFrom-Json -AsHashtable -DateKind String
 $__mrResults = New-Object System.Collections.ArrayList
 foreach ($__mrRun in @($__mrReq.runs)) {
     $__mrNow = [datetime]::Parse($__mrRun.now, [cultureinfo]::InvariantCulture, [System.Globalization.DateTimeStyles]'AssumeUniversal, AdjustToUniversal')
