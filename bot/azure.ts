@@ -8,8 +8,10 @@ export type GatewayTimings = AzureGatewaySettings['timings'];
 import type { Logger } from '../services/log';
 import { loadFleetFile } from '../services/simulator/fleet';
 import { startSimulator, type SimulatorHandle } from '../services/simulator/server';
+import type { ScriptEngine } from '../services/simulator/interior';
+import { createInterior } from '../services/simulator/pwsh-interior';
 import { createVmInterior } from '../services/simulator/vm-interior';
-import type { Config } from './config';
+import { ConfigError, type Config } from './config';
 
 export interface AzureAccess {
   gateway: AzureGateway;
@@ -20,6 +22,8 @@ export interface AzureAccess {
   readiness: Array<() => Promise<void>>;
   /** demo mode only: the in-process simulator (its live fleet and operation log) */
   simulator?: SimulatorHandle;
+  /** demo mode only: what runs the scripts inside the simulated VMs (SIM_SCRIPTS) */
+  scriptEngine?: ScriptEngine;
   close(): Promise<void>;
 }
 
@@ -69,13 +73,20 @@ export async function openAzure(config: Config, logger: Logger, injected?: Azure
 
   const fleetPath = config.SIM_FLEET ?? defaultFleetPath();
   const fleet = loadFleetFile(fleetPath);
+  let chosen: ReturnType<typeof createInterior>;
+  try {
+    chosen = createInterior(config.SIM_SCRIPTS, createVmInterior());
+  } catch (e) {
+    throw new ConfigError((e as Error).message);
+  }
+  const { interior, engine, pwsh } = chosen;
   const sim = await startSimulator({
     fleet,
     port: 0,
-    interior: createVmInterior(),
+    interior,
     runCommandLatencyMs: config.SIM_RUN_COMMAND_LATENCY_MS ?? DEMO_RUN_COMMAND_LATENCY_MS,
   });
-  logger.info({ endpoint: sim.endpoint, fleet: fleetPath, vms: fleet.vms.length }, 'demo mode: simulated Azure fleet started');
+  logger.info({ endpoint: sim.endpoint, fleet: fleetPath, vms: fleet.vms.length, scriptEngine: engine, pwsh }, 'demo mode: simulated Azure fleet started');
   const gateway = createAzureGateway({
     endpoint: sim.endpoint,
     caPem: sim.caPem,
@@ -84,5 +95,5 @@ export async function openAzure(config: Config, logger: Logger, injected?: Azure
     logger,
     timings,
   });
-  return { gateway, mode: 'demo', endpoint: sim.endpoint, simulator: sim, readiness: [], close: () => sim.close() };
+  return { gateway, mode: 'demo', endpoint: sim.endpoint, simulator: sim, scriptEngine: engine, readiness: [], close: () => sim.close() };
 }

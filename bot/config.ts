@@ -39,6 +39,7 @@ const schema = z.object({
   AZURE_ARM_CA_FILE: z.string().optional(),
   SIM_FLEET: z.string().optional(),
   SIM_RUN_COMMAND_LATENCY_MS: z.coerce.number().int().min(0).max(600000).optional(),
+  SIM_SCRIPTS: z.enum(['pwsh', 'emulate', 'auto'], { message: 'expected pwsh, emulate or auto' }).default('auto'),
 
   APPROVER_IDS: csv(z.string().regex(guid, 'not a GUID'), 'Entra object id GUIDs'),
   ALLOW_SELF_APPROVAL: bool(false),

@@ -73,7 +73,10 @@ async function main(argv: string[]): Promise<number> {
       report.runCommandCalls = callCounts.runCommand;
       report.armCalls = callCounts.armReads + callCounts.armWrites;
     }
-    process.stdout.write(values.json ? `${JSON.stringify(toJson(report))}\n` : toText(report, lang));
+    // against the simulator: which engine ran the diagnostic (the operation log says, per Run Command)
+    const ran = azure.simulator?.operations().filter((o) => o.kind === 'runCommand' && o.engine !== null).pop()?.engine;
+    const scriptEngine = azure.simulator ? (ran ?? azure.scriptEngine) : undefined;
+    process.stdout.write(values.json ? `${JSON.stringify({ ...toJson(report), ...(scriptEngine ? { scriptEngine } : {}) })}\n` : toText(report, lang));
     return 0;
   } finally {
     await azure.close();

@@ -36,7 +36,9 @@ interface Entry {
   op: AsyncOperation;
   /** while true, the operation does not finish; when it turns false, `finish` runs */
   stuck?: () => boolean;
-  finish: () => Outcome;
+  finish: () => Outcome | Promise<Outcome>;
+  /** set while an asynchronous `finish` is under way */
+  finishing?: boolean;
 }
 
 export class AsyncOperations {
@@ -45,7 +47,7 @@ export class AsyncOperations {
 
   constructor(private readonly now: () => Date) {}
 
-  start(args: { provider: Provider; location: string; vmName: string; kind: string; latencyMs: number; finish: () => Outcome; stuck?: () => boolean }): AsyncOperation {
+  start(args: { provider: Provider; location: string; vmName: string; kind: string; latencyMs: number; finish: () => Outcome | Promise<Outcome>; stuck?: () => boolean }): AsyncOperation {
     const op: AsyncOperation = {
       id: randomUUID(),
       provider: args.provider,
@@ -103,12 +105,27 @@ export class AsyncOperations {
   }
 
   private complete(entry: Entry): void {
-    let outcome: Outcome;
+    if (entry.finishing) return;
+    let outcome: Outcome | Promise<Outcome>;
     try {
       outcome = entry.finish();
     } catch (e) {
       outcome = { error: { code: 'InternalExecutionError', message: (e as Error).message } };
     }
+    if (outcome instanceof Promise) {
+      // the work (a real script under PowerShell) is still running: the operation stays InProgress until it ends
+      entry.finishing = true;
+      outcome.then(
+        (o) => this.settle(entry, o),
+        (e: unknown) => this.settle(entry, { error: { code: 'InternalExecutionError', message: (e as Error).message } }),
+      );
+      return;
+    }
+    this.settle(entry, outcome);
+  }
+
+  private settle(entry: Entry, outcome: Outcome): void {
+    entry.finishing = false;
     entry.op.endTime = this.now().toISOString();
     entry.op.properties = outcome.properties;
     if (outcome.error) {

@@ -1,17 +1,20 @@
 import { join } from 'node:path';
 import { loadFleetFile } from './fleet';
 import { startSimulator } from './server';
+import { createInterior, type ScriptsSetting } from './pwsh-interior';
 import { createVmInterior } from './vm-interior';
 
 /**
- * `node dist/services/simulator/cli.js --fleet FILE --port N [--latency-ms N] [--cert-dir DIR]`
- * Serves the fleet as Azure Resource Manager until SIGINT/SIGTERM.
+ * `node dist/services/simulator/cli.js --fleet FILE --port N [--latency-ms N] [--cert-dir DIR] [--scripts pwsh|emulate|auto]`
+ * Serves the fleet as Azure Resource Manager until SIGINT/SIGTERM. `--scripts` (default
+ * SIM_SCRIPTS, else auto) chooses what runs the project's scripts inside the VMs.
  */
 interface CliArgs {
   fleet: string;
   port: number;
   latencyMs: number;
   certDir?: string;
+  scripts: ScriptsSetting;
 }
 
 function defaultFleetPath(): string {
@@ -22,7 +25,8 @@ function defaultFleetPath(): string {
 }
 
 function parseArgs(argv: string[]): CliArgs {
-  const out: CliArgs = { fleet: defaultFleetPath(), port: 0, latencyMs: 0 };
+  const env = process.env.SIM_SCRIPTS;
+  const out: CliArgs = { fleet: defaultFleetPath(), port: 0, latencyMs: 0, scripts: env === 'pwsh' || env === 'emulate' ? env : 'auto' };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = (): string => {
@@ -39,6 +43,11 @@ function parseArgs(argv: string[]): CliArgs {
     else if (a === '--port') out.port = int('--port', value(), 65535);
     else if (a === '--latency-ms') out.latencyMs = int('--latency-ms', value(), 600_000);
     else if (a === '--cert-dir') out.certDir = value();
+    else if (a === '--scripts') {
+      const v = value();
+      if (v !== 'pwsh' && v !== 'emulate' && v !== 'auto') throw new Error('--scripts must be pwsh, emulate or auto');
+      out.scripts = v;
+    }
     else throw new Error(`unknown argument: ${a}`);
   }
   return out;
@@ -49,19 +58,20 @@ async function main(): Promise<void> {
   try {
     args = parseArgs(process.argv.slice(2));
   } catch (e) {
-    process.stderr.write(`${(e as Error).message}\nusage: simulator [--fleet FILE] [--port N] [--latency-ms N] [--cert-dir DIR]\n`);
+    process.stderr.write(`${(e as Error).message}\nusage: simulator [--fleet FILE] [--port N] [--latency-ms N] [--cert-dir DIR] [--scripts pwsh|emulate|auto]\n`);
     process.exitCode = 2;
     return;
   }
   const fleet = loadFleetFile(args.fleet);
+  const { interior, engine } = createInterior(args.scripts, createVmInterior());
   const sim = await startSimulator({
     fleet,
-    interior: createVmInterior(),
+    interior,
     port: args.port,
     runCommandLatencyMs: args.latencyMs,
     certDir: args.certDir,
   });
-  process.stdout.write(`ARM endpoint: ${sim.endpoint} CA: ${sim.caFile}\n`);
+  process.stdout.write(`ARM endpoint: ${sim.endpoint} CA: ${sim.caFile}\nScripts: ${engine === 'pwsh' ? 'the real scripts under PowerShell (modelled Windows)' : 'the TypeScript emulation'}\n`);
   const stop = (): void => {
     // keep-alive clients must not hold the process open
     setTimeout(() => process.exit(0), 1000).unref();

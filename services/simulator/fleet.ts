@@ -130,7 +130,7 @@ export const windowsStateSchema = z.object({
     ip: z.string(),
     count: z.number().int().min(0),
     /** 4625 logon type; absent = an RDP logon (10, or 3 with NLA) */
-    logonType: z.number().int().min(2).max(13).optional(),
+    logonType: z.number().int().min(2).max(13).nullable().optional(),
   })),
   /** damaged-machine switches for the modelled Windows (SCRIPT-REVIEW A8, A10) */
   damage: z.object({

@@ -7,9 +7,22 @@ import type { FleetVm } from './fleet';
  * (`# rdp-doctor-script: <id>`), then asks the interior for the output the real script
  * would print for this VM's state; a fix script also changes the state.
  */
+/** Which ran a script: the real script under PowerShell with the modelled Windows, or the TypeScript emulation. */
+export type ScriptEngine = 'pwsh' | 'emulate';
+
 export interface InteriorResult {
   stdout: string;
   stderr: string;
+  /** which engine produced this result (the operation log and the CLI report it) */
+  engine?: ScriptEngine;
+  /** the script waited on something that never completes (a service stuck in a pending state): Run Command would time out */
+  hung?: boolean;
+  /**
+   * Applies the script's change to the VM. An engine that runs the script ahead of time (pwsh,
+   * started when Run Command is accepted) hands the change back here so that it lands when the
+   * operation completes, as on a real VM; the emulation changes the state in `run` itself.
+   */
+  commit?: () => void;
   /** true when the VM state was changed (a fix ran) */
   changed: boolean;
   /** the script needs the VM restarted before its change takes effect (informational) */
@@ -17,7 +30,15 @@ export interface InteriorResult {
 }
 
 export interface VmInterior {
-  run(vm: FleetVm, scriptId: string, parameters: ScriptParameter[], now: Date): InteriorResult;
+  /** the engine this interior runs scripts with */
+  readonly engine: ScriptEngine;
+  /**
+   * Runs the script inside the VM. `script` is the exact text Run Command received (the pwsh
+   * engine executes it; the emulation only needs the id).
+   */
+  run(vm: FleetVm, scriptId: string, parameters: ScriptParameter[], now: Date, script?: string): InteriorResult | Promise<InteriorResult>;
+  /** Ends what the interior keeps running (the pwsh worker); called when the simulator closes. */
+  close?(): void;
   /** Called when the VM restarts: pending changes (e.g. SCHANNEL) take effect, services start. */
   onRestart?(vm: FleetVm): void;
 }
@@ -27,4 +48,9 @@ export const SCRIPT_ID_PATTERN = /^#\s*rdp-doctor-script:\s*([a-z0-9-]+)\s*$/m;
 export function scriptIdOf(script: string): string | null {
   const m = SCRIPT_ID_PATTERN.exec(script);
   return m ? m[1] : null;
+}
+
+/** An interior that answers at once (the emulation, test doubles). */
+export interface SyncVmInterior extends VmInterior {
+  run(vm: FleetVm, scriptId: string, parameters: ScriptParameter[], now: Date, script?: string): InteriorResult;
 }

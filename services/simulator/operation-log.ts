@@ -1,3 +1,5 @@
+import type { ScriptEngine } from './interior';
+
 /** CONTRACTS.md §7: one entry per ARM operation the simulator carried out, oldest first. */
 export type OperationKind = 'read' | 'runCommand' | 'start' | 'restart' | 'snapshot' | 'nsgRuleWrite';
 
@@ -8,6 +10,8 @@ export interface OperationLogEntry {
   vm: string | null;
   kind: OperationKind;
   scriptId: string | null;
+  /** for a Run Command that carried a project script: what ran it (`pwsh`: the real script under the modelled Windows; `emulate`: the TypeScript emulation) */
+  engine: ScriptEngine | null;
 }
 
 /**

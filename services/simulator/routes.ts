@@ -17,10 +17,10 @@ import {
 } from './arm-shapes';
 import type { AsyncOperation, AsyncOperations, Outcome, Provider } from './async-operations';
 import { nsgRuleSchema, type Fleet, type FleetNsgRule, type FleetVm } from './fleet';
-import { scriptIdOf, type VmInterior } from './interior';
+import { scriptIdOf, type ScriptEngine, type VmInterior } from './interior';
 import type { OperationKind, OperationLog } from './operation-log';
 import { KqlError, runKql } from './resource-graph';
-import { AGENT_ERROR, CONFLICT_ERROR, executeRunCommand, parseRunCommandInput } from './run-command';
+import { AGENT_ERROR, CONFLICT_ERROR, executeRunCommand, parseRunCommandInput, type ScriptOutcome } from './run-command';
 
 export interface SimResponse {
   status: number;
@@ -89,8 +89,8 @@ function withVm(ctx: RouteContext, type: string, pick: (vm: FleetVm) => boolean,
   return ctx.faultFor(vm) ?? fn(vm);
 }
 
-function logOp(ctx: RouteContext, vm: FleetVm | null, kind: OperationKind, scriptId: string | null = null): void {
-  ctx.log.add({ method: ctx.method, path: ctx.path, vm: vm ? vm.name : null, kind, scriptId }, ctx.now());
+function logOp(ctx: RouteContext, vm: FleetVm | null, kind: OperationKind, scriptId: string | null = null, engine: ScriptEngine | null = null): void {
+  ctx.log.add({ method: ctx.method, path: ctx.path, vm: vm ? vm.name : null, kind, scriptId, engine }, ctx.now());
 }
 
 function asyncHeaders(ctx: RouteContext, op: AsyncOperation): Record<string, string> {
@@ -111,7 +111,7 @@ function accepted(ctx: RouteContext, op: AsyncOperation, body?: Json, status = 2
   return { status, body, headers: asyncHeaders(ctx, op) };
 }
 
-function startLro(ctx: RouteContext, vm: FleetVm, provider: Provider, kind: string, latencyMs: number, finish: () => Outcome, stuck?: () => boolean): AsyncOperation {
+function startLro(ctx: RouteContext, vm: FleetVm, provider: Provider, kind: string, latencyMs: number, finish: () => Outcome | Promise<Outcome>, stuck?: () => boolean): AsyncOperation {
   return ctx.ops.start({ provider, location: vm.location, vmName: vm.name, kind, latencyMs, finish, stuck });
 }
 
@@ -156,7 +156,10 @@ function runCommand(ctx: RouteContext, vm: FleetVm): SimResponse {
     return { status: 409, body: armError(CONFLICT_ERROR.code, CONFLICT_ERROR.message) };
   }
   const scriptId = input.commandId === 'RunPowerShellScript' ? scriptIdOf(input.script.join('\n')) : null;
-  logOp(ctx, vm, 'runCommand', scriptId);
+  logOp(ctx, vm, 'runCommand', scriptId, scriptId ? ctx.interior.engine : null);
+  // a real script (pwsh) starts at once and runs during the latency, as on a VM; the emulation answers at the end
+  const early = ctx.interior.engine === 'pwsh' && vm.faults.runCommand === 'none' && vm.agentStatus === 'Ready' ? executeRunCommand(vm, input, ctx.interior, ctx.now()) : null;
+  const outcomeOf = (out: ScriptOutcome): Outcome => ('error' in out ? { error: out.error } : { result: { value: out.value }, properties: { output: { value: out.value } } });
   const op = startLro(
     ctx,
     vm,
@@ -166,8 +169,8 @@ function runCommand(ctx: RouteContext, vm: FleetVm): SimResponse {
     () => {
       if (vm.faults.runCommand === 'agent-error' || vm.agentStatus !== 'Ready' || vm.powerState !== 'running') return { error: AGENT_ERROR };
       if (vm.faults.runCommand === 'timeout') return { result: { value: [] } };
-      const out = executeRunCommand(vm, input, ctx.interior, ctx.now());
-      return { result: { value: out.value }, properties: { output: { value: out.value } } };
+      const out = early ?? executeRunCommand(vm, input, ctx.interior, ctx.now());
+      return out instanceof Promise ? out.then(outcomeOf) : outcomeOf(out);
     },
     vm.faults.runCommand === 'timeout' ? () => vm.faults.runCommand === 'timeout' : undefined,
   );

@@ -1,7 +1,7 @@
 import type { ScriptParameter } from '../azure/gateway';
 import type { Json } from './arm-shapes';
 import type { FleetVm } from './fleet';
-import { scriptIdOf, type VmInterior } from './interior';
+import { scriptIdOf, type InteriorResult, type VmInterior } from './interior';
 
 /** Azure keeps only the last 4,096 bytes of each output stream. */
 export const RUN_COMMAND_OUTPUT_LIMIT = 4096;
@@ -48,26 +48,42 @@ export function parseRunCommandInput(body: unknown): RunCommandInput | string {
   return { commandId: b.commandId, script, parameters };
 }
 
-/** Runs the project script found in the source (if any) against the VM's interior. */
-export function executeRunCommand(vm: FleetVm, input: RunCommandInput, interior: VmInterior, now: Date): { value: Json[]; scriptId: string | null } {
-  const scriptId = input.commandId === 'RunPowerShellScript' ? scriptIdOf(input.script.join('\n')) : null;
-  let stdout = '';
-  let stderr = '';
-  if (scriptId) {
-    try {
-      const r = interior.run(vm, scriptId, input.parameters, now);
-      stdout = r.stdout;
-      stderr = r.stderr;
-    } catch (e) {
-      // a script that throws on a real VM ends with its error on stderr, the call itself succeeds
-      stderr = `${(e as Error).message}`;
-    }
+/** The instance-view statuses Run Command answers with: stdout and stderr, each cut to its last 4,096 bytes. */
+export function runCommandStatuses(stdout: string, stderr: string): Json[] {
+  return [
+    { code: 'ComponentStatus/StdOut/succeeded', level: 'Info', displayStatus: 'Provisioning succeeded', message: lastBytes(stdout) },
+    { code: 'ComponentStatus/StdErr/succeeded', level: 'Info', displayStatus: 'Provisioning succeeded', message: lastBytes(stderr) },
+  ];
+}
+
+/** Run Command's limit: a script still running after 90 minutes is ended and the operation fails. */
+export const SCRIPT_TIMEOUT_ERROR = {
+  code: 'VMExtensionProvisioningTimeout',
+  message: 'The Run Command script did not finish within 90 minutes (it waited on something that never completed) and was stopped.',
+};
+
+export type ScriptOutcome = { value: Json[] } | { error: { code: string; message: string } };
+
+function toOutcome(r: InteriorResult): ScriptOutcome {
+  r.commit?.();
+  if (r.hung) return { error: SCRIPT_TIMEOUT_ERROR };
+  return { value: runCommandStatuses(r.stdout, r.stderr) };
+}
+
+/**
+ * Runs the project script found in the source (if any) inside the VM. The result may come later
+ * (the pwsh engine runs a real process); the VM's state changes when the result is taken.
+ */
+export function executeRunCommand(vm: FleetVm, input: RunCommandInput, interior: VmInterior, now: Date): ScriptOutcome | Promise<ScriptOutcome> {
+  const source = input.script.join('\n');
+  const scriptId = input.commandId === 'RunPowerShellScript' ? scriptIdOf(source) : null;
+  if (!scriptId) return { value: runCommandStatuses('', '') };
+  const failed = (e: unknown): ScriptOutcome => ({ value: runCommandStatuses('', `${(e as Error).message}`) });
+  try {
+    const r = interior.run(vm, scriptId, input.parameters, now, source);
+    // a script that throws on a real VM ends with its error on stderr, the call itself succeeds
+    return r instanceof Promise ? r.then(toOutcome, failed) : toOutcome(r);
+  } catch (e) {
+    return failed(e);
   }
-  return {
-    scriptId,
-    value: [
-      { code: 'ComponentStatus/StdOut/succeeded', level: 'Info', displayStatus: 'Provisioning succeeded', message: lastBytes(stdout) },
-      { code: 'ComponentStatus/StdErr/succeeded', level: 'Info', displayStatus: 'Provisioning succeeded', message: lastBytes(stderr) },
-    ],
-  };
 }

@@ -202,6 +202,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     operations: () => log.list(),
     close: async () => {
       ops.close();
+      options.interior.close?.();
       for (const t of timers) clearTimeout(t);
       timers.clear();
       await new Promise<void>((resolve) => {

@@ -1,6 +1,6 @@
 import type { ScriptParameter } from '../azure/gateway';
 import { canonicalService, type FleetVm, type WindowsState } from './fleet';
-import type { InteriorResult, VmInterior } from './interior';
+import type { InteriorResult, SyncVmInterior } from './interior';
 import {
   CAPS,
   EVENT_IDS,
@@ -17,23 +17,32 @@ import { runFixInside } from './vm-interior-fixes';
  * the line diagnose.ps1 would print for the VM's fleet `windows` state; fix scripts change that
  * state the way the real script would (some effects wait for `onRestart`).
  */
-export function createVmInterior(): VmInterior {
-  const bootAt = new WeakMap<FleetVm, Date>();
+const bootAt = new WeakMap<FleetVm, Date>();
+
+/** When the VM last booted: its last simulated restart, else a week before `now`. */
+export function bootTimeOf(vm: FleetVm, now: Date): Date {
+  return bootAt.get(vm) ?? new Date(now.getTime() - 7 * 24 * 3600 * 1000);
+}
+
+/** The world's side of a restart (both engines): the boot time, then the changes waiting for it. */
+export function restartVm(vm: FleetVm): void {
+  bootAt.set(vm, new Date());
+  if (vm.windows) applyRestart(vm);
+}
+
+export function createVmInterior(): SyncVmInterior {
   return {
+    engine: 'emulate',
     run(vm: FleetVm, scriptId: string, parameters: ScriptParameter[], now: Date): InteriorResult {
       if (!vm.windows) {
-        return { stdout: '', stderr: `script ${scriptId}: the VM has no Windows interior`, changed: false };
+        return { stdout: '', stderr: `script ${scriptId}: the VM has no Windows interior`, changed: false, engine: 'emulate' };
       }
       if (scriptId === 'diagnose') {
-        const boot = bootAt.get(vm) ?? new Date(now.getTime() - 7 * 24 * 3600 * 1000);
-        return { stdout: `${serializeFacts(factsFromWindows(vm.windows, now, boot))}\r\n`, stderr: '', changed: false };
+        return { stdout: `${serializeFacts(factsFromWindows(vm.windows, now, bootTimeOf(vm, now)))}\r\n`, stderr: '', changed: false, engine: 'emulate' };
       }
-      return runFixInside(vm, vm.windows, scriptId, parameters, now);
+      return { ...runFixInside(vm, vm.windows, scriptId, parameters, now), engine: 'emulate' };
     },
-    onRestart(vm: FleetVm): void {
-      bootAt.set(vm, new Date());
-      if (vm.windows) applyRestart(vm);
-    },
+    onRestart: restartVm,
   };
 }
 

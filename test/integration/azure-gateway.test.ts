@@ -56,6 +56,7 @@ function fakeInterior(): VmInterior & { runs: Array<{ vm: string; scriptId: stri
   const runs: Array<{ vm: string; scriptId: string; params: Record<string, string> }> = [];
   const restarts: string[] = [];
   return {
+    engine: 'emulate',
     runs,
     restarts,
     run(v, scriptId, parameters): InteriorResult {

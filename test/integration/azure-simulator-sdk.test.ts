@@ -13,7 +13,7 @@ import { startSimulatorProcess, type SimulatorProcess } from '../support/process
  * and the CA reads the demo fleet's VMs, instance views and effective NSG rules.
  */
 const credential: TokenCredential = { getToken: async (): Promise<AccessToken> => ({ token: 'any', expiresOnTimestamp: Date.now() + 600_000 }) };
-const noInterior: VmInterior = { run: () => ({ stdout: '', stderr: '', changed: false }) };
+const noInterior: VmInterior = { engine: 'emulate', run: () => ({ stdout: '', stderr: '', changed: false }) };
 
 function demoFleet(): Fleet {
   const raw = JSON.parse(readFileSync(join(__dirname, '..', '..', 'services', 'simulator', 'fleets', 'demo-fleet.json'), 'utf8')) as Record<string, unknown>;

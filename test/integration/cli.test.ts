@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEMO_EXPECTED } from '../support/demo-expectations';
+import { pwshForTests } from '../support/pwsh';
 
 /** `rdp-doctor diagnose` (CONTRACTS §4) as a user runs it: the built CLI, a child process. */
 const root = join(__dirname, '..', '..');
@@ -56,6 +57,35 @@ describe('rdp-doctor diagnose --json', () => {
     const r = await run(['diagnose', id, '--fleet', fleet, '--json']);
     expect(r.code).toBe(0);
     expect((JSON.parse(r.stdout) as { findings: Array<{ id: string }> }).findings.map((f) => f.id)).toEqual(['rdp-port-conflict']);
+  });
+});
+
+const pwsh = pwshForTests('the CLI with SIM_SCRIPTS=pwsh');
+
+describe('rdp-doctor diagnose --json: which engine ran the script', () => {
+  it('SIM_SCRIPTS=emulate says "emulate"', async () => {
+    const r = await run(['diagnose', 'vm-certexpired-04', '--fleet', fleet, '--json'], { SIM_SCRIPTS: 'emulate' });
+    expect(r.code).toBe(0);
+    expect((JSON.parse(r.stdout) as { scriptEngine: string }).scriptEngine).toBe('emulate');
+  });
+
+  (pwsh ? it : it.skip).each(Object.entries(DEMO_EXPECTED).filter(([vm]) => vm !== 'vm-busy-09'))(
+    'SIM_SCRIPTS=pwsh: %s gives the same findings from the real script, and says "pwsh"',
+    async (vm, expected) => {
+      const r = await run(['diagnose', vm, '--fleet', fleet, '--json'], { SIM_SCRIPTS: 'pwsh', PWSH: pwsh ?? '' });
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      const out = JSON.parse(r.stdout) as { findings: Array<{ id: string }>; scriptEngine: string; runCommandCalls: number };
+      expect(out.findings.map((f) => f.id)).toEqual(expected);
+      expect(out.scriptEngine).toBe('pwsh');
+      expect(out.runCommandCalls).toBe(vm === 'vm-stopped-07' || vm === 'vm-noagent-08' ? 0 : 1);
+    },
+  );
+
+  it('SIM_SCRIPTS=pwsh without PowerShell is a one-line configuration error, exit 2', async () => {
+    const r = await run(['diagnose', 'vm-healthy-01', '--fleet', fleet, '--json'], { SIM_SCRIPTS: 'pwsh', PWSH: '/nonexistent/pwsh' });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/SIM_SCRIPTS=pwsh, but no PowerShell was found/);
   });
 });
 

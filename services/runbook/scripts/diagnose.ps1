@@ -24,11 +24,35 @@ function Add-Err([string]$code) {
     }
 }
 
+# HResult of a caught error. An exception thrown by a .NET method reaches the script wrapped in a
+# MethodInvocationException whose own HResult is not the cause's: use the inner one (SCRIPT-REVIEW A1).
 function Get-Hex($e) {
     try {
-        return ('{0:X8}' -f $e.Exception.HResult)
+        $x = $e.Exception
+        if ($null -ne $x.InnerException) {
+            $x = $x.InnerException
+        }
+        return ('{0:X8}' -f $x.HResult)
     } catch {
         return 'x'
+    }
+}
+
+# CAPI machine key file name of a key container: MD5 of the lower-case name with its terminating NUL,
+# as four little-endian DWORDs in hex, "_", MachineGuid (TSSecKeySet1 -> f686aace6942fb7f7ceb231212eef4a4_<guid>).
+function Get-CapiName([string]$container, [string]$guid) {
+    try {
+        $md5 = [System.Security.Cryptography.MD5]::Create()
+        $h = $md5.ComputeHash([System.Text.Encoding]::ASCII.GetBytes($container.ToLowerInvariant() + [char]0))
+        $t = ''
+        for ($i = 0; $i -lt 16; $i += 4) {
+            for ($j = 3; $j -ge 0; $j--) {
+                $t += $h[$i + $j].ToString('x2')
+            }
+        }
+        return ($t + '_' + $guid)
+    } catch {
+        return $null
     }
 }
 
@@ -92,6 +116,13 @@ function Get-AclList([string]$path) {
         $m = ([long]$r.FileSystemRights.value__) -band 4294967295
         $right = Get-Right $m
         $sid = [string]$r.IdentityReference.Value
+        # a SID is S-1-<digits and dashes>; a long (capability) SID is clipped to the schema's 64 characters (A11)
+        if ($sid -notmatch '^S-1-[0-9-]+$') {
+            continue
+        }
+        if ($sid.Length -gt 64) {
+            $sid = $sid.Substring(0, 64)
+        }
         $deny = ([string]$r.AccessControlType -eq 'Deny')
         if ($deny -and (($m -band 1) -ne 0) -and ($right -eq 'W' -or $right -eq 'special')) {
             $right = 'R'
@@ -171,7 +202,15 @@ if ($port) {
     try {
         $pids = @()
         if (Get-Command -Name Get-NetTCPConnection -ErrorAction SilentlyContinue) {
-            $pids = @(Get-NetTCPConnection -LocalPort $port -State Listen -ErrorAction SilentlyContinue | Select-Object -ExpandProperty OwningProcess)
+            # zero matches is the non-terminating CmdletizationQuery_NotFound_LocalPort error; any other
+            # error (damaged WMI) must not read as "nothing listens" (A8)
+            $tcpErr = $null
+            $pids = @(Get-NetTCPConnection -LocalPort $port -State Listen -ErrorAction SilentlyContinue -ErrorVariable tcpErr | Select-Object -ExpandProperty OwningProcess)
+            foreach ($e in @($tcpErr)) {
+                if ([string]$e.FullyQualifiedErrorId -notlike 'CmdletizationQuery_NotFound*') {
+                    throw $e
+                }
+            }
         } else {
             foreach ($line in @(netstat.exe -ano)) {
                 if ($line -match '^\s*TCP\s+\S+:([0-9]+)\s+(0\.0\.0\.0:0|\[::\]:0)\s+\S+\s+([0-9]+)\s*$') {
@@ -288,9 +327,14 @@ try {
             $names = @()
             $noKeyset = $false
             try {
-                $n = $c.PrivateKey.CspKeyContainerInfo.UniqueKeyContainerName
-                if ($n) {
-                    $names += [string]$n
+                # the getter method, not the property: a property read turns the exception into $null
+                # (about_Operators); the method's MethodInvocationException carries it (A1)
+                $pk = $c.get_PrivateKey()
+                if ($pk) {
+                    $n = $pk.CspKeyContainerInfo.UniqueKeyContainerName
+                    if ($n) {
+                        $names += [string]$n
+                    }
                 }
             } catch {
                 if ((Get-Hex $_) -eq '80090016') {
@@ -308,6 +352,33 @@ try {
             } catch {
                 if ((Get-Hex $_) -eq '80090016') {
                     $noKeyset = $true
+                }
+            }
+            if (-not $noKeyset -and $names.Count -eq 0) {
+                # SYSTEM could not open the key (its ACL may shut SYSTEM out): name the file from the key's
+                # container instead (A2). certutil prints the key-provider info without opening the key; every
+                # value is tried (labels are localized), plus the self-signed RDP key's container TSSecKeySet1.
+                try {
+                    $guid = [string](Get-ItemProperty -LiteralPath 'HKLM:\SOFTWARE\Microsoft\Cryptography' -Name MachineGuid -ErrorAction Stop).MachineGuid
+                    $cands = @()
+                    foreach ($line in @(certutil.exe -store -v $store ([string]$c.Thumbprint) 2>$null)) {
+                        foreach ($m in [regex]::Matches([string]$line, '[0-9a-fA-F]{32}_[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}')) {
+                            $cands += $m.Value
+                        }
+                        if ([string]$line -match '[=:]\s*(\S.{0,126})$') {
+                            $cands += (Get-CapiName $Matches[1].Trim() $guid)
+                        }
+                    }
+                    if ($store -eq 'Remote Desktop') {
+                        $cands += ('f686aace6942fb7f7ceb231212eef4a4_' + $guid)
+                    }
+                    foreach ($x in $cands) {
+                        if ($x -and -not ($names -contains $x)) {
+                            $names += $x
+                        }
+                    }
+                } catch {
+                    Add-Err 'keyprov'
                 }
             }
             $dirs = @((Join-Path $env:ProgramData 'Microsoft\Crypto\RSA\MachineKeys'), (Join-Path $env:ProgramData 'Microsoft\Crypto\Keys'))
@@ -385,7 +456,15 @@ try {
 $fw = $null
 try {
     if (Get-Command -Name Get-NetFirewallRule -ErrorAction SilentlyContinue) {
-        $rule = Get-NetFirewallRule -Name 'RemoteDesktop-UserMode-In-TCP' -PolicyStore ActiveStore -ErrorAction SilentlyContinue | Select-Object -First 1
+        # a missing rule is the non-terminating CmdletizationQuery_NotFound_Name error; any other error
+        # (firewall service stopped, damaged WMI) must not read as "rule missing" (A8)
+        $fwErr = $null
+        $rule = Get-NetFirewallRule -Name 'RemoteDesktop-UserMode-In-TCP' -PolicyStore ActiveStore -ErrorAction SilentlyContinue -ErrorVariable fwErr | Select-Object -First 1
+        foreach ($e in @($fwErr)) {
+            if ([string]$e.FullyQualifiedErrorId -notlike 'CmdletizationQuery_NotFound*') {
+                throw $e
+            }
+        }
         if ($rule) {
             $pf = Get-NetFirewallPortFilter -AssociatedNetFirewallRule $rule -PolicyStore ActiveStore -ErrorAction Stop
             $ports = @(@($pf.LocalPort) | Select-Object -First 4 | ForEach-Object { $x = Get-Clean ([string]$_); if ($x.Length -gt 16) { $x = $x.Substring(0, 16) }; $x })
@@ -455,18 +534,14 @@ $logons = $null
 $start = $from.ToLocalTime()
 $rcm = 'Microsoft-Windows-TerminalServices-RemoteConnectionManager'
 try {
-    $list = @(Get-Events @{ LogName = 'System'; ProviderName = $rcm; Id = 1057, 1058; StartTime = $start } 2000)
-    foreach ($id in 1057, 1058) {
+    # by log name: a query by provider alone reads every log the provider is linked to, and one
+    # misconfigured link fails it (GetWinEventCommand, A10). 1006 is modelled in System [S].
+    $list = @(Get-Events @{ LogName = 'System'; ProviderName = $rcm; Id = 1057, 1058, 1006; StartTime = $start } 2000)
+    foreach ($id in 1057, 1058, 1006) {
         $events[[string]$id] = @($list | Where-Object { $_.Id -eq $id }).Count
     }
 } catch {
     Add-Err 'ev:rcm'
-}
-try {
-    # 1006 comes from RemoteConnectionManager; its log is not documented, so query the provider only
-    $events['1006'] = @(Get-Events @{ ProviderName = $rcm; Id = 1006; StartTime = $start } 2000).Count
-} catch {
-    Add-Err 'ev:1006'
 }
 try {
     $list = @(Get-Events @{ LogName = 'System'; ProviderName = 'Schannel'; Id = 36870, 36871, 36872; StartTime = $start } 2000)
@@ -478,16 +553,37 @@ try {
 }
 try {
     $list = @(Get-Events @{ LogName = 'Security'; Id = 4625; StartTime = $start } 5000)
-    $events['4625'] = $list.Count
-    $ips = @{}
-    foreach ($e in $list) {
-        # event 4625 data index 19 = IpAddress
+    # failed logons over the network: logon type 3 (with NLA) or 10 (RemoteInteractive); data index 10 =
+    # LogonType, 19 = IpAddress [S22]. Console (2) and service failures are not remote (A9).
+    $net = @($list | Where-Object { $t = [string]$_.Properties[10].Value; $t -eq '3' -or $t -eq '10' })
+    $events['4625'] = $net.Count
+    $ips = New-Object System.Collections.Specialized.OrderedDictionary
+    foreach ($e in $net) {
         $ip = [string]$e.Properties[19].Value
         if ($ip -match '^[0-9A-Fa-f:.]{1,45}$') {
             $ips[$ip] = 1 + [int]$ips[$ip]
         }
     }
-    $logons = @($ips.GetEnumerator() | Sort-Object -Property Value -Descending | Select-Object -First 5 | ForEach-Object { [ordered]@{ ip = [string]$_.Key; count = [int]$_.Value } })
+    if ($ips.Count -eq 0 -and $net.Count -gt 0) {
+        # under NLA the source address is "-": RdpCoreTS 140 names the client address [S]
+        try {
+            foreach ($e in @(Get-Events @{ LogName = 'Microsoft-Windows-RemoteDesktopServices-RdpCoreTS/Operational'; Id = 140; StartTime = $start } 5000)) {
+                $ip = [string]$e.Properties[0].Value
+                if ($ip -match '^[0-9A-Fa-f:.]{1,45}$') {
+                    $ips[$ip] = 1 + [int]$ips[$ip]
+                }
+            }
+        } catch {
+            Add-Err 'ev:140'
+        }
+    }
+    # most failures first; ties in order of the newest event (deterministic)
+    $rank = 0
+    $order = @(foreach ($k in $ips.Keys) {
+            New-Object PSObject -Property @{ ip = [string]$k; count = [int]$ips[$k]; rank = $rank }
+            $rank++
+        })
+    $logons = @($order | Sort-Object -Property @{ Expression = 'count'; Descending = $true }, @{ Expression = 'rank'; Descending = $false } | Select-Object -First 5 | ForEach-Object { [ordered]@{ ip = $_.ip; count = $_.count } })
 } catch {
     Add-Err 'ev:4625'
 }
