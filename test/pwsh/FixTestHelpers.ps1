@@ -48,14 +48,62 @@ function Get-FixService($w, [string]$name) {
     return $o
 }
 
+# An empty script run beside the fix in the same child pwsh gives the input as the model sees it (canonical).
+$script:NoopScript = Join-Path ([System.IO.Path]::GetTempPath()) 'rdp-doctor-noop.ps1'
+Set-Content -LiteralPath $script:NoopScript -Value '# rdp-doctor-script: noop' -Encoding ascii
+
+# The model runner in a runspace of this process, opened once: the model's commands shadow Pester's
+# (Get-Date, Test-Path...) only in that runspace, and no pwsh starts per run (a child pwsh per run
+# made these suites take minutes on a busy machine).
+function Invoke-FixBatch([object[]]$Runs) {
+    if (-not $global:RdpdFixRunspace) {
+        $global:RdpdFixRunspace = [runspacefactory]::CreateRunspace()
+        $global:RdpdFixRunspace.Open()
+    }
+    $dir = Join-Path ([System.IO.Path]::GetTempPath()) ('fix-pester-' + [guid]::NewGuid().ToString('N'))
+    New-Item -ItemType Directory -Path $dir | Out-Null
+    try {
+        $req = @{ runs = @() }
+        $i = 0
+        foreach ($r in $Runs) {
+            $params = @()
+            if ($r.Parameters) { foreach ($k in $r.Parameters.Keys) { $params += @{ name = $k; value = [string]$r.Parameters[$k] } } }
+            $req.runs += @{ id = "r$i"; windows = $r.Windows; scriptPath = (Resolve-ModelScript $r.Script); parameters = $params; now = $r.Now }
+            $i++
+        }
+        $reqFile = Join-Path $dir 'req.json'
+        $resFile = Join-Path $dir 'res.json'
+        $req | ConvertTo-Json -Depth 40 | Set-Content -LiteralPath $reqFile -Encoding utf8
+        $ps = [powershell]::Create()
+        $ps.Runspace = $global:RdpdFixRunspace
+        [void]$ps.AddScript('param($runner, $req, $res) & $runner -RequestFile $req -ResultFile $res').AddArgument($script:ModelRunner).AddArgument($reqFile).AddArgument($resFile)
+        try {
+            [void]$ps.Invoke()
+        } finally {
+            $ps.Dispose()
+        }
+        if (-not (Test-Path -LiteralPath $resFile)) { throw 'the model runner wrote no result' }
+        $res = Get-Content -Raw -LiteralPath $resFile | ConvertFrom-Json -AsHashtable -DateKind String
+        foreach ($x in $res.runs) {
+            [pscustomobject]@{ Id = $x.id; Stdout = $x.stdout; Stderr = $x.stderr; Json = (Get-LastJsonLine $x.stdout); Windows = $x.windows; Hung = [bool]$x.hung; VirtualSeconds = $x.virtualSeconds }
+        }
+    } finally {
+        Remove-Item -LiteralPath $dir -Recurse -Force -ErrorAction SilentlyContinue
+    }
+}
+
 function Invoke-Fix {
     param($Windows, [string]$Script, [hashtable]$Parameters = @{}, [string]$Now = $script:FixNow)
-    $args2 = @{ Windows = $Windows; Script = $Script; Parameters = $Parameters; Now = $Now }
+    $path = $Script
     if ($env:RDPD_SCRIPTS_DIR) {
-        $args2.ScriptPath = Join-Path $env:RDPD_SCRIPTS_DIR ($Script + '.ps1')
+        $path = Join-Path $env:RDPD_SCRIPTS_DIR ($Script + '.ps1')
     }
-    $r = Invoke-ModelRun @args2
-    $lines = @(([string]$r.stdout) -split "`r?`n" | Where-Object { $_.Trim() })
+    $rs = @(Invoke-FixBatch @(
+            @{ Windows = $Windows; Script = $script:NoopScript; Now = $Now },
+            @{ Windows = $Windows; Script = $path; Parameters = $Parameters; Now = $Now }
+        ))
+    $r = $rs[1]
+    $lines = @(([string]$r.Stdout) -split "`r?`n" | Where-Object { $_.Trim() })
     $line = $null
     $status = $null
     if ($lines.Count -gt 0) {
@@ -66,12 +114,13 @@ function Invoke-Fix {
             $status = $null
         }
     }
-    return [pscustomobject]@{ Run = $r; Line = $line; Lines = $lines; Status = $status; Windows = $r.windows; Stderr = $r.stderr }
+    return [pscustomobject]@{ Run = $r; Line = $line; Lines = $lines; Status = $status; Windows = $r.Windows; Stderr = $r.Stderr; Canonical = $rs[0].Windows }
 }
 
 # the checks every run must pass: one ASCII JSON line, well under Run Command's 4,096-byte tail, no hang, no prompt
 function Assert-FixLine($res) {
-    $res.Run.hung | Should -Not -BeTrue
+    $res.Run.Hung | Should -Not -BeTrue
+    $res.Stderr | Should -BeNullOrEmpty
     $res.Lines.Count | Should -Be 1
     $res.Status | Should -Not -BeNullOrEmpty
     [System.Text.Encoding]::UTF8.GetByteCount($res.Line) | Should -BeLessOrEqual 3500
@@ -89,7 +138,7 @@ function Assert-Idempotent($res, [string]$Script, [hashtable]$Parameters = @{}) 
 
 # the state the model returns is canonical (every default explicit): compare with the input made canonical
 function Assert-Unchanged($res, $before) {
-    (ConvertTo-StateJson $res.Windows) | Should -Be (ConvertTo-StateJson (ConvertTo-ModelCanonical $before))
+    (ConvertTo-StateJson $res.Windows) | Should -Be (ConvertTo-StateJson $res.Canonical)
 }
 
 function ConvertTo-B64Param([string]$v) {
