@@ -101,6 +101,15 @@ describe('shipped PowerShell scripts', () => {
     }
   });
 
+  it('the ACL reset counts a file that fails and goes on to the next, and still restarts TermService (A7)', () => {
+    const s = src('fix-reset-machinekeys-acl.ps1');
+    const loop = /foreach \(\$f in \$todo\) \{([\s\S]*?)\n {12}\}/.exec(s)?.[1] ?? '';
+    expect(loop).toContain('$status.failed = $status.failed + 1');
+    expect(loop).not.toMatch(/\bthrow\b/);
+    expect(s.indexOf("$status.step = 'termservice'")).toBeGreaterThan(s.indexOf('foreach ($f in $todo)'));
+    expect(s).toContain("$status.status = 'partial'");
+  });
+
   it('enable-nla checks the secure channel before it writes (A14)', () => {
     const s = src('fix-enable-nla.ps1');
     expect(s.indexOf('Test-ComputerSecureChannel')).toBeGreaterThan(0);
