@@ -26,6 +26,11 @@ const schema = z.object({
   HOST: z.string().default('0.0.0.0'),
   DATA_DIR: z.string().min(1).default('./data'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  PUBLIC_BASE_URL: z
+    .string()
+    .url({ message: 'expected the bot\'s public http(s) address, e.g. https://rdp-doctor.example.com' })
+    .refine((u) => /^https?:\/\//.test(u), 'expected the bot\'s public http(s) address, e.g. https://rdp-doctor.example.com')
+    .optional(),
   MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(10 * 1024 * 1024).default(256 * 1024),
 
   MicrosoftAppId: z.string().regex(guid, 'expected a GUID (the bot\'s Entra app id) or nothing for local development').or(z.literal('')).default(''),
@@ -89,10 +94,16 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   return { ...c, demoMode: c.AZURE_SUBSCRIPTION_IDS.length === 0 };
 }
 
+/** Where people's browsers reach the bot (script pages): PUBLIC_BASE_URL, else this machine's port. */
+export function publicBaseUrl(c: Pick<Config, 'PUBLIC_BASE_URL'>, listeningPort: number): string {
+  return (c.PUBLIC_BASE_URL ?? `http://localhost:${listeningPort}`).replace(/\/+$/, '');
+}
+
 /** What the start-up log shows: every setting, secrets replaced. */
 export function redactedSummary(c: Config): Record<string, unknown> {
   return {
     port: c.PORT,
+    publicBaseUrl: c.PUBLIC_BASE_URL ?? `(http://localhost:${c.PORT})`,
     dataDir: c.DATA_DIR,
     storage: c.STORAGE,
     appId: c.MicrosoftAppId || '(none: local development, no authentication)',

@@ -1,7 +1,8 @@
 import type { Translate } from '../services/i18n';
 import type { DiagnosisRecord } from '../services/incidents/model';
 import { conflictingServices, FIXES, isFixId, type FixId } from '../services/runbook/fixes';
-import { bind, codeBlock, type CardJson } from './render';
+import { bind, type CardJson } from './render';
+import { scriptView } from './script-view';
 import consentTemplate from './templates/consent.json';
 import findingsTemplate from './templates/findings.json';
 import messageTemplate from './templates/message.json';
@@ -20,13 +21,13 @@ export interface VmLine {
 
 export function consentCard(
   t: Translate,
-  d: { incidentId: string; vm: VmLine; symptom: string; script: string },
+  d: { incidentId: string; vm: VmLine; symptom: string; script: string; publicBaseUrl: string },
 ): CardJson {
   return bind(consentTemplate, {
     incidentId: d.incidentId,
     vm: d.vm,
     symptom: t(`symptoms.${d.symptom}`),
-    script: codeBlock(d.script),
+    script: scriptView(t, d.publicBaseUrl, d.script),
     s: {
       title: t('consent.title', { vm: d.vm.name }),
       vm: t('consent.vm'),
@@ -36,6 +37,7 @@ export function consentCard(
       explain: t('consent.explain'),
       readOnly: t('consent.readOnly'),
       showScript: t('consent.showScript'),
+      viewScript: t('teams.script.view'),
       run: t('consent.run'),
       cancel: t('consent.cancel'),
     },
@@ -157,10 +159,13 @@ export function messageCard(d: {
   tone?: 'good' | 'warning' | 'attention' | 'default';
   /** offers to run the incident's diagnosis again */
   retry?: { incidentId: string; title: string };
+  /** the whole width of the conversation in Teams (listings with long lines: history, status) */
+  fullWidth?: boolean;
 }): CardJson {
   const color = { good: 'Good', warning: 'Warning', attention: 'Attention', default: 'Default' }[d.tone ?? 'default'];
   const card = bind(messageTemplate, { title: d.title, text: d.text, ref: d.ref ?? '', color, retryIncidentId: d.retry?.incidentId ?? '', retryTitle: d.retry?.title ?? '' });
   if (Array.isArray(card.actions) && card.actions.length === 0) delete card.actions;
+  if (d.fullWidth) card.msteams = { width: 'Full' };
   return card;
 }
 
@@ -170,9 +175,9 @@ export interface OfflineStep {
   code?: string;
 }
 
-export function offlineGuideCard(d: { title: string; intro: string; steps: OfflineStep[] }): CardJson {
+export function offlineGuideCard(t: Translate, d: { title: string; intro: string; steps: OfflineStep[]; publicBaseUrl: string }): CardJson {
   return bind(offlineTemplate, {
-    steps: d.steps.map((s) => ({ title: s.title, text: s.text ?? '', code: s.code ? codeBlock(s.code) : null })),
-    s: { title: d.title, intro: d.intro },
+    steps: d.steps.map((s) => ({ title: s.title, text: s.text ?? '', script: s.code ? scriptView(t, d.publicBaseUrl, s.code) : null })),
+    s: { title: d.title, intro: d.intro, viewScript: t('teams.script.view') },
   });
 }

@@ -19,7 +19,15 @@ export const APPROVALS_CHANNEL_KEY = 'approvalsChannel';
  */
 export class FixPresenter implements FixObserver {
   constructor(
-    private readonly deps: { store: AppStore; approvals: ApprovalService; notifier: Notifier; logger: Logger; allowSelfApproval: boolean },
+    private readonly deps: {
+      store: AppStore;
+      approvals: ApprovalService;
+      notifier: Notifier;
+      logger: Logger;
+      allowSelfApproval: boolean;
+      /** where script pages are (the card links to the fix's script) */
+      publicBaseUrl: () => string;
+    },
   ) {}
 
   /** Teams ids of the people whose view of the card differs: the approvers we know, and the requester. */
@@ -48,6 +56,7 @@ export class FixPresenter implements FixObserver {
       view,
       refreshUserIds: await this.refreshUserIds(approval),
       snapshotId: incident?.snapshotId,
+      publicBaseUrl: this.deps.publicBaseUrl(),
     });
   }
 
