@@ -82,8 +82,15 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   if (c.MicrosoftAppId && c.MicrosoftAppType !== 'UserAssignedMSI' && !c.MicrosoftAppPassword) {
     throw new ConfigError('MicrosoftAppPassword: expected the bot\'s client secret when MicrosoftAppId is set (or MicrosoftAppType=UserAssignedMSI)');
   }
-  if (c.MicrosoftAppType === 'SingleTenant' && !c.MicrosoftAppTenantId) {
-    throw new ConfigError('MicrosoftAppTenantId: expected a tenant GUID when MicrosoftAppType=SingleTenant');
+  // Since July 2025 new Azure Bot registrations cannot be multi-tenant: with an app id and no
+  // type, the bot is single-tenant (a MultiTenant default would make every reply fail there)
+  const appType = c.MicrosoftAppId && !c.MicrosoftAppType ? 'SingleTenant' : c.MicrosoftAppType;
+  if (appType === 'UserAssignedMSI' && !c.MicrosoftAppId) {
+    throw new ConfigError('MicrosoftAppId: expected the client id of the user-assigned managed identity when MicrosoftAppType=UserAssignedMSI');
+  }
+  if ((appType === 'SingleTenant' || appType === 'UserAssignedMSI') && !c.MicrosoftAppTenantId) {
+    const why = c.MicrosoftAppType ? `MicrosoftAppType=${appType}` : 'MicrosoftAppId is set (MicrosoftAppType defaults to SingleTenant; set MultiTenant only for an older multi-tenant registration)';
+    throw new ConfigError(`MicrosoftAppTenantId: expected the bot's Entra tenant GUID when ${why}`);
   }
   if (c.AZURE_ARM_CA_FILE && !c.AZURE_ARM_ENDPOINT) {
     throw new ConfigError('AZURE_ARM_CA_FILE: only meaningful with AZURE_ARM_ENDPOINT');
@@ -91,7 +98,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   if (c.STORAGE === 'azure' && !c.AZURE_STORAGE_CONNECTION_STRING && !c.AZURE_STORAGE_ACCOUNT_URL) {
     throw new ConfigError('STORAGE: azure needs AZURE_STORAGE_CONNECTION_STRING or AZURE_STORAGE_ACCOUNT_URL');
   }
-  return { ...c, demoMode: c.AZURE_SUBSCRIPTION_IDS.length === 0 };
+  return { ...c, MicrosoftAppType: appType, demoMode: c.AZURE_SUBSCRIPTION_IDS.length === 0 };
 }
 
 /** Where people's browsers reach the bot (script pages): PUBLIC_BASE_URL, else this machine's port. */
