@@ -94,7 +94,7 @@ function statusLine(t: Translate, a: Approval, job?: Job | null): { text: string
   return { text: t('job.status.failed', { step: job.error?.step ? t(`job.step.${job.error.step}`) : '-' }), color: 'Attention' };
 }
 
-function verification(t: Translate, r: NonNullable<Job['result']>): { title: string; color: string; lines: string[] } {
+function verification(t: Translate, r: NonNullable<Job['result']>): { title: string; color: string; text: string } {
   const title = (id: string) => t(`findings.${id}.title`);
   const lines = [
     ...r.gone.map((id) => t('job.verify.gone', { finding: title(id) })),
@@ -102,5 +102,6 @@ function verification(t: Translate, r: NonNullable<Job['result']>): { title: str
     ...r.appeared.map((id) => t('job.verify.appeared', { finding: title(id) })),
   ];
   const clean = r.remaining.length === 0 && r.appeared.length === 0;
-  return { title: t(clean ? 'job.verify.titleClean' : 'job.verify.titleLeft'), color: clean ? 'Good' : 'Warning', lines: lines.length ? lines : [t('job.verify.nothing')] };
+  // one text block, a line per finding: a block per line would weigh more than the words
+  return { title: t(clean ? 'job.verify.titleClean' : 'job.verify.titleLeft'), color: clean ? 'Good' : 'Warning', text: (lines.length ? lines : [t('job.verify.nothing')]).join('\n\n') };
 }

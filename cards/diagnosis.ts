@@ -45,15 +45,19 @@ export function consentCard(
 }
 
 export function vmPickCard(t: Translate, d: { incidentId: string; query: string; vms: VmLine[] }): CardJson {
-  return bind(pickTemplate, {
-    incidentId: d.incidentId,
-    vms: d.vms.map((v) => ({
-      id: v.id,
-      name: v.name,
-      detail: t('pick.detail', { resourceGroup: v.resourceGroup, location: v.location ?? '', subscription: v.subscriptionId }),
-    })),
-    s: { title: t('pick.title', { query: d.query, count: d.vms.length }), explain: t('pick.explain'), choose: t('pick.choose') },
-  });
+  const card = (key: string) =>
+    bind(pickTemplate, {
+      incidentId: d.incidentId,
+      vms: d.vms.map((v) => ({
+        id: v.id,
+        name: v.name,
+        detail: t(key, { resourceGroup: v.resourceGroup, location: v.location ?? '', subscription: v.subscriptionId }),
+      })),
+      s: { title: t('pick.title', { query: d.query, count: d.vms.length }), explain: t('pick.explain'), choose: t('pick.choose') },
+    });
+  // ten VMs with long names: the subscription (in each resource id anyway) goes first
+  const full = card('pick.detail');
+  return utf16Bytes(full) <= CARD_BUDGET_BYTES ? full : card('teams.pick.detailShort');
 }
 
 export type ProgressStep = 'precheck' | 'runCommand' | 'analysis';
@@ -93,7 +97,32 @@ function fixActions(t: Translate, diagnosis: DiagnosisRecord) {
     });
 }
 
+/** What a card may weigh, as Teams measures a message (UTF-16), leaving room for the activity around it. */
+export const CARD_BUDGET_BYTES = 26 * 1024;
+
+/** How much of each finding a findings card shows: everything, then less until it fits in a Teams message. */
+type Detail = 'full' | 'noExplain' | 'firstEvidence';
+
 export function findingsCard(t: Translate, d: { incidentId: string; diagnosis: DiagnosisRecord; requestable?: boolean }): CardJson {
+  const fits = (c: CardJson) => utf16Bytes(c) <= CARD_BUDGET_BYTES;
+  let card = findingsCardAt(t, d, 'full');
+  for (const detail of ['noExplain', 'firstEvidence'] as const) {
+    if (fits(card)) return card;
+    card = findingsCardAt(t, d, detail);
+  }
+  // the last resort: the evidence of the last findings (the least severe) is left out, their titles stay
+  for (let withEvidence = d.diagnosis.findings.length - 1; !fits(card) && withEvidence >= 0; withEvidence--) {
+    card = findingsCardAt(t, d, 'firstEvidence', withEvidence);
+  }
+  return card;
+}
+
+/** A card's weight as Teams measures a message: its JSON in UTF-16. */
+export function utf16Bytes(card: unknown): number {
+  return JSON.stringify(card).length * 2;
+}
+
+function findingsCardAt(t: Translate, d: { incidentId: string; diagnosis: DiagnosisRecord; requestable?: boolean }, detail: Detail, withEvidence = Infinity): CardJson {
   const { diagnosis } = d;
   const blocked = diagnosis.findings.some((f) => f.severity === 'blocker');
   const agentDown = diagnosis.findings.some((f) => f.id === 'vm-agent-not-ready');
@@ -101,25 +130,33 @@ export function findingsCard(t: Translate, d: { incidentId: string; diagnosis: D
     diagnosis.fixes.filter((x) => x.addresses.includes(findingId)).map((x) => t(`fixes.${x.id}.title`));
   const problems = diagnosis.findings.filter((f) => f.severity !== 'info');
   const summaryKey = blocked ? 'findings.summaryBlocked' : problems.length ? 'findings.summary' : 'findings.summaryHealthy';
+  const details = (f: DiagnosisRecord['findings'][number]): string => {
+    const evidence = f.evidence.map((e) => t(e.key, e.params));
+    const shown = detail === 'firstEvidence' && evidence.length > 1 ? [...evidence.slice(0, 1), t('teams.findings.moreEvidence', { count: evidence.length - 1 })] : evidence;
+    const fixes = fixTitles(f.id);
+    return [
+      `${t('findings.evidence')}:`,
+      ...shown.map((line) => `- ${line}`),
+      ...(fixes.length ? [`${t('findings.fixes')}: ${fixes.join('; ')}`] : []),
+    ].join('\n');
+  };
   return bind(findingsTemplate, {
     incidentId: d.incidentId,
     offlineGuide: agentDown,
-    fixActions: d.requestable === false ? [] : fixActions(t, diagnosis),
+    fixActions: d.requestable === false ? [] : fixActions(t, diagnosis).map((f) => (detail === 'firstEvidence' ? { ...f, description: '' } : f)),
     summaryColor: blocked ? 'Warning' : problems.length ? 'Attention' : 'Good',
-    findings: diagnosis.findings.map((f) => ({
+    findings: diagnosis.findings.map((f, i) => ({
       id: f.id,
       severityLabel: t(`severity.${f.severity}`),
       color: SEVERITY_COLOR[f.severity] ?? 'Default',
       title: t(`findings.${f.id}.title`),
-      explain: t(`findings.${f.id}.explain`),
-      evidence: f.evidence.map((e) => t(e.key, e.params)),
-      fixes: fixTitles(f.id),
+      explain: detail === 'full' ? t(`findings.${f.id}.explain`) : '',
+      details: i < withEvidence ? details(f) : '',
     })),
     s: {
       title: t('findings.title', { vm: diagnosis.vm.name }),
       summary: t(summaryKey, { count: problems.length }),
-      evidence: t('findings.evidence'),
-      fixes: t('findings.fixes'),
+      shortened: detail === 'full' ? '' : t('teams.findings.shortened'),
       noFindings: t('findings.none'),
       stats: t('findings.stats', {
         runCommands: diagnosis.runCommandCalls,
