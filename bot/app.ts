@@ -11,7 +11,7 @@ import { RdpDoctorBot } from './bot';
 import { createAdapter } from './adapter';
 import { AdapterNotifier } from './notifier';
 import { createHttpServer, type HttpServer } from './server';
-import type { Config } from './config';
+import { publicBaseUrl, type Config } from './config';
 import { IntakeDialog } from '../dialogs/intake-dialog';
 import { MainDialog } from '../dialogs/main-dialog';
 import { VerbRouter } from '../dialogs/verbs';
@@ -57,6 +57,8 @@ async function expireApprovals(approvals: ApprovalService, presenter: FixPresent
 export async function createApp(config: Config, logger: Logger, overrides: AppOverrides = {}): Promise<App> {
   const store: AppStore = await openStore(config, logger);
   const azure = await openAzure(config, logger, overrides.gateway, overrides.gatewayTimings);
+  let listeningPort = config.PORT;
+  const baseUrl = () => publicBaseUrl(config, listeningPort);
   try {
     const conversationState = new ConversationState(store.botStorage);
     const userState = new UserState(store.botStorage);
@@ -69,7 +71,7 @@ export async function createApp(config: Config, logger: Logger, overrides: AppOv
       logger,
       policy: { approverIds: config.APPROVER_IDS, allowSelfApproval: config.ALLOW_SELF_APPROVAL, ttlMinutes: config.APPROVAL_TTL_MINUTES },
     });
-    const presenter = new FixPresenter({ store, approvals, notifier, logger, allowSelfApproval: config.ALLOW_SELF_APPROVAL });
+    const presenter = new FixPresenter({ store, approvals, notifier, logger, allowSelfApproval: config.ALLOW_SELF_APPROVAL, publicBaseUrl: baseUrl });
     const runner = new FixRunner({
       store,
       gateway: azure.gateway,
@@ -82,11 +84,11 @@ export async function createApp(config: Config, logger: Logger, overrides: AppOv
     });
 
     const verbs = new VerbRouter(logger);
-    registerDiagnosisVerbs(verbs, { incidents, notifier, logger, demoMode: config.demoMode });
+    registerDiagnosisVerbs(verbs, { incidents, notifier, logger, demoMode: config.demoMode, publicBaseUrl: baseUrl });
     registerFixVerbs(verbs, { jobs, incidents, approvals, runner, presenter });
     const mainDialog = new MainDialog({
       demoMode: config.demoMode,
-      intake: new IntakeDialog(incidents, config.demoMode),
+      intake: new IntakeDialog(incidents, config.demoMode, baseUrl),
       commands: helpdeskCommands({ store, incidents, approvals, presenter }),
     });
     const bot = new RdpDoctorBot({
@@ -132,7 +134,8 @@ export async function createApp(config: Config, logger: Logger, overrides: AppOv
         // with one process (SQLite) every running job at start was abandoned
         await runner.recover({ all: store.kind === 'sqlite', requeue: true });
         stopListening = runner.listen();
-        return http.listen(config.PORT, config.HOST);
+        listeningPort = await http.listen(config.PORT, config.HOST);
+        return listeningPort;
       },
       async stop(timeoutInMs = 15000) {
         if (stopped) return;

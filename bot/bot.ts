@@ -14,7 +14,11 @@ import { welcomeCard } from '../cards/welcome';
 import type { VerbRouter } from '../dialogs/verbs';
 import { setTurnLang } from '../dialogs/turn';
 import { pickLang, translator } from '../services/i18n';
+import { incidentReference } from './adapter';
 import type { Logger } from '../services/log';
+
+/** Teams' own limit for a message a person can send; anything longer is not a request to the bot. */
+export const MAX_MESSAGE_CHARS = 28000;
 
 export interface BotDeps {
   conversationState: ConversationState;
@@ -45,6 +49,10 @@ export class RdpDoctorBot extends TeamsActivityHandler {
       if (value && typeof value === 'object' && !Array.isArray(value) && 'verb' in value) {
         // Action.Submit fallback of a card action: the same verbs as Action.Execute
         await deps.verbs.handleSubmit(context, value as Record<string, unknown>);
+      } else if ((context.activity.text ?? '').length > MAX_MESSAGE_CHARS) {
+        // a pasted log or script: say so instead of searching a VM in it
+        const length = (context.activity.text ?? '').length;
+        await context.sendActivity(translator(lang)('teams.tooLong', { length, max: MAX_MESSAGE_CHARS }));
       } else {
         const text = normalizeText(context);
         if (!text) {
@@ -89,19 +97,31 @@ export class RdpDoctorBot extends TeamsActivityHandler {
   }
 
   /**
-   * botbuilder reads `value.action.type` without checking that `action` exists, so a card invoke
-   * without it would end in a 500: answer it as the bad request it is, and leave the rest to the SDK.
+   * Card actions (`adaptiveCard/action`) are answered here, always with HTTP 200: the Universal
+   * Actions answer carries its own statusCode and Teams reads that. botbuilder would copy it to
+   * the HTTP status (400) and answer a thrown error with 501, and Teams then shows only a generic
+   * failure. Malformed actions and unknown verbs get an error answer, a failure a message with
+   * the reference of the log line. Other invokes are left to the SDK.
    */
   protected override async onInvokeActivity(context: TurnContext): Promise<InvokeResponse> {
-    const value = context.activity.value as { action?: unknown } | undefined;
-    if (context.activity.name === 'adaptiveCard/action' && (!value || typeof value.action !== 'object' || value.action === null)) {
-      return { status: 400, body: { statusCode: 400, type: 'application/vnd.microsoft.error', value: { code: 'BadRequest', message: 'Missing value.action' } } };
+    if (context.activity.name !== 'adaptiveCard/action') return super.onInvokeActivity(context);
+    const lang = pickLang(context.activity.locale);
+    setTurnLang(context, lang);
+    const t = translator(lang);
+    const value = context.activity.value as { action?: { type?: unknown } | null } | undefined;
+    if (!value || typeof value.action !== 'object' || value.action === null || value.action.type !== 'Action.Execute') {
+      return { status: 200, body: invokeError(400, 'BadRequest', t('badInput.unknownVerb')) };
     }
-    return super.onInvokeActivity(context);
+    try {
+      return { status: 200, body: await this.onAdaptiveCardInvoke(context, value as AdaptiveCardInvokeValue) };
+    } catch (e) {
+      const ref = incidentReference();
+      this.deps.logger.error({ err: e, ref, conversationId: context.activity.conversation?.id, verb: String((value.action as { verb?: unknown }).verb).slice(0, 64) }, 'card action failed');
+      return { status: 200, body: invokeError(500, 'InternalError', t('turnError', { ref })) };
+    }
   }
 
   protected override async onAdaptiveCardInvoke(context: TurnContext, value: AdaptiveCardInvokeValue): Promise<AdaptiveCardInvokeResponse> {
-    setTurnLang(context, pickLang(context.activity.locale));
     return this.deps.verbs.handleExecute(context, value);
   }
 
@@ -124,4 +144,9 @@ export function normalizeText(context: TurnContext): string {
   // Teams leaves the <at> markup when the mention entity is missing or for other mentions
   text = text.replace(/<at>[^<]*<\/at>/gi, ' ');
   return text.replace(/\u00a0/g, ' ').trim();
+}
+
+/** A Universal Actions error answer (sent with HTTP 200; the client reads `statusCode`). */
+export function invokeError(statusCode: 400 | 500, code: string, message: string): AdaptiveCardInvokeResponse {
+  return { statusCode, type: 'application/vnd.microsoft.error', value: { code, message } as never };
 }

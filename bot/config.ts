@@ -26,6 +26,11 @@ const schema = z.object({
   HOST: z.string().default('0.0.0.0'),
   DATA_DIR: z.string().min(1).default('./data'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  PUBLIC_BASE_URL: z
+    .string()
+    .url({ message: 'expected the bot\'s public http(s) address, e.g. https://rdp-doctor.example.com' })
+    .refine((u) => /^https?:\/\//.test(u), 'expected the bot\'s public http(s) address, e.g. https://rdp-doctor.example.com')
+    .optional(),
   MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(10 * 1024 * 1024).default(256 * 1024),
 
   MicrosoftAppId: z.string().regex(guid, 'expected a GUID (the bot\'s Entra app id) or nothing for local development').or(z.literal('')).default(''),
@@ -77,8 +82,15 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   if (c.MicrosoftAppId && c.MicrosoftAppType !== 'UserAssignedMSI' && !c.MicrosoftAppPassword) {
     throw new ConfigError('MicrosoftAppPassword: expected the bot\'s client secret when MicrosoftAppId is set (or MicrosoftAppType=UserAssignedMSI)');
   }
-  if (c.MicrosoftAppType === 'SingleTenant' && !c.MicrosoftAppTenantId) {
-    throw new ConfigError('MicrosoftAppTenantId: expected a tenant GUID when MicrosoftAppType=SingleTenant');
+  // Since July 2025 new Azure Bot registrations cannot be multi-tenant: with an app id and no
+  // type, the bot is single-tenant (a MultiTenant default would make every reply fail there)
+  const appType = c.MicrosoftAppId && !c.MicrosoftAppType ? 'SingleTenant' : c.MicrosoftAppType;
+  if (appType === 'UserAssignedMSI' && !c.MicrosoftAppId) {
+    throw new ConfigError('MicrosoftAppId: expected the client id of the user-assigned managed identity when MicrosoftAppType=UserAssignedMSI');
+  }
+  if ((appType === 'SingleTenant' || appType === 'UserAssignedMSI') && !c.MicrosoftAppTenantId) {
+    const why = c.MicrosoftAppType ? `MicrosoftAppType=${appType}` : 'MicrosoftAppId is set (MicrosoftAppType defaults to SingleTenant; set MultiTenant only for an older multi-tenant registration)';
+    throw new ConfigError(`MicrosoftAppTenantId: expected the bot's Entra tenant GUID when ${why}`);
   }
   if (c.AZURE_ARM_CA_FILE && !c.AZURE_ARM_ENDPOINT) {
     throw new ConfigError('AZURE_ARM_CA_FILE: only meaningful with AZURE_ARM_ENDPOINT');
@@ -86,13 +98,19 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   if (c.STORAGE === 'azure' && !c.AZURE_STORAGE_CONNECTION_STRING && !c.AZURE_STORAGE_ACCOUNT_URL) {
     throw new ConfigError('STORAGE: azure needs AZURE_STORAGE_CONNECTION_STRING or AZURE_STORAGE_ACCOUNT_URL');
   }
-  return { ...c, demoMode: c.AZURE_SUBSCRIPTION_IDS.length === 0 };
+  return { ...c, MicrosoftAppType: appType, demoMode: c.AZURE_SUBSCRIPTION_IDS.length === 0 };
+}
+
+/** Where people's browsers reach the bot (script pages): PUBLIC_BASE_URL, else this machine's port. */
+export function publicBaseUrl(c: Pick<Config, 'PUBLIC_BASE_URL'>, listeningPort: number): string {
+  return (c.PUBLIC_BASE_URL ?? `http://localhost:${listeningPort}`).replace(/\/+$/, '');
 }
 
 /** What the start-up log shows: every setting, secrets replaced. */
 export function redactedSummary(c: Config): Record<string, unknown> {
   return {
     port: c.PORT,
+    publicBaseUrl: c.PUBLIC_BASE_URL ?? `(http://localhost:${c.PORT})`,
     dataDir: c.DATA_DIR,
     storage: c.STORAGE,
     appId: c.MicrosoftAppId || '(none: local development, no authentication)',

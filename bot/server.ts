@@ -2,6 +2,8 @@ import restify from 'restify';
 import { z } from 'zod';
 import type { CloudAdapter } from 'botbuilder';
 import type { ActivityHandler } from 'botbuilder';
+import { t, type Lang } from '../services/i18n';
+import { scriptPage } from '../services/runbook/script-pages';
 import type { AppStore } from '../services/store/store';
 import type { Logger } from '../services/log';
 
@@ -48,7 +50,8 @@ const activityShape = z.object({
   conversation: z.object({ id: z.string().min(1).max(1024) }),
   from: z.object({ id: z.string().min(1).max(1024) }).optional(),
   recipient: z.object({ id: z.string().max(1024) }).optional(),
-  text: z.string().max(28000).optional(),
+  // a message over Teams' 28,000 characters is answered by the bot ("too long"), the body limit still applies
+  text: z.string().optional(),
   locale: z.string().max(64).optional(),
 });
 
@@ -103,6 +106,26 @@ export function createHttpServer(deps: HttpServerDeps): HttpServer {
     }
   });
 
+  // the exact text of a script a card links to ("View the script"): only texts the bot ships
+  server.get('/scripts/:sha256', async (req, res) => {
+    const text = scriptPage(String((req.params as Record<string, unknown>).sha256 ?? ''));
+    if (text === undefined) {
+      plain(res, 404, 'no script with this SHA-256\n');
+      return;
+    }
+    res.header('Cache-Control', 'public, max-age=31536000, immutable');
+    plain(res, 200, text);
+  });
+
+  // the manifest's privacyUrl and termsOfUseUrl
+  for (const page of ['privacy', 'terms'] as const) {
+    server.get(`/${page}`, async (req, res) => {
+      const lang = acceptLanguage(req.header('accept-language'));
+      res.header('Content-Language', lang);
+      plain(res, 200, `${t(lang, `teams.${page}.title`)}\n\n${t(lang, `teams.${page}.body`)}\n`);
+    });
+  }
+
   server.get('/healthz', async (_req, res) => {
     res.send(200, { status: 'ok' });
   });
@@ -145,4 +168,25 @@ export function createHttpServer(deps: HttpServerDeps): HttpServer {
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/** A text/plain body sent byte for byte (restify's formatters would JSON-encode a string). */
+function plain(res: restify.Response, status: number, text: string): void {
+  const body = Buffer.from(text, 'utf8');
+  res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': body.length, 'X-Content-Type-Options': 'nosniff' });
+  res.end(body);
+}
+
+/** The preferred of our languages in an Accept-Language header (q-values respected), else English. */
+export function acceptLanguage(header: string | undefined): Lang {
+  const ranked = (header ?? '')
+    .split(',')
+    .map((part, i) => {
+      const [tag, ...params] = part.trim().toLowerCase().split(';');
+      const q = Number(params.map((p) => /^\s*q=([0-9.]+)\s*$/.exec(p)?.[1]).find(Boolean) ?? '1');
+      return { primary: tag.split('-')[0], q: Number.isFinite(q) ? q : 0, i };
+    })
+    .filter((x) => x.q > 0 && (x.primary === 'en' || x.primary === 'ru'))
+    .sort((a, b) => b.q - a.q || a.i - b.i);
+  return ranked[0]?.primary === 'ru' ? 'ru' : 'en';
 }

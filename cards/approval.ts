@@ -1,8 +1,10 @@
 import type { Translate } from '../services/i18n';
 import type { Approval, Job } from '../services/incidents/model';
 import { FIXES, isFixId } from '../services/runbook/fixes';
+import { runCommandText } from '../services/azure/validation';
 import { getScript } from '../services/runbook/scripts';
-import { bind, codeBlock, type CardJson } from './render';
+import { bind, type CardJson } from './render';
+import { scriptView } from './script-view';
 import template from './templates/approval.json';
 
 export type ApprovalView = 'approver' | 'status';
@@ -14,7 +16,8 @@ const STEP_COLOR = { pending: 'Default', running: 'Accent', done: 'Good', skippe
 export function fixSource(fixId: string, params: Record<string, unknown>): { code: string; language: 'PowerShell' | 'Json' } {
   if (isFixId(fixId)) {
     const def = FIXES[fixId];
-    if (def.kind === 'script' && def.scriptId) return { code: getScript(def.scriptId).source, language: 'PowerShell' };
+    // the text exactly as Run Command receives it: its hash is the one on the card and on the script's page
+    if (def.kind === 'script' && def.scriptId) return { code: runCommandText(def.scriptId, getScript(def.scriptId).source), language: 'PowerShell' };
   }
   return { code: JSON.stringify({ azureOperation: fixId, parameters: params }, null, 2), language: 'Json' };
 }
@@ -26,7 +29,7 @@ export function fixSource(fixId: string, params: Record<string, unknown>): { cod
  */
 export function approvalCard(
   t: Translate,
-  d: { approval: Approval; job?: Job | null; view: ApprovalView; refreshUserIds: string[]; snapshotId?: string },
+  d: { approval: Approval; job?: Job | null; view: ApprovalView; refreshUserIds: string[]; snapshotId?: string; publicBaseUrl: string },
 ): CardJson {
   const { approval: a, job } = d;
   const def = isFixId(a.fixId) ? FIXES[a.fixId] : undefined;
@@ -48,7 +51,7 @@ export function approvalCard(
     snapshotNote: d.snapshotId ? t('job.snapshotNote', { id: d.snapshotId.split('/').pop() ?? d.snapshotId }) : '',
     steps: (job?.steps ?? []).map((s) => ({ mark: STEP_MARK[s.state], color: STEP_COLOR[s.state], text: t(`job.step.${s.name}`) })),
     verification: job?.result ? verification(t, job.result) : null,
-    script: codeBlock(src.code, src.language),
+    script: scriptView(t, d.publicBaseUrl, src.code, src.language),
     s: {
       title: t('approval.title', { fix: t(`fixes.${a.fixId}.title`), vm: a.vmName }),
       status: status.text,
@@ -60,6 +63,7 @@ export function approvalCard(
       expiresLabel: t('approval.expires'),
       what: t(`fixes.${a.fixId}.description`),
       showScript: t('approval.showScript'),
+      viewScript: t('teams.script.view'),
       approve: t('approval.approve'),
       reject: t('approval.reject'),
       refresh: t('approval.refresh'),
@@ -90,7 +94,7 @@ function statusLine(t: Translate, a: Approval, job?: Job | null): { text: string
   return { text: t('job.status.failed', { step: job.error?.step ? t(`job.step.${job.error.step}`) : '-' }), color: 'Attention' };
 }
 
-function verification(t: Translate, r: NonNullable<Job['result']>): { title: string; color: string; lines: string[] } {
+function verification(t: Translate, r: NonNullable<Job['result']>): { title: string; color: string; text: string } {
   const title = (id: string) => t(`findings.${id}.title`);
   const lines = [
     ...r.gone.map((id) => t('job.verify.gone', { finding: title(id) })),
@@ -98,5 +102,6 @@ function verification(t: Translate, r: NonNullable<Job['result']>): { title: str
     ...r.appeared.map((id) => t('job.verify.appeared', { finding: title(id) })),
   ];
   const clean = r.remaining.length === 0 && r.appeared.length === 0;
-  return { title: t(clean ? 'job.verify.titleClean' : 'job.verify.titleLeft'), color: clean ? 'Good' : 'Warning', lines: lines.length ? lines : [t('job.verify.nothing')] };
+  // one text block, a line per finding: a block per line would weigh more than the words
+  return { title: t(clean ? 'job.verify.titleClean' : 'job.verify.titleLeft'), color: clean ? 'Good' : 'Warning', text: (lines.length ? lines : [t('job.verify.nothing')]).join('\n\n') };
 }

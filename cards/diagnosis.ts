@@ -1,7 +1,8 @@
 import type { Translate } from '../services/i18n';
 import type { DiagnosisRecord } from '../services/incidents/model';
 import { conflictingServices, FIXES, isFixId, type FixId } from '../services/runbook/fixes';
-import { bind, codeBlock, type CardJson } from './render';
+import { bind, type CardJson } from './render';
+import { scriptView } from './script-view';
 import consentTemplate from './templates/consent.json';
 import findingsTemplate from './templates/findings.json';
 import messageTemplate from './templates/message.json';
@@ -20,13 +21,13 @@ export interface VmLine {
 
 export function consentCard(
   t: Translate,
-  d: { incidentId: string; vm: VmLine; symptom: string; script: string },
+  d: { incidentId: string; vm: VmLine; symptom: string; script: string; publicBaseUrl: string },
 ): CardJson {
   return bind(consentTemplate, {
     incidentId: d.incidentId,
     vm: d.vm,
     symptom: t(`symptoms.${d.symptom}`),
-    script: codeBlock(d.script),
+    script: scriptView(t, d.publicBaseUrl, d.script),
     s: {
       title: t('consent.title', { vm: d.vm.name }),
       vm: t('consent.vm'),
@@ -36,6 +37,7 @@ export function consentCard(
       explain: t('consent.explain'),
       readOnly: t('consent.readOnly'),
       showScript: t('consent.showScript'),
+      viewScript: t('teams.script.view'),
       run: t('consent.run'),
       cancel: t('consent.cancel'),
     },
@@ -43,15 +45,19 @@ export function consentCard(
 }
 
 export function vmPickCard(t: Translate, d: { incidentId: string; query: string; vms: VmLine[] }): CardJson {
-  return bind(pickTemplate, {
-    incidentId: d.incidentId,
-    vms: d.vms.map((v) => ({
-      id: v.id,
-      name: v.name,
-      detail: t('pick.detail', { resourceGroup: v.resourceGroup, location: v.location ?? '', subscription: v.subscriptionId }),
-    })),
-    s: { title: t('pick.title', { query: d.query, count: d.vms.length }), explain: t('pick.explain'), choose: t('pick.choose') },
-  });
+  const card = (key: string) =>
+    bind(pickTemplate, {
+      incidentId: d.incidentId,
+      vms: d.vms.map((v) => ({
+        id: v.id,
+        name: v.name,
+        detail: t(key, { resourceGroup: v.resourceGroup, location: v.location ?? '', subscription: v.subscriptionId }),
+      })),
+      s: { title: t('pick.title', { query: d.query, count: d.vms.length }), explain: t('pick.explain'), choose: t('pick.choose') },
+    });
+  // ten VMs with long names: the subscription (in each resource id anyway) goes first
+  const full = card('pick.detail');
+  return utf16Bytes(full) <= CARD_BUDGET_BYTES ? full : card('teams.pick.detailShort');
 }
 
 export type ProgressStep = 'precheck' | 'runCommand' | 'analysis';
@@ -91,7 +97,32 @@ function fixActions(t: Translate, diagnosis: DiagnosisRecord) {
     });
 }
 
+/** What a card may weigh, as Teams measures a message (UTF-16), leaving room for the activity around it. */
+export const CARD_BUDGET_BYTES = 26 * 1024;
+
+/** How much of each finding a findings card shows: everything, then less until it fits in a Teams message. */
+type Detail = 'full' | 'noExplain' | 'firstEvidence';
+
 export function findingsCard(t: Translate, d: { incidentId: string; diagnosis: DiagnosisRecord; requestable?: boolean }): CardJson {
+  const fits = (c: CardJson) => utf16Bytes(c) <= CARD_BUDGET_BYTES;
+  let card = findingsCardAt(t, d, 'full');
+  for (const detail of ['noExplain', 'firstEvidence'] as const) {
+    if (fits(card)) return card;
+    card = findingsCardAt(t, d, detail);
+  }
+  // the last resort: the evidence of the last findings (the least severe) is left out, their titles stay
+  for (let withEvidence = d.diagnosis.findings.length - 1; !fits(card) && withEvidence >= 0; withEvidence--) {
+    card = findingsCardAt(t, d, 'firstEvidence', withEvidence);
+  }
+  return card;
+}
+
+/** A card's weight as Teams measures a message: its JSON in UTF-16. */
+export function utf16Bytes(card: unknown): number {
+  return JSON.stringify(card).length * 2;
+}
+
+function findingsCardAt(t: Translate, d: { incidentId: string; diagnosis: DiagnosisRecord; requestable?: boolean }, detail: Detail, withEvidence = Infinity): CardJson {
   const { diagnosis } = d;
   const blocked = diagnosis.findings.some((f) => f.severity === 'blocker');
   const agentDown = diagnosis.findings.some((f) => f.id === 'vm-agent-not-ready');
@@ -99,25 +130,33 @@ export function findingsCard(t: Translate, d: { incidentId: string; diagnosis: D
     diagnosis.fixes.filter((x) => x.addresses.includes(findingId)).map((x) => t(`fixes.${x.id}.title`));
   const problems = diagnosis.findings.filter((f) => f.severity !== 'info');
   const summaryKey = blocked ? 'findings.summaryBlocked' : problems.length ? 'findings.summary' : 'findings.summaryHealthy';
+  const details = (f: DiagnosisRecord['findings'][number]): string => {
+    const evidence = f.evidence.map((e) => t(e.key, e.params));
+    const shown = detail === 'firstEvidence' && evidence.length > 1 ? [...evidence.slice(0, 1), t('teams.findings.moreEvidence', { count: evidence.length - 1 })] : evidence;
+    const fixes = fixTitles(f.id);
+    return [
+      `${t('findings.evidence')}:`,
+      ...shown.map((line) => `- ${line}`),
+      ...(fixes.length ? [`${t('findings.fixes')}: ${fixes.join('; ')}`] : []),
+    ].join('\n');
+  };
   return bind(findingsTemplate, {
     incidentId: d.incidentId,
     offlineGuide: agentDown,
-    fixActions: d.requestable === false ? [] : fixActions(t, diagnosis),
+    fixActions: d.requestable === false ? [] : fixActions(t, diagnosis).map((f) => (detail === 'firstEvidence' ? { ...f, description: '' } : f)),
     summaryColor: blocked ? 'Warning' : problems.length ? 'Attention' : 'Good',
-    findings: diagnosis.findings.map((f) => ({
+    findings: diagnosis.findings.map((f, i) => ({
       id: f.id,
       severityLabel: t(`severity.${f.severity}`),
       color: SEVERITY_COLOR[f.severity] ?? 'Default',
       title: t(`findings.${f.id}.title`),
-      explain: t(`findings.${f.id}.explain`),
-      evidence: f.evidence.map((e) => t(e.key, e.params)),
-      fixes: fixTitles(f.id),
+      explain: detail === 'full' ? t(`findings.${f.id}.explain`) : '',
+      details: i < withEvidence ? details(f) : '',
     })),
     s: {
       title: t('findings.title', { vm: diagnosis.vm.name }),
       summary: t(summaryKey, { count: problems.length }),
-      evidence: t('findings.evidence'),
-      fixes: t('findings.fixes'),
+      shortened: detail === 'full' ? '' : t('teams.findings.shortened'),
       noFindings: t('findings.none'),
       stats: t('findings.stats', {
         runCommands: diagnosis.runCommandCalls,
@@ -157,10 +196,13 @@ export function messageCard(d: {
   tone?: 'good' | 'warning' | 'attention' | 'default';
   /** offers to run the incident's diagnosis again */
   retry?: { incidentId: string; title: string };
+  /** the whole width of the conversation in Teams (listings with long lines: history, status) */
+  fullWidth?: boolean;
 }): CardJson {
   const color = { good: 'Good', warning: 'Warning', attention: 'Attention', default: 'Default' }[d.tone ?? 'default'];
   const card = bind(messageTemplate, { title: d.title, text: d.text, ref: d.ref ?? '', color, retryIncidentId: d.retry?.incidentId ?? '', retryTitle: d.retry?.title ?? '' });
   if (Array.isArray(card.actions) && card.actions.length === 0) delete card.actions;
+  if (d.fullWidth) card.msteams = { width: 'Full' };
   return card;
 }
 
@@ -170,9 +212,9 @@ export interface OfflineStep {
   code?: string;
 }
 
-export function offlineGuideCard(d: { title: string; intro: string; steps: OfflineStep[] }): CardJson {
+export function offlineGuideCard(t: Translate, d: { title: string; intro: string; steps: OfflineStep[]; publicBaseUrl: string }): CardJson {
   return bind(offlineTemplate, {
-    steps: d.steps.map((s) => ({ title: s.title, text: s.text ?? '', code: s.code ? codeBlock(s.code) : null })),
-    s: { title: d.title, intro: d.intro },
+    steps: d.steps.map((s) => ({ title: s.title, text: s.text ?? '', script: s.code ? scriptView(t, d.publicBaseUrl, s.code) : null })),
+    s: { title: d.title, intro: d.intro, viewScript: t('teams.script.view') },
   });
 }

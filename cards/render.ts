@@ -28,12 +28,27 @@ export function asAttachment(card: CardJson): Attachment {
   return CardFactory.adaptiveCard(card);
 }
 
-/** Teams' CodeBlock element with a monospace TextBlock fallback for clients that do not know it. */
+/**
+ * Teams' CodeBlock element with a fallback for clients that do not know it (the playground):
+ * one RichTextBlock per line, its text in a monospace TextRun. A TextRun is never read as
+ * markdown (a TextBlock is: `#` lines became headings and `$_` lost its `_`), and spaces are
+ * non-breaking so indentation survives HTML's whitespace collapsing: the fallback shows every
+ * line exactly as it is.
+ */
 export function codeBlock(code: string, language: 'PowerShell' | 'Json' | 'PlainText' = 'PowerShell'): Record<string, unknown> {
   return {
     type: 'CodeBlock',
     codeSnippet: code,
     language,
-    fallback: { type: 'TextBlock', text: code, fontType: 'Monospace', wrap: true, size: 'Small' },
+    fallback: {
+      type: 'Container',
+      items: code.split('\n').map((line) => ({
+        type: 'RichTextBlock',
+        spacing: 'None',
+        inlines: line ? [{ type: 'TextRun', text: line.replace(/ /g, NBSP), fontType: 'Monospace', size: 'Small' }] : [],
+      })),
+    },
   };
 }
+
+export const NBSP = '\u00a0';

@@ -9,7 +9,7 @@ import type { DiagnosisObserver, IncidentService } from '../services/incidents/i
 import type { Incident } from '../services/incidents/model';
 import type { Notifier } from '../services/incidents/notifier';
 import type { Logger } from '../services/log';
-import { DIAGNOSE_SCRIPT } from '../services/runbook/scripts';
+import { DIAGNOSE_RUN_TEXT } from '../services/runbook/script-pages';
 import { errorText } from './error-text';
 import { offlineGuide } from './offline-steps';
 import { personOf } from './person';
@@ -27,6 +27,8 @@ export interface DiagnosisVerbDeps {
   notifier: Notifier;
   logger: Logger;
   demoMode: boolean;
+  /** where script pages are (cards link to them) */
+  publicBaseUrl: () => string;
 }
 
 /** The card verbs of the diagnosis journey (CONTRACTS.md §5) and the live card they keep up to date. */
@@ -44,7 +46,7 @@ export function registerDiagnosisVerbs(router: VerbRouter, deps: DiagnosisVerbDe
       const vm = await incidents.resolveVm(incident.vmId);
       return {
         kind: 'card',
-        card: consentCard(t, { incidentId: incident.id, vm: vm[0], symptom: incident.symptom, script: DIAGNOSE_SCRIPT.source }),
+        card: consentCard(t, { incidentId: incident.id, vm: vm[0], symptom: incident.symptom, script: DIAGNOSE_RUN_TEXT, publicBaseUrl: deps.publicBaseUrl() }),
       };
     },
   };
@@ -86,7 +88,7 @@ export function registerDiagnosisVerbs(router: VerbRouter, deps: DiagnosisVerbDe
     async handle(context, data) {
       const t = turnT(context);
       await incidents.get(data.incidentId); // a guide belongs to a known incident
-      const card = offlineGuideCard(offlineGuide(t, data.drive));
+      const card = offlineGuideCard(t, { ...offlineGuide(t, data.drive), publicBaseUrl: deps.publicBaseUrl() });
       // a new message: the findings card stays as it is
       await context.sendActivity({ attachments: [CardFactory.adaptiveCard(card)] });
       return { kind: 'none' };

@@ -19,7 +19,15 @@ export const APPROVALS_CHANNEL_KEY = 'approvalsChannel';
  */
 export class FixPresenter implements FixObserver {
   constructor(
-    private readonly deps: { store: AppStore; approvals: ApprovalService; notifier: Notifier; logger: Logger; allowSelfApproval: boolean },
+    private readonly deps: {
+      store: AppStore;
+      approvals: ApprovalService;
+      notifier: Notifier;
+      logger: Logger;
+      allowSelfApproval: boolean;
+      /** where script pages are (the card links to the fix's script) */
+      publicBaseUrl: () => string;
+    },
   ) {}
 
   /** Teams ids of the people whose view of the card differs: the approvers we know, and the requester. */
@@ -48,11 +56,12 @@ export class FixPresenter implements FixObserver {
       view,
       refreshUserIds: await this.refreshUserIds(approval),
       snapshotId: incident?.snapshotId,
+      publicBaseUrl: this.deps.publicBaseUrl(),
     });
   }
 
-  /** Sends the approver copies; returns how many places could be reached. */
-  async publish(approval: Approval): Promise<number> {
+  /** Where the approver copies go: the approvals channel, and each approver's personal chat but the requester's. */
+  async approverTargets(approval: Approval): Promise<Array<Partial<ConversationReference>>> {
     const targets: Array<Partial<ConversationReference>> = [];
     const channel = await this.deps.store.settings.get<Partial<ConversationReference>>(APPROVALS_CHANNEL_KEY);
     if (channel) targets.push(channel);
@@ -60,12 +69,30 @@ export class FixPresenter implements FixObserver {
       const u = await this.deps.store.users.findByAadObjectId(aad);
       if (u?.personal && u.id !== approval.requester.id) targets.push(u.personal);
     }
-    const card = await this.card(approval, 'approver');
+    return targets;
+  }
+
+  /**
+   * Posts the copies of a new request: the requester's, then the approvers'. Every posted copy is
+   * the base card, without Approve and Reject (a channel shows it to everyone); Teams asks for
+   * each person's own view through `refresh` (approvers get the buttons). Runs after the click
+   * was answered: Teams gives an invoke 5 s. Returns how many approver places were reached.
+   */
+  async publish(approval: Approval, requester: Partial<ConversationReference>, targets: Array<Partial<ConversationReference>>): Promise<number> {
+    const post = async (conversation: Partial<ConversationReference>, audience: CardPlacement['audience'], lang: Lang) => {
+      const card = await this.card(approval, 'status', lang);
+      const id = await this.deps.notifier.send(conversation, { type: 'message', attachments: [CardFactory.adaptiveCard(card)] });
+      if (id) await this.deps.store.approvals.addCard(approval.id, { conversation, activityId: id, audience });
+    };
+    try {
+      await post(requester, 'requester', approval.lang);
+    } catch (e) {
+      this.deps.logger.warn({ err: e, approvalId: approval.id }, 'could not post the requester\'s copy of the approval card');
+    }
     let reached = 0;
     for (const conversation of targets) {
       try {
-        const id = await this.deps.notifier.send(conversation, { type: 'message', attachments: [CardFactory.adaptiveCard(card)] });
-        if (id) await this.deps.store.approvals.addCard(approval.id, { conversation, activityId: id, audience: 'approvers' });
+        await post(conversation, 'approvers', approval.lang);
         reached++;
       } catch (e) {
         this.deps.logger.warn({ err: e, approvalId: approval.id }, 'could not post the approval card');
@@ -82,9 +109,9 @@ export class FixPresenter implements FixObserver {
   }
 
   private async updateCopy(approval: Approval, place: CardPlacement): Promise<void> {
-    const view: ApprovalView = place.audience === 'approvers' ? 'approver' : 'status';
     try {
-      const card = await this.card(approval, view);
+      // the base card: each person's view comes through refresh
+      const card = await this.card(approval, 'status');
       await this.deps.notifier.update(place.conversation, place.activityId, { type: 'message', attachments: [CardFactory.adaptiveCard(card)] });
     } catch (e) {
       this.deps.logger.warn({ err: e, approvalId: approval.id }, 'could not update an approval card');

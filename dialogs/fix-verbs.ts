@@ -1,4 +1,4 @@
-import { CardFactory, TurnContext } from 'botbuilder';
+import { TurnContext } from 'botbuilder';
 import { z } from 'zod';
 import { ApprovalService, type Decision } from '../services/incidents/approvals';
 import type { FixRunner } from '../services/incidents/fix-runner';
@@ -37,18 +37,18 @@ export function registerFixVerbs(router: VerbRouter, deps: FixVerbDeps): void {
       const incident = await incidents.get(data.incidentId);
       const { incidentId: _i, fixId, ...rest } = data;
       void _i;
+      const asked = Date.now();
       const approval = await approvals.request(incident, fixId, ApprovalService.fixParams(fixId, rest), personOf(context));
-      const fresh = approval.cards.length === 0;
-      if (fresh) {
-        const card = await presenter.card(approval, presenter.viewFor(approval, personOf(context)), turnLang(context));
-        const sent = await context.sendActivity({ attachments: [CardFactory.adaptiveCard(card)] });
-        if (sent?.id) {
-          await approvals.addCard(approval.id, { conversation: TurnContext.getConversationReference(context.activity), activityId: sent.id, audience: 'requester' });
-        }
-        const reached = await presenter.publish(approval);
-        return { kind: 'message', text: t(reached > 0 ? 'approval.requested' : 'approval.noApprover') };
-      }
-      return { kind: 'message', text: t('approval.requested') };
+      // the same request again (a double click) gets the approval that exists, already posted
+      const fresh = approval.cards.length === 0 && Date.parse(approval.createdAt) >= asked;
+      if (!fresh) return { kind: 'message', text: t('approval.requested') };
+      const targets = await presenter.approverTargets(approval);
+      const requester = TurnContext.getConversationReference(context.activity);
+      // posting the copies takes a call per place: after the answer (Teams gives an invoke 5 s)
+      deps.jobs.run(`publish:${approval.id}`, async () => {
+        await presenter.publish(approval, requester, targets);
+      });
+      return { kind: 'message', text: t(targets.length > 0 ? 'approval.requested' : 'approval.noApprover') };
     },
   };
 

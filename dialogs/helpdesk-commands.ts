@@ -50,8 +50,12 @@ export function helpdeskCommands(deps: HelpdeskDeps): Partial<Record<Command['ki
         return;
       }
       await step.context.sendActivity(t('approval.listTitle', { count: pending.length }));
+      // Approve and Reject right away only in the approver's own chat; elsewhere the base card
+      // (everyone sees it; Teams brings each approver the buttons through refresh)
+      const personal = (step.context.activity.conversation?.conversationType ?? 'personal') === 'personal';
       for (const a of pending) {
-        const sent = await step.context.sendActivity({ attachments: [CardFactory.adaptiveCard(await presenter.card(a, presenter.viewFor(a, me), turnLang(step.context)))] });
+        const view = personal ? presenter.viewFor(a, me) : 'status';
+        const sent = await step.context.sendActivity({ attachments: [CardFactory.adaptiveCard(await presenter.card(a, view, turnLang(step.context)))] });
         if (sent?.id) await approvals.addCard(a.id, { conversation: TurnContext.getConversationReference(step.context.activity), activityId: sent.id, audience: 'approvers' });
       }
     },
@@ -105,7 +109,7 @@ export function helpdeskCommands(deps: HelpdeskDeps): Partial<Record<Command['ki
 }
 
 async function send(step: WaterfallStepContext, title: string, lines: string[]): Promise<void> {
-  await step.context.sendActivity({ attachments: [CardFactory.adaptiveCard(messageCard({ title, text: lines.join('\n\n') }))] });
+  await step.context.sendActivity({ attachments: [CardFactory.adaptiveCard(messageCard({ title, text: lines.join('\n\n'), fullWidth: true }))] });
 }
 
 function summarize(details: Record<string, unknown> | undefined): string {

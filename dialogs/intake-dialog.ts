@@ -14,7 +14,7 @@ import { isDomainError } from '../services/errors';
 import type { IncidentService } from '../services/incidents/incident-service';
 import { MAX_CANDIDATES } from '../services/incidents/incident-service';
 import type { Symptom } from '../services/incidents/model';
-import { DIAGNOSE_SCRIPT } from '../services/runbook/scripts';
+import { DIAGNOSE_RUN_TEXT } from '../services/runbook/script-pages';
 import { errorText } from './error-text';
 import { detectSymptom, extractVmQuery } from './intake-text';
 import { InterruptibleDialog } from './interruptible-dialog';
@@ -47,7 +47,7 @@ interface IntakeState {
  * consent card it ends with starts the read-only diagnosis.
  */
 export class IntakeDialog extends InterruptibleDialog {
-  constructor(private readonly incidents: IncidentService, demoMode: boolean) {
+  constructor(private readonly incidents: IncidentService, demoMode: boolean, private readonly publicBaseUrl: () => string) {
     super(INTAKE_DIALOG, demoMode);
     this.addDialog(new ChoicePrompt(SYMPTOM_PROMPT).configure({ style: ListStyle.heroCard }));
     this.addDialog(new TextPrompt(VM_PROMPT, async (p) => p.recognized.succeeded && !!p.recognized.value?.trim()));
@@ -116,7 +116,7 @@ export class IntakeDialog extends InterruptibleDialog {
     });
     const card =
       found.length === 1
-        ? consentCard(t, { incidentId: incident.id, vm: found[0], symptom: incident.symptom, script: DIAGNOSE_SCRIPT.source })
+        ? consentCard(t, { incidentId: incident.id, vm: found[0], symptom: incident.symptom, script: DIAGNOSE_RUN_TEXT, publicBaseUrl: this.publicBaseUrl() })
         : vmPickCard(t, { incidentId: incident.id, query, vms: found });
     const sent = await step.context.sendActivity({ attachments: [CardFactory.adaptiveCard(card)] });
     await this.incidents.setCard(incident.id, sent?.id);

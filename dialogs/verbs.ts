@@ -47,6 +47,7 @@ export class VerbRouter {
     const verb = typeof action?.verb === 'string' ? action.verb : '';
     const outcome = await this.dispatch(context, verb, action?.data, 'execute');
     if (outcome.kind === 'error') {
+      // sent with HTTP 200 (bot.ts): the status of an answer is its statusCode
       return { statusCode: 400, type: 'application/vnd.microsoft.error', value: { code: 'BadRequest', message: outcome.message } as never };
     }
     if (outcome.kind === 'refused') {

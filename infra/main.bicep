@@ -109,6 +109,8 @@ var baseAppSettings = [
   { name: 'MicrosoftAppPassword', value: microsoftAppPassword }
   { name: 'MicrosoftAppType', value: 'SingleTenant' }
   { name: 'MicrosoftAppTenantId', value: microsoftAppTenantId }
+  // where browsers reach the bot: cards link to the exact text of each script there
+  { name: 'PUBLIC_BASE_URL', value: 'https://${webAppName}.azurewebsites.net' }
   { name: 'AZURE_SUBSCRIPTION_IDS', value: azureSubscriptionIds }
   { name: 'AZURE_RESOURCE_GROUPS', value: azureResourceGroups }
   { name: 'APPROVER_IDS', value: approverIds }

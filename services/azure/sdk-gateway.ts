@@ -19,7 +19,7 @@ import { inScope, type AzureScope } from './scope';
 import { retryAfterInMs, SdkClients } from './sdk-clients';
 import { withDeadline, sleep, type BoundOutcome } from './timing';
 import { agentStatusOf, powerOf, vmDetailsOf, vmSummaryOfRow } from './vm-details';
-import { validateRuleSpec, validateRunScript, validateSnapshotName, withScriptHeader } from './validation';
+import { runCommandLines, validateRuleSpec, validateRunScript, validateSnapshotName } from './validation';
 
 export interface SdkAzureGatewayOptions {
   credential: TokenCredential;
@@ -204,7 +204,7 @@ export class SdkAzureGateway implements AzureGateway {
   async runScript(vmId: string, options: RunScriptOptions): Promise<RunScriptResult> {
     const ref = this.vmRef(vmId);
     validateRunScript(options);
-    const script = withScriptHeader(options.scriptId, options.script).split(/\r?\n/);
+    const script = runCommandLines(options.scriptId, options.script);
     const parameters = (options.parameters ?? []).map((p) => ({ name: p.name, value: p.value }));
     const timeout = options.timeoutInMs ?? this.s.runCommandTimeoutInMs;
     return this.bounded('runScript', ref.name, timeout, options.abortSignal, async (signal) => {

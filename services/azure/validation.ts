@@ -36,6 +36,16 @@ export function withScriptHeader(scriptId: string, script: string): string {
   return HEADER.test(script) ? script : `# rdp-doctor-script: ${scriptId}\n${script}`;
 }
 
+/** The `script` lines Run Command receives for a script: what the VM runs is these lines joined by newlines. */
+export function runCommandLines(scriptId: string, script: string): string[] {
+  return withScriptHeader(scriptId, script).split(/\r?\n/);
+}
+
+/** The exact text a VM runs for this script (the lines joined), as shown to people and hashed on cards. */
+export function runCommandText(scriptId: string, script: string): string {
+  return runCommandLines(scriptId, script).join('\n');
+}
+
 export function validateSnapshotName(name: string): void {
   if (!SNAPSHOT_NAME.test(name)) throw bad('snapshot name must be 1-80 letters, digits, _ . - (ending with a letter, digit or _)', 'snapshotName');
 }

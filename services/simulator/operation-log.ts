@@ -12,6 +12,8 @@ export interface OperationLogEntry {
   scriptId: string | null;
   /** for a Run Command that carried a project script: what ran it (`pwsh`: the real script under the modelled Windows; `emulate`: the TypeScript emulation) */
   engine: ScriptEngine | null;
+  /** for a Run Command: SHA-256 (hex) of the script as the VM got it, its `script` lines joined by newlines */
+  scriptSha256?: string;
 }
 
 /**

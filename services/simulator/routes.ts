@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import {
   armError,
   diskResourceOf,
@@ -89,8 +90,8 @@ function withVm(ctx: RouteContext, type: string, pick: (vm: FleetVm) => boolean,
   return ctx.faultFor(vm) ?? fn(vm);
 }
 
-function logOp(ctx: RouteContext, vm: FleetVm | null, kind: OperationKind, scriptId: string | null = null, engine: ScriptEngine | null = null): void {
-  ctx.log.add({ method: ctx.method, path: ctx.path, vm: vm ? vm.name : null, kind, scriptId, engine }, ctx.now());
+function logOp(ctx: RouteContext, vm: FleetVm | null, kind: OperationKind, scriptId: string | null = null, engine: ScriptEngine | null = null, scriptSha256?: string): void {
+  ctx.log.add({ method: ctx.method, path: ctx.path, vm: vm ? vm.name : null, kind, scriptId, engine, ...(scriptSha256 ? { scriptSha256 } : {}) }, ctx.now());
 }
 
 function asyncHeaders(ctx: RouteContext, op: AsyncOperation): Record<string, string> {
@@ -156,7 +157,8 @@ function runCommand(ctx: RouteContext, vm: FleetVm): SimResponse {
     return { status: 409, body: armError(CONFLICT_ERROR.code, CONFLICT_ERROR.message) };
   }
   const scriptId = input.commandId === 'RunPowerShellScript' ? scriptIdOf(input.script.join('\n')) : null;
-  logOp(ctx, vm, 'runCommand', scriptId, scriptId ? ctx.interior.engine : null);
+  const received = input.script.join('\n');
+  logOp(ctx, vm, 'runCommand', scriptId, scriptId ? ctx.interior.engine : null, createHash('sha256').update(received, 'utf8').digest('hex'));
   // a real script (pwsh) starts at once and runs during the latency, as on a VM; the emulation answers at the end
   const early = ctx.interior.engine === 'pwsh' && vm.faults.runCommand === 'none' && vm.agentStatus === 'Ready' ? executeRunCommand(vm, input, ctx.interior, ctx.now()) : null;
   const outcomeOf = (out: ScriptOutcome): Outcome => ('error' in out ? { error: out.error } : { result: { value: out.value }, properties: { output: { value: out.value } } });

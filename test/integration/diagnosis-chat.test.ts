@@ -17,6 +17,19 @@ afterAll(async () => {
   await h.close();
 });
 
+/** The "View the script" links of a card. */
+function scriptUrls(card: unknown): string[] {
+  return [...JSON.stringify(card).matchAll(/"type":"Action\.OpenUrl","title":"[^"]*","url":"([^"]+\/scripts\/[0-9a-f]{64})"/g)].map((m) => m[1]);
+}
+
+/** The text at a script link (the bot listens on 127.0.0.1; the link names localhost). */
+async function fetchScript(url: string): Promise<string> {
+  const res = await fetch(url.replace('//localhost:', '//127.0.0.1:'));
+  expect(res.status).toBe(200);
+  expect(res.headers.get('content-type')).toBe('text/plain; charset=utf-8');
+  return res.text();
+}
+
 const runCommandsFor = (vm: string) => h.app.azure.simulator!.operations().filter((o) => o.kind === 'runCommand' && o.vm === vm);
 
 interface Journey {
@@ -54,7 +67,10 @@ describe('diagnosis in English', () => {
     const consentText = cardText(cardOf(j.consent));
     expect(consentText).toMatch(/Check vm-certexpired-04\?/);
     expect(consentText).toMatch(/Read-only: nothing on the VM is changed/);
-    expect(JSON.stringify(cardOf(j.consent))).toContain('rdp-doctor-script: diagnose');
+    // the script is not on the card: a link to its exact text, pinned by its hash
+    expect(JSON.stringify(cardOf(j.consent))).not.toContain('rdp-doctor-script: diagnose');
+    const script = await fetchScript(scriptUrls(cardOf(j.consent))[0]);
+    expect(script).toMatch(/^# rdp-doctor-script: diagnose\n/);
     expect(runCommandsFor('vm-certexpired-04').length).toBe(before); // nothing ran before consent
 
     const { invoke, findings, after } = await consentAndWait(j);
@@ -100,8 +116,8 @@ describe('diagnosis in English', () => {
     ['extra junk', { incidentId: 42 }],
   ])('refuses malformed card data: %s', async (_name, data) => {
     const r = await h.invoke('diagnose.start', data as Record<string, unknown>);
-    expect(r.status).toBe(400);
-    expect(r.body).toMatchObject({ type: 'application/vnd.microsoft.error' });
+    expect(r.status).toBe(200);
+    expect(r.body).toMatchObject({ statusCode: 400, type: 'application/vnd.microsoft.error' });
   });
 
   it('refuses an unknown incident with a sentence', async () => {
@@ -140,10 +156,13 @@ describe('blockers and VM choice', () => {
       const r = await h.invoke('offline.guide', { incidentId: j.incidentId, drive: 'f' }, { conversationId: j.conversationId });
       expect(r.status).toBe(200);
       const guide = await h.connector.waitFor((all) => all.slice(mark).find((c) => c.kind === 'send' && /Offline repair/.test(cardText(cardOf(c)))));
-      const json = JSON.stringify(cardOf(guide));
-      expect(json).toContain("[string]$Drive = 'F'");
-      expect(json).toMatch(/The attached disk is F:/);
-      expect(json).not.toContain('__DRIVE__');
+      // each step's script is a link to its exact text, written for drive F
+      const scripts = await Promise.all(scriptUrls(cardOf(guide)).map(fetchScript));
+      expect(scripts).toHaveLength(3);
+      const all = scripts.join('\n');
+      expect(all).toContain("[string]$Drive = 'F'");
+      expect(cardText(cardOf(guide))).toMatch(/The attached disk is F:/);
+      expect(all).not.toContain('__DRIVE__');
       expect(runCommandsFor(vm).length).toBe(before);
     }
   });

@@ -102,8 +102,8 @@ describe('faults during a fix', () => {
     const before = ops('vm-certexpired-04').length;
     const mark = h.mark();
     await h.post(activity(h, u, invoke('fix.request', { incidentId, fixId: 'renew-rdp-cert' })));
-    const copy = await h.connector.waitFor((all) => all.slice(mark).find((c) => c.conversationId === approver.conversationId && /approval\.approve/.test(JSON.stringify(cardOf(c) ?? ''))));
-    const { approvalId } = actionData(cardOf(copy), 'approval.approve');
+    const copy = await h.connector.waitFor((all) => all.slice(mark).find((c) => c.conversationId === approver.conversationId && /approval\.refresh/.test(JSON.stringify(cardOf(c) ?? ''))));
+    const { approvalId } = actionData(cardOf(copy), 'approval.refresh');
     vm('vm-certexpired-04').faults.runCommand = fault;
     try {
       await h.post(activity(h, approver, invoke('approval.approve', { approvalId })));

@@ -49,10 +49,12 @@ describe('enable-tls on vm-tlsoff-06, approved by a second person', () => {
     expect(JSON.stringify(r.body)).toMatch(/sent your request to the helpdesk approvers/);
     const requesterCopy = await approvalCardFor(endUser.conversationId, mark);
     expect(cardText(cardOf(requesterCopy))).not.toMatch(/\[Approve\]/);
-    expect(JSON.stringify(cardOf(requesterCopy))).toContain('rdp-doctor-script: fix-enable-tls');
+    expect(JSON.stringify(cardOf(requesterCopy))).toMatch(/"url":"http:\/\/localhost:\d+\/scripts\/[0-9a-f]{64}"/);
+    // the approver's copy is the base card too: the buttons come through refresh, for the approver only
     const approverCopy = await approvalCardFor(approver.conversationId, mark);
-    expect(cardText(cardOf(approverCopy))).toMatch(/Fix request: Enable TLS 1.2[\s\S]*\[Approve\][\s\S]*\[Reject\]/);
-    const { approvalId } = actionData(cardOf(approverCopy), 'approval.approve');
+    expect(cardText(cardOf(approverCopy))).toMatch(/Fix request: Enable TLS 1.2/);
+    expect(cardText(cardOf(approverCopy))).not.toMatch(/\[Approve\]|\[Reject\]/);
+    const { approvalId } = actionData(cardOf(approverCopy), 'approval.refresh');
     expect(ops('vm-tlsoff-06').length).toBe(1); // nothing ran before approval
 
     // the requester's own refresh shows the status view; the approver's shows the buttons
@@ -108,7 +110,7 @@ describe('decisions are taken once and only by the right person', () => {
   beforeAll(async () => {
     ({ incidentId } = await diagnoseAs(h, endUser, 'internal error on vm-certexpired-04'));
     const { mark } = await requestFix(endUser, incidentId, 'renew-rdp-cert');
-    ({ approvalId } = actionData(cardOf(await approvalCardFor(approver.conversationId, mark)), 'approval.approve'));
+    ({ approvalId } = actionData(cardOf(await approvalCardFor(approver.conversationId, mark)), 'approval.refresh'));
   });
 
   it('refuses a non-approver, records it, and runs nothing', async () => {
@@ -122,7 +124,8 @@ describe('decisions are taken once and only by the right person', () => {
     const r = await h.post(activity(h, approver, invoke('approval.approve', { approvalId: '11111111-2222-4333-8444-555555555555' })));
     expect(refusal(r)).toMatch(/this approval does not exist/);
     const bad = await h.post(activity(h, approver, invoke('approval.approve', { approvalId: `${approvalId}' OR 1=1` })));
-    expect(bad.status).toBe(400);
+    expect(bad.status).toBe(200);
+    expect(bad.body).toMatchObject({ statusCode: 400, type: 'application/vnd.microsoft.error' });
   });
 
   it('50 concurrent Approve clicks from two approvers run the fix exactly once', async () => {
@@ -147,7 +150,7 @@ describe('expired and self approvals', () => {
   it('an expired approval is refused, recorded and runs nothing', async () => {
     const { incidentId } = await diagnoseAs(h, endUser, 'internal error on vm-machinekeys-05');
     const { mark } = await requestFix(endUser, incidentId, 'reset-machinekeys-acl', { scope: 'rdpkey' });
-    const { approvalId } = actionData(cardOf(await approvalCardFor(approver.conversationId, mark)), 'approval.approve');
+    const { approvalId } = actionData(cardOf(await approvalCardFor(approver.conversationId, mark)), 'approval.refresh');
     const store = h.app.store as unknown as { db: { prepare(sql: string): { run(...a: unknown[]): unknown } } };
     const a = (await h.app.store.approvals.get(approvalId))!;
     store.db.prepare('UPDATE approvals SET doc = ? WHERE id = ?').run(JSON.stringify({ ...a, expiresAt: new Date(Date.now() - 1000).toISOString() }), approvalId);
@@ -168,7 +171,9 @@ describe('expired and self approvals', () => {
     const { mark } = await requestFix(approver2, incidentId, 'free-rdp-port', { service: 'TomcatAgent', disable: 'false' });
     const ownCopy = await approvalCardFor(approver2.conversationId, mark);
     expect(cardText(cardOf(ownCopy))).not.toMatch(/\[Approve\]/);
-    const { approvalId } = actionData(cardOf(await approvalCardFor(approver.conversationId, mark)), 'approval.approve');
+    const ownView = await h.post(activity(h, approver2, invoke('approval.refresh', { approvalId: actionData(cardOf(ownCopy), 'approval.refresh').approvalId })));
+    expect(cardText((ownView.body as { value: unknown }).value)).not.toMatch(/\[Approve\]/);
+    const { approvalId } = actionData(cardOf(await approvalCardFor(approver.conversationId, mark)), 'approval.refresh');
     const r = await h.post(activity(h, approver2, invoke('approval.approve', { approvalId })));
     expect(refusal(r)).toMatch(/cannot approve your own request/);
     expect((await h.app.store.approvals.get(approvalId))?.state).toBe('pending');
@@ -202,7 +207,7 @@ describe('fix requests are validated before anyone is asked', () => {
   it('restricts the NSG source once approved, and the exposure is gone', async () => {
     const { r, mark } = await requestFix(endUser, incidentId, 'restrict-rdp-source', { source: '203.0.113.0/24' });
     expect(r.status).toBe(200);
-    const { approvalId } = actionData(cardOf(await approvalCardFor(approver.conversationId, mark)), 'approval.approve');
+    const { approvalId } = actionData(cardOf(await approvalCardFor(approver.conversationId, mark)), 'approval.refresh');
     await h.post(activity(h, approver, invoke('approval.approve', { approvalId })));
     const job = await h.connector.waitFor(async () => {
       const a = await h.app.store.approvals.get(approvalId);
@@ -255,7 +260,7 @@ describe('languages', () => {
     const { incidentId } = await diagnoseAs(h, { ...endUser, conversationId: 'a:lang-en' }, 'internal error on vm-machinekeys-05');
     const { r, mark } = await requestFix({ ...endUser, conversationId: 'a:lang-en' }, incidentId, 'reset-machinekeys-acl', { scope: 'rdpkey' });
     expect(r.status).toBe(200);
-    const { approvalId } = actionData(cardOf(await approvalCardFor(approver.conversationId, mark)), 'approval.approve');
+    const { approvalId } = actionData(cardOf(await approvalCardFor(approver.conversationId, mark)), 'approval.refresh');
     const ru = await h.post(activity(h, { ...approver, locale: 'ru-RU' }, invoke('approval.refresh', { approvalId })));
     expect(cardText((ru.body as { value: unknown }).value)).toMatch(/Запрос на исправление[\s\S]*\[Одобрить\][\s\S]*\[Отклонить\]/);
     const en = await h.post(activity(h, approver, invoke('approval.refresh', { approvalId })));

@@ -1,4 +1,5 @@
 import { startHarness, type Harness } from '../support/bot-harness';
+import { cardText } from '../support/connector';
 import { actionData, activity, cardOf, diagnoseAs, invoke, type User } from '../support/journey';
 
 /** The settings of the fix workflow: ALLOW_SELF_APPROVAL=true and SNAPSHOT_BEFORE_FIX=false. */
@@ -17,8 +18,11 @@ it('a sole approver may approve their own request when allowed, and no snapshot 
   const mark = h.mark();
   await h.post(activity(h, engineer, invoke('fix.request', { incidentId, fixId: 'renew-rdp-cert' })));
   const own = await h.connector.waitFor((all) => all.slice(mark).find((c) => c.conversationId === engineer.conversationId && /approval\.refresh/.test(JSON.stringify(cardOf(c) ?? ''))));
-  // with self-approval allowed, the requester's own copy offers Approve
-  const { approvalId } = actionData(cardOf(own), 'approval.approve');
+  // the posted copy is the base card; with self-approval allowed, the requester's own view (refresh) offers Approve
+  const { approvalId } = actionData(cardOf(own), 'approval.refresh');
+  expect(cardText(cardOf(own))).not.toMatch(/\[Approve\]/);
+  const view = await h.post(activity(h, engineer, invoke('approval.refresh', { approvalId })));
+  expect(cardText((view.body as { value: unknown }).value)).toMatch(/\[Approve\]/);
   const r = await h.post(activity(h, engineer, invoke('approval.approve', { approvalId })));
   expect(r.status).toBe(200);
   await h.connector.waitFor((all) => all.slice(mark).find((c) => /has finished: the problem is gone/.test(c.activity.text ?? '')), 20000);

@@ -46,7 +46,7 @@ async function say(h: Harness, user: User, text: string) {
 }
 
 async function approvalCard(user: User, mark: number) {
-  return connector.waitFor((all) => all.slice(mark).find((c) => c.conversationId === user.conversationId && /approval\.approve/.test(JSON.stringify(cardOf(c) ?? ''))), 20000);
+  return connector.waitFor((all) => all.slice(mark).find((c) => c.conversationId === user.conversationId && /approval\.refresh/.test(JSON.stringify(cardOf(c) ?? ''))), 20000);
 }
 
 /** Reports `vm` to A, consents on B, and waits for the findings card. */
@@ -101,7 +101,7 @@ it('a whole incident with every turn on the other instance finishes correctly', 
   expect(JSON.stringify(request.body)).toMatch(/sent your request to the helpdesk approvers/);
   // the approver who only ever talked to A gets the card, sent by B
   const card = await approvalCard(approver, m2);
-  const { approvalId } = actionData(cardOf(card), 'approval.approve');
+  const { approvalId } = actionData(cardOf(card), 'approval.refresh');
 
   const m3 = connector.captured.length;
   expect((await A.post(activity(A, approver, invoke('approval.approve', { approvalId }, card.activityId)))).status).toBe(200);
@@ -114,7 +114,7 @@ it('Approve sent 25 times to each instance at once runs the fix once', async () 
   const incidentId = await diagnosed('vm-certexpired-04');
   const mark = connector.captured.length;
   expect((await A.post(activity(A, endUser, invoke('fix.request', { incidentId, fixId: 'renew-rdp-cert' })))).status).toBe(200);
-  const { approvalId } = actionData(cardOf(await approvalCard(approver, mark)), 'approval.approve');
+  const { approvalId } = actionData(cardOf(await approvalCard(approver, mark)), 'approval.refresh');
 
   const m2 = connector.captured.length;
   const clicks = await Promise.all(
@@ -134,7 +134,7 @@ it('an instance killed in the middle of a job: the other reports it interrupted 
   const incidentId = await diagnosed('vm-machinekeys-05');
   const mark = connector.captured.length;
   expect((await B.post(activity(B, endUser, invoke('fix.request', { incidentId, fixId: 'reset-machinekeys-acl', scope: 'rdpkey' })))).status).toBe(200);
-  const { approvalId } = actionData(cardOf(await approvalCard(approver2, mark)), 'approval.approve');
+  const { approvalId } = actionData(cardOf(await approvalCard(approver2, mark)), 'approval.refresh');
   expect((await A.post(activity(A, approver2, invoke('approval.approve', { approvalId })))).status).toBe(200);
 
   await connector.waitFor(async () => (await scriptRuns('fix-reset-machinekeys-acl')) > 0, 30000);

@@ -41,8 +41,8 @@ it('reports a job interrupted by a crash and never runs it again', async () => {
   const { incidentId } = await diagnoseAs(h, endUser, 'internal error on vm-tlsoff-06');
   const mark = h.mark();
   await h.post(activity(h, endUser, invoke('fix.request', { incidentId, fixId: 'enable-tls' })));
-  const copy = await connector.waitFor((all) => all.slice(mark).find((c) => c.conversationId === approver.conversationId && /approval\.approve/.test(JSON.stringify(cardOf(c) ?? ''))));
-  const { approvalId } = actionData(cardOf(copy), 'approval.approve');
+  const copy = await connector.waitFor((all) => all.slice(mark).find((c) => c.conversationId === approver.conversationId && /approval\.refresh/.test(JSON.stringify(cardOf(c) ?? ''))));
+  const { approvalId } = actionData(cardOf(copy), 'approval.refresh');
   await h.post(activity(h, approver, invoke('approval.approve', { approvalId })));
 
   // wait until the fix script has been sent to the VM, then kill the bot mid-job

@@ -19,6 +19,8 @@ export class TestConnector {
   private seq = 0;
   private waiters: Array<() => void> = [];
   url = '';
+  /** How long the channel takes to accept a post or an update in a conversation (a slow Teams), by conversation id. */
+  readonly delays = new Map<string, number>();
 
   async start(): Promise<string> {
     this.server = createServer((req, res) => void this.handle(req, res));
@@ -41,6 +43,8 @@ export class TestConnector {
       return;
     }
     const conversationId = decodeURIComponent(m[1]);
+    const delay = this.delays.get(conversationId);
+    if (delay) await new Promise((r) => setTimeout(r, delay));
     if (req.method === 'PUT' && m[2]) {
       this.record({ kind: 'update', conversationId, activityId: decodeURIComponent(m[2]), activity: body });
       reply(res, 200, JSON.stringify({ id: decodeURIComponent(m[2]) }));

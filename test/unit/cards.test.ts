@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { approvalCard } from '../../cards/approval';
@@ -6,6 +7,8 @@ import { helpCard } from '../../cards/help';
 import type { CardJson } from '../../cards/render';
 import { welcomeCard } from '../../cards/welcome';
 import { LANGS, translator } from '../../services/i18n';
+import { DIAGNOSE_RUN_TEXT } from '../../services/runbook/script-pages';
+import { offlineGuide } from '../../dialogs/offline-steps';
 import type { Approval, DiagnosisRecord } from '../../services/incidents/model';
 import { cardProblems } from '../support/card-validation';
 import { cardText } from '../support/connector';
@@ -26,6 +29,7 @@ const diagnosis = (findings: DiagnosisRecord['findings']): DiagnosisRecord => ({
   elapsedMs: 21000,
   vm: { id: vm.id, name: vm.name, powerState: 'running', agentStatus: 'Ready', osType: 'Windows' },
 });
+const base = 'https://rdp-doctor.example.com';
 const incidentId = '3f0c2f4e-1d7b-4c36-9d8e-0a8f2f5d9b11';
 const approval: Approval = {
   id: '9a0c2f4e-1d7b-4c36-9d8e-0a8f2f5d9b22', incidentId, vmId: vm.id, vmName: vm.name, fixId: 'enable-tls', params: { tls10: false }, paramsHash: 'h',
@@ -38,7 +42,7 @@ function samples(lang: (typeof LANGS)[number]): Record<string, CardJson> {
   return {
     welcome: welcomeCard(t, { demoMode: true }),
     help: helpCard(t, { demoMode: false }),
-    consent: consentCard(t, { incidentId, vm, symptom: 'internal-error', script: '# rdp-doctor-script: diagnose\nWrite-Output 1' }),
+    consent: consentCard(t, { incidentId, vm, symptom: 'internal-error', script: DIAGNOSE_RUN_TEXT, publicBaseUrl: base }),
     pick: vmPickCard(t, { incidentId, query: 'web', vms: [vm, { ...vm, id: `${vm.id}2`, name: 'vm-web-02' }] }),
     progress: progressCard(t, { vmName: 'vm-web-01', current: 'runCommand' }),
     findings: findingsCard(t, {
@@ -50,8 +54,9 @@ function samples(lang: (typeof LANGS)[number]): Record<string, CardJson> {
       incidentId,
       diagnosis: diagnosis([{ id: 'vm-agent-not-ready', severity: 'blocker', evidence: [] }]),
     }),
-    approvalPending: approvalCard(t, { approval, view: 'approver', refreshUserIds: ['29:approver'] }),
-    approvalStatus: approvalCard(t, { approval, view: 'status', refreshUserIds: [] }),
+    approvalPending: approvalCard(t, { approval, view: 'approver', refreshUserIds: ['29:approver'], publicBaseUrl: base }),
+    approvalStatus: approvalCard(t, { approval, view: 'status', refreshUserIds: [], publicBaseUrl: base }),
+    approvalAzure: approvalCard(t, { approval: { ...approval, fixId: 'restrict-rdp-source', params: { source: '203.0.113.0/24' } }, view: 'approver', refreshUserIds: [], publicBaseUrl: base }),
     approvalDone: approvalCard(t, {
       approval: { ...approval, state: 'approved', decidedBy: { id: '29:approver', name: 'Helpdesk' } },
       job: {
@@ -61,11 +66,12 @@ function samples(lang: (typeof LANGS)[number]): Record<string, CardJson> {
       },
       view: 'status',
       refreshUserIds: ['29:a', '29:b'],
+      publicBaseUrl: base,
       snapshotId: '/subscriptions/x/resourceGroups/rg/providers/Microsoft.Compute/snapshots/vm-osdisk-rdpdoctor-1',
     }),
     message: messageCard({ title: 'T', text: 'x', ref: 'r', tone: 'attention' }),
     messageRetry: messageCard({ title: 'T', text: 'x', tone: 'attention', retry: { incidentId, title: t('diagnosis.retry') } }),
-    offline: offlineGuideCard({ title: 'Offline', intro: 'Intro', steps: [{ title: 'Load', text: 'x', code: 'reg load HKLM\\BROKENSYSTEM F:\\Windows\\System32\\config\\SYSTEM' }, { title: 'Only text' }] }),
+    offline: offlineGuideCard(t, { ...offlineGuide(t, 'F'), publicBaseUrl: base }),
   };
 }
 
@@ -83,10 +89,13 @@ describe.each(LANGS)('cards (%s)', (lang) => {
 });
 
 describe('card content', () => {
-  it('consent card says read-only, shows the script and carries only the incident id', () => {
+  it('consent card says read-only, links the exact script by its hash and carries only the incident id', () => {
     const card = samples('en').consent;
     expect(cardText(card)).toMatch(/Read-only: nothing on the VM is changed/);
-    expect(JSON.stringify(card)).toContain('rdp-doctor-script: diagnose');
+    const sha = createHash('sha256').update(DIAGNOSE_RUN_TEXT).digest('hex');
+    expect(cardText(card)).toContain(`${DIAGNOSE_RUN_TEXT.split('\n').length} lines, SHA-256 ${sha}`);
+    expect(JSON.stringify(card)).toContain(`{"type":"Action.OpenUrl","title":"View the script","url":"${base}/scripts/${sha}"}`);
+    expect(JSON.stringify(card)).not.toContain('rdp-doctor-script: diagnose');
     const action = (card.actions as Array<{ verb: string; data: unknown }>)[0];
     expect(action).toMatchObject({ verb: 'diagnose.start', data: { incidentId } });
   });
@@ -100,7 +109,7 @@ describe('card content', () => {
     const all = samples('en');
     expect(cardText(all.approvalPending)).toMatch(/\[Approve\][\s\S]*\[Reject\]/);
     expect(cardText(all.approvalStatus)).not.toMatch(/\[Approve\]/);
-    expect(JSON.stringify(all.approvalStatus)).toContain('rdp-doctor-script: fix-enable-tls');
+    expect(JSON.stringify(all.approvalStatus)).toMatch(/"url":"https:\/\/rdp-doctor\.example\.com\/scripts\/[0-9a-f]{64}"/);
     expect(all.approvalPending.refresh).toMatchObject({ action: { verb: 'approval.refresh', data: { approvalId: approval.id } }, userIds: ['29:approver'] });
     expect((all.approvalStatus.refresh as object)).not.toHaveProperty('userIds');
     expect(cardText(all.approvalDone)).toMatch(/Verified: the problem is gone[\s\S]*TLS 1.2 is disabled for servers: fixed/);

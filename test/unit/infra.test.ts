@@ -276,6 +276,7 @@ describe('ARM template (infra/azuredeploy.json)', () => {
       'MicrosoftAppPassword',
       'MicrosoftAppType',
       'MicrosoftAppTenantId',
+      'PUBLIC_BASE_URL',
       'DATA_DIR',
       'AZURE_SUBSCRIPTION_IDS',
       'APPROVER_IDS',

@@ -52,7 +52,7 @@ beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'rdp-intake-'));
   store = SqliteStore.open(dir);
   const incidents = new IncidentService({ store, gateway, jobs: new JobRunner(silentLogger), logger: silentLogger });
-  const main = new MainDialog({ demoMode: true, intake: new IntakeDialog(incidents, true), commands: {} });
+  const main = new MainDialog({ demoMode: true, intake: new IntakeDialog(incidents, true, () => 'http://localhost:3978'), commands: {} });
   client = new DialogTestClient('msteams', main);
 });
 afterEach(async () => {
