@@ -188,7 +188,28 @@ export function runFixInside(vm: FleetVm, w: WindowsState, scriptId: string, ps:
         }
         if (policy.length === 0) clearEvents(s, ['36871']);
       });
-      return printed({ ...st, ok: true, status: changed.length > 0 ? 'done' : 'noop', changed, policy, needsRestart: changed.length > 0 }, changed.length > 0, changed.length > 0);
+      // `before`: the values as they were, for the undo (branch `fixes` makes the real script print them too)
+      return printed({ ...st, ok: true, status: changed.length > 0 ? 'done' : 'noop', changed, policy, needsRestart: changed.length > 0, before }, changed.length > 0, changed.length > 0);
+    }
+    case 'undo-enable-tls': {
+      const st: Status = { id: scriptId, ok: false, status: 'failed', changed: [], needsRestart: false, step: null };
+      const wanted: Array<[string, 'Enabled' | 'DisabledByDefault', string]> = [];
+      for (const [proto, prefix] of [['TLS 1.0', 'Tls10'], ['TLS 1.1', 'Tls11'], ['TLS 1.2', 'Tls12']] as const) {
+        for (const name of ['Enabled', 'DisabledByDefault'] as const) wanted.push([proto, name, param(ps, `${prefix}${name}`, 'keep')]);
+      }
+      if (wanted.some(([, , v]) => v !== 'keep' && v !== 'absent' && !(/^[0-9]{1,10}$/.test(v) && Number(v) <= 4294967295))) return printed({ ...st, status: 'bad-param' }, false);
+      const changed: string[] = [];
+      for (const [proto, name, v] of wanted) {
+        if (v === 'keep') continue;
+        const cur = { ...(w.schannelServer[proto] ?? {}) };
+        const now = cur[name];
+        if (v === 'absent' ? now === undefined : now === Number(v)) continue;
+        if (v === 'absent') delete cur[name];
+        else cur[name] = Number(v);
+        w.schannelServer[proto] = cur;
+        changed.push(`${proto}\\${name}`);
+      }
+      return printed({ ...st, ok: true, status: changed.length > 0 ? 'done' : 'noop', changed, needsRestart: changed.length > 0 }, changed.length > 0, changed.length > 0);
     }
     case 'fix-enable-nla': {
       const st: Status = { id: scriptId, ok: true, status: 'noop', changed: [], policy: [], needsRestart: false, step: null };
