@@ -7,6 +7,7 @@ import type { Approval, CardPlacement, Incident, Job } from '../services/inciden
 import type { Notifier } from '../services/incidents/notifier';
 import type { Logger } from '../services/log';
 import type { AppStore } from '../services/store/store';
+import { undoAvailable } from '../services/incidents/planner';
 import { errorText } from './error-text';
 import { DomainError } from '../services/errors';
 
@@ -48,6 +49,7 @@ export class FixPresenter implements FixObserver {
       view,
       refreshUserIds: await this.refreshUserIds(approval),
       snapshotId: incident?.snapshotId,
+      canUndo: undoAvailable(job) && incident?.state !== 'fixing',
     });
   }
 
@@ -112,7 +114,9 @@ export class FixPresenter implements FixObserver {
     const approval = await this.deps.store.approvals.get(job.approvalId);
     if (!approval) return;
     const t = translator(approval.lang);
-    if (job.state === 'succeeded') {
+    if (job.state === 'succeeded' && job.result?.outcome === 'already-fixed') {
+      await this.tellRequester(approval, 'plans.alreadyFixedNotice', {});
+    } else if (job.state === 'succeeded') {
       const clean = job.result && job.result.remaining.length === 0 && job.result.appeared.length === 0;
       await this.tellRequester(approval, 'job.doneNotice', { result: t(clean ? 'job.resultClean' : 'job.resultLeft') });
     } else if (job.state === 'interrupted') {

@@ -5,6 +5,7 @@ import type { FixRunner } from '../services/incidents/fix-runner';
 import type { JobRunner } from '../services/incidents/jobs';
 import { translator } from '../services/i18n';
 import type { IncidentService } from '../services/incidents/incident-service';
+import type { Approval } from '../services/incidents/model';
 import type { FixPresenter } from './fix-presenter';
 import { personOf } from './person';
 import { turnLang, turnT } from './turn';
@@ -24,31 +25,44 @@ const uuid = z.string().uuid();
 const paramValue = z.union([z.string().max(100), z.number(), z.boolean()]);
 const fixRequest = z.object({ incidentId: uuid, fixId: z.string().regex(/^[a-z0-9-]{1,40}$/) }).catchall(paramValue);
 const approvalRef = z.object({ approvalId: uuid });
+const undoRequest = z.object({ incidentId: uuid, jobId: uuid });
 
 /** Fix requests and decisions (CONTRACTS.md §5): fix.request, approval.approve, approval.reject, approval.refresh. */
 export function registerFixVerbs(router: VerbRouter, deps: FixVerbDeps): void {
   const { incidents, approvals, runner, presenter } = deps;
 
+  /** The requester's copy of a new request's card, then the approvers' copies. */
+  const post = async (context: TurnContext, approval: Approval, sentKey: string) => {
+    const t = turnT(context);
+    if (approval.cards.length > 0) return { kind: 'message' as const, text: t(sentKey) };
+    const card = await presenter.card(approval, presenter.viewFor(approval, personOf(context)), turnLang(context));
+    const sent = await context.sendActivity({ attachments: [CardFactory.adaptiveCard(card)] });
+    if (sent?.id) {
+      await approvals.addCard(approval.id, { conversation: TurnContext.getConversationReference(context.activity), activityId: sent.id, audience: 'requester' });
+    }
+    const reached = await presenter.publish(approval);
+    return { kind: 'message' as const, text: t(reached > 0 ? sentKey : 'approval.noApprover') };
+  };
+
   const request: VerbHandler<typeof fixRequest> = {
     verb: 'fix.request',
     schema: fixRequest,
     async handle(context, data) {
-      const t = turnT(context);
       const incident = await incidents.get(data.incidentId);
       const { incidentId: _i, fixId, ...rest } = data;
       void _i;
       const approval = await approvals.request(incident, fixId, ApprovalService.fixParams(fixId, rest), personOf(context));
-      const fresh = approval.cards.length === 0;
-      if (fresh) {
-        const card = await presenter.card(approval, presenter.viewFor(approval, personOf(context)), turnLang(context));
-        const sent = await context.sendActivity({ attachments: [CardFactory.adaptiveCard(card)] });
-        if (sent?.id) {
-          await approvals.addCard(approval.id, { conversation: TurnContext.getConversationReference(context.activity), activityId: sent.id, audience: 'requester' });
-        }
-        const reached = await presenter.publish(approval);
-        return { kind: 'message', text: t(reached > 0 ? 'approval.requested' : 'approval.noApprover') };
-      }
-      return { kind: 'message', text: t('approval.requested') };
+      return post(context, approval, 'approval.requested');
+    },
+  };
+
+  const undo: VerbHandler<typeof undoRequest> = {
+    verb: 'fix.undo',
+    schema: undoRequest,
+    async handle(context, data) {
+      const incident = await incidents.get(data.incidentId);
+      const approval = await approvals.requestUndo(incident, data.jobId, personOf(context));
+      return post(context, approval, 'plans.undo.requested');
     },
   };
 
@@ -58,6 +72,13 @@ export function registerFixVerbs(router: VerbRouter, deps: FixVerbDeps): void {
     async handle(context, data) {
       const actor = personOf(context);
       const result = await approvals.decide(data.approvalId, actor, decision);
+      if (result.outcome === 'voted') {
+        const voted = result.approval;
+        deps.jobs.run(`notify:${voted.id}`, async () => {
+          await presenter.tellRequester(voted, 'plans.twoPerson.firstNotice', { by: actor.name || actor.id });
+          await presenter.updateCopies(voted.id);
+        });
+      }
       if (result.outcome === 'decided') {
         if (result.job) await runner.start(result.job);
         const decided = result.approval;
@@ -84,5 +105,5 @@ export function registerFixVerbs(router: VerbRouter, deps: FixVerbDeps): void {
     },
   };
 
-  router.add(request).add(decide('approval.approve', 'approve')).add(decide('approval.reject', 'reject')).add(refresh);
+  router.add(request).add(undo).add(decide('approval.approve', 'approve')).add(decide('approval.reject', 'reject')).add(refresh);
 }
