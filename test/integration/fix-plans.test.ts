@@ -224,6 +224,7 @@ describe('undo', () => {
 
   it('enable-tls: fix, undo with the before-values the script printed, the Windows state is as before', async () => {
     const w = fleetVm(h, 'vm-tlsoff-06').windows!;
+    w.schannelServer['TLS 1.2'] = { Enabled: 0 }; // DisabledByDefault absent: the undo must remove the value the fix wrote
     const { events24h: _e, ...stateBefore } = JSON.parse(JSON.stringify(w)) as typeof w;
     void _e;
     const { incidentId } = await diagnoseAs(h, userA, 'internal error on vm-tlsoff-06');
