@@ -3,7 +3,7 @@ import type { SecurityRuleSpec } from '../services/azure/gateway';
 import type { Approval, Job } from '../services/incidents/model';
 import { FIXES, isFixId } from '../services/runbook/fixes';
 import type { FixPlan } from '../services/runbook/plan';
-import { getScript } from '../services/runbook/scripts';
+import { getScript, SCRIPT_IDS, type ScriptId } from '../services/runbook/scripts';
 import { bind, codeBlock, type CardJson } from './render';
 import template from './templates/approval.json';
 
@@ -13,7 +13,10 @@ const STEP_MARK = { pending: '○', running: '▶', done: '✔', skipped: '–',
 const STEP_COLOR = { pending: 'Default', running: 'Accent', done: 'Good', skipped: 'Default', failed: 'Attention' } as const;
 
 /** What the fix will run, as the approver reads it: the script itself, or the Azure change. */
-export function fixSource(fixId: string, params: Record<string, unknown>): { code: string; language: 'PowerShell' | 'Json' } {
+export function fixSource(fixId: string, params: Record<string, unknown>, plan?: FixPlan): { code: string; language: 'PowerShell' | 'Json' } {
+  const planned = plan?.script?.id;
+  if (planned && (SCRIPT_IDS as readonly string[]).includes(planned)) return { code: getScript(planned as ScriptId).source, language: 'PowerShell' };
+  if (plan && plan.nsg.length > 0) return { code: JSON.stringify({ azureOperation: fixId, parameters: params, nsgRules: plan.nsg.map((c) => ({ nsg: c.nsgName, before: c.before, after: c.after })) }, null, 2), language: 'Json' };
   if (isFixId(fixId)) {
     const def = FIXES[fixId];
     if (def.kind === 'script' && def.scriptId) return { code: getScript(def.scriptId).source, language: 'PowerShell' };
@@ -32,7 +35,7 @@ export function approvalCard(
 ): CardJson {
   const { approval: a, job } = d;
   const def = isFixId(a.fixId) ? FIXES[a.fixId] : undefined;
-  const src = fixSource(a.fixId, a.params);
+  const src = fixSource(a.fixId, a.params, a.plan);
   const who = (p?: { name?: string; id: string }) => p?.name || p?.id || '';
   const status = statusLine(t, a, job);
   const card = bind(template, {

@@ -36,6 +36,8 @@ export class FixPresenter implements FixObserver {
   viewFor(approval: Approval, person: { id: string; aadObjectId?: string }): ApprovalView {
     if (!this.deps.approvals.isApprover(person)) return 'status';
     if (approval.requester.id === person.id && !this.deps.allowSelfApproval) return 'status';
+    // an approver who gave the first of two approvals waits for the second, like everybody else
+    if ((approval.votes ?? []).some((v) => v.by.id === person.id)) return 'status';
     return 'approver';
   }
 

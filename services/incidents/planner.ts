@@ -34,7 +34,9 @@ export async function planFix(
     return { plan: planOf(run, null), run, vm: null, nsgs: req.knownNsgs ?? null };
   }
   const vm = await gateway.getVm(req.vmId);
-  const nsgs = vm.primaryNicId ? await gateway.getEffectiveNsgRules(vm) : [];
+  // the effective rules the caller has (the precheck's fresh read, or at request time the
+  // diagnosis's, so the turn does not wait for a long-running read); the NSGs themselves are read now
+  const nsgs = req.knownNsgs ?? (vm.primaryNicId ? await gateway.getEffectiveNsgRules(vm) : []);
   const ids = [...new Set(nsgs.map((n) => n.networkSecurityGroupId).filter((x): x is string => !!x))];
   const details: NsgDetails[] = await Promise.all(ids.map((id) => gateway.getNsg(id)));
   const run = buildFixRun(req.fixId, req.params, req.facts, { vm, nsgs, nsgDetails: details, now: req.now });
