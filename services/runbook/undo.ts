@@ -20,6 +20,13 @@ const TLS = [
   ['TLS 1.2', 'Tls12'],
 ] as const;
 
+/** RDP-Tcp value -> the undo script's parameter (without the Hungarian f). */
+const NLA = [
+  ['UserAuthentication', 'UserAuthentication'],
+  ['fAllowSecProtocolNegotiation', 'AllowSecProtocolNegotiation'],
+  ['SecurityLayer', 'SecurityLayer'],
+] as const;
+
 const dword = (v: unknown): string | null => (typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 4294967295 ? String(v) : null);
 
 export function undoScriptFor(fixId: FixId, status: Record<string, unknown>): UndoScript | null {
@@ -42,6 +49,19 @@ export function undoScriptFor(fixId: FixId, status: Record<string, unknown>): Un
         }
       }
       return parameters.length > 0 ? { id: 'undo-enable-tls', parameters, needsRestart: true } : null;
+    }
+    case 'enable-nla': {
+      const b = before as Record<string, unknown>;
+      const changed = Array.isArray(status.changed) ? status.changed.filter((x): x is string => typeof x === 'string') : [];
+      const parameters: ScriptParameter[] = [];
+      for (const [value, param] of NLA) {
+        if (!changed.includes(value)) continue;
+        const raw = b[value];
+        const v = raw === undefined || raw === null ? 'absent' : dword(raw);
+        if (v === null) return null;
+        parameters.push({ name: param, value: v });
+      }
+      return parameters.length > 0 ? { id: 'undo-enable-nla', parameters, needsRestart: true } : null;
     }
     default:
       return null;

@@ -214,6 +214,7 @@ export function runFixInside(vm: FleetVm, w: WindowsState, scriptId: string, ps:
     case 'fix-enable-nla': {
       const st: Status = { id: scriptId, ok: true, status: 'noop', changed: [], policy: [], needsRestart: false, step: null };
       const changed: string[] = [];
+      const before = { UserAuthentication: w.rdpTcp.UserAuthentication, fAllowSecProtocolNegotiation: w.rdpTcp.fAllowSecProtocolNegotiation, SecurityLayer: w.rdpTcp.SecurityLayer };
       if (w.rdpTcp.UserAuthentication !== 1) {
         w.rdpTcp.UserAuthentication = 1;
         changed.push('UserAuthentication');
@@ -233,7 +234,25 @@ export function runFixInside(vm: FleetVm, w: WindowsState, scriptId: string, ps:
           const v = (w.rdpTcp as Record<string, number | undefined>)[e.slice(3)];
           return v === undefined ? e : `${e}=${v}`;
         });
-      return printed({ ...st, status: changed.length > 0 ? 'done' : 'noop', changed, policy, needsRestart: changed.length > 0 }, changed.length > 0, changed.length > 0);
+      // `before`: the values as they were (absent ones left out), for the undo
+      return printed({ ...st, status: changed.length > 0 ? 'done' : 'noop', changed, policy, needsRestart: changed.length > 0, before }, changed.length > 0, changed.length > 0);
+    }
+    case 'undo-enable-nla': {
+      const st: Status = { id: scriptId, ok: false, status: 'failed', changed: [], needsRestart: false, step: null };
+      const wanted: Array<['UserAuthentication' | 'fAllowSecProtocolNegotiation' | 'SecurityLayer', string]> = [
+        ['UserAuthentication', param(ps, 'UserAuthentication', 'keep')],
+        ['fAllowSecProtocolNegotiation', param(ps, 'AllowSecProtocolNegotiation', 'keep')],
+        ['SecurityLayer', param(ps, 'SecurityLayer', 'keep')],
+      ];
+      if (wanted.some(([, v]) => v !== 'keep' && v !== 'absent' && !(/^[0-9]{1,10}$/.test(v) && Number(v) <= 4294967295))) return printed({ ...st, status: 'bad-param' }, false);
+      const changed: string[] = [];
+      for (const [name, v] of wanted) {
+        if (v === 'keep' || (v === 'absent' ? w.rdpTcp[name] === undefined : w.rdpTcp[name] === Number(v))) continue;
+        if (v === 'absent') delete w.rdpTcp[name];
+        else w.rdpTcp[name] = Number(v);
+        changed.push(name);
+      }
+      return printed({ ...st, ok: true, status: changed.length > 0 ? 'done' : 'noop', changed, needsRestart: changed.length > 0 }, changed.length > 0, changed.length > 0);
     }
     default:
       return { stdout: '', stderr: `unknown script id ${scriptId}`, changed: false };

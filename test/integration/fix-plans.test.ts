@@ -222,6 +222,26 @@ describe('undo', () => {
     expect(ran).toEqual([...Array(kind ? 2 : 1).fill('nsgRuleWrite:'), 'runCommand:diagnose']);
   });
 
+  it('enable-nla: fix, undo, the RDP-Tcp values are as before (an absent one removed again)', async () => {
+    const clone = JSON.parse(JSON.stringify(fleetVm(h, 'vm-healthy-01'))) as FleetVm;
+    clone.windows!.rdpTcp = { SecurityLayer: 0, UserAuthentication: 0 };
+    h.app.azure.simulator!.fleet.vms.push(fleetVmSchema.parse({ ...clone, name: 'vm-nla-22' }));
+    const { events24h: _e, ...stateBefore } = JSON.parse(JSON.stringify(fleetVm(h, 'vm-nla-22').windows!)) as NonNullable<FleetVm['windows']>;
+    void _e;
+    const { incidentId } = await diagnoseAs(h, userA, 'internal error on vm-nla-22');
+    const { approvalId } = await request(h, userA, incidentId, 'enable-nla');
+    const job = await approveAndWait(h, approver, approvalId);
+    expect(job.state).toBe('succeeded');
+    expect(fleetVm(h, 'vm-nla-22').windows!.rdpTcp).toEqual({ SecurityLayer: 1, UserAuthentication: 1, fAllowSecProtocolNegotiation: 1 });
+    const count = changesOf(h, 'vm-nla-22').length;
+    const undone = await undo(userA, incidentId, job);
+    expect(undone.state).toBe('succeeded');
+    const { events24h: _f, ...stateAfter } = JSON.parse(JSON.stringify(fleetVm(h, 'vm-nla-22').windows!)) as NonNullable<FleetVm['windows']>;
+    void _f;
+    expect(stateAfter).toEqual(stateBefore);
+    expect(changesOf(h, 'vm-nla-22').slice(count)).toEqual(['runCommand:undo-enable-nla', 'restart:', 'runCommand:diagnose']);
+  });
+
   it('enable-tls: fix, undo with the before-values the script printed, the Windows state is as before', async () => {
     const w = fleetVm(h, 'vm-tlsoff-06').windows!;
     w.schannelServer['TLS 1.2'] = { Enabled: 0 }; // DisabledByDefault absent: the undo must remove the value the fix wrote

@@ -109,4 +109,12 @@ describe('undo scripts from the before-values a fix printed', () => {
     expect(undoScriptFor('enable-tls', { ok: true, status: 'done', before: { 'TLS 1.2': { Enabled: 'x' } } })).toBeNull();
     expect(undoScriptFor('renew-rdp-cert', { ok: true, status: 'done', before: {} })).toBeNull();
   });
+
+  it('enable-nla: only the values the fix changed', () => {
+    const status = { ok: true, status: 'done', changed: ['UserAuthentication', 'fAllowSecProtocolNegotiation'], before: { UserAuthentication: 0, SecurityLayer: 2 } };
+    expect(undoScriptFor('enable-nla', status)?.parameters).toEqual([
+      { name: 'UserAuthentication', value: '0' },
+      { name: 'AllowSecProtocolNegotiation', value: 'absent' },
+    ]);
+  });
 });
