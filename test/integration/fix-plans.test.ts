@@ -112,6 +112,22 @@ describe('preconditions at run time', () => {
     expect(fleetVm(h, 'vm-portclash-03').windows!.services.TomcatAgent).toBe('Running');
   });
 
+  it('after a job that failed midway on the VM, the precheck runs a fresh read-only diagnosis', async () => {
+    const a = await diagnoseAs(h, userA, 'internal error on vm-certexpired-04');
+    const b = await diagnoseAs(h, userB, 'internal error on vm-certexpired-04');
+    const first = await request(h, userA, a.incidentId, 'renew-rdp-cert');
+    const second = await request(h, userB, b.incidentId, 'renew-rdp-cert');
+    const vm = fleetVm(h, 'vm-certexpired-04');
+    vm.faults.runCommand = 'agent-error';
+    expect((await approveAndWait(h, approver, first.approvalId)).state).toBe('failed');
+    vm.faults.runCommand = 'none';
+    const before = changesOf(h, 'vm-certexpired-04').length;
+    const job = await approveAndWait(h, approver, second.approvalId);
+    expect(job.state).toBe('succeeded');
+    expect(job.steps.find((st) => st.name === 'precheck')?.detail).toMatchObject({ basis: 'fresh-diagnosis' });
+    expect(changesOf(h, 'vm-certexpired-04').slice(before)).toEqual(['runCommand:diagnose', 'snapshot:', 'runCommand:fix-renew-rdp-cert', 'runCommand:diagnose']);
+  });
+
   it('restarts only when the fix script reports a change (noop: no restart)', async () => {
     const healthy = JSON.parse(JSON.stringify(fleetVm(h, 'vm-healthy-01'))) as FleetVm;
     healthy.windows!.rdpTcp.UserAuthentication = 0;
