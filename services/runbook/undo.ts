@@ -50,6 +50,21 @@ export function undoScriptFor(fixId: FixId, status: Record<string, unknown>): Un
       }
       return parameters.length > 0 ? { id: 'undo-enable-tls', parameters, needsRestart: true } : null;
     }
+    case 'fix-firewall-rule': {
+      const b = before as { exists?: unknown; enabled?: unknown; localPort?: unknown };
+      if (b.exists === false) return { id: 'undo-fix-firewall-rule', parameters: [{ name: 'Exists', value: '0' }], needsRestart: false };
+      const ports = Array.isArray(b.localPort) ? b.localPort.map(String) : [];
+      if (b.exists !== true || typeof b.enabled !== 'boolean' || ports.length === 0 || ports.length > 10 || !ports.every((p) => /^[0-9]{1,5}$/.test(p))) return null;
+      return {
+        id: 'undo-fix-firewall-rule',
+        parameters: [
+          { name: 'Exists', value: '1' },
+          { name: 'Enabled', value: b.enabled ? 'True' : 'False' },
+          { name: 'LocalPort', value: ports.join('.') },
+        ],
+        needsRestart: false,
+      };
+    }
     case 'enable-nla': {
       const b = before as Record<string, unknown>;
       const changed = Array.isArray(status.changed) ? status.changed.filter((x): x is string => typeof x === 'string') : [];

@@ -115,6 +115,8 @@ export function runFixInside(vm: FleetVm, w: WindowsState, scriptId: string, ps:
     case 'fix-fix-firewall-rule': {
       const st: Status = { id: scriptId, ok: true, status: 'noop', port: w.rdpPort, action: 'none', policyRule: false, step: null };
       const rule = w.firewallRdpRule;
+      // `before`: the rule as it was, for the undo
+      st.before = rule ? { exists: true, enabled: rule.enabled, localPort: [String(rule.localPort)] } : { exists: false };
       if (!rule) st.action = 'created';
       else if (!rule.enabled || rule.localPort !== w.rdpPort) st.action = 'updated';
       if (st.action !== 'none') {
@@ -236,6 +238,23 @@ export function runFixInside(vm: FleetVm, w: WindowsState, scriptId: string, ps:
         });
       // `before`: the values as they were (absent ones left out), for the undo
       return printed({ ...st, status: changed.length > 0 ? 'done' : 'noop', changed, policy, needsRestart: changed.length > 0, before }, changed.length > 0, changed.length > 0);
+    }
+    case 'undo-fix-firewall-rule': {
+      const st: Status = { id: scriptId, ok: false, status: 'failed', action: 'none', step: null };
+      const exists = param(ps, 'Exists', '1');
+      const enabled = param(ps, 'Enabled', 'True');
+      const ports = param(ps, 'LocalPort', '');
+      if (!['0', '1'].includes(exists) || (exists === '1' && (!['True', 'False'].includes(enabled) || !/^[0-9]{1,5}$/.test(ports)))) return printed({ ...st, status: 'bad-param' }, false);
+      if (exists === '0') {
+        if (!w.firewallRdpRule) return printed({ ...st, ok: true, status: 'noop' }, false);
+        w.firewallRdpRule = null;
+        return printed({ ...st, ok: true, status: 'done', action: 'removed' }, true);
+      }
+      const rule = w.firewallRdpRule;
+      if (!rule) return printed({ ...st, status: 'rule-missing', action: 'missing', step: 'missing' }, false);
+      if (rule.enabled === (enabled === 'True') && rule.localPort === Number(ports)) return printed({ ...st, ok: true, status: 'noop' }, false);
+      w.firewallRdpRule = { enabled: enabled === 'True', localPort: Number(ports) };
+      return printed({ ...st, ok: true, status: 'done', action: 'updated' }, true);
     }
     case 'undo-enable-nla': {
       const st: Status = { id: scriptId, ok: false, status: 'failed', changed: [], needsRestart: false, step: null };

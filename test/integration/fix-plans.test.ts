@@ -258,6 +258,30 @@ describe('undo', () => {
     expect(changesOf(h, 'vm-nla-22').slice(count)).toEqual(['runCommand:undo-enable-nla', 'restart:', 'runCommand:diagnose']);
   });
 
+  it.each([
+    ['vm-fw-23', { enabled: false, localPort: 3389 }],
+    ['vm-fw-24', null],
+  ])('fix-firewall-rule on %s: fix, undo, the firewall rule is as before', async (name, rule) => {
+    const clone = JSON.parse(JSON.stringify(fleetVm(h, 'vm-healthy-01'))) as FleetVm;
+    clone.windows!.firewallRdpRule = rule;
+    h.app.azure.simulator!.fleet.vms.push(fleetVmSchema.parse({ ...clone, name }));
+    const { events24h: _e, ...stateBefore } = JSON.parse(JSON.stringify(fleetVm(h, name).windows!)) as NonNullable<FleetVm['windows']>;
+    void _e;
+    const { incidentId } = await diagnoseAs(h, userA, `internal error on ${name}`);
+    const { approvalId } = await request(h, userA, incidentId, 'fix-firewall-rule');
+    const job = await approveAndWait(h, approver, approvalId);
+    expect(job.state).toBe('succeeded');
+    expect(fleetVm(h, name).windows!.firewallRdpRule).toEqual({ enabled: true, localPort: 3389 });
+    const count = changesOf(h, name).length;
+    const undone = await undo(userA, incidentId, job);
+    expect(undone.state).toBe('succeeded');
+    const { events24h: _f, ...stateAfter } = JSON.parse(JSON.stringify(fleetVm(h, name).windows!)) as NonNullable<FleetVm['windows']>;
+    void _f;
+    expect(stateAfter).toEqual(stateBefore);
+    // no restart: the firewall change takes effect at once
+    expect(changesOf(h, name).slice(count)).toEqual(['runCommand:undo-fix-firewall-rule', 'runCommand:diagnose']);
+  });
+
   it('enable-tls: fix, undo with the before-values the script printed, the Windows state is as before', async () => {
     const w = fleetVm(h, 'vm-tlsoff-06').windows!;
     w.schannelServer['TLS 1.2'] = { Enabled: 0 }; // DisabledByDefault absent: the undo must remove the value the fix wrote

@@ -110,6 +110,16 @@ describe('undo scripts from the before-values a fix printed', () => {
     expect(undoScriptFor('renew-rdp-cert', { ok: true, status: 'done', before: {} })).toBeNull();
   });
 
+  it('fix-firewall-rule: the rule as it was, or removed when the fix created it', () => {
+    expect(undoScriptFor('fix-firewall-rule', { ok: true, status: 'done', before: { exists: true, enabled: false, localPort: ['3389', '3390'] } })?.parameters).toEqual([
+      { name: 'Exists', value: '1' },
+      { name: 'Enabled', value: 'False' },
+      { name: 'LocalPort', value: '3389.3390' },
+    ]);
+    expect(undoScriptFor('fix-firewall-rule', { ok: true, status: 'done', before: { exists: false } })?.parameters).toEqual([{ name: 'Exists', value: '0' }]);
+    expect(undoScriptFor('fix-firewall-rule', { ok: true, status: 'done', before: { exists: true, enabled: true, localPort: ['3389; x'] } })).toBeNull();
+  });
+
   it('enable-nla: only the values the fix changed', () => {
     const status = { ok: true, status: 'done', changed: ['UserAuthentication', 'fAllowSecProtocolNegotiation'], before: { UserAuthentication: 0, SecurityLayer: 2 } };
     expect(undoScriptFor('enable-nla', status)?.parameters).toEqual([
