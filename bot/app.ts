@@ -7,6 +7,7 @@ import { helpdeskCommands } from '../dialogs/helpdesk-commands';
 import { recordUser } from '../dialogs/user-directory';
 import { ApprovalService } from '../services/incidents/approvals';
 import { FixRunner, type FixRunnerDeps } from '../services/incidents/fix-runner';
+import { gatewayPlanner } from '../services/incidents/planner';
 import { RdpDoctorBot } from './bot';
 import { createAdapter } from './adapter';
 import { AdapterNotifier } from './notifier';
@@ -69,7 +70,8 @@ export async function createApp(config: Config, logger: Logger, overrides: AppOv
     const approvals = new ApprovalService({
       store,
       logger,
-      policy: { approverIds: config.APPROVER_IDS, allowSelfApproval: config.ALLOW_SELF_APPROVAL, ttlMinutes: config.APPROVAL_TTL_MINUTES },
+      policy: { approverIds: config.APPROVER_IDS, allowSelfApproval: config.ALLOW_SELF_APPROVAL, ttlMinutes: config.APPROVAL_TTL_MINUTES, twoPerson: config.TWO_PERSON_FIXES },
+      planner: gatewayPlanner(azure.gateway, store),
     });
     const presenter = new FixPresenter({ store, approvals, notifier, logger, allowSelfApproval: config.ALLOW_SELF_APPROVAL, publicBaseUrl: baseUrl });
     const runner = new FixRunner({

@@ -48,6 +48,12 @@ const schema = z.object({
 
   APPROVER_IDS: csv(z.string().regex(guid, 'not a GUID'), 'Entra object id GUIDs'),
   ALLOW_SELF_APPROVAL: bool(false),
+  /** kinds of change that need two different approvers: restart, nsg (comma-separated; empty: one approver) */
+  TWO_PERSON_FIXES: z
+    .string()
+    .optional()
+    .transform((v) => (v ?? '').split(',').map((s) => s.trim().toLowerCase()).filter(Boolean))
+    .pipe(z.array(z.enum(['restart', 'nsg']), { message: 'expected a comma-separated list of restart, nsg' })),
   APPROVAL_TTL_MINUTES: z.coerce.number({ message: 'expected minutes' }).int().min(1).max(7 * 24 * 60).default(60),
   SNAPSHOT_BEFORE_FIX: bool(true),
   STORAGE: z.enum(['sqlite', 'azure'], { message: 'expected sqlite or azure' }).default('sqlite'),
@@ -123,6 +129,7 @@ export function redactedSummary(c: Config): Record<string, unknown> {
     armEndpoint: c.AZURE_ARM_ENDPOINT ?? '(Azure public cloud)',
     approvers: c.APPROVER_IDS.length,
     allowSelfApproval: c.ALLOW_SELF_APPROVAL,
+    twoPersonFixes: c.TWO_PERSON_FIXES,
     approvalTtlMinutes: c.APPROVAL_TTL_MINUTES,
     snapshotBeforeFix: c.SNAPSHOT_BEFORE_FIX,
   };

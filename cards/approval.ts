@@ -1,8 +1,10 @@
 import type { Translate } from '../services/i18n';
+import type { SecurityRuleSpec } from '../services/azure/gateway';
 import type { Approval, Job } from '../services/incidents/model';
 import { FIXES, isFixId } from '../services/runbook/fixes';
 import { runCommandText } from '../services/azure/validation';
-import { getScript } from '../services/runbook/scripts';
+import type { FixPlan } from '../services/runbook/plan';
+import { getScript, SCRIPT_IDS, type ScriptId } from '../services/runbook/scripts';
 import { bind, type CardJson } from './render';
 import { scriptView } from './script-view';
 import template from './templates/approval.json';
@@ -13,7 +15,11 @@ const STEP_MARK = { pending: '○', running: '▶', done: '✔', skipped: '–',
 const STEP_COLOR = { pending: 'Default', running: 'Accent', done: 'Good', skipped: 'Default', failed: 'Attention' } as const;
 
 /** What the fix will run, as the approver reads it: the script itself, or the Azure change. */
-export function fixSource(fixId: string, params: Record<string, unknown>): { code: string; language: 'PowerShell' | 'Json' } {
+export function fixSource(fixId: string, params: Record<string, unknown>, plan?: FixPlan): { code: string; language: 'PowerShell' | 'Json' } {
+  const planned = plan?.script?.id;
+  // the text exactly as Run Command receives it: its hash is the one on the card and on the script's page
+  if (planned && (SCRIPT_IDS as readonly string[]).includes(planned)) return { code: runCommandText(planned, getScript(planned as ScriptId).source), language: 'PowerShell' };
+  if (plan && plan.nsg.length > 0) return { code: JSON.stringify({ azureOperation: fixId, parameters: params, nsgRules: plan.nsg.map((c) => ({ nsg: c.nsgName, before: c.before, after: c.after })) }, null, 2), language: 'Json' };
   if (isFixId(fixId)) {
     const def = FIXES[fixId];
     // the text exactly as Run Command receives it: its hash is the one on the card and on the script's page
@@ -29,11 +35,11 @@ export function fixSource(fixId: string, params: Record<string, unknown>): { cod
  */
 export function approvalCard(
   t: Translate,
-  d: { approval: Approval; job?: Job | null; view: ApprovalView; refreshUserIds: string[]; snapshotId?: string; publicBaseUrl: string },
+  d: { approval: Approval; job?: Job | null; view: ApprovalView; refreshUserIds: string[]; snapshotId?: string; publicBaseUrl: string; canUndo?: boolean },
 ): CardJson {
   const { approval: a, job } = d;
   const def = isFixId(a.fixId) ? FIXES[a.fixId] : undefined;
-  const src = fixSource(a.fixId, a.params);
+  const src = fixSource(a.fixId, a.params, a.plan);
   const who = (p?: { name?: string; id: string }) => p?.name || p?.id || '';
   const status = statusLine(t, a, job);
   const card = bind(template, {
@@ -42,7 +48,7 @@ export function approvalCard(
     vmName: a.vmName,
     fixTitle: t(`fixes.${a.fixId}.title`),
     risk: def ? t(`fixes.risk.${def.risk}`) : '',
-    restart: t(def?.needsRestart ? 'common.yes' : 'common.no'),
+    restart: a.plan ? (a.plan.restart ? t('plans.restartIfChanged') : t('common.no')) : t(def?.needsRestart ? 'common.yes' : 'common.no'),
     requester: who(a.requester),
     expiresAt: a.expiresAt,
     params: Object.entries(a.params).map(([name, value]) => ({ name: t(`fixes.param.${name}`), value: shown(t, value) })),
@@ -50,7 +56,11 @@ export function approvalCard(
     canDecide: d.view === 'approver' && a.state === 'pending',
     snapshotNote: d.snapshotId ? t('job.snapshotNote', { id: d.snapshotId.split('/').pop() ?? d.snapshotId }) : '',
     steps: (job?.steps ?? []).map((s) => ({ mark: STEP_MARK[s.state], color: STEP_COLOR[s.state], text: t(`job.step.${s.name}`) })),
-    verification: job?.result ? verification(t, job.result) : null,
+    verification: job?.result && job.result.outcome !== 'already-fixed' ? verification(t, job.result) : null,
+    planLines: a.plan ? planLines(t, a.plan) : [],
+    incidentId: a.incidentId,
+    jobId: job?.id ?? '',
+    canUndo: !!d.canUndo && !!job,
     script: scriptView(t, d.publicBaseUrl, src.code, src.language),
     s: {
       title: t('approval.title', { fix: t(`fixes.${a.fixId}.title`), vm: a.vmName }),
@@ -67,6 +77,8 @@ export function approvalCard(
       approve: t('approval.approve'),
       reject: t('approval.reject'),
       refresh: t('approval.refresh'),
+      planTitle: t('plans.title'),
+      undo: t('plans.undo.button'),
     },
   });
   // Teams refreshes for everyone in small chats when userIds is absent; an empty list would refresh no one
@@ -84,11 +96,18 @@ function shown(t: Translate, value: unknown): string {
 
 function statusLine(t: Translate, a: Approval, job?: Job | null): { text: string; color: string } {
   const by = a.decidedBy?.name || a.decidedBy?.id || '';
+  const votes = a.votes ?? [];
+  if (a.state === 'pending' && votes.length > 0) {
+    const names = votes.map((v) => v.by.name || v.by.id).join(', ');
+    return { text: t('plans.votedBy', { by: names, count: votes.length, required: a.approvalsRequired ?? 2 }), color: 'Warning' };
+  }
+  if (a.state === 'pending' && (a.approvalsRequired ?? 1) > 1) return { text: `${t('approval.status.pending')} ${t('plans.votes', { count: 0, required: a.approvalsRequired ?? 2 })}`, color: 'Warning' };
   if (a.state === 'pending') return { text: t('approval.status.pending'), color: 'Warning' };
   if (a.state === 'rejected') return { text: t('approval.status.rejected', { by }), color: 'Attention' };
   if (a.state === 'expired') return { text: t('approval.status.expired'), color: 'Attention' };
   if (!job || job.state === 'queued') return { text: t('approval.status.approved', { by }), color: 'Accent' };
   if (job.state === 'running') return { text: t('job.status.running', { by }), color: 'Accent' };
+  if (job.state === 'succeeded' && job.result?.outcome === 'already-fixed') return { text: t('plans.alreadyFixedStatus', { by }), color: 'Good' };
   if (job.state === 'succeeded') return { text: t('job.status.succeeded', { by }), color: 'Good' };
   if (job.state === 'interrupted') return { text: t('job.status.interrupted'), color: 'Attention' };
   return { text: t('job.status.failed', { step: job.error?.step ? t(`job.step.${job.error.step}`) : '-' }), color: 'Attention' };
@@ -104,4 +123,33 @@ function verification(t: Translate, r: NonNullable<Job['result']>): { title: str
   const clean = r.remaining.length === 0 && r.appeared.length === 0;
   // one text block, a line per finding: a block per line would weigh more than the words
   return { title: t(clean ? 'job.verify.titleClean' : 'job.verify.titleLeft'), color: clean ? 'Good' : 'Warning', text: (lines.length ? lines : [t('job.verify.nothing')]).join('\n\n') };
+}
+
+/** A security rule in one line, as an approver compares before and after. */
+function ruleText(t: Translate, r: SecurityRuleSpec | null, missing: string): string {
+  if (!r) return missing;
+  const sources = r.sourceAddressPrefixes && r.sourceAddressPrefixes.length > 0 ? r.sourceAddressPrefixes.join(', ') : (r.sourceAddressPrefix ?? '*');
+  const ports = r.destinationPortRanges && r.destinationPortRanges.length > 0 ? r.destinationPortRanges.join(', ') : (r.destinationPortRange ?? '*');
+  const text = t('plans.rule', { access: r.access, protocol: r.protocol, ports, sources, priority: r.priority });
+  return r.description ? `${text} ("${r.description}")` : text;
+}
+
+/** The plan, line by line: the script and its parameters, each rule before -> after, what else it reaches. */
+export function planLines(t: Translate, plan: FixPlan): string[] {
+  const lines: string[] = [];
+  if (plan.script) {
+    const params = plan.script.parameters.map((p) => `${p.name}=${p.value}`).join(', ');
+    lines.push(params ? t('plans.script', { script: plan.script.id, params }) : t('plans.scriptNoParams', { script: plan.script.id }));
+  }
+  const noted = new Set<string>();
+  for (const c of plan.nsg) {
+    const name = (c.after ?? c.before)?.name ?? '';
+    lines.push(t('plans.nsgChange', { nsg: c.nsgName, rule: name, before: ruleText(t, c.before, t('plans.newRule')), after: ruleText(t, c.after, t('plans.deleted')) }));
+    if (c.standsFor && c.otherPorts.length > 0 && !noted.has(`${c.nsgId}|${c.standsFor}`)) {
+      noted.add(`${c.nsgId}|${c.standsFor}`);
+      lines.push(t('plans.otherPorts', { rule: c.standsFor, ports: c.otherPorts.join(', ') }));
+    }
+  }
+  if (plan.alsoAffects.length > 0) lines.push(t('plans.alsoAffects', { targets: plan.alsoAffects.join(', ') }));
+  return lines;
 }

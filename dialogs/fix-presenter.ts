@@ -7,6 +7,7 @@ import type { Approval, CardPlacement, Incident, Job } from '../services/inciden
 import type { Notifier } from '../services/incidents/notifier';
 import type { Logger } from '../services/log';
 import type { AppStore } from '../services/store/store';
+import { undoAvailable } from '../services/incidents/planner';
 import { errorText } from './error-text';
 import { DomainError } from '../services/errors';
 
@@ -43,6 +44,8 @@ export class FixPresenter implements FixObserver {
   viewFor(approval: Approval, person: { id: string; aadObjectId?: string }): ApprovalView {
     if (!this.deps.approvals.isApprover(person)) return 'status';
     if (approval.requester.id === person.id && !this.deps.allowSelfApproval) return 'status';
+    // an approver who gave the first of two approvals waits for the second, like everybody else
+    if ((approval.votes ?? []).some((v) => v.by.id === person.id)) return 'status';
     return 'approver';
   }
 
@@ -57,6 +60,7 @@ export class FixPresenter implements FixObserver {
       refreshUserIds: await this.refreshUserIds(approval),
       snapshotId: incident?.snapshotId,
       publicBaseUrl: this.deps.publicBaseUrl(),
+      canUndo: undoAvailable(job) && incident?.state !== 'fixing',
     });
   }
 
@@ -139,7 +143,9 @@ export class FixPresenter implements FixObserver {
     const approval = await this.deps.store.approvals.get(job.approvalId);
     if (!approval) return;
     const t = translator(approval.lang);
-    if (job.state === 'succeeded') {
+    if (job.state === 'succeeded' && job.result?.outcome === 'already-fixed') {
+      await this.tellRequester(approval, 'plans.alreadyFixedNotice', {});
+    } else if (job.state === 'succeeded') {
       const clean = job.result && job.result.remaining.length === 0 && job.result.appeared.length === 0;
       await this.tellRequester(approval, 'job.doneNotice', { result: t(clean ? 'job.resultClean' : 'job.resultLeft') });
     } else if (job.state === 'interrupted') {

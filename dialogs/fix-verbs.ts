@@ -5,6 +5,7 @@ import type { FixRunner } from '../services/incidents/fix-runner';
 import type { JobRunner } from '../services/incidents/jobs';
 import { translator } from '../services/i18n';
 import type { IncidentService } from '../services/incidents/incident-service';
+import type { Approval } from '../services/incidents/model';
 import type { FixPresenter } from './fix-presenter';
 import { personOf } from './person';
 import { turnLang, turnT } from './turn';
@@ -24,31 +25,50 @@ const uuid = z.string().uuid();
 const paramValue = z.union([z.string().max(100), z.number(), z.boolean()]);
 const fixRequest = z.object({ incidentId: uuid, fixId: z.string().regex(/^[a-z0-9-]{1,40}$/) }).catchall(paramValue);
 const approvalRef = z.object({ approvalId: uuid });
+const undoRequest = z.object({ incidentId: uuid, jobId: uuid });
 
 /** Fix requests and decisions (CONTRACTS.md §5): fix.request, approval.approve, approval.reject, approval.refresh. */
 export function registerFixVerbs(router: VerbRouter, deps: FixVerbDeps): void {
   const { incidents, approvals, runner, presenter } = deps;
 
+  /**
+   * A new request's cards: the requester's copy, then the approvers' copies, posted after the
+   * answer (a call per place; Teams gives an invoke 5 s). The same request again (a double click)
+   * gets the approval that exists, already posted.
+   */
+  const post = async (context: TurnContext, approval: Approval, sentKey: string, asked: number) => {
+    const t = turnT(context);
+    const fresh = approval.cards.length === 0 && Date.parse(approval.createdAt) >= asked;
+    if (!fresh) return { kind: 'message' as const, text: t(sentKey) };
+    const targets = await presenter.approverTargets(approval);
+    const requester = TurnContext.getConversationReference(context.activity);
+    deps.jobs.run(`publish:${approval.id}`, async () => {
+      await presenter.publish(approval, requester, targets);
+    });
+    return { kind: 'message' as const, text: t(targets.length > 0 ? sentKey : 'approval.noApprover') };
+  };
+
   const request: VerbHandler<typeof fixRequest> = {
     verb: 'fix.request',
     schema: fixRequest,
     async handle(context, data) {
-      const t = turnT(context);
       const incident = await incidents.get(data.incidentId);
       const { incidentId: _i, fixId, ...rest } = data;
       void _i;
       const asked = Date.now();
       const approval = await approvals.request(incident, fixId, ApprovalService.fixParams(fixId, rest), personOf(context));
-      // the same request again (a double click) gets the approval that exists, already posted
-      const fresh = approval.cards.length === 0 && Date.parse(approval.createdAt) >= asked;
-      if (!fresh) return { kind: 'message', text: t('approval.requested') };
-      const targets = await presenter.approverTargets(approval);
-      const requester = TurnContext.getConversationReference(context.activity);
-      // posting the copies takes a call per place: after the answer (Teams gives an invoke 5 s)
-      deps.jobs.run(`publish:${approval.id}`, async () => {
-        await presenter.publish(approval, requester, targets);
-      });
-      return { kind: 'message', text: t(targets.length > 0 ? 'approval.requested' : 'approval.noApprover') };
+      return post(context, approval, 'approval.requested', asked);
+    },
+  };
+
+  const undo: VerbHandler<typeof undoRequest> = {
+    verb: 'fix.undo',
+    schema: undoRequest,
+    async handle(context, data) {
+      const incident = await incidents.get(data.incidentId);
+      const asked = Date.now();
+      const approval = await approvals.requestUndo(incident, data.jobId, personOf(context));
+      return post(context, approval, 'plans.undo.requested', asked);
     },
   };
 
@@ -58,6 +78,13 @@ export function registerFixVerbs(router: VerbRouter, deps: FixVerbDeps): void {
     async handle(context, data) {
       const actor = personOf(context);
       const result = await approvals.decide(data.approvalId, actor, decision);
+      if (result.outcome === 'voted') {
+        const voted = result.approval;
+        deps.jobs.run(`notify:${voted.id}`, async () => {
+          await presenter.tellRequester(voted, 'plans.twoPerson.firstNotice', { by: actor.name || actor.id });
+          await presenter.updateCopies(voted.id);
+        });
+      }
       if (result.outcome === 'decided') {
         if (result.job) await runner.start(result.job);
         const decided = result.approval;
@@ -84,5 +111,5 @@ export function registerFixVerbs(router: VerbRouter, deps: FixVerbDeps): void {
     },
   };
 
-  router.add(request).add(decide('approval.approve', 'approve')).add(decide('approval.reject', 'reject')).add(refresh);
+  router.add(request).add(undo).add(decide('approval.approve', 'approve')).add(decide('approval.reject', 'reject')).add(refresh);
 }

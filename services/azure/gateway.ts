@@ -97,6 +97,16 @@ export interface SecurityRuleSpec {
   description?: string;
 }
 
+/** An NSG as ARM stores it: its own rules (descriptions included) and what it is associated with. */
+export interface NsgDetails {
+  id: string;
+  name: string;
+  rules: SecurityRuleSpec[];
+  /** network interfaces and subnets the NSG applies to: a change reaches every VM behind them */
+  networkInterfaceIds: string[];
+  subnetIds: string[];
+}
+
 export interface AzureGateway {
   /** VMs whose name contains `query` (case-insensitive), or the VM with that resource id, within the allowed scope. */
   findVms(query: string): Promise<VmSummary[]>;
@@ -114,4 +124,8 @@ export interface AzureGateway {
   snapshotOsDisk(vmId: string, snapshotName: string, options?: LongOperationOptions): Promise<{ snapshotId: string }>;
   /** Create or update one security rule of an NSG. */
   upsertNsgRule(nsgId: string, rule: SecurityRuleSpec, options?: LongOperationOptions): Promise<void>;
+  /** The NSG with its own rules and associations (what a rule change will reach). */
+  getNsg(nsgId: string): Promise<NsgDetails>;
+  /** Deletes one security rule of an NSG (the undo of a rule RDP Doctor created). */
+  deleteNsgRule(nsgId: string, ruleName: string, options?: LongOperationOptions): Promise<void>;
 }

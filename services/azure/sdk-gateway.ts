@@ -8,6 +8,7 @@ import type {
   EffectiveNsg,
   EffectiveSecurityRule,
   LongOperationOptions,
+  NsgDetails,
   RunScriptOptions,
   RunScriptResult,
   SecurityRuleSpec,
@@ -19,7 +20,7 @@ import { inScope, type AzureScope } from './scope';
 import { retryAfterInMs, SdkClients } from './sdk-clients';
 import { withDeadline, sleep, type BoundOutcome } from './timing';
 import { agentStatusOf, powerOf, vmDetailsOf, vmSummaryOfRow } from './vm-details';
-import { runCommandLines, validateRuleSpec, validateRunScript, validateSnapshotName } from './validation';
+import { runCommandLines, validateRuleName, validateRuleSpec, validateRunScript, validateSnapshotName } from './validation';
 
 export interface SdkAzureGatewayOptions {
   credential: TokenCredential;
@@ -279,6 +280,55 @@ export class SdkAzureGateway implements AzureGateway {
       const poller = await this.clients
         .networkFor(nsg.subscriptionId)
         .securityRules.beginCreateOrUpdate(nsg.resourceGroup, nsg.name, name, { sourcePortRange: '*', destinationAddressPrefix: '*', ...props }, { updateIntervalInMs: this.s.pollIntervalInMs, abortSignal: signal });
+      await poller.pollUntilDone({ abortSignal: signal });
+    });
+  }
+
+  async getNsg(nsgId: string): Promise<NsgDetails> {
+    const nsg = parseTypedId(nsgId, 'Microsoft.Network', 'networkSecurityGroups');
+    if (!nsg) throw new DomainError('bad-input', `not a network security group id: ${nsgId}`, { params: { operation: 'getNsg' } });
+    this.checkScope(nsg, 'getNsg');
+    return this.bounded('getNsg', nsg.name, this.s.requestTimeoutInMs, undefined, async (signal) => {
+      this.counts.armReads++;
+      const g = await this.clients.networkFor(nsg.subscriptionId).networkSecurityGroups.get(nsg.resourceGroup, nsg.name, { abortSignal: signal });
+      const rules = (g.securityRules ?? []).map((r): SecurityRuleSpec => {
+        const proto = (r.protocol ?? '*').toLowerCase();
+        const spec: SecurityRuleSpec = {
+          name: r.name ?? '',
+          priority: r.priority ?? 0,
+          direction: r.direction === 'Outbound' ? 'Outbound' : 'Inbound',
+          access: r.access === 'Deny' ? 'Deny' : 'Allow',
+          protocol: proto === 'tcp' ? 'Tcp' : proto === 'udp' ? 'Udp' : '*',
+          sourcePortRange: r.sourcePortRange ?? '*',
+          destinationAddressPrefix: r.destinationAddressPrefix ?? '*',
+        };
+        if (r.sourceAddressPrefixes && r.sourceAddressPrefixes.length > 0) spec.sourceAddressPrefixes = r.sourceAddressPrefixes;
+        else spec.sourceAddressPrefix = r.sourceAddressPrefix ?? '*';
+        if (r.destinationPortRanges && r.destinationPortRanges.length > 0) spec.destinationPortRanges = r.destinationPortRanges;
+        else spec.destinationPortRange = r.destinationPortRange ?? '*';
+        if (r.description !== undefined) spec.description = r.description;
+        return spec;
+      });
+      return {
+        id: g.id ?? nsgId,
+        name: g.name ?? nsg.name,
+        rules,
+        networkInterfaceIds: (g.networkInterfaces ?? []).map((n) => n.id ?? '').filter(Boolean),
+        subnetIds: (g.subnets ?? []).map((n) => n.id ?? '').filter(Boolean),
+      };
+    });
+  }
+
+  async deleteNsgRule(nsgId: string, ruleName: string, options?: LongOperationOptions): Promise<void> {
+    const nsg = parseTypedId(nsgId, 'Microsoft.Network', 'networkSecurityGroups');
+    if (!nsg) throw new DomainError('bad-input', `not a network security group id: ${nsgId}`, { params: { operation: 'deleteNsgRule' } });
+    this.checkScope(nsg, 'deleteNsgRule');
+    validateRuleName(ruleName);
+    await this.bounded('deleteNsgRule', nsg.name, options?.timeoutInMs ?? this.s.operationTimeoutInMs, options?.abortSignal, async (signal) => {
+      this.counts.armWrites++;
+      const poller = await this.clients
+        .networkFor(nsg.subscriptionId)
+        .securityRules.beginDelete(nsg.resourceGroup, nsg.name, ruleName, { updateIntervalInMs: this.s.pollIntervalInMs, abortSignal: signal });
       await poller.pollUntilDone({ abortSignal: signal });
     });
   }

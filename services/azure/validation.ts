@@ -50,8 +50,12 @@ export function validateSnapshotName(name: string): void {
   if (!SNAPSHOT_NAME.test(name)) throw bad('snapshot name must be 1-80 letters, digits, _ . - (ending with a letter, digit or _)', 'snapshotName');
 }
 
+export function validateRuleName(name: string): void {
+  if (!RULE_NAME.test(name)) throw bad('invalid security rule name', 'name');
+}
+
 export function validateRuleSpec(r: SecurityRuleSpec): void {
-  if (!RULE_NAME.test(r.name)) throw bad('invalid security rule name', 'name');
+  validateRuleName(r.name);
   if (!Number.isInteger(r.priority) || r.priority < 100 || r.priority > 4096) throw bad('security rule priority must be 100-4096', 'priority');
   const prefixes = [r.sourceAddressPrefix, ...(r.sourceAddressPrefixes ?? []), r.destinationAddressPrefix].filter((p): p is string => p !== undefined);
   if (prefixes.some((p) => !PREFIX.test(p))) throw bad('invalid address prefix', 'sourceAddressPrefix');

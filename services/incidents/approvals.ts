@@ -2,6 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { DomainError } from '../errors';
 import type { Logger } from '../log';
 import { buildFixRun, FIX_PARAMS, isFixId } from '../runbook/fixes';
+import { highRiskKinds, type FixPlan, type HighRiskKind } from '../runbook/plan';
 import type { AppStore } from '../store/store';
 import type { Approval, Incident, Job, Person } from './model';
 
@@ -10,6 +11,13 @@ export interface ApprovalPolicy {
   approverIds: string[];
   allowSelfApproval: boolean;
   ttlMinutes: number;
+  /** plans with these kinds of change need two different approvers (TWO_PERSON_FIXES); empty: one */
+  twoPerson?: readonly HighRiskKind[];
+}
+
+/** Works out the exact plan of a requested fix (the undo of a job included) from the VM as it is now. */
+export interface Planner {
+  plan(incident: Incident, fixId: string, params: Record<string, unknown>): Promise<FixPlan>;
 }
 
 export type Decision = 'approve' | 'reject';
@@ -17,18 +25,26 @@ export type Decision = 'approve' | 'reject';
 export interface DecisionResult {
   approval: Approval;
   job?: Job;
-  /** 'already': someone decided first (or it expired); the approval shows where it stands */
-  outcome: 'decided' | 'already';
+  /** 'already': someone decided first (or it expired); 'voted': one of two approvals recorded */
+  outcome: 'decided' | 'already' | 'voted';
 }
 
-/** The seal of an approval: what exactly may run, on which VM, for which incident. */
-export function approvalHash(a: Pick<Approval, 'incidentId' | 'vmId' | 'fixId' | 'params'>): string {
+/**
+ * The seal of an approval: what exactly may run, on which VM, for which incident: the fix, a
+ * SHA-256 of the parameters and of the plan (script and parameters, NSG rules before -> after,
+ * restart, what else the NSGs reach) and how many approvers it needs.
+ */
+export function approvalHash(a: Pick<Approval, 'incidentId' | 'vmId' | 'fixId' | 'params' | 'plan' | 'approvalsRequired'>): string {
   const canonical = (v: unknown): unknown =>
-    v && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(Object.keys(v as object).sort().map((k) => [k, canonical((v as Record<string, unknown>)[k])]))
-      : v;
-  const body = JSON.stringify(canonical({ incidentId: a.incidentId, vmId: a.vmId.toLowerCase(), fixId: a.fixId, params: a.params }));
-  return createHash('sha256').update(body).digest('hex');
+    Array.isArray(v)
+      ? v.map(canonical)
+      : v && typeof v === 'object'
+        ? Object.fromEntries(Object.keys(v as object).filter((k) => (v as Record<string, unknown>)[k] !== undefined).sort().map((k) => [k, canonical((v as Record<string, unknown>)[k])]))
+        : v;
+  const sealed: Record<string, unknown> = { incidentId: a.incidentId, vmId: a.vmId.toLowerCase(), fixId: a.fixId, params: a.params };
+  if (a.plan !== undefined) sealed.plan = a.plan;
+  if (a.approvalsRequired !== undefined && a.approvalsRequired > 1) sealed.approvalsRequired = a.approvalsRequired;
+  return createHash('sha256').update(JSON.stringify(canonical(sealed))).digest('hex');
 }
 
 const refuse = (detailKey: string, params: Record<string, string | number> = {}) =>
@@ -43,7 +59,7 @@ export class ApprovalService {
   private readonly approvers: Set<string>;
   private readonly now: () => Date;
 
-  constructor(private readonly deps: { store: AppStore; policy: ApprovalPolicy; logger: Logger; now?: () => Date }) {
+  constructor(private readonly deps: { store: AppStore; policy: ApprovalPolicy; logger: Logger; now?: () => Date; planner?: Planner }) {
     this.approvers = new Set(deps.policy.approverIds.map((id) => id.toLowerCase()));
     this.now = deps.now ?? (() => new Date());
   }
@@ -80,8 +96,30 @@ export class ApprovalService {
     }
     // validates every parameter against the fix's schema and the diagnosis (throws bad-input)
     buildFixRun(fixId, params, incident.diagnosis.facts ?? null, { nsgs: incident.diagnosis.nsgs ?? null, now: this.now() });
+    // the exact plan, from the VM as it is now: what the card shows and the hash seals
+    const plan = this.deps.planner ? await this.deps.planner.plan(incident, fixId, params) : undefined;
+    return this.create(incident, fixId, params, plan, actor);
+  }
 
-    const bound = { incidentId: incident.id, vmId: incident.vmId, fixId, params };
+  /** The undo of a completed fix: a fix request like any other, planned from what the fix recorded. */
+  async requestUndo(incident: Incident, jobId: string, actor: Person): Promise<Approval> {
+    if (incident.requester.id !== actor.id && !this.isApprover(actor)) {
+      throw new DomainError('not-allowed', `${actor.id} may not request an undo for ${incident.id}`, { params: { detailKey: 'approval.onlyRequesterOrApprover' } });
+    }
+    const job = await this.deps.store.jobs.get(jobId);
+    if (!job || job.incidentId !== incident.id || job.state !== 'succeeded' || !incident.vmId) throw refuse('plans.undo.notPossible');
+    if (incident.state === 'fixing') throw refuse('approval.notReady', { state: incident.state });
+    if (!this.deps.planner) throw refuse('plans.undo.notPossible');
+    const params = { jobId };
+    const plan = await this.deps.planner.plan(incident, 'undo', params);
+    return this.create(incident, 'undo', params, plan, actor);
+  }
+
+  private async create(incident: Incident, fixId: string, params: Record<string, unknown>, plan: FixPlan | undefined, actor: Person): Promise<Approval> {
+    if (!incident.vmId) throw refuse('approval.notReady', { state: incident.state });
+    const twoPerson = this.deps.policy.twoPerson ?? [];
+    const approvalsRequired = plan && highRiskKinds(plan).some((k) => twoPerson.includes(k)) ? 2 : undefined;
+    const bound = { incidentId: incident.id, vmId: incident.vmId, fixId, params, ...(plan ? { plan } : {}), ...(approvalsRequired ? { approvalsRequired } : {}) };
     const paramsHash = approvalHash(bound);
     const existing = (await this.deps.store.approvals.listByIncident(incident.id)).find(
       (a) => a.state === 'pending' && a.paramsHash === paramsHash && Date.parse(a.expiresAt) > this.now().getTime(),
@@ -101,7 +139,7 @@ export class ApprovalService {
       cards: [],
     };
     await this.deps.store.approvals.create(approval);
-    await this.audit(actor, 'approval.requested', approval, { fixId, params });
+    await this.audit(actor, 'approval.requested', approval, { fixId, params, ...(plan ? { plan } : {}), ...(approvalsRequired ? { approvalsRequired } : {}) });
     return approval;
   }
 
@@ -141,6 +179,18 @@ export class ApprovalService {
       if (expired) await this.audit({ id: 'rdp-doctor' }, 'approval.expired', expired.approval, {});
       throw refuse('approval.expired');
     }
+    const required = approval.approvalsRequired ?? 1;
+    const votes = approval.votes ?? [];
+    if (decision === 'approve' && votes.some((v) => v.by.id === actor.id)) {
+      await this.audit(actor, 'approval.refused', approval, { reason: 'same-approver', decision });
+      throw refuse('plans.twoPerson.sameApprover');
+    }
+    if (decision === 'approve' && votes.length + 1 < required) {
+      const voted = await this.deps.store.approvals.vote(approvalId, { by: actor, at }, required - 1);
+      if (!voted) return { approval: await this.get(approvalId), outcome: 'already' };
+      await this.audit(actor, 'approval.approvedFirst', voted, { fixId: approval.fixId, params: approval.params, of: required });
+      return { approval: voted, outcome: 'voted' };
+    }
     const job: Job | undefined =
       decision === 'approve'
         ? {
@@ -152,6 +202,8 @@ export class ApprovalService {
             fixId: approval.fixId,
             params: approval.params,
             paramsHash: approval.paramsHash,
+            ...(approval.plan ? { plan: approval.plan } : {}),
+            ...(approval.approvalsRequired ? { approvalsRequired: approval.approvalsRequired } : {}),
             lang: approval.lang,
             state: 'queued',
             steps: [],

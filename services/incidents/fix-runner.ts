@@ -1,12 +1,15 @@
 import type { AzureGateway } from '../azure/gateway';
 import { DomainError, isDomainError } from '../errors';
 import type { Logger } from '../log';
-import { buildFixRun, defaultSnapshotName, type ArmOp, type FixRun } from '../runbook/fixes';
+import { blockers, evaluate } from '../runbook/findings';
+import { defaultSnapshotName, FIXES, isFixId, type ArmOp, type FixRun } from '../runbook/fixes';
+import { sameJson, type FixPlan } from '../runbook/plan';
 import type { AppStore } from '../store/store';
 import { approvalHash } from './approvals';
 import { diagnoseVm, toRecord } from './diagnosis';
 import type { JobRunner } from './jobs';
 import type { DiagnosisRecord, Incident, Job, JobStep, JobStepName } from './model';
+import { currentBasis, planFix, planUndo, type PlannedFix } from './planner';
 
 export interface FixObserver {
   /** a step started or ended */
@@ -103,8 +106,9 @@ export class FixRunner {
       return;
     }
 
-    const plan: JobStepName[] = [];
-    const wantsSnapshot = this.deps.snapshotBeforeFix && !incident.snapshotId && !NO_SNAPSHOT.has(job.fixId);
+    const plan: JobStepName[] = ['precheck'];
+    const isUndo = job.fixId === 'undo';
+    const wantsSnapshot = this.deps.snapshotBeforeFix && !incident.snapshotId && (isUndo ? !!job.plan?.script : !NO_SNAPSHOT.has(job.fixId));
     if (wantsSnapshot) plan.push('snapshot');
     plan.push('fix');
     job = await this.save(job, { steps: plan.map((name) => ({ name, state: 'pending' })) });
@@ -118,6 +122,20 @@ export class FixRunner {
       void this.deps.store.jobs.renew(jobId, new Date(this.now().getTime() + leaseInMs).toISOString()).catch((e: unknown) => this.deps.logger.warn({ err: e, jobId }, 'lease renewal failed'));
     }, Math.max(1000, Math.floor(leaseInMs / 3)));
     try {
+      // before any change: is there still something to fix, and is the plan still the approved one?
+      let planned: PlannedFix | null = null;
+      let basis: DiagnosisRecord | null = null;
+      job = await this.step(job, 'precheck', observer, async () => {
+        const check = await this.precheck(job!, incident!);
+        planned = check.planned;
+        basis = check.basis;
+        return check.detail;
+      }, { audit: false }); // kept on the job; the audit records its outcome when it stops the job (job.alreadyFixed, job.failed)
+      if (!planned) {
+        await this.alreadyFixed(job, incident, basis);
+        return;
+      }
+      const run = (planned as PlannedFix).run;
       if (wantsSnapshot) {
         job = await this.step(job, 'snapshot', observer, async () => {
           const vm = await gateway.getVm(job!.vmId);
@@ -126,13 +144,21 @@ export class FixRunner {
           return { snapshotId };
         });
       }
-      // the fix is rebuilt from fresh state with the approved parameters (validated again)
-      const vm = await gateway.getVm(job.vmId);
-      const nsgs = vm.primaryNicId ? await gateway.getEffectiveNsgRules(vm).catch(() => incident!.diagnosis?.nsgs ?? null) : null;
-      const run = buildFixRun(job.fixId, job.params, incident.diagnosis?.facts ?? null, { vm, nsgs, now: this.now() });
-      job = await this.step(job, 'fix', observer, () => this.apply(job!, run));
+      let reported: Record<string, unknown> | null = null;
+      job = await this.step(job, 'fix', observer, async () => {
+        const detail = await this.apply(job!, run);
+        reported = (detail.status as Record<string, unknown> | undefined) ?? null;
+        return detail;
+      });
       if (run.kind === 'script' && run.arm) job = await this.step(job, 'nsg', observer, () => this.applyArm(job!, run.arm!));
-      if (run.needsRestart) job = await this.step(job, 'restart', observer, async () => (await gateway.restartVm(job!.vmId), {}));
+      // a restart only when the script says it changed something that needs one ("noop": nothing did)
+      const status = reported as Record<string, unknown> | null;
+      if (run.needsRestart && status?.status !== 'noop' && status?.needsRestart !== false) {
+        job = await this.step(job, 'restart', observer, async () => (await gateway.restartVm(job!.vmId), {}));
+      } else if (run.needsRestart) {
+        job = await this.save(job, { steps: [...job.steps, { name: 'restart', state: 'skipped', at: this.now().toISOString(), detail: { reason: 'script-reported-no-change' } }] });
+        await this.audit(job, 'job.step.restart.skipped', { status: String(status?.status ?? '') });
+      }
 
       let verification: DiagnosisRecord | undefined;
       job = await this.step(job, 'verify', observer, async () => {
@@ -160,6 +186,64 @@ export class FixRunner {
     } finally {
       clearInterval(heartbeat);
     }
+  }
+
+  /**
+   * The run-time preconditions. The findings now: the VM and its NSGs read fresh, the facts from
+   * the newest diagnosis of this VM on record (any incident; every fix the bot runs ends with one)
+   * unless a job may have changed the VM after it without a verification (a failed or
+   * interrupted one), in which case a fresh read-only diagnosis. No finding the fix addresses is
+   * left: `planned` is null (nothing will change). Then the plan, worked out again from the VM as
+   * it is: a plan other than the approved one is refused.
+   */
+  private async precheck(job: Job, incident: Incident): Promise<{ planned: PlannedFix | null; basis: DiagnosisRecord | null; detail: Record<string, unknown> }> {
+    const { gateway, store } = this.deps;
+    if (job.fixId === 'undo') {
+      const planned = await planUndo(gateway, store, job).catch((e: unknown) => {
+        throw isDomainError(e) && e.code === 'approval-invalid' ? e : planChanged(e);
+      });
+      this.assertSamePlan(job, planned.plan);
+      return { planned, basis: null, detail: { undoOf: String(job.params.jobId ?? '') } };
+    }
+    const vm = await gateway.getVm(job.vmId);
+    const nsgs = vm.primaryNicId ? await gateway.getEffectiveNsgRules(vm) : null;
+    const basis = await currentBasis(gateway, store, job.vmId, { now: this.now, needsFacts: isFixId(job.fixId) && FIXES[job.fixId].kind === 'script' && blockers(vm).length === 0 });
+    const stop = blockers(vm);
+    const current = stop.length > 0 ? [...stop, ...evaluate({ vm, nsgs, facts: null, now: this.now() })] : evaluate({ vm, nsgs, facts: basis.record?.facts ?? null, now: this.now() });
+    const addresses: readonly string[] = isFixId(job.fixId) ? FIXES[job.fixId].addresses : [];
+    const present = addresses.filter((id) => current.some((f) => f.id === id));
+    const detail = { basis: basis.fresh ? 'fresh-diagnosis' : 'latest-diagnosis', basisAt: basis.record?.at ?? null, addressed: present };
+    if (addresses.length > 0 && present.length === 0) return { planned: null, basis: basis.record, detail: { ...detail, alreadyFixed: true } };
+    let planned: PlannedFix;
+    try {
+      planned = await planFix(gateway, { vmId: job.vmId, fixId: job.fixId, params: job.params, facts: basis.record?.facts ?? incident.diagnosis?.facts ?? null, now: this.now(), knownNsgs: nsgs });
+    } catch (e) {
+      if (isDomainError(e) && e.params.detailKey === 'runbook.param.nothingToRestrict') return { planned: null, basis: basis.record, detail: { ...detail, alreadyFixed: true } };
+      throw planChanged(e);
+    }
+    this.assertSamePlan(job, planned.plan);
+    return { planned, basis: basis.record, detail };
+  }
+
+  private assertSamePlan(job: Job, plan: FixPlan): void {
+    if (job.plan && !sameJson(job.plan, plan)) {
+      throw new DomainError('approval-invalid', 'the plan worked out now differs from the approved one', { params: { detailKey: 'plans.changed' } });
+    }
+  }
+
+  /** Nothing left to fix: no snapshot, no script, no restart; the incident takes the newer findings. */
+  private async alreadyFixed(job: Job, incident: Incident, basis: DiagnosisRecord | null): Promise<void> {
+    const { store } = this.deps;
+    const result = { gone: [], remaining: [], appeared: [], outcome: 'already-fixed' as const };
+    const steps = job.steps.map((s) => (s.state === 'pending' ? { ...s, state: 'skipped' as const } : s));
+    const saved = await this.save(job, { state: 'succeeded', steps, result });
+    const left = problems(basis ?? incident.diagnosis);
+    const done = await store.incidents.transition(incident.id, ['fixing'], {
+      state: left.length === 0 ? 'resolved' : 'diagnosed',
+      ...(basis ? { diagnosis: basis, firstDiagnosis: incident.firstDiagnosis ?? incident.diagnosis } : {}),
+    });
+    await this.audit(saved, 'job.alreadyFixed', { basisAt: basis?.at ?? null });
+    await this.deps.observer.finished(saved, done ?? (await store.incidents.get(incident.id)));
   }
 
   /**
@@ -206,18 +290,21 @@ export class FixRunner {
         return { snapshotId };
       }
       case 'nsgRules':
-        for (const change of op.rules) await gateway.upsertNsgRule(change.nsgId, change.rule);
+        for (const change of op.rules) {
+          if (change.action === 'delete') await gateway.deleteNsgRule(change.nsgId, change.rule.name);
+          else await gateway.upsertNsgRule(change.nsgId, change.rule);
+        }
         return { rules: op.rules.map((r) => ({ nsgId: r.nsgId, name: r.rule.name, source: r.rule.sourceAddressPrefix ?? r.rule.sourceAddressPrefixes, ports: r.rule.destinationPortRange ?? r.rule.destinationPortRanges })) };
     }
   }
 
-  private async step(job: Job, name: JobStepName, observer: FixObserver, work: () => Promise<Record<string, unknown>>): Promise<Job> {
+  private async step(job: Job, name: JobStepName, observer: FixObserver, work: () => Promise<Record<string, unknown>>, opts: { audit?: boolean } = {}): Promise<Job> {
     const withStep = (j: Job, s: JobStep): JobStep[] => (j.steps.some((x) => x.name === name) ? j.steps.map((x) => (x.name === name ? s : x)) : [...j.steps, s]);
     let current = await this.save(job, { steps: withStep(job, { name, state: 'running', at: this.now().toISOString() }) });
     await observer.progress(current).catch((e) => this.deps.logger.warn({ err: e }, 'progress update failed'));
     const detail = await work();
     current = await this.save(current, { steps: withStep(current, { name, state: 'done', at: this.now().toISOString(), detail }) });
-    await this.audit(current, `job.step.${name}`, detail);
+    if (opts.audit !== false) await this.audit(current, `job.step.${name}`, detail);
     await observer.progress(current).catch((e) => this.deps.logger.warn({ err: e }, 'progress update failed'));
     return current;
   }
@@ -249,6 +336,12 @@ export class FixRunner {
       details: { jobId: job.id, fixId: job.fixId, ...details },
     });
   }
+}
+
+/** A plan that cannot be worked out again as approved: refused before any change. */
+function planChanged(e: unknown): DomainError {
+  const why = isDomainError(e) && typeof e.params.detail === 'string' ? e.params.detail : '';
+  return new DomainError('approval-invalid', `the plan cannot be worked out again: ${(e as Error).message}`, { params: { detailKey: why ? 'plans.changedBecause' : 'plans.changed', why }, cause: e });
 }
 
 /** Another job runs on the VM: the queue should offer this job again later. */

@@ -2,6 +2,7 @@ import type { ConversationReference } from 'botbuilder';
 import type { EffectiveNsg } from '../azure/gateway';
 import type { Lang } from '../i18n';
 import type { DiagnosticFacts } from '../runbook/diagnostic-output';
+import type { FixPlan } from '../runbook/plan';
 
 export type Symptom = 'internal-error' | 'configuring-session' | 'cannot-connect' | 'other';
 
@@ -98,10 +99,21 @@ export interface Approval {
   decidedAt?: string;
   jobId?: string;
   cards: CardPlacement[];
+  /** what exactly will run (script and parameters, NSG rules before -> after, restart), sealed in `paramsHash` */
+  plan?: FixPlan;
+  /** how many different approvers must approve (2: the two-person rule); sealed in `paramsHash` */
+  approvalsRequired?: number;
+  /** the approvals given so far while more are required (each approver once) */
+  votes?: ApprovalVote[];
+}
+
+export interface ApprovalVote {
+  by: Person;
+  at: string;
 }
 
 export type JobState = 'queued' | 'running' | 'succeeded' | 'failed' | 'interrupted';
-export type JobStepName = 'snapshot' | 'fix' | 'nsg' | 'restart' | 'verify';
+export type JobStepName = 'precheck' | 'snapshot' | 'fix' | 'nsg' | 'restart' | 'verify';
 export type JobStepState = 'pending' | 'running' | 'done' | 'skipped' | 'failed';
 
 export interface JobStep {
@@ -128,7 +140,11 @@ export interface Job {
   updatedAt: string;
   /** the running instance renews this while it works; a running job past it was abandoned */
   leaseUntil?: string;
-  result?: { gone: string[]; remaining: string[]; appeared: string[] };
+  /** the approval's plan and number of approvers (copied: the job's hash must match the approval's) */
+  plan?: FixPlan;
+  approvalsRequired?: number;
+  /** `already-fixed`: the precheck found nothing left to fix and nothing was changed */
+  result?: { gone: string[]; remaining: string[]; appeared: string[]; outcome?: 'already-fixed' };
   error?: { code: string; params: Record<string, string | number>; step?: JobStepName };
 }
 

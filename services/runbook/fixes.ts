@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { EffectiveNsg, EffectiveSecurityRule, ScriptParameter, SecurityRuleSpec, VmDetails } from '../azure/gateway';
+import type { EffectiveNsg, EffectiveSecurityRule, NsgDetails, ScriptParameter, SecurityRuleSpec, VmDetails } from '../azure/gateway';
 import { DomainError } from '../errors';
 import { t } from '../i18n';
 import type { DiagnosticFacts } from './diagnostic-output';
@@ -34,10 +34,18 @@ export type ArmOp =
 
 export interface NsgRuleChange {
   nsgId: string;
-  /** the complete rule to PUT (same name and priority as the effective rule it replaces) */
+  /** `upsert`: PUT `rule`; `delete`: remove the rule named `rule.name` (it is `before`) */
+  action?: 'upsert' | 'delete';
+  /** the complete rule to PUT (same name and priority as the effective rule it replaces), or the rule to delete */
   rule: SecurityRuleSpec;
+  /** the rule as it is now, as ARM stores it; null when the change creates it */
+  before?: SecurityRuleSpec | null;
   /** the rule also covers ports other than RDP: changing its source changes them too */
   coversOtherPorts: boolean;
+  /** the ports other than RDP that the touched rule opens: they stay exactly as they are */
+  otherPorts?: string[];
+  /** a new rule that takes over RDP from this broader rule (which is left as it is) */
+  standsFor?: string;
 }
 
 export interface FixDef {
@@ -76,6 +84,8 @@ export type FixRun = ScriptFixRun | ArmFixRun;
 export interface FixContext {
   vm?: VmDetails;
   nsgs?: EffectiveNsg[] | null;
+  /** the NSGs as ARM stores them (descriptions, exact spelling): the "before" of a rule change */
+  nsgDetails?: NsgDetails[] | null;
   now?: Date;
 }
 
@@ -318,7 +328,7 @@ export function buildFixRun(fixId: string, params: unknown, facts: DiagnosticFac
     case 'restrict-rdp-source': {
       const p = parseParams(FIX_PARAMS[fixId], params, fixId);
       const source = validateSourceCidr(p.source);
-      return { kind: 'arm', fixId, arm: { op: 'nsgRules', rules: restrictChanges(ctx.nsgs, facts?.port ?? 3389, source) }, needsRestart: false };
+      return { kind: 'arm', fixId, arm: { op: 'nsgRules', rules: restrictChanges(ctx.nsgs, facts?.port ?? 3389, source, ctx.nsgDetails ?? null) }, needsRestart: false };
     }
     case 'free-rdp-port': {
       const p = parseParams(FIX_PARAMS[fixId], params, fixId);
@@ -342,7 +352,7 @@ export function buildFixRun(fixId: string, params: unknown, facts: DiagnosticFac
       if (p.port === current) throw badInput('runbook.param.portSame', { port: p.port });
       if (RESERVED_PORTS.has(p.port)) throw badInput('runbook.param.portReserved', { port: p.port });
       const run = script(def, [{ name: 'Port', value: String(p.port) }]);
-      const rules = portMoveChanges(ctx.nsgs, current, p.port);
+      const rules = portMoveChanges(ctx.nsgs, current, p.port, ctx.nsgDetails ?? null);
       return rules.length > 0 ? { ...run, arm: { op: 'nsgRules', rules } } : run;
     }
     case 'reset-machinekeys-acl': {
@@ -417,19 +427,81 @@ function specFrom(rule: EffectiveSecurityRule, change: Partial<SecurityRuleSpec>
 const coversOnly = (rule: EffectiveSecurityRule, port: number): boolean =>
   rulePorts(rule).every((s) => /^\d+(-\d+)?$/.test(s.trim()) && shortRange(s) === String(port));
 
-/** Every non-default Allow that lets Internet-wide sources reach the port before a Deny for them, per NSG. */
-function restrictChanges(nsgs: EffectiveNsg[] | null | undefined, port: number, source: string): NsgRuleChange[] {
+/** The rule as ARM stores it when the NSG was read (description and all), else rebuilt from the effective rule. */
+function storedRule(details: NsgDetails[] | null, nsgId: string, rule: EffectiveSecurityRule): SecurityRuleSpec {
+  const name = ruleShortName(rule).toLowerCase();
+  const stored = details?.find((d) => d.id.toLowerCase() === nsgId.toLowerCase())?.rules.find((r) => r.name.toLowerCase() === name);
+  return stored ? { ...stored } : specFrom(rule, {});
+}
+
+const withSources = (rule: SecurityRuleSpec, sources: string[]): SecurityRuleSpec => {
+  const out: SecurityRuleSpec = { ...rule };
+  delete out.sourceAddressPrefix;
+  delete out.sourceAddressPrefixes;
+  return sources.length === 1 ? { ...out, sourceAddressPrefix: sources[0] } : { ...out, sourceAddressPrefixes: sources };
+};
+
+const sourcesOf = (r: SecurityRuleSpec): string[] => (r.sourceAddressPrefixes && r.sourceAddressPrefixes.length > 0 ? [...r.sourceAddressPrefixes] : [r.sourceAddressPrefix ?? '*']);
+const wide = (source: string): boolean => isInternetWide({ name: '', protocol: '*', sourceAddressPrefix: source, access: 'Allow', priority: 0, direction: 'Inbound' });
+const portsOf = (r: SecurityRuleSpec): string[] => (r.destinationPortRanges && r.destinationPortRanges.length > 0 ? r.destinationPortRanges : [r.destinationPortRange ?? '*']);
+
+/** A rule name of ours (ARM: 1-80 characters, ending with a letter, digit or _). */
+function ourRuleName(kind: 'allow' | 'deny', of: string): string {
+  return `rdp-doctor-${kind}-rdp-${of}`.replace(/[^A-Za-z0-9_.-]/g, '-').slice(0, 80).replace(/[.-]+$/, '');
+}
+
+/**
+ * Two free priorities just before `priority` (allow first, then deny) with no rule between them
+ * and the broad rule that also matches the port: so nothing else changes for RDP traffic.
+ */
+function prioritiesBefore(nsg: EffectiveNsg, stored: SecurityRuleSpec[] | undefined, priority: number, port: number, taken: Set<number>): [number, number] | null {
+  const inbound = [...(stored ?? []).filter((r) => r.direction === 'Inbound').map((r) => r.priority), ...nsg.rules.filter((r) => r.direction === 'Inbound').map((r) => r.priority)];
+  const used = new Set([...inbound, ...taken]);
+  const free: number[] = [];
+  for (let p = priority - 1; p >= 100 && free.length < 2; p--) if (!used.has(p)) free.push(p);
+  if (free.length < 2) return null;
+  const [deny, allow] = free;
+  const between = matchingRules(nsg, port).filter((r) => r.priority > allow && r.priority < priority);
+  return between.length === 0 ? [allow, deny] : null;
+}
+
+/**
+ * Every non-default Allow that lets Internet-wide sources reach the port before a Deny for them,
+ * per NSG. A rule that opens only RDP keeps its name, priority, description and other sources;
+ * its Internet-wide source becomes the CIDR. A rule that also opens other ports is not touched:
+ * RDP gets its own Allow from the CIDR and a Deny for the rule's Internet-wide sources, just
+ * before it, so every other port stays exactly as it was.
+ */
+function restrictChanges(nsgs: EffectiveNsg[] | null | undefined, port: number, source: string, details: NsgDetails[] | null): NsgRuleChange[] {
   if (!nsgs) throw badInput('runbook.param.nsgUnknown');
   const changes: NsgRuleChange[] = [];
   for (const nsg of nsgs) {
     if (!internetExposingRule(nsg, port) || !nsg.networkSecurityGroupId) continue;
+    const nsgId = nsg.networkSecurityGroupId;
+    const taken = new Set<number>();
     for (const r of matchingRules(nsg, port)) {
       if (!isInternetWide(r)) continue;
       if (r.access === 'Deny') break;
       if (isDefaultRule(r)) continue;
-      const rule = specFrom(r, { sourceAddressPrefix: source, description: 'RDP source restricted by RDP Doctor' });
-      delete rule.sourceAddressPrefixes;
-      changes.push({ nsgId: nsg.networkSecurityGroupId, rule, coversOtherPorts: !coversOnly(r, port) });
+      const before = storedRule(details, nsgId, r);
+      const kept = sourcesOf(before).filter((x) => !wide(x));
+      const otherPorts = portsOf(before).filter((x) => shortRange(x) !== String(port));
+      if (coversOnly(r, port)) {
+        changes.push({ nsgId, action: 'upsert', before, rule: withSources(before, [...kept, source]), coversOtherPorts: false, otherPorts: [] });
+        continue;
+      }
+      const slots = prioritiesBefore(nsg, details?.find((d) => d.id.toLowerCase() === nsgId.toLowerCase())?.rules, r.priority, port, taken);
+      if (!slots) throw badInput('plans.noRoom', { rule: before.name, priority: r.priority });
+      const [allowAt, denyAt] = slots;
+      taken.add(allowAt).add(denyAt);
+      const base = { direction: 'Inbound' as const, protocol: before.protocol, sourcePortRange: '*', destinationAddressPrefix: before.destinationAddressPrefix ?? '*', destinationPortRange: String(port) };
+      const allow: SecurityRuleSpec = { ...base, name: ourRuleName('allow', before.name), priority: allowAt, access: 'Allow', sourceAddressPrefix: source, description: `RDP Doctor: RDP only from ${source} (instead of rule ${before.name})` };
+      const deny: SecurityRuleSpec = withSources(
+        { ...base, name: ourRuleName('deny', before.name), priority: denyAt, access: 'Deny', description: `RDP Doctor: RDP closed for the Internet-wide sources of rule ${before.name}; its other ports unchanged` },
+        sourcesOf(before).filter(wide),
+      );
+      changes.push({ nsgId, action: 'upsert', before: null, rule: allow, coversOtherPorts: true, otherPorts, standsFor: before.name });
+      changes.push({ nsgId, action: 'upsert', before: null, rule: deny, coversOtherPorts: true, otherPorts, standsFor: before.name });
     }
   }
   if (changes.length === 0) throw badInput('runbook.param.nothingToRestrict', { port });
@@ -437,20 +509,22 @@ function restrictChanges(nsgs: EffectiveNsg[] | null | undefined, port: number, 
 }
 
 /** The Allow rules that carry RDP today, extended (or moved) to the new port. */
-function portMoveChanges(nsgs: EffectiveNsg[] | null | undefined, oldPort: number, newPort: number): NsgRuleChange[] {
+function portMoveChanges(nsgs: EffectiveNsg[] | null | undefined, oldPort: number, newPort: number, details: NsgDetails[] | null): NsgRuleChange[] {
   if (!nsgs) return [];
   const verdict = evaluateNsgs(nsgs, oldPort);
   const changes: NsgRuleChange[] = [];
   for (const { nsg, rule } of verdict.allowingRules) {
     if (!nsg.networkSecurityGroupId || isDefaultRule(rule)) continue;
     if (rulePorts(rule).some((s) => portSpecCovers(s, newPort))) continue;
+    const before = storedRule(details, nsg.networkSecurityGroupId, rule);
     const moved = coversOnly(rule, oldPort);
-    const ports = moved ? [String(newPort)] : [...rulePorts(rule).map(shortRange), String(newPort)];
-    const spec = specFrom(rule, ports.length === 1 ? { destinationPortRange: ports[0] } : { destinationPortRanges: ports });
-    if (ports.length === 1) delete spec.destinationPortRanges;
-    else delete spec.destinationPortRange;
-    changes.push({ nsgId: nsg.networkSecurityGroupId, rule: spec, coversOtherPorts: !moved });
+    const ports = moved ? [String(newPort)] : [...portsOf(before).map(shortRange), String(newPort)];
+    const spec: SecurityRuleSpec = { ...before };
+    delete spec.destinationPortRange;
+    delete spec.destinationPortRanges;
+    if (ports.length === 1) spec.destinationPortRange = ports[0];
+    else spec.destinationPortRanges = ports;
+    changes.push({ nsgId: nsg.networkSecurityGroupId, action: 'upsert', before, rule: spec, coversOtherPorts: !moved, otherPorts: portsOf(before).filter((x) => shortRange(x) !== String(oldPort)) });
   }
   return changes;
 }
-

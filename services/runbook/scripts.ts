@@ -23,7 +23,9 @@ export const FIX_SCRIPT_IDS = [
   'fix-enable-tls',
   'fix-enable-nla',
 ] as const;
-export const SCRIPT_IDS = ['diagnose', ...FIX_SCRIPT_IDS] as const;
+/** Undo scripts: put back the before-values a fix script printed. */
+export const UNDO_SCRIPT_IDS = ['undo-enable-tls', 'undo-enable-nla', 'undo-fix-firewall-rule'] as const;
+export const SCRIPT_IDS = ['diagnose', ...FIX_SCRIPT_IDS, ...UNDO_SCRIPT_IDS] as const;
 export type ScriptId = (typeof SCRIPT_IDS)[number];
 
 /** The folder holding the .ps1 files, from source (ts-jest) or from dist/ (tsc does not copy them). */

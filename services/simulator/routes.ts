@@ -250,6 +250,15 @@ function putSecurityRule(ctx: RouteContext, vm: FleetVm): SimResponse {
   return accepted(ctx, op, pending, existing >= 0 ? 200 : 201);
 }
 
+function deleteSecurityRule(ctx: RouteContext, vm: FleetVm): SimResponse {
+  const at = vm.nsgRules.findIndex((r) => eq(r.name, ctx.params[3] ?? ''));
+  if (at < 0) return { status: 204 };
+  logOp(ctx, vm, 'nsgRuleWrite');
+  vm.nsgRules.splice(at, 1);
+  const op = startLro(ctx, vm, 'Microsoft.Network', 'nsgRuleDelete', ctx.armLatencyMs, () => ({}));
+  return accepted(ctx, op);
+}
+
 function graphQuery(ctx: RouteContext): SimResponse {
   const b = (ctx.body ?? {}) as { subscriptions?: unknown; query?: unknown; options?: { $top?: unknown; $skip?: unknown; $skipToken?: unknown; resultFormat?: unknown } };
   if (typeof b.query !== 'string') return { status: 400, body: armError('BadRequest', 'Please provide a query.') };
@@ -393,6 +402,11 @@ export const ROUTES: readonly Route[] = [
     method: 'PUT', pattern: re(`${SUB}${RG}/providers/Microsoft\\.Network/networkSecurityGroups/([^/]+)/securityRules/([^/]+)`),
     action: 'Microsoft.Network/networkSecurityGroups/securityRules/write',
     handle: (ctx) => withVm(ctx, 'Microsoft.Network/networkSecurityGroups', (v) => eq(nsgNameOf(v), ctx.params[2] ?? ''), (vm) => putSecurityRule(ctx, vm)),
+  },
+  {
+    method: 'DELETE', pattern: re(`${SUB}${RG}/providers/Microsoft\\.Network/networkSecurityGroups/([^/]+)/securityRules/([^/]+)`),
+    action: 'Microsoft.Network/networkSecurityGroups/securityRules/delete',
+    handle: (ctx) => withVm(ctx, 'Microsoft.Network/networkSecurityGroups', (v) => eq(nsgNameOf(v), ctx.params[2] ?? ''), (vm) => deleteSecurityRule(ctx, vm)),
   },
   {
     method: 'GET', pattern: re(`${SUB}/providers/Microsoft\\.Compute/locations/([^/]+)/operations/([^/]+)`), action: 'Microsoft.Compute/locations/operations/read',

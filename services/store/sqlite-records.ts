@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
-import type { Approval, AuditEntry, Incident, IncidentState, Job, JobState, KnownUser } from '../incidents/model';
+import type { Approval, ApprovalVote, AuditEntry, Incident, IncidentState, Job, JobState, KnownUser } from '../incidents/model';
 import { OPEN_STATES } from '../incidents/model';
-import type { ApprovalRepo, AuditLog, IncidentRepo, JobRepo, SettingsRepo, UserRepo } from './store';
+import { withVote, type ApprovalRepo, type AuditLog, type IncidentRepo, type JobRepo, type SettingsRepo, type UserRepo } from './store';
 
 type Db = Database.Database;
 
@@ -144,6 +144,7 @@ export class SqliteApprovalRepo implements ApprovalRepo {
   private readonly writeStmt;
   private readonly decideTx;
   private readonly addCardTx;
+  private readonly voteTx;
 
   constructor(private readonly db: Db, private readonly jobs: SqliteJobRepo) {
     db.exec(`CREATE TABLE IF NOT EXISTS approvals (
@@ -170,6 +171,15 @@ export class SqliteApprovalRepo implements ApprovalRepo {
         return { approval: next, job };
       },
     );
+    this.voteTx = db.transaction((id: string, vote: ApprovalVote, below: number): Approval | null => {
+      const row = this.getStmt.get(id);
+      if (!row) return null;
+      const current = JSON.parse(row.doc) as Approval;
+      const next = withVote(current, vote, below);
+      if (!next) return null;
+      this.writeStmt.run(next.state, JSON.stringify(next), id);
+      return next;
+    });
     this.addCardTx = db.transaction((id: string, card: Approval['cards'][number]) => {
       const row = this.getStmt.get(id);
       if (!row) return;
@@ -196,6 +206,10 @@ export class SqliteApprovalRepo implements ApprovalRepo {
 
   async addCard(id: string, card: Approval['cards'][number]): Promise<void> {
     this.addCardTx(id, card);
+  }
+
+  async vote(id: string, vote: ApprovalVote, below: number): Promise<Approval | null> {
+    return this.voteTx(id, vote, below);
   }
 
   async listPending(limit = 50): Promise<Approval[]> {

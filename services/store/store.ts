@@ -1,6 +1,6 @@
 import type { Storage } from 'botbuilder';
 import type { JobQueue } from '../incidents/job-queue';
-import type { Approval, AuditEntry, Incident, IncidentState, Job, JobState, KnownUser } from '../incidents/model';
+import type { Approval, ApprovalVote, AuditEntry, Incident, IncidentState, Job, JobState, KnownUser } from '../incidents/model';
 
 /**
  * Persistence behind one interface. `botStorage` keeps conversation and user state in the shape
@@ -58,6 +58,12 @@ export interface ApprovalRepo {
    */
   decide(id: string, decision: Pick<Approval, 'state' | 'decidedBy' | 'decidedAt'>, job?: Job): Promise<{ approval: Approval; job?: Job } | null>;
   addCard(id: string, card: Approval['cards'][number]): Promise<void>;
+  /**
+   * Records one approver's approval of a request that needs more than one, atomically: only
+   * while it is pending, only once per approver (by `by.id`), and only while fewer than
+   * `below` votes are recorded. Returns the updated approval, or null when it was not recorded.
+   */
+  vote(id: string, vote: ApprovalVote, below: number): Promise<Approval | null>;
   listPending(limit?: number): Promise<Approval[]>;
   listByIncident(incidentId: string): Promise<Approval[]>;
 }
@@ -91,4 +97,11 @@ export interface UserRepo {
 export interface SettingsRepo {
   get<T>(key: string): Promise<T | null>;
   set<T>(key: string, value: T): Promise<void>;
+}
+
+/** The rule of ApprovalRepo.vote, shared by the backends: the approval with the vote, or null. */
+export function withVote(current: Approval, vote: ApprovalVote, below: number): Approval | null {
+  const votes = current.votes ?? [];
+  if (current.state !== 'pending' || votes.length >= below || votes.some((v) => v.by.id === vote.by.id)) return null;
+  return { ...current, votes: [...votes, vote] };
 }

@@ -213,6 +213,24 @@ describe.each([sqlite, azure])('store contract: $name', (backend) => {
     expect((await b.approvals.listByIncident(inc.id)).map((x) => x.id)).toEqual([ap.id]);
   });
 
+  it('two-person rule: of 20 concurrent first approvals exactly one is recorded, once per approver', async () => {
+    const inc = incident({ state: 'diagnosed' });
+    await a.incidents.create(inc);
+    const ap = approval(inc.id, { approvalsRequired: 2 });
+    await a.approvals.create(ap);
+    const at = new Date().toISOString();
+    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? a : b).approvals.vote(ap.id, { by: { id: `29:approver-${i % 3}` }, at }, 1)));
+    const recorded = results.filter((r) => r !== null);
+    expect(recorded).toHaveLength(1);
+    const stored = await b.approvals.get(ap.id);
+    expect(stored).toMatchObject({ state: 'pending', votes: [{ by: recorded[0]!.votes![0].by }] });
+    // the same approver cannot vote twice, and nothing is recorded once it is decided
+    expect(await a.approvals.vote(ap.id, { by: recorded[0]!.votes![0].by, at }, 2)).toBeNull();
+    await a.approvals.decide(ap.id, { state: 'rejected', decidedBy: { id: '29:approver-x' }, decidedAt: at });
+    expect(await b.approvals.vote(ap.id, { by: { id: '29:approver-y' }, at }, 2)).toBeNull();
+    expect((await a.approvals.get(ap.id))?.votes).toHaveLength(1);
+  });
+
   it('keeps every card placement added concurrently, and lists pending approvals oldest first', async () => {
     const inc = incident({ state: 'diagnosed' });
     await a.incidents.create(inc);

@@ -69,6 +69,41 @@ function samples(lang: (typeof LANGS)[number]): Record<string, CardJson> {
       publicBaseUrl: base,
       snapshotId: '/subscriptions/x/resourceGroups/rg/providers/Microsoft.Compute/snapshots/vm-osdisk-rdpdoctor-1',
     }),
+    approvalPlan: approvalCard(t, {
+      approval: {
+        ...approval,
+        fixId: 'restrict-rdp-source',
+        params: { source: '203.0.113.0/24' },
+        approvalsRequired: 2,
+        votes: [{ by: { id: '29:approver', name: 'Helpdesk' }, at: '2026-11-25T10:05:00Z' }],
+        plan: {
+          fixId: 'restrict-rdp-source',
+          script: null,
+          arm: 'nsgRules',
+          restart: false,
+          alsoAffects: ['nic:vm-web-02-nic', 'subnet:default'],
+          nsg: [
+            {
+              nsgId: '/x/networkSecurityGroups/nsg-web', nsgName: 'nsg-web', action: 'upsert', before: null, otherPorts: ['80', '443'], standsFor: 'web-and-rdp',
+              after: { name: 'rdp-doctor-allow-rdp-web-and-rdp', priority: 298, direction: 'Inbound', access: 'Allow', protocol: 'Tcp', sourceAddressPrefix: '203.0.113.0/24', destinationPortRange: '3389' },
+            },
+          ],
+        },
+      },
+      view: 'approver',
+      refreshUserIds: ['29:approver'],
+    }),
+    approvalUndoable: approvalCard(t, {
+      approval: { ...approval, state: 'approved', decidedBy: { id: '29:approver', name: 'Helpdesk' } },
+      job: {
+        id: 'j1', approvalId: approval.id, incidentId, vmId: vm.id, vmName: vm.name, fixId: 'enable-tls', params: {}, paramsHash: 'x', lang, state: 'succeeded',
+        steps: [{ name: 'precheck', state: 'done' }, { name: 'fix', state: 'done' }, { name: 'restart', state: 'skipped' }, { name: 'verify', state: 'done' }],
+        createdAt: '', updatedAt: '', result: { gone: ['tls-disabled'], remaining: [], appeared: [] },
+      },
+      view: 'status',
+      refreshUserIds: [],
+      canUndo: true,
+    }),
     message: messageCard({ title: 'T', text: 'x', ref: 'r', tone: 'attention' }),
     messageRetry: messageCard({ title: 'T', text: 'x', tone: 'attention', retry: { incidentId, title: t('diagnosis.retry') } }),
     offline: offlineGuideCard(t, { ...offlineGuide(t, 'F'), publicBaseUrl: base }),
@@ -103,6 +138,13 @@ describe('card content', () => {
   it('findings card names the cause, the evidence and the fix, in Russian too', () => {
     expect(cardText(samples('en').findings)).toMatch(/The RDP certificate has expired[\s\S]*Renew the RDP certificate/);
     expect(cardText(samples('ru').findings)).toMatch(/Срок действия сертификата RDP истёк[\s\S]*Обновить сертификат RDP/);
+  });
+
+  it('the approval card shows the plan, the votes, what else the NSG reaches, and Undo on a finished fix', () => {
+    const all = samples('en');
+    expect(cardText(all.approvalPlan)).toMatch(/A second approver must approve too \(1 of 2 approvals\)[\s\S]*What will change[\s\S]*NSG nsg-web, rule rdp-doctor-allow-rdp-web-and-rdp: \(no such rule yet\) → Allow Tcp port\(s\) 3389 from 203\.0\.113\.0\/24, priority 298[\s\S]*Rule web-and-rdp also opens 80, 443[\s\S]*also applies to nic:vm-web-02-nic, subnet:default/);
+    expect(cardText(all.approvalUndoable)).toMatch(/\[Undo\]/);
+    expect(cardText(all.approvalDone)).not.toMatch(/\[Undo\]/);
   });
 
   it('the approval card shows Approve/Reject to approvers only, and the script to everyone', () => {

@@ -43,6 +43,8 @@ const gateway: AzureGateway = {
   restartVm: () => Promise.reject(new Error('not used')),
   snapshotOsDisk: () => Promise.reject(new Error('not used')),
   upsertNsgRule: () => Promise.reject(new Error('not used')),
+  getNsg: () => Promise.reject(new Error('not used')),
+  deleteNsgRule: () => Promise.reject(new Error('not used')),
 };
 
 let dir: string;

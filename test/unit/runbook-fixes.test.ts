@@ -115,7 +115,7 @@ describe('buildFixRun validation', () => {
       const vm = demoVm('vm-portclash-03');
       const run = buildFixRun('change-rdp-port', { port: '3390' }, conflictFacts, { nsgs: effectiveNsgsOf(vm) }) as ScriptFixRun;
       expect(run.parameters).toEqual([{ name: 'Port', value: '3390' }]);
-      expect(run.arm).toEqual({
+      expect(run.arm).toMatchObject({
         op: 'nsgRules',
         rules: [
           {
@@ -132,7 +132,7 @@ describe('buildFixRun validation', () => {
     const vm = demoVm('vm-exposed-02');
     it('rewrites the exposing rule with the given source, keeping its name and priority', () => {
       const run = buildFixRun('restrict-rdp-source', { source: '203.0.113.0/24' }, null, { nsgs: effectiveNsgsOf(vm) }) as ArmFixRun;
-      expect(run.arm).toEqual({
+      expect(run.arm).toMatchObject({
         op: 'nsgRules',
         rules: [
           {

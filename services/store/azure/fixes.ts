@@ -1,6 +1,6 @@
 import { odata, type TableClient, type TransactionAction } from '@azure/data-tables';
-import type { Approval, Job, JobState } from '../../incidents/model';
-import type { ApprovalRepo, JobRepo } from '../store';
+import type { Approval, ApprovalVote, Job, JobState } from '../../incidents/model';
+import { withVote, type ApprovalRepo, type JobRepo } from '../store';
 import { CONFLICT, compareAndSet, docProps, getOrNull, idKey, PRECONDITION_FAILED, query, readDoc, vmKey, type Entity } from './tables';
 
 /**
@@ -186,6 +186,16 @@ export class AzureApprovalRepo implements ApprovalRepo {
       if (!cur) return;
       const next: Approval = { ...cur.approval, cards: [...cur.approval.cards, card] };
       await this.table.updateEntity(approvalEntity(next), 'Replace', { etag: cur.entity.etag });
+    });
+  }
+
+  vote(id: string, vote: ApprovalVote, below: number): Promise<Approval | null> {
+    return compareAndSet(async () => {
+      const cur = await this.read(id);
+      const next = cur ? withVote(cur.approval, vote, below) : null;
+      if (!cur || !next) return null;
+      await this.table.updateEntity(approvalEntity(next), 'Replace', { etag: cur.entity.etag });
+      return next;
     });
   }
 
