@@ -92,6 +92,7 @@ function samples(lang: (typeof LANGS)[number]): Record<string, CardJson> {
       },
       view: 'approver',
       refreshUserIds: ['29:approver'],
+      publicBaseUrl: base,
     }),
     approvalUndoable: approvalCard(t, {
       approval: { ...approval, state: 'approved', decidedBy: { id: '29:approver', name: 'Helpdesk' } },
@@ -103,6 +104,7 @@ function samples(lang: (typeof LANGS)[number]): Record<string, CardJson> {
       view: 'status',
       refreshUserIds: [],
       canUndo: true,
+      publicBaseUrl: base,
     }),
     message: messageCard({ title: 'T', text: 'x', ref: 'r', tone: 'attention' }),
     messageRetry: messageCard({ title: 'T', text: 'x', tone: 'attention', retry: { incidentId, title: t('diagnosis.retry') } }),
