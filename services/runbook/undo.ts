@@ -32,6 +32,8 @@ const dword = (v: unknown): string | null => (typeof v === 'number' && Number.is
 export function undoScriptFor(fixId: FixId, status: Record<string, unknown>): UndoScript | null {
   if (status.ok !== true || status.status === 'noop') return null;
   const before = status.before;
+  // fix-fix-firewall-rule prints `before: null` when the built-in rule did not exist
+  if (fixId === 'fix-firewall-rule' && before === null) return { id: 'undo-fix-firewall-rule', parameters: [{ name: 'Exists', value: '0' }], needsRestart: false };
   if (!before || typeof before !== 'object' || Array.isArray(before)) return null;
   switch (fixId) {
     case 'enable-tls': {
@@ -52,6 +54,8 @@ export function undoScriptFor(fixId: FixId, status: Record<string, unknown>): Un
     }
     case 'fix-firewall-rule': {
       const b = before as { exists?: unknown; enabled?: unknown; localPort?: unknown };
+      // the script prints the rule's values ({ enabled, localPort }); `exists` is implied by them
+      if (b.exists === undefined && typeof b.enabled === 'boolean') b.exists = true;
       if (b.exists === false) return { id: 'undo-fix-firewall-rule', parameters: [{ name: 'Exists', value: '0' }], needsRestart: false };
       const ports = Array.isArray(b.localPort) ? b.localPort.map(String) : [];
       if (b.exists !== true || typeof b.enabled !== 'boolean' || ports.length === 0 || ports.length > 10 || !ports.every((p) => /^[0-9]{1,5}$/.test(p))) return null;

@@ -33,9 +33,9 @@ async function request(h: Harness, user: User, incidentId: string, fixId: string
   const mark = h.mark();
   const r = await h.post(activity(h, user, invoke('fix.request', { incidentId, fixId, ...params })));
   if (r.status !== 200) throw new Error(`request failed: ${JSON.stringify(r.body)}`);
-  const approverCopy = await h.connector.waitFor((all) => all.slice(mark).find((c) => c.conversationId === approver.conversationId && /approval\.approve/.test(JSON.stringify(cardOf(c) ?? ''))));
+  const approverCopy = await h.connector.waitFor((all) => all.slice(mark).find((c) => c.conversationId === approver.conversationId && /approval\.refresh/.test(JSON.stringify(cardOf(c) ?? ''))));
   const requesterCopy = await h.connector.waitFor((all) => all.slice(mark).find((c) => c.conversationId === user.conversationId && /approval\.refresh/.test(JSON.stringify(cardOf(c) ?? ''))));
-  return { approvalId: actionData(cardOf(approverCopy), 'approval.approve').approvalId, approverCopy, requesterCopy };
+  return { approvalId: actionData(cardOf(approverCopy), 'approval.refresh').approvalId, approverCopy, requesterCopy };
 }
 
 /** Approves and waits until the job has finished (the queue drained): the job as stored. */
@@ -212,9 +212,9 @@ describe('undo', () => {
     const mark = h.mark();
     const r = await h.post(activity(h, user, invoke('fix.undo', { incidentId, jobId: job.id })));
     expect(r.status).toBe(200);
-    const copy = await h.connector.waitFor((all) => all.slice(mark).find((c) => c.conversationId === approver.conversationId && /approval\.approve/.test(JSON.stringify(cardOf(c) ?? ''))));
-    expect(cardText(cardOf(copy))).toMatch(/Undo of a fix/);
-    return approveAndWait(h, approver, actionData(cardOf(copy), 'approval.approve').approvalId);
+    // the undo request's base card (updates of the fix's own card carry approval.refresh too)
+    const copy = await h.connector.waitFor((all) => all.slice(mark).find((c) => c.conversationId === approver.conversationId && /approval\.refresh/.test(JSON.stringify(cardOf(c) ?? '')) && /Undo of a fix/.test(cardText(cardOf(c)))));
+    return approveAndWait(h, approver, actionData(cardOf(copy), 'approval.refresh').approvalId);
   }
 
   it.each([['vm-exposed-02', null], ['vm-webrdp-21', 'web']])('restrict-rdp-source on %s: fix, undo, the NSG rules are as before', async (name, kind) => {
