@@ -10,6 +10,7 @@ import { FixRunner, type FixRunnerDeps } from '../services/incidents/fix-runner'
 import { RdpDoctorBot } from './bot';
 import { createAdapter } from './adapter';
 import { AdapterNotifier } from './notifier';
+import { createChannelTransport, type ChannelTransport, type RetrySettings } from './channel-transport';
 import { createHttpServer, type HttpServer } from './server';
 import type { Config } from './config';
 import { IntakeDialog } from '../dialogs/intake-dialog';
@@ -33,6 +34,7 @@ export interface App {
   incidents: IncidentService;
   approvals: ApprovalService;
   runner: FixRunner;
+  channel: ChannelTransport;
   /** Listens on config.PORT (0 = a free port) and returns the port. */
   start(): Promise<number>;
   /** Graceful: stop accepting, finish running turns and jobs (bounded), close storage and the simulator. */
@@ -44,6 +46,8 @@ export interface AppOverrides {
   gatewayTimings?: GatewayTimings;
   fixRunner?: Partial<Pick<FixRunnerDeps, 'vmBusyWaitInMs' | 'leaseInMs'>>;
   expirySweepInMs?: number;
+  /** the channel client's back-off (tests make it short) */
+  channelRetry?: Partial<RetrySettings>;
 }
 
 async function expireApprovals(approvals: ApprovalService, presenter: FixPresenter): Promise<void> {
@@ -60,9 +64,10 @@ export async function createApp(config: Config, logger: Logger, overrides: AppOv
   try {
     const conversationState = new ConversationState(store.botStorage);
     const userState = new UserState(store.botStorage);
-    const adapter = createAdapter(config, logger, conversationState);
+    const channel = createChannelTransport({ logger, retry: overrides.channelRetry });
+    const adapter = createAdapter(config, logger, conversationState, channel.httpClient);
     const jobs = new JobRunner(logger);
-    const notifier = new AdapterNotifier(adapter, config.MicrosoftAppId);
+    const notifier = new AdapterNotifier(adapter, config.MicrosoftAppId, logger);
     const incidents = new IncidentService({ store, gateway: azure.gateway, jobs, logger, diagnosesPerHour: config.RATE_LIMIT_DIAGNOSES_PER_HOUR });
     const approvals = new ApprovalService({
       store,
@@ -127,6 +132,7 @@ export async function createApp(config: Config, logger: Logger, overrides: AppOv
       incidents,
       approvals,
       runner,
+      channel,
       async start() {
         // a job that was running when the process stopped is reported, never silently re-run;
         // with one process (SQLite) every running job at start was abandoned
@@ -143,6 +149,8 @@ export async function createApp(config: Config, logger: Logger, overrides: AppOv
         await http.close(timeoutInMs);
         const drained = await jobs.drain(Math.max(0, deadline - Date.now()));
         if (!drained) logger.warn({ running: jobs.count() }, 'jobs still running at shutdown');
+        // the cards and notices the jobs handed over are still on their way (paced, retried)
+        if (!(await notifier.drain(Math.max(0, deadline - Date.now())))) logger.warn('channel messages still pending at shutdown');
         await azure.close();
         await store.close();
       },

@@ -58,6 +58,8 @@ export interface ApprovalRepo {
    */
   decide(id: string, decision: Pick<Approval, 'state' | 'decidedBy' | 'decidedAt'>, job?: Job): Promise<{ approval: Approval; job?: Job } | null>;
   addCard(id: string, card: Approval['cards'][number]): Promise<void>;
+  /** Forgets the copies `drop` selects (replaced by a newer listing, or their conversation is gone); returns how many. */
+  removeCards(id: string, drop: (card: Approval['cards'][number]) => boolean): Promise<number>;
   listPending(limit?: number): Promise<Approval[]>;
   listByIncident(incidentId: string): Promise<Approval[]>;
 }

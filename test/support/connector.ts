@@ -9,16 +9,65 @@ export interface Captured {
   activity: Record<string, unknown> & { text?: string; attachments?: Array<{ contentType: string; content: Record<string, unknown> }> };
 }
 
+/** Every HTTP request the bot made, answered or refused, in arrival order. */
+export interface RequestRecord {
+  at: number;
+  method: string;
+  conversationId: string;
+  activityId?: string;
+  status: number;
+  retryAfter?: string;
+}
+
+/** Refusals the channel may answer with, as Teams does under load. */
+export type Fault = '429' | '429-retry-after' | '412' | '502' | '504';
+
+export interface FaultMode {
+  /** the share of requests refused, 0..1 */
+  rate: number;
+  seed: number;
+  kinds: Fault[];
+}
+
+/** A small seeded generator (mulberry32): the same seed refuses the same requests. */
+export function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
 /**
  * A small Bot Framework connector (the channel side): the bot POSTs replies and PUTs updates
- * here, as it would to Teams' serviceUrl. Every call is captured for the test to read.
+ * here, as it would to Teams' serviceUrl. Every delivered call is captured for the test to read;
+ * every request, refused ones included, is in `requests`. With a fault mode it refuses a share
+ * of the requests at random (seeded) with 429 (with and without Retry-After), 412, 502 or 504;
+ * a conversation marked gone answers as Teams does once the bot was removed from it.
  */
 export class TestConnector {
   readonly captured: Captured[] = [];
+  readonly requests: RequestRecord[] = [];
+  /** conversation id -> the refusal Teams gives for it (403 MessageWritesBlocked, 404 ConversationNotFound) */
+  readonly gone = new Map<string, { status: number; code: string }>();
   private server?: Server;
   private seq = 0;
   private waiters: Array<() => void> = [];
+  private random: () => number = Math.random;
   url = '';
+
+  constructor(private faults?: FaultMode) {
+    if (faults) this.random = seeded(faults.seed);
+  }
+
+  /** Turns the fault mode on or off (e.g. only for the part of a test that measures it). */
+  setFaults(faults: FaultMode | undefined): void {
+    this.faults = faults;
+    if (faults) this.random = seeded(faults.seed);
+  }
 
   async start(): Promise<string> {
     this.server = createServer((req, res) => void this.handle(req, res));
@@ -41,6 +90,24 @@ export class TestConnector {
       return;
     }
     const conversationId = decodeURIComponent(m[1]);
+    const log: RequestRecord = { at: Date.now(), method: req.method ?? '', conversationId, activityId: m[2] ? decodeURIComponent(m[2]) : undefined, status: 200 };
+    this.requests.push(log);
+    const dead = this.gone.get(conversationId.split(';')[0]);
+    if (dead) {
+      log.status = dead.status;
+      reply(res, dead.status, JSON.stringify({ error: { code: dead.code, message: 'The bot is not part of the conversation roster.' } }));
+      return;
+    }
+    const fault = this.faults && this.random() < this.faults.rate ? this.faults.kinds[Math.floor(this.random() * this.faults.kinds.length)] : undefined;
+    if (fault) {
+      log.status = Number(fault.slice(0, 3));
+      if (fault === '429-retry-after') {
+        log.retryAfter = '1';
+        res.setHeader('Retry-After', '1');
+      }
+      reply(res, log.status, JSON.stringify({ error: { code: log.status === 429 ? 'Throttled' : 'ServiceError', message: `test fault ${fault}` } }));
+      return;
+    }
     if (req.method === 'PUT' && m[2]) {
       this.record({ kind: 'update', conversationId, activityId: decodeURIComponent(m[2]), activity: body });
       reply(res, 200, JSON.stringify({ id: decodeURIComponent(m[2]) }));
