@@ -3,6 +3,7 @@ import type { WaterfallStepContext } from 'botbuilder-dialogs';
 import { messageCard } from '../cards/diagnosis';
 import { isDomainError } from '../services/errors';
 import type { ApprovalService } from '../services/incidents/approvals';
+import type { CardPlacement } from '../services/incidents/model';
 import type { IncidentService } from '../services/incidents/incident-service';
 import type { AppStore } from '../services/store/store';
 import type { Command } from './commands';
@@ -20,6 +21,8 @@ export interface HelpdeskDeps {
 }
 
 const MAX_LINES = 20;
+/** settings key (+ conversation id) of the approvals the last listing in a conversation showed */
+const LISTING_KEY = 'approvals.listing';
 
 /** status, approvals, history <vm>, approvals here (CONTRACTS.md §5), in English and Russian. */
 export function helpdeskCommands(deps: HelpdeskDeps): Partial<Record<Command['kind'], CommandHandler>> {
@@ -49,10 +52,16 @@ export function helpdeskCommands(deps: HelpdeskDeps): Partial<Record<Command['ki
         await step.context.sendActivity(t('approval.none'));
         return;
       }
+      // the previous listing's copies in this conversation stop being updated: this one replaces them
+      const here = TurnContext.getConversationReference(step.context.activity);
+      const listingKey = `${LISTING_KEY}:${here.conversation?.id ?? ''}`;
+      const inThisConversation = (c: CardPlacement) => !!c.listing && c.conversation.conversation?.id === here.conversation?.id;
+      for (const id of (await store.settings.get<string[]>(listingKey)) ?? []) await store.approvals.removeCards(id, inThisConversation);
+      await store.settings.set(listingKey, pending.map((a) => a.id));
       await step.context.sendActivity(t('approval.listTitle', { count: pending.length }));
       for (const a of pending) {
         const sent = await step.context.sendActivity({ attachments: [CardFactory.adaptiveCard(await presenter.card(a, presenter.viewFor(a, me), turnLang(step.context)))] });
-        if (sent?.id) await approvals.addCard(a.id, { conversation: TurnContext.getConversationReference(step.context.activity), activityId: sent.id, audience: 'approvers' });
+        if (sent?.id) await approvals.addCard(a.id, { conversation: here, activityId: sent.id, audience: 'approvers', listing: true });
       }
     },
 

@@ -75,6 +75,8 @@ export interface CardPlacement {
   conversation: Partial<ConversationReference>;
   activityId: string;
   audience: 'requester' | 'approvers';
+  /** posted by an `approvals` listing: the next listing in that conversation replaces it */
+  listing?: boolean;
 }
 
 /**

@@ -1,6 +1,6 @@
 import { startHarness, type Harness } from '../support/bot-harness';
 import { cardText, type Captured, type RequestRecord } from '../support/connector';
-import { actionData, activity, cardOf, invoke, type User } from '../support/journey';
+import { actionData, activity, cardOf, diagnoseAs, invoke, type User } from '../support/journey';
 
 /**
  * Teams throttles a bot (about 7 operations per second per conversation) and answers 429, 412,
@@ -107,3 +107,31 @@ it('the throttled acceptance journey lands every final state once, within 8 oper
     `throttled journey: ${sends.length} posted, ${journey.length - sends.length} updates delivered, ${requests.length} requests, ${refused.length} refused; busiest 2 s window ${busiestWindow(requests, 2000).count}\n`,
   );
 }, 180000);
+
+it('an approvals listing replaces the previous listing\'s copies in that conversation instead of adding more', async () => {
+  h.connector.setFaults(undefined);
+  const { incidentId } = await diagnoseAs(h, endUser, 'internal error on vm-certexpired-04');
+  const m0 = h.mark();
+  await h.post(activity(h, endUser, invoke('fix.request', { incidentId, fixId: 'renew-rdp-cert' })));
+  const published = await h.connector.waitFor((all) => all.slice(m0).find((c) => c.conversationId === approver.conversationId && /approval\.approve/.test(JSON.stringify(cardOf(c) ?? ''))));
+  const { approvalId } = actionData(cardOf(published), 'approval.approve');
+
+  const list = async () => {
+    const mark = h.mark();
+    await h.post(activity(h, approver, { type: 'message', text: 'approvals' }));
+    return h.connector.waitFor((all) => all.slice(mark).find((c) => c.kind === 'send' && /approval\.approve/.test(JSON.stringify(cardOf(c) ?? '')) && actionData(cardOf(c), 'approval.approve').approvalId === approvalId));
+  };
+  const first = await list();
+  const second = await list();
+  const third = await list();
+  const cards = (await h.app.store.approvals.get(approvalId))!.cards;
+  expect(cards.filter((c) => c.listing).map((c) => c.activityId)).toEqual([third.activityId]);
+  expect(cards.map((c) => c.activityId)).toEqual(expect.arrayContaining([published.activityId]));
+
+  // the decision updates the copies still tracked, and none of the replaced listing copies
+  const mark = h.mark();
+  await h.post(activity(h, approver, invoke('approval.reject', { approvalId }, published.activityId)));
+  await h.connector.waitFor((all) => all.slice(mark).find((c) => c.kind === 'update' && c.activityId === third.activityId && /Rejected/i.test(cardText(cardOf(c)))));
+  await quiet(1500);
+  expect(h.since(mark).filter((c) => c.activityId === first.activityId || c.activityId === second.activityId)).toEqual([]);
+}, 60000);
