@@ -14,6 +14,7 @@ import { createChannelTransport, type ChannelTransport, type RetrySettings } fro
 import { createHttpServer, type HttpServer } from './server';
 import type { Config } from './config';
 import { IntakeDialog } from '../dialogs/intake-dialog';
+import { ConversationLifecycle } from '../dialogs/lifecycle';
 import { MainDialog } from '../dialogs/main-dialog';
 import { VerbRouter } from '../dialogs/verbs';
 import type { AzureGateway } from '../services/azure/gateway';
@@ -64,7 +65,14 @@ export async function createApp(config: Config, logger: Logger, overrides: AppOv
   try {
     const conversationState = new ConversationState(store.botStorage);
     const userState = new UserState(store.botStorage);
-    const channel = createChannelTransport({ logger, retry: overrides.channelRetry });
+    // the channel client finds a conversation gone before the lifecycle exists: bound late
+    let lifecycle: ConversationLifecycle | undefined;
+    const channel = createChannelTransport({
+      logger,
+      retry: overrides.channelRetry,
+      onGone: (conversationId, code) =>
+        void lifecycle?.conversationGone(conversationId, 'writes-blocked').catch((e: unknown) => logger.warn({ err: e, conversationId, code }, 'could not forget a gone conversation')),
+    });
     const adapter = createAdapter(config, logger, conversationState, channel.httpClient);
     const jobs = new JobRunner(logger);
     const notifier = new AdapterNotifier(adapter, config.MicrosoftAppId, logger);
@@ -74,6 +82,7 @@ export async function createApp(config: Config, logger: Logger, overrides: AppOv
       logger,
       policy: { approverIds: config.APPROVER_IDS, allowSelfApproval: config.ALLOW_SELF_APPROVAL, ttlMinutes: config.APPROVAL_TTL_MINUTES },
     });
+    lifecycle = new ConversationLifecycle({ store, approvals, notifier, logger, markGone: (id, reason) => channel.markGone(id, reason) });
     const presenter = new FixPresenter({ store, approvals, notifier, logger, allowSelfApproval: config.ALLOW_SELF_APPROVAL });
     const runner = new FixRunner({
       store,
@@ -101,7 +110,12 @@ export async function createApp(config: Config, logger: Logger, overrides: AppOv
       verbs,
       logger,
       demoMode: config.demoMode,
-      beforeTurn: (context) => recordUser(store, context),
+      lifecycle,
+      beforeTurn: async (context) => {
+        // someone writes from a conversation the bot had found gone: it is reachable again
+        if (context.activity.conversation?.id) channel.revive(context.activity.conversation.id);
+        await recordUser(store, context);
+      },
     });
     // approvals that ran out of time: their cards say so and the requester hears it;
     // jobs whose instance died (lease ended): reported interrupted

@@ -11,6 +11,7 @@ import {
 } from 'botbuilder';
 import { DialogSet, DialogTurnStatus, type Dialog, type DialogState } from 'botbuilder-dialogs';
 import { welcomeCard } from '../cards/welcome';
+import type { ConversationLifecycle, GoneReason } from '../dialogs/lifecycle';
 import type { VerbRouter } from '../dialogs/verbs';
 import { setTurnLang } from '../dialogs/turn';
 import { pickLang, translator } from '../services/i18n';
@@ -23,6 +24,8 @@ export interface BotDeps {
   verbs: VerbRouter;
   logger: Logger;
   demoMode: boolean;
+  /** forgets conversations the bot can no longer write to (uninstall, removal, archive, deletion) */
+  lifecycle?: ConversationLifecycle;
   /** runs before every turn's handlers (e.g. remembering who the user is) */
   beforeTurn?: (context: TurnContext) => Promise<void>;
 }
@@ -57,6 +60,8 @@ export class RdpDoctorBot extends TeamsActivityHandler {
       await next();
     });
 
+    this.registerLifecycle();
+
     this.onMembersAdded(async (context, next) => {
       const lang = pickLang(context.activity.locale);
       const t = translator(lang);
@@ -73,6 +78,42 @@ export class RdpDoctorBot extends TeamsActivityHandler {
       }
       await next();
     });
+  }
+
+  private registerLifecycle(): void {
+    const gone = async (context: TurnContext, reason: GoneReason, userId?: string) => {
+      const lifecycle = this.deps.lifecycle;
+      if (!lifecycle) return;
+      const a = context.activity;
+      const team = (a.channelData as { team?: { id?: unknown } } | undefined)?.team?.id;
+      if (a.conversation?.conversationType === 'channel') await lifecycle.teamGone(typeof team === 'string' ? team : a.conversation.id, reason);
+      else await lifecycle.conversationGone(a.conversation?.id ?? '', reason, userId);
+    };
+    this.onInstallationUpdateRemove(async (context, next) => {
+      await gone(context, 'uninstalled', context.activity.from?.id);
+      await next();
+    });
+    this.onMembersRemoved(async (context, next) => {
+      const botId = context.activity.recipient?.id;
+      const removed = context.activity.membersRemoved ?? [];
+      if (removed.some((m) => m.id === botId)) await gone(context, 'bot-removed');
+      else if (context.activity.conversation?.conversationType === 'personal') await gone(context, 'member-removed', removed[0]?.id);
+      await next();
+    });
+    this.onTeamsChannelDeletedEvent(async (channel, _team, _context, next) => {
+      if (channel.id) await this.deps.lifecycle?.conversationGone(channel.id, 'channel-deleted');
+      await next();
+    });
+    this.onTeamsTeamArchivedEvent(async (team, _context, next) => {
+      if (team.id) await this.deps.lifecycle?.teamGone(team.id, 'team-archived');
+      await next();
+    });
+    for (const on of [this.onTeamsTeamDeletedEvent, this.onTeamsTeamHardDeletedEvent]) {
+      on.call(this, async (team, _context, next) => {
+        if (team.id) await this.deps.lifecycle?.teamGone(team.id, 'team-deleted');
+        await next();
+      });
+    }
   }
 
   override async run(context: TurnContext): Promise<void> {

@@ -83,6 +83,7 @@ export interface ChannelTransport {
   pacer: ConversationPacer;
   /** conversations found gone in this process: no request goes there until `revive` */
   isGone(conversationId: string): boolean;
+  /** a lifecycle event says the conversation is gone (the lifecycle is already forgetting it) */
   markGone(conversationId: string, code: string): void;
   revive(conversationId: string): void;
 }
@@ -94,7 +95,8 @@ export function createChannelTransport(deps: ChannelTransportDeps): ChannelTrans
   const pacer = deps.pacer ?? new ConversationPacer(undefined, clock);
   const gone = new Map<string, string>();
 
-  const markGone = (conversationId: string, code: string) => {
+  /** Found gone by a refusal: remembered here, and the lifecycle forgets what pointed there. */
+  const discovered = (conversationId: string, code: string) => {
     const first = !gone.has(conversationId);
     gone.set(conversationId, code);
     if (first) {
@@ -142,7 +144,7 @@ export function createChannelTransport(deps: ChannelTransportDeps): ChannelTrans
           if (last.status < 400) return last;
           const code = errorCode(last.bodyAsText);
           if (conversationId && (last.status === 403 || last.status === 404) && code && GONE_CODES.has(code)) {
-            markGone(conversationId, code);
+            discovered(conversationId, code);
             throw new ConversationGoneError(conversationId, last.status, code);
           }
           if (!RETRY_STATUS.has(last.status)) return last; // the SDK turns it into its error
@@ -163,7 +165,7 @@ export function createChannelTransport(deps: ChannelTransportDeps): ChannelTrans
     httpClient: { sendRequest: send },
     pacer,
     isGone: (id) => gone.has(baseConversationId(id)),
-    markGone: (id, code) => markGone(baseConversationId(id), code),
+    markGone: (id, code) => void gone.set(baseConversationId(id), code),
     revive: (id) => void gone.delete(baseConversationId(id)),
   };
 }

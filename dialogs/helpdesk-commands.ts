@@ -9,6 +9,7 @@ import type { AppStore } from '../services/store/store';
 import type { Command } from './commands';
 import { errorText } from './error-text';
 import { APPROVALS_CHANNEL_KEY, type FixPresenter } from './fix-presenter';
+import type { ApprovalsChannel } from './lifecycle';
 import type { CommandHandler } from './main-dialog';
 import { personOf } from './person';
 import { turnLang, turnT } from './turn';
@@ -105,9 +106,16 @@ export function helpdeskCommands(deps: HelpdeskDeps): Partial<Record<Command['ki
       }
       const ref = TurnContext.getConversationReference(step.context.activity);
       // post to the channel itself, not to the thread of this message
-      const channelRef = { ...ref, conversation: { ...ref.conversation, id: String(ref.conversation?.id ?? '').split(';')[0] } };
+      const team = (step.context.activity.channelData as { team?: { id?: unknown } } | undefined)?.team?.id;
+      const channelId = String(ref.conversation?.id ?? '').split(';')[0];
+      const channelRef: ApprovalsChannel = {
+        ...ref,
+        conversation: { ...ref.conversation, id: channelId } as ApprovalsChannel['conversation'],
+        // a team's archive or deletion names the team, not the channel
+        teamId: typeof team === 'string' ? team : undefined,
+      };
       await store.settings.set(APPROVALS_CHANNEL_KEY, channelRef);
-      await store.audit.append({ at: new Date().toISOString(), actor: me.aadObjectId ?? me.id, action: 'approvals.channel.set', details: { conversationId: channelRef.conversation.id } });
+      await store.audit.append({ at: new Date().toISOString(), actor: me.aadObjectId ?? me.id, action: 'approvals.channel.set', details: { conversationId: channelId } });
       await step.context.sendActivity(t('approval.channelSet'));
     },
   };

@@ -140,6 +140,8 @@ export interface KnownUser {
   aadObjectId?: string;
   name?: string;
   personal?: Partial<ConversationReference>;
+  /** the language of their client, for messages that are not answers (e.g. the approvals channel is gone) */
+  lang?: Lang;
   updatedAt: string;
 }
 
