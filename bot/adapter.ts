@@ -3,7 +3,7 @@ import {
   CloudAdapter,
   ConfigurationBotFrameworkAuthentication,
   type ConfigurationBotFrameworkAuthenticationOptions,
-  type ConversationState,
+  type BotState,
   type TurnContext,
 } from 'botbuilder';
 import { pickLang, t } from '../services/i18n';
@@ -12,7 +12,7 @@ import { isChannelDeliveryError, type ChannelHttpClient } from './channel-transp
 import type { Config } from './config';
 
 /** CloudAdapter with the bot's identity; an empty app id means local development without auth. */
-export function createAdapter(config: Config, logger: Logger, conversationState: ConversationState, httpClient?: ChannelHttpClient): CloudAdapter {
+export function createAdapter(config: Config, logger: Logger, conversationState: BotState, httpClient?: ChannelHttpClient): CloudAdapter {
   const auth = new ConfigurationBotFrameworkAuthentication(
     {
       MicrosoftAppId: config.MicrosoftAppId,

@@ -1,4 +1,5 @@
-import { ConversationState, UserState } from 'botbuilder';
+import { UserState } from 'botbuilder';
+import { DialogScopeState } from './dialog-state';
 import type { CloudAdapter } from 'botbuilder';
 import { registerDiagnosisVerbs } from '../dialogs/diagnosis-verbs';
 import { FixPresenter } from '../dialogs/fix-presenter';
@@ -63,7 +64,7 @@ export async function createApp(config: Config, logger: Logger, overrides: AppOv
   const store: AppStore = await openStore(config, logger);
   const azure = await openAzure(config, logger, overrides.gateway, overrides.gatewayTimings);
   try {
-    const conversationState = new ConversationState(store.botStorage);
+    const conversationState = new DialogScopeState(store.botStorage);
     const userState = new UserState(store.botStorage);
     // the channel client finds a conversation gone before the lifecycle exists: bound late
     let lifecycle: ConversationLifecycle | undefined;

@@ -5,7 +5,7 @@ import {
   type AdaptiveCardInvokeResponse,
   type AdaptiveCardInvokeValue,
   type InvokeResponse,
-  type ConversationState,
+  type BotState,
   type StatePropertyAccessor,
   type UserState,
 } from 'botbuilder';
@@ -18,7 +18,8 @@ import { pickLang, translator } from '../services/i18n';
 import type { Logger } from '../services/log';
 
 export interface BotDeps {
-  conversationState: ConversationState;
+  /** the flows' state: per conversation in personal chats, per person in channels and group chats */
+  conversationState: BotState;
   userState: UserState;
   mainDialog: Dialog;
   verbs: VerbRouter;
@@ -45,7 +46,13 @@ export class RdpDoctorBot extends TeamsActivityHandler {
       const lang = pickLang(context.activity.locale, context.activity.text);
       setTurnLang(context, lang);
       const value = context.activity.value as unknown;
-      if (value && typeof value === 'object' && !Array.isArray(value) && 'verb' in value) {
+      const reply = cardReply(value);
+      if (reply !== undefined) {
+        // a question's card answered in a channel or group chat (a button, or the text box)
+        context.activity.text = reply;
+        if (reply) await this.runDialog(context);
+        else await context.sendActivity(translator(lang)('badInput.emptyMessage'));
+      } else if (value && typeof value === 'object' && !Array.isArray(value) && 'verb' in value) {
         // Action.Submit fallback of a card action: the same verbs as Action.Execute
         await deps.verbs.handleSubmit(context, value as Record<string, unknown>);
       } else {
@@ -155,6 +162,13 @@ export class RdpDoctorBot extends TeamsActivityHandler {
     if (result.status === DialogTurnStatus.empty) await dc.beginDialog(this.deps.mainDialog.id);
   }
 
+}
+
+/** The answer a reply-prompt card sent (Action.Submit with `intakeReply`), trimmed; undefined for anything else. */
+export function cardReply(value: unknown): string | undefined {
+  if (!value || typeof value !== 'object' || Array.isArray(value) || 'verb' in value) return undefined;
+  const reply = (value as { intakeReply?: unknown }).intakeReply;
+  return typeof reply === 'string' ? reply.replace(/\u00a0/g, ' ').trim().slice(0, 300) : undefined;
 }
 
 /** The user's text without the bot's @mention (channels and group chats), trimmed. */
