@@ -53,8 +53,12 @@ export class ConversationGoneError extends Error {
   }
 }
 
-export function isChannelDeliveryError(e: unknown): e is ChannelGaveUpError | ConversationGoneError {
-  return e instanceof ChannelGaveUpError || e instanceof ConversationGoneError;
+/** True for our delivery errors, also when a dialog wrapped them (DialogContextError keeps the original in `error`). */
+export function isChannelDeliveryError(e: unknown, depth = 0): boolean {
+  if (e instanceof ChannelGaveUpError || e instanceof ConversationGoneError) return true;
+  if (!e || typeof e !== 'object' || depth > 3) return false;
+  const inner = e as { error?: unknown; cause?: unknown };
+  return isChannelDeliveryError(inner.error, depth + 1) || isChannelDeliveryError(inner.cause, depth + 1);
 }
 
 /** The conversation a Bot Connector URL addresses, without a channel thread's `;messageid=` suffix. */

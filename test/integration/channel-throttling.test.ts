@@ -100,6 +100,13 @@ it('the throttled acceptance journey lands every final state once, within 8 oper
   // the requester's final notice, once
   expect(sends.filter((c) => /has finished: the problem is gone/.test(c.activity.text ?? ''))).toHaveLength(1);
 
+  // a Retry-After is waited for before the conversation gets its next request
+  for (const [i, r] of requests.entries()) {
+    if (!r.retryAfter) continue;
+    const next = requests.slice(i + 1).find((x) => x.conversationId === r.conversationId);
+    if (next) expect(next.at - r.at).toBeGreaterThanOrEqual(Number(r.retryAfter) * 1000 - 20);
+  }
+
   // Teams' limit, judged from every request the connector saw (refused ones count too)
   expect(busiestWindow(requests, 2000).count).toBeLessThanOrEqual(8);
   expect(busiestWindow(requests, 30000).count).toBeLessThanOrEqual(60);
@@ -134,4 +141,17 @@ it('an approvals listing replaces the previous listing\'s copies in that convers
   await h.connector.waitFor((all) => all.slice(mark).find((c) => c.kind === 'update' && c.activityId === third.activityId && /Rejected/i.test(cardText(cardOf(c)))));
   await quiet(1500);
   expect(h.since(mark).filter((c) => c.activityId === first.activityId || c.activityId === second.activityId)).toEqual([]);
+}, 60000);
+
+it('a conversation that keeps failing gets a bounded number of attempts, then nothing: no apology that would fail the same way', async () => {
+  const down: User = { ...endUser, conversationId: 'a:always-down' };
+  h.connector.setFaults(undefined);
+  const start = h.connector.requests.length;
+  h.connector.refusals.set(down.conversationId, { status: 502, code: 'BadGateway' });
+  const r = await h.post(activity(h, down, { type: 'message', text: 'help' }));
+  expect(r.status).toBe(200);
+  await quiet(1500);
+  const tries = h.connector.requests.slice(start).filter((x) => x.conversationId === down.conversationId);
+  expect(tries.map((x) => x.status)).toEqual(Array(8).fill(502));
+  h.connector.refusals.delete(down.conversationId);
 }, 60000);

@@ -98,7 +98,7 @@ it('an approver who uninstalled the app is no longer sent approvals; a 403 Messa
   expect((await h.app.store.users.get(approver2.userId))?.personal).toBeUndefined();
 
   // approver 1's chat is blocked by Teams: the first send meets 403 and is not retried
-  h.connector.gone.set(approver.conversationId, { status: 403, code: 'MessageWritesBlocked' });
+  h.connector.refusals.set(approver.conversationId, { status: 403, code: 'MessageWritesBlocked' });
   const blocked = await requestFix('internal error on vm-portclash-03', 'free-rdp-port', { service: 'TomcatAgent', disable: 'false' });
   const tries = blocked.requests().filter((r) => r.conversationId === approver.conversationId);
   expect(tries.map((r) => r.status)).toEqual([403]);
@@ -112,7 +112,7 @@ it('an approver who uninstalled the app is no longer sent approvals; a 403 Messa
   expect(actions).toEqual(['channel-deleted', 'team-archived', 'uninstalled', 'writes-blocked']);
 
   // writing again brings the chat back
-  h.connector.gone.delete(approver.conversationId);
+  h.connector.refusals.delete(approver.conversationId);
   await hello(approver);
   expect((await h.app.store.users.get(approver.userId))?.personal?.conversation?.id).toBe(approver.conversationId);
 });

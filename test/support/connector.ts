@@ -46,13 +46,13 @@ export function seeded(seed: number): () => number {
  * here, as it would to Teams' serviceUrl. Every delivered call is captured for the test to read;
  * every request, refused ones included, is in `requests`. With a fault mode it refuses a share
  * of the requests at random (seeded) with 429 (with and without Retry-After), 412, 502 or 504;
- * a conversation marked gone answers as Teams does once the bot was removed from it.
+ * a conversation given a refusal always gets it (as Teams answers once the bot was removed).
  */
 export class TestConnector {
   readonly captured: Captured[] = [];
   readonly requests: RequestRecord[] = [];
-  /** conversation id -> the refusal Teams gives for it (403 MessageWritesBlocked, 404 ConversationNotFound) */
-  readonly gone = new Map<string, { status: number; code: string }>();
+  /** conversation id -> the refusal it always gets (403 MessageWritesBlocked or 404 ConversationNotFound once the bot is gone; 502 when it is down) */
+  readonly refusals = new Map<string, { status: number; code: string }>();
   private server?: Server;
   private seq = 0;
   private waiters: Array<() => void> = [];
@@ -92,7 +92,7 @@ export class TestConnector {
     const conversationId = decodeURIComponent(m[1]);
     const log: RequestRecord = { at: Date.now(), method: req.method ?? '', conversationId, activityId: m[2] ? decodeURIComponent(m[2]) : undefined, status: 200 };
     this.requests.push(log);
-    const dead = this.gone.get(conversationId.split(';')[0]);
+    const dead = this.refusals.get(conversationId.split(';')[0]);
     if (dead) {
       log.status = dead.status;
       reply(res, dead.status, JSON.stringify({ error: { code: dead.code, message: 'The bot is not part of the conversation roster.' } }));
