@@ -12,6 +12,7 @@ import { RdpDoctorBot } from './bot';
 import { createAdapter } from './adapter';
 import { AdapterNotifier } from './notifier';
 import { createChannelTransport, type ChannelTransport, type RetrySettings } from './channel-transport';
+import { ConversationPacer, type BucketSpec } from './pacing';
 import { createHttpServer, type HttpServer } from './server';
 import type { Config } from './config';
 import { IntakeDialog } from '../dialogs/intake-dialog';
@@ -50,6 +51,8 @@ export interface AppOverrides {
   expirySweepInMs?: number;
   /** the channel client's back-off (tests make it short) */
   channelRetry?: Partial<RetrySettings>;
+  /** the per-conversation buckets (default: Teams' limits; [] paces nothing, for tests that flood one conversation) */
+  channelBuckets?: BucketSpec[];
 }
 
 async function expireApprovals(approvals: ApprovalService, presenter: FixPresenter): Promise<void> {
@@ -71,6 +74,7 @@ export async function createApp(config: Config, logger: Logger, overrides: AppOv
     const channel = createChannelTransport({
       logger,
       retry: overrides.channelRetry,
+      pacer: overrides.channelBuckets ? new ConversationPacer(overrides.channelBuckets) : undefined,
       onGone: (conversationId, code) =>
         void lifecycle?.conversationGone(conversationId, 'writes-blocked').catch((e: unknown) => logger.warn({ err: e, conversationId, code }, 'could not forget a gone conversation')),
     });

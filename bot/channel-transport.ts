@@ -53,12 +53,16 @@ export class ConversationGoneError extends Error {
   }
 }
 
-/** True for our delivery errors, also when a dialog wrapped them (DialogContextError keeps the original in `error`). */
-export function isChannelDeliveryError(e: unknown, depth = 0): boolean {
-  if (e instanceof ChannelGaveUpError || e instanceof ConversationGoneError) return true;
-  if (!e || typeof e !== 'object' || depth > 3) return false;
+/** Our delivery error, also when something wrapped it (DialogContextError keeps the original in `error`). */
+export function channelDeliveryError(e: unknown, depth = 0): ChannelGaveUpError | ConversationGoneError | undefined {
+  if (e instanceof ChannelGaveUpError || e instanceof ConversationGoneError) return e;
+  if (!e || typeof e !== 'object' || depth > 3) return undefined;
   const inner = e as { error?: unknown; cause?: unknown };
-  return isChannelDeliveryError(inner.error, depth + 1) || isChannelDeliveryError(inner.cause, depth + 1);
+  return channelDeliveryError(inner.error, depth + 1) ?? channelDeliveryError(inner.cause, depth + 1);
+}
+
+export function isChannelDeliveryError(e: unknown): boolean {
+  return channelDeliveryError(e) !== undefined;
 }
 
 /** The conversation a Bot Connector URL addresses, without a channel thread's `;messageid=` suffix. */
@@ -140,7 +144,9 @@ export function createChannelTransport(deps: ChannelTransportDeps): ChannelTrans
         try {
           last = await attempt(request);
         } catch (e) {
-          if ((request.abortSignal as AbortSignal | undefined)?.aborted) throw e;
+          // a lost connection or a timed-out attempt is retried; a request that cannot be sent
+          // at all (a header fetch refuses, the caller aborted) is not
+          if ((request.abortSignal as AbortSignal | undefined)?.aborted || !isNetworkError(e)) throw e;
           last = undefined;
           deps.logger.debug({ err: e, conversationId, attempt: n }, 'channel request failed');
         }
@@ -172,6 +178,12 @@ export function createChannelTransport(deps: ChannelTransportDeps): ChannelTrans
     markGone: (id, code) => void gone.set(baseConversationId(id), code),
     revive: (id) => void gone.delete(baseConversationId(id)),
   };
+}
+
+/** fetch's own failure (connection refused or reset, DNS, socket) or our per-attempt time-out. */
+function isNetworkError(e: unknown): boolean {
+  if (e instanceof Error && (e.name === 'TimeoutError' || e.name === 'AbortError')) return true;
+  return e instanceof TypeError && e.message === 'fetch failed';
 }
 
 /** Retry-After as seconds or an HTTP date; undefined when absent or unreadable. */

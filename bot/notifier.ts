@@ -1,7 +1,7 @@
 import type { Activity, CloudAdapter, ConversationReference } from 'botbuilder';
 import type { Logger } from '../services/log';
 import type { Notifier, UpdateOutcome } from '../services/incidents/notifier';
-import { ConversationGoneError } from './channel-transport';
+import { channelDeliveryError, ConversationGoneError } from './channel-transport';
 
 interface Slot {
   /** the newest state not yet handed to the channel, and who waits for it */
@@ -76,7 +76,7 @@ export class AdapterNotifier implements Notifier {
             await context.updateActivity({ ...activity, id: activityId, conversation: conversation.conversation } as Partial<Activity>);
           });
         } catch (e) {
-          outcome = e instanceof ConversationGoneError ? 'gone' : 'failed';
+          outcome = channelDeliveryError(e) instanceof ConversationGoneError ? 'gone' : 'failed';
           if (outcome === 'failed') this.logger.warn({ err: e, conversationId: conversation.conversation?.id, activityId }, 'card update failed');
         }
         for (const w of waiters) w(outcome);

@@ -29,6 +29,8 @@ interface Lane {
   queued: number;
 }
 
+const PRUNE_AT = 1000;
+
 export type Clock = { now(): number; sleep(ms: number): Promise<void> };
 
 export const realClock: Clock = {
@@ -66,6 +68,7 @@ export class ConversationPacer {
   private lane(id: string): Lane {
     let lane = this.lanes.get(id);
     if (!lane) {
+      if (this.lanes.size >= PRUNE_AT) this.prune();
       lane = { tokens: this.buckets.map((b) => b.capacity), at: this.clock.now(), tail: Promise.resolve(), queued: 0 };
       this.lanes.set(id, lane);
     }
@@ -78,6 +81,15 @@ export class ConversationPacer {
     this.refill(lane);
     // a lane with full buckets and nothing queued holds nothing worth keeping
     if (lane.tokens.every((t, i) => t >= this.buckets[i].capacity)) this.lanes.delete(id);
+  }
+
+  /** Drops idle lanes whose buckets have refilled: a conversation that went quiet costs nothing. */
+  private prune(): void {
+    for (const [id, lane] of this.lanes) {
+      if (lane.queued > 0) continue;
+      this.refill(lane);
+      if (lane.tokens.every((t, i) => t >= this.buckets[i].capacity)) this.lanes.delete(id);
+    }
   }
 
   private refill(lane: Lane): void {
