@@ -150,3 +150,20 @@ it('the bot removed from a group chat sends no further step or notice there', as
   await new Promise((r) => setTimeout(r, 1000));
   expect(h.connector.requests.slice(from).filter((r) => r.conversationId === group.conversationId)).toEqual([]);
 });
+
+it('a 404 ConversationNotFound from the approvals channel forgets it like a deletion; a deleted team does too', async () => {
+  await approvalsHere();
+  h.connector.refusals.set(CHANNEL, { status: 404, code: 'ConversationNotFound' });
+  const mark = h.mark();
+  const r = await requestFix('internal error on vm-stopped-07', 'start-vm');
+  expect(r.requests().filter((x) => x.conversationId === CHANNEL).map((x) => x.status)).toEqual([404]);
+  await h.connector.waitFor(async () => (await h.app.store.settings.get('approvalsChannel')) === null);
+  await h.connector.waitFor((all) => all.slice(mark).find((c) => c.conversationId === approver.conversationId && /Teams refuses my messages there/.test(c.activity.text ?? '')));
+  h.connector.refusals.delete(CHANNEL);
+
+  await approvalsHere();
+  await h.post(conversationUpdate({ id: TEAM, conversationType: 'channel', tenantId: 'tenant-1' }, { channelData: { eventType: 'teamDeleted', team: { id: TEAM } } }));
+  expect(await h.app.store.settings.get('approvalsChannel')).toBeNull();
+  const reasons = (await h.app.store.audit.list({ limit: 2000 })).filter((a) => a.action === 'conversation.forgotten').map((a) => a.details?.reason);
+  expect(reasons.slice(-2)).toEqual(['writes-blocked', 'team-deleted']);
+});
