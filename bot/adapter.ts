@@ -3,22 +3,29 @@ import {
   CloudAdapter,
   ConfigurationBotFrameworkAuthentication,
   type ConfigurationBotFrameworkAuthenticationOptions,
-  type ConversationState,
+  type BotState,
   type TurnContext,
 } from 'botbuilder';
 import { pickLang, t } from '../services/i18n';
 import type { Logger } from '../services/log';
+import { isChannelDeliveryError, type ChannelHttpClient } from './channel-transport';
 import type { Config } from './config';
 
 /** CloudAdapter with the bot's identity; an empty app id means local development without auth. */
-export function createAdapter(config: Config, logger: Logger, conversationState: ConversationState): CloudAdapter {
-  const auth = new ConfigurationBotFrameworkAuthentication({
-    MicrosoftAppId: config.MicrosoftAppId,
-    MicrosoftAppPassword: config.MicrosoftAppPassword,
-    // resolved by loadConfig: SingleTenant when an app id is set without a type
-    MicrosoftAppType: config.MicrosoftAppType,
-    MicrosoftAppTenantId: config.MicrosoftAppTenantId,
-  } as ConfigurationBotFrameworkAuthenticationOptions);
+export function createAdapter(config: Config, logger: Logger, conversationState: BotState, httpClient?: ChannelHttpClient): CloudAdapter {
+  const auth = new ConfigurationBotFrameworkAuthentication(
+    {
+      MicrosoftAppId: config.MicrosoftAppId,
+      MicrosoftAppPassword: config.MicrosoftAppPassword,
+      // resolved by loadConfig: SingleTenant when an app id is set without a type
+      MicrosoftAppType: config.MicrosoftAppType,
+      MicrosoftAppTenantId: config.MicrosoftAppTenantId,
+    } as ConfigurationBotFrameworkAuthenticationOptions,
+    undefined,
+    undefined,
+    undefined,
+    httpClient ? { httpClient } : undefined,
+  );
   const adapter = new CloudAdapter(auth);
 
   adapter.onTurnError = async (context: TurnContext, error: Error) => {
@@ -34,6 +41,8 @@ export function createAdapter(config: Config, logger: Logger, conversationState:
       logger.error({ err: e, ref }, 'could not reset conversation state');
     }
     if (context.activity.type === 'invoke') return; // the invoke response carries the failure
+    // the channel refused or is gone: an apology would take the same way and fail the same way
+    if (isChannelDeliveryError(error)) return;
     try {
       await context.sendActivity(t(pickLang(context.activity.locale, context.activity.text), 'turnError', { ref }));
     } catch (e) {

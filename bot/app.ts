@@ -1,4 +1,5 @@
-import { ConversationState, UserState } from 'botbuilder';
+import { UserState } from 'botbuilder';
+import { DialogScopeState } from './dialog-state';
 import type { CloudAdapter } from 'botbuilder';
 import { registerDiagnosisVerbs } from '../dialogs/diagnosis-verbs';
 import { FixPresenter } from '../dialogs/fix-presenter';
@@ -11,9 +12,12 @@ import { gatewayPlanner } from '../services/incidents/planner';
 import { RdpDoctorBot } from './bot';
 import { createAdapter } from './adapter';
 import { AdapterNotifier } from './notifier';
+import { createChannelTransport, type ChannelTransport, type RetrySettings } from './channel-transport';
+import { ConversationPacer, type BucketSpec } from './pacing';
 import { createHttpServer, type HttpServer } from './server';
 import { publicBaseUrl, type Config } from './config';
 import { IntakeDialog } from '../dialogs/intake-dialog';
+import { ConversationLifecycle } from '../dialogs/lifecycle';
 import { MainDialog } from '../dialogs/main-dialog';
 import { VerbRouter } from '../dialogs/verbs';
 import type { AzureGateway } from '../services/azure/gateway';
@@ -34,6 +38,7 @@ export interface App {
   incidents: IncidentService;
   approvals: ApprovalService;
   runner: FixRunner;
+  channel: ChannelTransport;
   /** Listens on config.PORT (0 = a free port) and returns the port. */
   start(): Promise<number>;
   /** Graceful: stop accepting, finish running turns and jobs (bounded), close storage and the simulator. */
@@ -45,6 +50,10 @@ export interface AppOverrides {
   gatewayTimings?: GatewayTimings;
   fixRunner?: Partial<Pick<FixRunnerDeps, 'vmBusyWaitInMs' | 'leaseInMs'>>;
   expirySweepInMs?: number;
+  /** the channel client's back-off (tests make it short) */
+  channelRetry?: Partial<RetrySettings>;
+  /** the per-conversation buckets (default: Teams' limits; [] paces nothing, for tests that flood one conversation) */
+  channelBuckets?: BucketSpec[];
 }
 
 async function expireApprovals(approvals: ApprovalService, presenter: FixPresenter): Promise<void> {
@@ -61,11 +70,20 @@ export async function createApp(config: Config, logger: Logger, overrides: AppOv
   let listeningPort = config.PORT;
   const baseUrl = () => publicBaseUrl(config, listeningPort);
   try {
-    const conversationState = new ConversationState(store.botStorage);
+    const conversationState = new DialogScopeState(store.botStorage);
     const userState = new UserState(store.botStorage);
-    const adapter = createAdapter(config, logger, conversationState);
+    // the channel client finds a conversation gone before the lifecycle exists: bound late
+    let lifecycle: ConversationLifecycle | undefined;
+    const channel = createChannelTransport({
+      logger,
+      retry: overrides.channelRetry,
+      pacer: overrides.channelBuckets ? new ConversationPacer(overrides.channelBuckets) : undefined,
+      onGone: (conversationId, code) =>
+        void lifecycle?.conversationGone(conversationId, 'writes-blocked').catch((e: unknown) => logger.warn({ err: e, conversationId, code }, 'could not forget a gone conversation')),
+    });
+    const adapter = createAdapter(config, logger, conversationState, channel.httpClient);
     const jobs = new JobRunner(logger);
-    const notifier = new AdapterNotifier(adapter, config.MicrosoftAppId);
+    const notifier = new AdapterNotifier(adapter, config.MicrosoftAppId, logger);
     const incidents = new IncidentService({ store, gateway: azure.gateway, jobs, logger, diagnosesPerHour: config.RATE_LIMIT_DIAGNOSES_PER_HOUR });
     const approvals = new ApprovalService({
       store,
@@ -73,6 +91,7 @@ export async function createApp(config: Config, logger: Logger, overrides: AppOv
       policy: { approverIds: config.APPROVER_IDS, allowSelfApproval: config.ALLOW_SELF_APPROVAL, ttlMinutes: config.APPROVAL_TTL_MINUTES, twoPerson: config.TWO_PERSON_FIXES },
       planner: gatewayPlanner(azure.gateway, store),
     });
+    lifecycle = new ConversationLifecycle({ store, approvals, notifier, logger, markGone: (id, reason) => channel.markGone(id, reason) });
     const presenter = new FixPresenter({ store, approvals, notifier, logger, allowSelfApproval: config.ALLOW_SELF_APPROVAL, publicBaseUrl: baseUrl });
     const runner = new FixRunner({
       store,
@@ -100,7 +119,12 @@ export async function createApp(config: Config, logger: Logger, overrides: AppOv
       verbs,
       logger,
       demoMode: config.demoMode,
-      beforeTurn: (context) => recordUser(store, context),
+      lifecycle,
+      beforeTurn: async (context) => {
+        // someone writes from a conversation the bot had found gone: it is reachable again
+        if (context.activity.conversation?.id) channel.revive(context.activity.conversation.id);
+        await recordUser(store, context);
+      },
     });
     // approvals that ran out of time: their cards say so and the requester hears it;
     // jobs whose instance died (lease ended): reported interrupted
@@ -131,6 +155,7 @@ export async function createApp(config: Config, logger: Logger, overrides: AppOv
       incidents,
       approvals,
       runner,
+      channel,
       async start() {
         // a job that was running when the process stopped is reported, never silently re-run;
         // with one process (SQLite) every running job at start was abandoned
@@ -148,6 +173,8 @@ export async function createApp(config: Config, logger: Logger, overrides: AppOv
         await http.close(timeoutInMs);
         const drained = await jobs.drain(Math.max(0, deadline - Date.now()));
         if (!drained) logger.warn({ running: jobs.count() }, 'jobs still running at shutdown');
+        // the cards and notices the jobs handed over are still on their way (paced, retried)
+        if (!(await notifier.drain(Math.max(0, deadline - Date.now())))) logger.warn('channel messages still pending at shutdown');
         await azure.close();
         await store.close();
       },

@@ -5,12 +5,13 @@ import {
   type AdaptiveCardInvokeResponse,
   type AdaptiveCardInvokeValue,
   type InvokeResponse,
-  type ConversationState,
+  type BotState,
   type StatePropertyAccessor,
   type UserState,
 } from 'botbuilder';
 import { DialogSet, DialogTurnStatus, type Dialog, type DialogState } from 'botbuilder-dialogs';
 import { welcomeCard } from '../cards/welcome';
+import type { ConversationLifecycle, GoneReason } from '../dialogs/lifecycle';
 import type { VerbRouter } from '../dialogs/verbs';
 import { setTurnLang } from '../dialogs/turn';
 import { pickLang, translator } from '../services/i18n';
@@ -21,12 +22,15 @@ import type { Logger } from '../services/log';
 export const MAX_MESSAGE_CHARS = 28000;
 
 export interface BotDeps {
-  conversationState: ConversationState;
+  /** the flows' state: per conversation in personal chats, per person in channels and group chats */
+  conversationState: BotState;
   userState: UserState;
   mainDialog: Dialog;
   verbs: VerbRouter;
   logger: Logger;
   demoMode: boolean;
+  /** forgets conversations the bot can no longer write to (uninstall, removal, archive, deletion) */
+  lifecycle?: ConversationLifecycle;
   /** runs before every turn's handlers (e.g. remembering who the user is) */
   beforeTurn?: (context: TurnContext) => Promise<void>;
 }
@@ -46,7 +50,13 @@ export class RdpDoctorBot extends TeamsActivityHandler {
       const lang = pickLang(context.activity.locale, context.activity.text);
       setTurnLang(context, lang);
       const value = context.activity.value as unknown;
-      if (value && typeof value === 'object' && !Array.isArray(value) && 'verb' in value) {
+      const reply = cardReply(value);
+      if (reply !== undefined) {
+        // a question's card answered in a channel or group chat (a button, or the text box)
+        context.activity.text = reply;
+        if (reply) await this.runDialog(context);
+        else await context.sendActivity(translator(lang)('badInput.emptyMessage'));
+      } else if (value && typeof value === 'object' && !Array.isArray(value) && 'verb' in value) {
         // Action.Submit fallback of a card action: the same verbs as Action.Execute
         await deps.verbs.handleSubmit(context, value as Record<string, unknown>);
       } else if ((context.activity.text ?? '').length > MAX_MESSAGE_CHARS) {
@@ -65,6 +75,8 @@ export class RdpDoctorBot extends TeamsActivityHandler {
       await next();
     });
 
+    this.registerLifecycle();
+
     this.onMembersAdded(async (context, next) => {
       const lang = pickLang(context.activity.locale);
       const t = translator(lang);
@@ -81,6 +93,42 @@ export class RdpDoctorBot extends TeamsActivityHandler {
       }
       await next();
     });
+  }
+
+  private registerLifecycle(): void {
+    const gone = async (context: TurnContext, reason: GoneReason, userId?: string) => {
+      const lifecycle = this.deps.lifecycle;
+      if (!lifecycle) return;
+      const a = context.activity;
+      const team = (a.channelData as { team?: { id?: unknown } } | undefined)?.team?.id;
+      if (a.conversation?.conversationType === 'channel') await lifecycle.teamGone(typeof team === 'string' ? team : a.conversation.id, reason);
+      else await lifecycle.conversationGone(a.conversation?.id ?? '', reason, userId);
+    };
+    this.onInstallationUpdateRemove(async (context, next) => {
+      await gone(context, 'uninstalled', context.activity.from?.id);
+      await next();
+    });
+    this.onMembersRemoved(async (context, next) => {
+      const botId = context.activity.recipient?.id;
+      const removed = context.activity.membersRemoved ?? [];
+      if (removed.some((m) => m.id === botId)) await gone(context, 'bot-removed');
+      else if (context.activity.conversation?.conversationType === 'personal') await gone(context, 'member-removed', removed[0]?.id);
+      await next();
+    });
+    this.onTeamsChannelDeletedEvent(async (channel, _team, _context, next) => {
+      if (channel.id) await this.deps.lifecycle?.conversationGone(channel.id, 'channel-deleted');
+      await next();
+    });
+    this.onTeamsTeamArchivedEvent(async (team, _context, next) => {
+      if (team.id) await this.deps.lifecycle?.teamGone(team.id, 'team-archived');
+      await next();
+    });
+    for (const on of [this.onTeamsTeamDeletedEvent, this.onTeamsTeamHardDeletedEvent]) {
+      on.call(this, async (team, _context, next) => {
+        if (team.id) await this.deps.lifecycle?.teamGone(team.id, 'team-deleted');
+        await next();
+      });
+    }
   }
 
   override async run(context: TurnContext): Promise<void> {
@@ -134,6 +182,13 @@ export class RdpDoctorBot extends TeamsActivityHandler {
     if (result.status === DialogTurnStatus.empty) await dc.beginDialog(this.deps.mainDialog.id);
   }
 
+}
+
+/** The answer a reply-prompt card sent (Action.Submit with `intakeReply`), trimmed; undefined for anything else. */
+export function cardReply(value: unknown): string | undefined {
+  if (!value || typeof value !== 'object' || Array.isArray(value) || 'verb' in value) return undefined;
+  const reply = (value as { intakeReply?: unknown }).intakeReply;
+  return typeof reply === 'string' ? reply.replace(/\u00a0/g, ' ').trim().slice(0, 300) : undefined;
 }
 
 /** The user's text without the bot's @mention (channels and group chats), trimmed. */

@@ -116,18 +116,17 @@ function stateCard(t: ReturnType<typeof turnT>, incident: Incident): CardJson {
 }
 
 function createObserver(deps: DiagnosisVerbDeps): DiagnosisObserver {
-  const { notifier, logger } = deps;
-  const put = async (incident: Incident, card: CardJson) => {
+  const { notifier, incidents } = deps;
+  // the live card is updated in place; a failed update is the notifier's to retry and log,
+  // never a reason to post a second card. Only an incident without a card yet gets one posted.
+  const put = async (stale: Incident, card: CardJson) => {
     const activity = { type: 'message', attachments: [CardFactory.adaptiveCard(card)] };
+    const incident = (await incidents.get(stale.id).catch(() => null)) ?? stale;
     if (incident.cardActivityId) {
-      try {
-        await notifier.update(incident.conversation, incident.cardActivityId, activity);
-        return;
-      } catch (e) {
-        logger.warn({ err: e, incidentId: incident.id }, 'card update failed; posting a new card');
-      }
+      await notifier.update(incident.conversation, incident.cardActivityId, activity);
+      return;
     }
-    await notifier.send(incident.conversation, activity);
+    await incidents.setCard(incident.id, await notifier.send(incident.conversation, activity));
   };
   return {
     async phase(incident, phase) {

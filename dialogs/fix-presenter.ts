@@ -1,4 +1,4 @@
-import { CardFactory, type ConversationReference } from 'botbuilder';
+import { CardFactory, type Activity, type ConversationReference } from 'botbuilder';
 import { approvalCard, type ApprovalView } from '../cards/approval';
 import { translator, type Lang } from '../services/i18n';
 import type { ApprovalService } from '../services/incidents/approvals';
@@ -19,6 +19,8 @@ export const APPROVALS_CHANNEL_KEY = 'approvalsChannel';
  * It is also the fix runner's observer: each step updates every copy in place.
  */
 export class FixPresenter implements FixObserver {
+  private readonly renders = new Map<string, Promise<void>>();
+
   constructor(
     private readonly deps: {
       store: AppStore;
@@ -80,46 +82,68 @@ export class FixPresenter implements FixObserver {
    * Posts the copies of a new request: the requester's, then the approvers'. Every posted copy is
    * the base card, without Approve and Reject (a channel shows it to everyone); Teams asks for
    * each person's own view through `refresh` (approvers get the buttons). Runs after the click
-   * was answered: Teams gives an invoke 5 s. Returns how many approver places were reached.
+   * was answered: Teams gives an invoke 5 s. The approvers' copies go out side by side (one lane
+   * per conversation in the channel client). Returns how many approver places were reached.
    */
   async publish(approval: Approval, requester: Partial<ConversationReference>, targets: Array<Partial<ConversationReference>>): Promise<number> {
-    const post = async (conversation: Partial<ConversationReference>, audience: CardPlacement['audience'], lang: Lang) => {
-      const card = await this.card(approval, 'status', lang);
+    const card = await this.card(approval, 'status', approval.lang);
+    const post = async (conversation: Partial<ConversationReference>, audience: CardPlacement['audience']) => {
       const id = await this.deps.notifier.send(conversation, { type: 'message', attachments: [CardFactory.adaptiveCard(card)] });
       if (id) await this.deps.store.approvals.addCard(approval.id, { conversation, activityId: id, audience });
     };
     try {
-      await post(requester, 'requester', approval.lang);
+      await post(requester, 'requester');
     } catch (e) {
       this.deps.logger.warn({ err: e, approvalId: approval.id }, 'could not post the requester\'s copy of the approval card');
     }
-    let reached = 0;
-    for (const conversation of targets) {
-      try {
-        await post(conversation, 'approvers', approval.lang);
-        reached++;
-      } catch (e) {
-        this.deps.logger.warn({ err: e, approvalId: approval.id }, 'could not post the approval card');
-      }
-    }
-    return reached;
+    const sent = await Promise.all(
+      targets.map(async (conversation) => {
+        try {
+          await post(conversation, 'approvers');
+          return true;
+        } catch (e) {
+          this.deps.logger.warn({ err: e, approvalId: approval.id }, 'could not post the approval card');
+          return false;
+        }
+      }),
+    );
+    return sent.filter(Boolean).length;
   }
 
-  /** Re-renders every copy of the approval card where it was posted. */
-  async updateCopies(approvalId: string): Promise<void> {
+  /**
+   * Re-renders every copy of the approval card where it was posted; resolves when the copies
+   * have landed (or given up). Calls for one approval are rendered in call order, so a slow
+   * render never hands the notifier an older state after a newer one; the notifier coalesces
+   * what is not sent yet, so the latest state is what lands.
+   */
+  updateCopies(approvalId: string): Promise<void> {
+    const previous = this.renders.get(approvalId) ?? Promise.resolve();
+    const rendered = previous.then(() => this.renderCopies(approvalId));
+    const chain = rendered.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.renders.set(approvalId, chain);
+    void chain.then(() => {
+      if (this.renders.get(approvalId) === chain) this.renders.delete(approvalId);
+    });
+    return rendered.then(
+      (r) => r.landed,
+      (e: unknown) => this.deps.logger.warn({ err: e, approvalId }, 'could not update the approval cards'),
+    );
+  }
+
+  private async renderCopies(approvalId: string): Promise<{ landed: Promise<void> }> {
     const approval = await this.deps.store.approvals.get(approvalId);
-    if (!approval) return;
-    for (const place of approval.cards) await this.updateCopy(approval, place);
-  }
-
-  private async updateCopy(approval: Approval, place: CardPlacement): Promise<void> {
-    try {
-      // the base card: each person's view comes through refresh
-      const card = await this.card(approval, 'status');
-      await this.deps.notifier.update(place.conversation, place.activityId, { type: 'message', attachments: [CardFactory.adaptiveCard(card)] });
-    } catch (e) {
-      this.deps.logger.warn({ err: e, approvalId: approval.id }, 'could not update an approval card');
-    }
+    if (!approval) return { landed: Promise.resolve() };
+    // every copy is the base card: each person's view comes through refresh
+    const base: Partial<Activity> = { type: 'message', attachments: [CardFactory.adaptiveCard(await this.card(approval, 'status'))] };
+    const landed = approval.cards.map(async (place) => {
+      const outcome = await this.deps.notifier.update(place.conversation, place.activityId, base);
+      // a copy in a conversation the bot can no longer write to is forgotten, not retried forever
+      if (outcome === 'gone') await this.deps.store.approvals.removeCards(approval.id, (c) => c.activityId === place.activityId && sameConversation(c, place));
+    });
+    return { landed: Promise.all(landed).then(() => undefined) };
   }
 
   /** Tells the requester, in their conversation, in their language. */
@@ -134,8 +158,9 @@ export class FixPresenter implements FixObserver {
     }
   }
 
+  /** A step started or ended: the runner goes on while the copies catch up (only their latest state is sent). */
   async progress(job: Job): Promise<void> {
-    await this.updateCopies(job.approvalId);
+    void this.updateCopies(job.approvalId);
   }
 
   async finished(job: Job, _incident: Incident | null): Promise<void> {
@@ -160,12 +185,16 @@ export class FixPresenter implements FixObserver {
   private async tellApprovers(approval: Approval, key: string): Promise<void> {
     const t = translator(approval.lang);
     const text = t(key, { fix: t(`fixes.${approval.fixId}.title`), vm: approval.vmName });
-    const seen = new Set<string>();
-    for (const place of approval.cards.filter((c) => c.audience === 'approvers')) {
-      const convId = place.conversation.conversation?.id ?? '';
-      if (seen.has(convId)) continue;
-      seen.add(convId);
-      await this.deps.notifier.send(place.conversation, { type: 'message', text }).catch((e: unknown) => this.deps.logger.warn({ err: e }, 'could not notify approvers'));
-    }
+    const places = new Map<string, CardPlacement>();
+    for (const place of approval.cards.filter((c) => c.audience === 'approvers')) places.set(place.conversation.conversation?.id ?? '', place);
+    await Promise.all(
+      [...places.values()].map((place) =>
+        this.deps.notifier.send(place.conversation, { type: 'message', text }).catch((e: unknown) => this.deps.logger.warn({ err: e }, 'could not notify approvers')),
+      ),
+    );
   }
+}
+
+export function sameConversation(a: CardPlacement, b: CardPlacement): boolean {
+  return (a.conversation.conversation?.id ?? '') === (b.conversation.conversation?.id ?? '');
 }

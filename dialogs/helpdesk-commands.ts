@@ -3,11 +3,13 @@ import type { WaterfallStepContext } from 'botbuilder-dialogs';
 import { messageCard } from '../cards/diagnosis';
 import { isDomainError } from '../services/errors';
 import type { ApprovalService } from '../services/incidents/approvals';
+import type { CardPlacement } from '../services/incidents/model';
 import type { IncidentService } from '../services/incidents/incident-service';
 import type { AppStore } from '../services/store/store';
 import type { Command } from './commands';
 import { errorText } from './error-text';
 import { APPROVALS_CHANNEL_KEY, type FixPresenter } from './fix-presenter';
+import type { ApprovalsChannel } from './lifecycle';
 import type { CommandHandler } from './main-dialog';
 import { personOf } from './person';
 import { turnLang, turnT } from './turn';
@@ -20,6 +22,8 @@ export interface HelpdeskDeps {
 }
 
 const MAX_LINES = 20;
+/** settings key (+ conversation id) of the approvals the last listing in a conversation showed */
+const LISTING_KEY = 'approvals.listing';
 
 /** status, approvals, history <vm>, approvals here (CONTRACTS.md §5), in English and Russian. */
 export function helpdeskCommands(deps: HelpdeskDeps): Partial<Record<Command['kind'], CommandHandler>> {
@@ -49,6 +53,12 @@ export function helpdeskCommands(deps: HelpdeskDeps): Partial<Record<Command['ki
         await step.context.sendActivity(t('approval.none'));
         return;
       }
+      // the previous listing's copies in this conversation stop being updated: this one replaces them
+      const here = TurnContext.getConversationReference(step.context.activity);
+      const listingKey = `${LISTING_KEY}:${here.conversation?.id ?? ''}`;
+      const inThisConversation = (c: CardPlacement) => !!c.listing && c.conversation.conversation?.id === here.conversation?.id;
+      for (const id of (await store.settings.get<string[]>(listingKey)) ?? []) await store.approvals.removeCards(id, inThisConversation);
+      await store.settings.set(listingKey, pending.map((a) => a.id));
       await step.context.sendActivity(t('approval.listTitle', { count: pending.length }));
       // Approve and Reject right away only in the approver's own chat; elsewhere the base card
       // (everyone sees it; Teams brings each approver the buttons through refresh)
@@ -56,7 +66,7 @@ export function helpdeskCommands(deps: HelpdeskDeps): Partial<Record<Command['ki
       for (const a of pending) {
         const view = personal ? presenter.viewFor(a, me) : 'status';
         const sent = await step.context.sendActivity({ attachments: [CardFactory.adaptiveCard(await presenter.card(a, view, turnLang(step.context)))] });
-        if (sent?.id) await approvals.addCard(a.id, { conversation: TurnContext.getConversationReference(step.context.activity), activityId: sent.id, audience: 'approvers' });
+        if (sent?.id) await approvals.addCard(a.id, { conversation: here, activityId: sent.id, audience: 'approvers', listing: true });
       }
     },
 
@@ -100,9 +110,16 @@ export function helpdeskCommands(deps: HelpdeskDeps): Partial<Record<Command['ki
       }
       const ref = TurnContext.getConversationReference(step.context.activity);
       // post to the channel itself, not to the thread of this message
-      const channelRef = { ...ref, conversation: { ...ref.conversation, id: String(ref.conversation?.id ?? '').split(';')[0] } };
+      const team = (step.context.activity.channelData as { team?: { id?: unknown } } | undefined)?.team?.id;
+      const channelId = String(ref.conversation?.id ?? '').split(';')[0];
+      const channelRef: ApprovalsChannel = {
+        ...ref,
+        conversation: { ...ref.conversation, id: channelId } as ApprovalsChannel['conversation'],
+        // a team's archive or deletion names the team, not the channel
+        teamId: typeof team === 'string' ? team : undefined,
+      };
       await store.settings.set(APPROVALS_CHANNEL_KEY, channelRef);
-      await store.audit.append({ at: new Date().toISOString(), actor: me.aadObjectId ?? me.id, action: 'approvals.channel.set', details: { conversationId: channelRef.conversation.id } });
+      await store.audit.append({ at: new Date().toISOString(), actor: me.aadObjectId ?? me.id, action: 'approvals.channel.set', details: { conversationId: channelId } });
       await step.context.sendActivity(t('approval.channelSet'));
     },
   };

@@ -1,4 +1,4 @@
-import { CardFactory, TurnContext } from 'botbuilder';
+import { CardFactory, MessageFactory, TurnContext } from 'botbuilder';
 import {
   ChoiceFactory,
   ChoicePrompt,
@@ -10,6 +10,7 @@ import {
   type WaterfallStepContext,
 } from 'botbuilder-dialogs';
 import { consentCard, vmPickCard } from '../cards/diagnosis';
+import { replyPromptCard } from '../cards/reply-prompt';
 import { isDomainError } from '../services/errors';
 import type { IncidentService } from '../services/incidents/incident-service';
 import { MAX_CANDIDATES } from '../services/incidents/incident-service';
@@ -18,7 +19,7 @@ import { DIAGNOSE_RUN_TEXT } from '../services/runbook/script-pages';
 import { errorText } from './error-text';
 import { detectSymptom, extractVmQuery } from './intake-text';
 import { InterruptibleDialog } from './interruptible-dialog';
-import { personOf } from './person';
+import { isGroupScope, personOf } from './person';
 import { turnLang, turnT } from './turn';
 
 export const INTAKE_DIALOG = 'intake';
@@ -70,10 +71,22 @@ export class IntakeDialog extends InterruptibleDialog {
     const symptom = opts.retry?.symptom ?? detectSymptom(text) ?? (opts.vm ? 'other' : null);
     if (symptom) return step.next(symptom);
     const t = turnT(step.context);
+    const titles = SYMPTOMS.map((s) => t(`symptoms.${s}`));
+    if (isGroupScope(step.context)) {
+      // hero-card buttons post their text as the user, without the @mention the bot needs here
+      const card = (question: string) =>
+        MessageFactory.attachment(CardFactory.adaptiveCard(replyPromptCard({ question, hint: t('groupChat.mentionToReply'), choices: titles })));
+      return step.prompt(SYMPTOM_PROMPT, {
+        prompt: card(t('intake.askSymptom')),
+        retryPrompt: card(t('intake.askSymptomRetry')),
+        choices: ChoiceFactory.toChoices(titles),
+        style: ListStyle.none,
+      });
+    }
     return step.prompt(SYMPTOM_PROMPT, {
       prompt: t('intake.askSymptom'),
       retryPrompt: t('intake.askSymptomRetry'),
-      choices: ChoiceFactory.toChoices(SYMPTOMS.map((s) => t(`symptoms.${s}`))),
+      choices: ChoiceFactory.toChoices(titles),
     });
   }
 
@@ -82,7 +95,17 @@ export class IntakeDialog extends InterruptibleDialog {
     const result = step.result as Symptom | FoundChoice;
     st.symptom = typeof result === 'string' ? result : SYMPTOMS[result.index];
     if (st.vmQuery) return step.next(st.vmQuery);
-    return step.prompt(VM_PROMPT, { prompt: turnT(step.context)(st.tries > 0 ? 'intake.askVmAgain' : 'intake.askVm') });
+    const t = turnT(step.context);
+    const question = t(st.tries > 0 ? 'intake.askVmAgain' : 'intake.askVm');
+    if (isGroupScope(step.context)) {
+      const card = replyPromptCard({
+        question,
+        hint: t('groupChat.mentionToReply'),
+        input: { placeholder: t('groupChat.vmPlaceholder'), submit: t('groupChat.vmSubmit'), required: t('groupChat.vmNeeded') },
+      });
+      return step.prompt(VM_PROMPT, { prompt: MessageFactory.attachment(CardFactory.adaptiveCard(card)) });
+    }
+    return step.prompt(VM_PROMPT, { prompt: question });
   }
 
   private async resolveStep(step: WaterfallStepContext): Promise<DialogTurnResult> {

@@ -10,3 +10,12 @@ export function personOf(context: TurnContext): Person {
     aadObjectId: typeof from.aadObjectId === 'string' ? from.aadObjectId : undefined,
   };
 }
+
+/**
+ * A channel or group chat: several people, and the bot hears only messages that @mention it
+ * (or card actions). Personal chats are neither.
+ */
+export function isGroupScope(context: TurnContext): boolean {
+  const c = context.activity.conversation;
+  return c?.conversationType === 'channel' || c?.conversationType === 'groupChat' || c?.isGroup === true;
+}

@@ -1,4 +1,5 @@
 import { TurnContext } from 'botbuilder';
+import { pickLang } from '../services/i18n';
 import type { AppStore } from '../services/store/store';
 
 /**
@@ -7,7 +8,8 @@ import type { AppStore } from '../services/store/store';
  */
 export async function recordUser(store: AppStore, context: TurnContext): Promise<void> {
   const from = context.activity.from;
-  if (!from?.id || context.activity.type === 'conversationUpdate') return;
+  // lifecycle events (a removal, an uninstall) say nothing about how to reach the user
+  if (!from?.id || context.activity.type === 'conversationUpdate' || context.activity.type === 'installationUpdate') return;
   const personal = context.activity.conversation?.conversationType === 'personal';
   const existing = await store.users.get(from.id);
   const aad = typeof from.aadObjectId === 'string' ? from.aadObjectId : existing?.aadObjectId;
@@ -15,6 +17,7 @@ export async function recordUser(store: AppStore, context: TurnContext): Promise
     id: from.id,
     aadObjectId: aad,
     name: from.name || existing?.name,
+    lang: context.activity.locale ? pickLang(context.activity.locale) : existing?.lang,
     personal: personal ? TurnContext.getConversationReference(context.activity) : existing?.personal,
     updatedAt: new Date().toISOString(),
   };
@@ -22,6 +25,7 @@ export async function recordUser(store: AppStore, context: TurnContext): Promise
     existing &&
     existing.aadObjectId === next.aadObjectId &&
     existing.name === next.name &&
+    existing.lang === next.lang &&
     existing.personal?.conversation?.id === next.personal?.conversation?.id &&
     existing.personal?.serviceUrl === next.personal?.serviceUrl;
   if (!same) await store.users.upsert(next);

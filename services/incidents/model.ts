@@ -76,6 +76,8 @@ export interface CardPlacement {
   conversation: Partial<ConversationReference>;
   activityId: string;
   audience: 'requester' | 'approvers';
+  /** posted by an `approvals` listing: the next listing in that conversation replaces it */
+  listing?: boolean;
 }
 
 /**
@@ -154,6 +156,8 @@ export interface KnownUser {
   aadObjectId?: string;
   name?: string;
   personal?: Partial<ConversationReference>;
+  /** the language of their client, for messages that are not answers (e.g. the approvals channel is gone) */
+  lang?: Lang;
   updatedAt: string;
 }
 

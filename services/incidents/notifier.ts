@@ -1,7 +1,15 @@
 import type { Activity, ConversationReference } from 'botbuilder';
 
-/** Posts to a conversation outside a turn (proactive messages), and updates a posted message in place. */
+/** What became of an update: sent, given up after the channel's retries, or the conversation is gone. */
+export type UpdateOutcome = 'updated' | 'failed' | 'gone';
+
+/**
+ * Posts to a conversation outside a turn (proactive messages), and updates a posted message in
+ * place. `send` rejects when the message could not be posted. `update` never rejects and never
+ * posts: updates of one message are coalesced (a newer state replaces one not sent yet), and
+ * the promise says what became of the latest state.
+ */
 export interface Notifier {
   send(conversation: Partial<ConversationReference>, activity: Partial<Activity>): Promise<string | undefined>;
-  update(conversation: Partial<ConversationReference>, activityId: string, activity: Partial<Activity>): Promise<void>;
+  update(conversation: Partial<ConversationReference>, activityId: string, activity: Partial<Activity>): Promise<UpdateOutcome>;
 }

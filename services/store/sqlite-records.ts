@@ -145,6 +145,7 @@ export class SqliteApprovalRepo implements ApprovalRepo {
   private readonly decideTx;
   private readonly addCardTx;
   private readonly voteTx;
+  private readonly removeCardsTx;
 
   constructor(private readonly db: Db, private readonly jobs: SqliteJobRepo) {
     db.exec(`CREATE TABLE IF NOT EXISTS approvals (
@@ -187,6 +188,15 @@ export class SqliteApprovalRepo implements ApprovalRepo {
       current.cards = [...current.cards, card];
       this.writeStmt.run(current.state, JSON.stringify(current), id);
     });
+    this.removeCardsTx = db.transaction((id: string, drop: (card: Approval['cards'][number]) => boolean): number => {
+      const row = this.getStmt.get(id);
+      if (!row) return 0;
+      const current = JSON.parse(row.doc) as Approval;
+      const kept = current.cards.filter((c) => !drop(c));
+      if (kept.length === current.cards.length) return 0;
+      this.writeStmt.run(current.state, JSON.stringify({ ...current, cards: kept }), id);
+      return current.cards.length - kept.length;
+    });
   }
 
   async create(a: Approval): Promise<void> {
@@ -210,6 +220,10 @@ export class SqliteApprovalRepo implements ApprovalRepo {
 
   async vote(id: string, vote: ApprovalVote, below: number): Promise<Approval | null> {
     return this.voteTx(id, vote, below);
+  }
+
+  async removeCards(id: string, drop: (card: Approval['cards'][number]) => boolean): Promise<number> {
+    return this.removeCardsTx(id, drop);
   }
 
   async listPending(limit = 50): Promise<Approval[]> {

@@ -64,6 +64,8 @@ export interface ApprovalRepo {
    * `below` votes are recorded. Returns the updated approval, or null when it was not recorded.
    */
   vote(id: string, vote: ApprovalVote, below: number): Promise<Approval | null>;
+  /** Forgets the copies `drop` selects (replaced by a newer listing, or their conversation is gone); returns how many. */
+  removeCards(id: string, drop: (card: Approval['cards'][number]) => boolean): Promise<number>;
   listPending(limit?: number): Promise<Approval[]>;
   listByIncident(incidentId: string): Promise<Approval[]>;
 }

@@ -8,7 +8,9 @@ import { startHarness, type Harness } from '../support/bot-harness';
  */
 let h: Harness;
 beforeAll(async () => {
-  h = await startHarness({ APPROVER_IDS: '00000000-0000-0000-0000-0000000000a2', LOG_LEVEL: 'silent' });
+  // thousands of turns into a handful of conversations: Teams would throttle them, and pacing
+  // them within its limits would take an hour; this test is about robustness, not pacing
+  h = await startHarness({ APPROVER_IDS: '00000000-0000-0000-0000-0000000000a2', LOG_LEVEL: 'silent' }, { channelBuckets: [] });
 });
 afterAll(async () => {
   await h.close();

@@ -245,6 +245,24 @@ describe.each([sqlite, azure])('store contract: $name', (backend) => {
     expect((await b.approvals.listPending()).map((x) => x.id)).toEqual([first.id, second.id]);
   });
 
+  it('removes the card placements it is told to, keeping those added meanwhile', async () => {
+    const inc = incident({ state: 'diagnosed' });
+    await a.incidents.create(inc);
+    const ap = approval(inc.id);
+    await a.approvals.create(ap);
+    const place = (conv: string, i: number) => ({ conversation: { conversation: { id: conv, isGroup: false, conversationType: 'personal', name: '' } }, activityId: `${conv}-${i}`, audience: 'approvers' as const });
+    for (let i = 0; i < 3; i++) await a.approvals.addCard(ap.id, place('dead', i));
+    await a.approvals.addCard(ap.id, place('alive', 0));
+    const [removed] = await Promise.all([
+      b.approvals.removeCards(ap.id, (c) => c.conversation.conversation?.id === 'dead'),
+      ...Array.from({ length: 4 }, (_, i) => a.approvals.addCard(ap.id, place('alive', i + 1))),
+    ]);
+    expect(removed).toBe(3);
+    expect((await a.approvals.get(ap.id))?.cards.map((c) => c.activityId).sort()).toEqual(['alive-0', 'alive-1', 'alive-2', 'alive-3', 'alive-4']);
+    expect(await a.approvals.removeCards(ap.id, (c) => c.conversation.conversation?.id === 'dead')).toBe(0);
+    expect(await a.approvals.removeCards('11111111-2222-4333-8444-555555555555', () => true)).toBe(0);
+  });
+
   it('claims a job once, and runs at most one job per VM at a time', async () => {
     const j1 = await queuedJob(a);
     const j2 = await queuedJob(b);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { createApp, type App, type AppOverrides } from '../../bot/app';
 import { loadConfig } from '../../bot/config';
 import { silentLogger } from '../../services/log';
-import { TestConnector, type Captured } from './connector';
+import { TestConnector, type Captured, type FaultMode } from './connector';
 
 export interface Harness {
   app: App;
@@ -23,8 +23,8 @@ export interface Harness {
 let seq = 0;
 
 /** The whole bot over real HTTP, with a local connector as its channel and a fresh data directory. */
-export async function startHarness(env: Record<string, string> = {}, overrides: AppOverrides = {}): Promise<Harness> {
-  const connector = new TestConnector();
+export async function startHarness(env: Record<string, string> = {}, overrides: AppOverrides = {}, faults?: FaultMode): Promise<Harness> {
+  const connector = new TestConnector(faults);
   const serviceUrl = await connector.start();
   const dataDir = mkdtempSync(join(tmpdir(), 'rdp-doctor-test-'));
   const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, SIM_RUN_COMMAND_LATENCY_MS: '0', ...env });

@@ -5,6 +5,7 @@ import { approvalCard } from '../../cards/approval';
 import { consentCard, findingsCard, messageCard, offlineGuideCard, progressCard, vmPickCard } from '../../cards/diagnosis';
 import { helpCard } from '../../cards/help';
 import type { CardJson } from '../../cards/render';
+import { replyPromptCard } from '../../cards/reply-prompt';
 import { welcomeCard } from '../../cards/welcome';
 import { LANGS, translator } from '../../services/i18n';
 import { DIAGNOSE_RUN_TEXT } from '../../services/runbook/script-pages';
@@ -108,6 +109,8 @@ function samples(lang: (typeof LANGS)[number]): Record<string, CardJson> {
     }),
     message: messageCard({ title: 'T', text: 'x', ref: 'r', tone: 'attention' }),
     messageRetry: messageCard({ title: 'T', text: 'x', tone: 'attention', retry: { incidentId, title: t('diagnosis.retry') } }),
+    replyChoices: replyPromptCard({ question: t('intake.askSymptom'), hint: t('groupChat.mentionToReply'), choices: ['A', 'B'] }),
+    replyInput: replyPromptCard({ question: t('intake.askVm'), hint: t('groupChat.mentionToReply'), input: { placeholder: t('groupChat.vmPlaceholder'), submit: t('groupChat.vmSubmit'), required: t('groupChat.vmNeeded') } }),
     offline: offlineGuideCard(t, { ...offlineGuide(t, 'F'), publicBaseUrl: base }),
   };
 }
@@ -120,7 +123,7 @@ describe.each(LANGS)('cards (%s)', (lang) => {
 
   it('every template file has a sample', () => {
     const templates = readdirSync(join(__dirname, '..', '..', 'cards', 'templates')).map((f) => f.replace('.json', ''));
-    const covered = new Set(['welcome', 'help', 'consent', 'vm-pick', 'progress', 'findings', 'message', 'offline-guide', 'approval']);
+    const covered = new Set(['welcome', 'help', 'consent', 'vm-pick', 'progress', 'findings', 'message', 'offline-guide', 'approval', 'reply-prompt']);
     expect(templates.filter((x) => !covered.has(x))).toEqual([]);
   });
 });

@@ -199,6 +199,17 @@ export class AzureApprovalRepo implements ApprovalRepo {
     });
   }
 
+  removeCards(id: string, drop: (card: Approval['cards'][number]) => boolean): Promise<number> {
+    return compareAndSet(async () => {
+      const cur = await this.read(id);
+      if (!cur) return 0;
+      const kept = cur.approval.cards.filter((c) => !drop(c));
+      if (kept.length === cur.approval.cards.length) return 0;
+      await this.table.updateEntity(approvalEntity({ ...cur.approval, cards: kept }), 'Replace', { etag: cur.entity.etag });
+      return cur.approval.cards.length - kept.length;
+    });
+  }
+
   async listPending(limit = 50): Promise<Approval[]> {
     return (await query(this.table, "kind eq 'approval' and state eq 'pending'")).map((e) => readDoc<Approval>(e)).sort(byCreated).slice(0, limit);
   }
