@@ -165,9 +165,9 @@ d('diagnose.ps1 under the modelled Windows = the emulation', () => {
     }));
     // two batches, one per core
     const half = Math.ceil(runs.length / 2);
-    const parts = await Promise.all([runs.slice(0, half), runs.slice(half)].map((r) => runModelBatch(r, { pwsh: pwsh as string, timeoutMs: 600_000 })));
+    const parts = await Promise.all([runs.slice(0, half), runs.slice(half)].map((r) => runModelBatch(r, { pwsh: pwsh as string, timeoutMs: 1_500_000 })));
     for (const r of parts.flat()) results.set(r.id, r);
-  }, 660_000);
+  }, 1_560_000);
 
   it('prints the same line for every state (demo VMs and generated ones)', () => {
     const mismatches: string[] = [];
