@@ -163,7 +163,11 @@ export function policyEntryOf(path: string): string | null {
  * ConvertTo-Json escapes < > ' & as \u003c \u003e \u0027 \u0026, so the same is done here.
  */
 export function serializeFacts(facts: DiagnosticFacts): string {
-  return toPsJson(facts);
+  // JavaScript orders integer-like keys ascending ("1006" before "1057"); the script's [ordered]
+  // table keeps EVENT_IDS order, so the events object is written by hand.
+  const marker = '"__events__"';
+  const events = `{${EVENT_IDS.map((id) => `"${id}":${JSON.stringify(facts.events[id])}`).join(',')}}`;
+  return toPsJson({ ...facts, events: '__events__' }).replace(marker, events);
 }
 
 export function toPsJson(value: unknown): string {

@@ -77,10 +77,16 @@ function Invoke-FixBatch([object[]]$Runs) {
         $ps = [powershell]::Create()
         $ps.Runspace = $global:RdpdFixRunspace
         [void]$ps.AddScript('param($runner, $req, $res) & $runner -RequestFile $req -ResultFile $res').AddArgument($script:ModelRunner).AddArgument($reqFile).AddArgument($resFile)
+        # the runner presents Windows PowerShell 5.1 to the scripts by writing into $PSVersionTable, whose
+        # table the whole process shares: put this pwsh's values back afterwards
+        $version = $PSVersionTable['PSVersion']
+        $edition = $PSVersionTable['PSEdition']
         try {
             [void]$ps.Invoke()
         } finally {
             $ps.Dispose()
+            $PSVersionTable['PSVersion'] = $version
+            $PSVersionTable['PSEdition'] = $edition
         }
         if (-not (Test-Path -LiteralPath $resFile)) { throw 'the model runner wrote no result' }
         $res = Get-Content -Raw -LiteralPath $resFile | ConvertFrom-Json -AsHashtable -DateKind String

@@ -76,6 +76,7 @@ function Get-ModelCertificates {
     $x.ModelKeyHResult = Get-KeyOpenHResult
     $x.ModelContainer = $c.keyContainer
     $x.ModelUniqueName = Get-CapiKeyFileName $c.keyContainer $script:M.W.machineGuid
+    # PrivateKey as a property read: an exception in the getter becomes $null (about_Operators)
     $x | Add-Member -MemberType ScriptProperty -Name PrivateKey -Value { $this.get_PrivateKey() }
     return $x
 }

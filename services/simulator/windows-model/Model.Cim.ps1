@@ -56,7 +56,9 @@ function Get-CimObjects([string]$ns, [string]$class) {
         'Win32_Service' {
             if ($nsl -ne 'root\cimv2') { return $null }
             Update-ModelPending
-            return , @(Get-ModelServiceNames | ForEach-Object { New-Win32ServiceObject $_ })
+            $list = [System.Collections.Generic.List[object]]::new()
+            foreach ($n in (Get-ModelServiceNames)) { $list.Add((New-Win32ServiceObject $n)) }
+            return , $list.ToArray()
         }
         'Win32_ComputerSystem' {
             if ($nsl -ne 'root\cimv2') { return $null }

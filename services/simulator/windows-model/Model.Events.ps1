@@ -65,8 +65,11 @@ function Get-ModelEventTimes([string]$id, [int]$n) {
     return , $times
 }
 
+# RecordId: unique and deterministic (per-id offset), so equal times sort the same way in the emulation.
+$script:EVENT_ORDER = @('1057', '1058', '1006', '36870', '36871', '36872', '7031', '7034', '4625', '140')
 function New-ModelEvent([string]$id, [datetime]$utc, $props, [long]$rec) {
     $d = $script:EVENT_DEFS[$id]
+    $rec = [long]([array]::IndexOf($script:EVENT_ORDER, $id) + 1) * 1000000 + $rec
     [pscustomobject]@{
         PSTypeName = 'System.Diagnostics.Eventing.Reader.EventLogRecord'
         Id = [int]$id; ProviderName = $d.Provider; LogName = $d.Log; RecordId = $rec

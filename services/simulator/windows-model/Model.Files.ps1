@@ -27,12 +27,16 @@ function ConvertTo-FilePath([string]$p) {
 # CAPI machine key file name: MD5 of the lower-case container name with its terminating NUL, as four
 # little-endian DWORDs in hex, then "_" and MachineGuid. Checked against the documented RDP key file
 # f686aace6942fb7f7ceb231212eef4a4_<MachineGuid> of container TSSecKeySet1 (MSRD-Collect, AZ articles).
+$script:CAPI_NAMES = @{}
 function Get-CapiKeyFileName([string]$container, [string]$guid) {
+    $ck = "$container|$guid"
+    if ($script:CAPI_NAMES.Contains($ck)) { return $script:CAPI_NAMES[$ck] }
     $md5 = [System.Security.Cryptography.MD5]::Create()
     $h = $md5.ComputeHash([System.Text.Encoding]::ASCII.GetBytes($container.ToLowerInvariant() + [char]0))
     $s = ''
     for ($i = 0; $i -lt 16; $i += 4) { for ($j = 3; $j -ge 0; $j--) { $s += $h[$i + $j].ToString('x2') } }
-    return "$($s)_$guid"
+    $script:CAPI_NAMES[$ck] = "$($s)_$guid"
+    return $script:CAPI_NAMES[$ck]
 }
 
 function Get-KeyFilePath {
@@ -296,10 +300,33 @@ function Out-File {
 # On Linux [SecurityIdentifier] cannot be constructed, so IdentityReference is an object whose
 # .Value (and string form) is the SID, as SecurityIdentifier.Value is on Windows.
 # ---------------------------------------------------------------------------------------------
-function New-ModelIdentity([string]$value) {
-    $o = [pscustomobject]@{ Value = $value }
-    $o | Add-Member -MemberType ScriptMethod -Name ToString -Value { $this.Value } -Force
-    return $o
+class ModelIdentity {
+    [string]$Value
+    ModelIdentity([string]$v) { $this.Value = $v }
+    [string] ToString() { return $this.Value }
+}
+function New-ModelIdentity([string]$value) { return [ModelIdentity]::new($value) }
+
+# FileSecurity stand-in: GetAccessRules(includeExplicit, includeInherited, targetType) keyed by SID when
+# targetType is [SecurityIdentifier], by account name otherwise [S32]; GetOwner(targetType).
+class ModelFileSecurity {
+    [string]$Path
+    [string]$Owner
+    [object[]]$Access
+    [string]$Sddl
+    hidden [object[]]$ModelAcl
+    hidden [string]$ModelOwner
+    [object[]] GetAccessRules([bool]$includeExplicit, [bool]$includeInherited, [object]$targetType) {
+        $bySid = ([string]$targetType -like '*SecurityIdentifier*')
+        $out = [System.Collections.Generic.List[object]]::new()
+        if (-not $includeExplicit) { return $out.ToArray() }
+        foreach ($e in $this.ModelAcl) { $out.Add((New-ModelAccessRule $e $bySid)) }
+        return $out.ToArray()
+    }
+    [object] GetOwner([object]$targetType) {
+        if ([string]$targetType -like '*SecurityIdentifier*') { return [ModelIdentity]::new($this.ModelOwner) }
+        return [ModelIdentity]::new($this.Owner)
+    }
 }
 
 function New-ModelAccessRule([string]$entry, [bool]$bySid) {
@@ -341,27 +368,20 @@ function Get-Acl {
             }
             $acl = @($a.Acl)
             $owner = $a.Owner
-            $o = [pscustomobject]@{
-                PSTypeName = 'System.Security.AccessControl.FileSecurity'
-                Path = "Microsoft.PowerShell.Core\FileSystem::$($item.Path)"
-                Owner = $(if ($script:WELL_KNOWN.Contains($owner)) { $script:WELL_KNOWN[$owner] } else { $owner })
-                Access = @($acl | ForEach-Object { New-ModelAccessRule $_ $false })
-                Sddl = ('O:' + $owner + 'D:' + (($acl | ForEach-Object { $x = Get-AceParts $_; '({0};;0x{1:x};;;{2})' -f $(if ($x.Deny) { 'D' } else { 'A' }), $script:RIGHT_MASK[$x.Right], $x.Sid }) -join ''))
-                ModelAcl = $acl
-                ModelOwner = $owner
+            $o = [ModelFileSecurity]::new()
+            $o.Path = "Microsoft.PowerShell.Core\FileSystem::$($item.Path)"
+            $o.Owner = $(if ($script:WELL_KNOWN.Contains($owner)) { $script:WELL_KNOWN[$owner] } else { $owner })
+            $names = [System.Collections.Generic.List[object]]::new()
+            $sddl = 'O:' + $owner + 'D:'
+            foreach ($e in $acl) {
+                $names.Add((New-ModelAccessRule $e $false))
+                $x = Get-AceParts $e
+                $sddl += '({0};;0x{1:x};;;{2})' -f $(if ($x.Deny) { 'D' } else { 'A' }), $script:RIGHT_MASK[$x.Right], $x.Sid
             }
-            $o | Add-Member -MemberType ScriptMethod -Name GetAccessRules -Value {
-                param($includeExplicit, $includeInherited, $targetType)
-                $bySid = ([string]$targetType -like '*SecurityIdentifier*')
-                if (-not $includeExplicit) { return , @() }
-                return , @($this.ModelAcl | ForEach-Object { New-ModelAccessRule $_ $bySid })
-            }
-            $o | Add-Member -MemberType ScriptMethod -Name GetOwner -Value {
-                param($targetType)
-                $bySid = ([string]$targetType -like '*SecurityIdentifier*')
-                if ($bySid) { return New-ModelIdentity $this.ModelOwner }
-                return New-ModelIdentity $this.Owner
-            }
+            $o.Access = $names.ToArray()
+            $o.Sddl = $sddl
+            $o.ModelAcl = $acl
+            $o.ModelOwner = $owner
             $o
         }
     }

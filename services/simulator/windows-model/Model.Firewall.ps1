@@ -55,12 +55,13 @@ function Get-NetFirewallRule {
     [CmdletBinding()]
     param([Parameter(Position = 0)] [Alias('ID')] [string[]]$Name, [string]$PolicyStore = 'PersistentStore', [string[]]$DisplayName, [string[]]$DisplayGroup, [switch]$All)
     if (Test-CimDamaged 'MSFT_NetFirewallRule') { Write-CimFailure $PSCmdlet 'MSFT_NetFirewallRule' 'Get-NetFirewallRule'; return }
-    $rules = @(Get-ModelFirewallRules | Where-Object { Test-StoreHas $_ $PolicyStore })
+    $rules = [System.Collections.Generic.List[object]]::new()
+    foreach ($r in (Get-ModelFirewallRules)) { if (Test-StoreHas $r $PolicyStore) { $rules.Add($r) } }
     if ($Name) {
         foreach ($n in $Name) {
-            $hit = @($rules | Where-Object { $_.name -like $n })
-            if ($hit.Count -eq 0) { Write-FirewallNotFound $PSCmdlet $n 'Get-NetFirewallRule'; continue }
-            $hit | ForEach-Object { New-FirewallRuleObject $_ $PolicyStore }
+            $found = $false
+            foreach ($r in $rules) { if ($r.name -like $n) { $found = $true; New-FirewallRuleObject $r $PolicyStore } }
+            if (-not $found) { Write-FirewallNotFound $PSCmdlet $n 'Get-NetFirewallRule' }
         }
         return
     }
@@ -74,7 +75,8 @@ function Get-NetFirewallPortFilter {
     process {
         if (Test-CimDamaged 'MSFT_NetFirewallRule') { Write-CimFailure $PSCmdlet 'MSFT_NetProtocolPortFilter' 'Get-NetFirewallPortFilter'; return }
         foreach ($rule in @($AssociatedNetFirewallRule)) {
-            $r = Get-ModelFirewallRules | Where-Object { $_.name -eq $rule.Name } | Select-Object -First 1
+            $r = $null
+            foreach ($x in (Get-ModelFirewallRules)) { if ($null -eq $r -and $x.name -eq $rule.Name) { $r = $x } }
             if ($null -eq $r) { Write-FirewallNotFound $PSCmdlet $rule.Name 'Get-NetFirewallPortFilter'; continue }
             $lp = @($r.localPort)
             [pscustomobject]@{

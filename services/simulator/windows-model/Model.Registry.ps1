@@ -43,8 +43,9 @@ function ConvertTo-RegValue($value, [string]$kind) {
     switch ($kind) {
         'DWord' { return [int]$value }
         'QWord' { return [long]$value }
-        'Binary' { return [byte[]]$value }
-        'MultiString' { return [string[]]$value }
+        # the comma keeps the array whole (a function's output is unrolled)
+        'Binary' { return , ([byte[]]$value) }
+        'MultiString' { return , ([string[]]$value) }
         default { return [string]$value }
     }
 }
@@ -65,6 +66,8 @@ function ConvertFrom-HexBytes([string]$hex) {
 
 # Every key that exists (relative paths, original case).
 function Get-RegKeyList {
+    # cached per run; every registry write goes through Set-RegValue/Remove-RegValue/New-RegKey, which clear it
+    if ($null -ne $script:M.RegKeys) { return , $script:M.RegKeys }
     $w = $script:M.W
     $keys = New-Object System.Collections.ArrayList
     foreach ($k in $script:REG_ALWAYS) { [void]$keys.Add($k) }
@@ -81,6 +84,7 @@ function Get-RegKeyList {
         $parts = $k.Split('\')
         for ($i = 1; $i -le $parts.Length; $i++) { [void]$all.Add(($parts[0..($i - 1)] -join '\')) }
     }
+    $script:M.RegKeys = $all
     return , $all
 }
 
@@ -137,6 +141,7 @@ function Find-PolicyValueKey([string]$rel, [string]$name) {
 }
 
 function Set-RegValue([string]$rel, [string]$name, $value, [string]$kind) {
+    $script:M.RegKeys = $null
     $w = $script:M.W
     $pk = Find-PolicyValueKey $rel $name
     if ($pk) {
@@ -181,6 +186,7 @@ function Get-RegExtra([string]$rel) {
 
 # $true when the value existed and is gone.
 function Remove-RegValue([string]$rel, [string]$name) {
+    $script:M.RegKeys = $null
     $w = $script:M.W
     $vals = Get-RegValues $rel
     if ($null -eq $vals -or -not $vals.Contains($name)) { return $false }
@@ -206,6 +212,7 @@ function Remove-RegValue([string]$rel, [string]$name) {
 }
 
 function New-RegKey([string]$rel) {
+    $script:M.RegKeys = $null
     if ($rel -match '^(?i)SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols\\([^\\]+)\\Server$') {
         $ver = $Matches[1]
         if ($null -eq $script:M.W.schannelServer[$ver]) { $script:M.W.schannelServer[$ver] = [ordered]@{} }

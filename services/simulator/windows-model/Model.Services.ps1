@@ -51,8 +51,11 @@ function Get-ModelServicePid([string]$name, $s) {
     if ($s.state -eq 'Stopped') { return 0 }
     foreach ($l in $script:M.W.listeners) { if ($l.services -contains $name) { return [int]$l.pid } }
     if ($name -eq 'TermService') { return 1104 }
-    $names = @(Get-ModelServiceNames | Sort-Object)
-    return 2000 + 4 * [array]::IndexOf($names, $name)
+    # other running services: a stable PID from the case-insensitive order of all service names
+    $names = [System.Collections.Generic.List[string]]::new()
+    foreach ($n in (Get-ModelServiceNames)) { $names.Add($n) }
+    $names.Sort([System.StringComparer]::OrdinalIgnoreCase)
+    return 2000 + 4 * $names.IndexOf($name)
 }
 
 function Update-ModelPending {
@@ -416,11 +419,10 @@ function Get-NetTCPConnection {
                 })
         }
     }
-    $hit = @($rows | Where-Object {
-            (-not $LocalPort -or $LocalPort -contains $_.LocalPort) -and
-            (-not $State -or $State -contains $_.State) -and
-            (-not $OwningProcess -or $OwningProcess -contains $_.OwningProcess)
-        })
+    $hit = [System.Collections.Generic.List[object]]::new()
+    foreach ($r in $rows) {
+        if ((-not $LocalPort -or $LocalPort -contains $r.LocalPort) -and (-not $State -or $State -contains $r.State) -and (-not $OwningProcess -or $OwningProcess -contains $r.OwningProcess)) { $hit.Add($r) }
+    }
     if ($hit.Count -eq 0) {
         # zero matches = a non-terminating CmdletizationQuery_NotFound_<Property> error [I1]
         $prop = if ($LocalPort) { 'LocalPort' } elseif ($OwningProcess) { 'OwningProcess' } else { 'State' }
