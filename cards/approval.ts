@@ -54,6 +54,9 @@ export function approvalCard(
     params: Object.entries(a.params).map(([name, value]) => ({ name: t(`fixes.param.${name}`), value: shown(t, value) })),
     statusColor: status.color,
     canDecide: d.view === 'approver' && a.state === 'pending',
+    // the base card (every posted copy): Teams refreshes it for the approvers it knows (refresh.userIds);
+    // an approver it does not know yet, or a client without refresh, asks for their view with this button
+    canAsk: d.view === 'status' && a.state === 'pending',
     snapshotNote: d.snapshotId ? t('job.snapshotNote', { id: d.snapshotId.split('/').pop() ?? d.snapshotId }) : '',
     steps: (job?.steps ?? []).map((s) => ({ mark: STEP_MARK[s.state], color: STEP_COLOR[s.state], text: t(`job.step.${s.name}`) })),
     verification: job?.result && job.result.outcome !== 'already-fixed' ? verification(t, job.result) : null,
@@ -77,6 +80,7 @@ export function approvalCard(
       approve: t('approval.approve'),
       reject: t('approval.reject'),
       refresh: t('approval.refresh'),
+      openDecision: t('approval.openDecision'),
       planTitle: t('plans.title'),
       undo: t('plans.undo.button'),
     },

@@ -17,6 +17,7 @@ import { startSession, type E2ESession } from './support/session';
 
 const APPROVALS = 'Helpdesk - Approvals';
 const REQUEST_CARD = /Fix request: Enable TLS 1\.2 for servers \(restart\) on vm-tlsoff-06/;
+const ASK = 'Approvers: approve or reject';
 const FIX = 'Enable TLS 1.2 for servers (restart)';
 const RUN_COMMAND_MS = 1500;
 
@@ -79,8 +80,9 @@ test('the end user asks for the fix from the findings and sees the request witho
   await s.chat.waitForMessageText(/I sent your request to the helpdesk approvers/);
   const mine = await s.chat.waitForCardText(REQUEST_CARD);
   expect(mine).toMatch(/Waiting for a helpdesk approver\.[\s\S]*Requested by\s+Alex Wilber[\s\S]*TLS 1\.0\s+No[\s\S]*TLS 1\.1\s+No/);
+  // the script is not on the card: its hash, and a link to the exact text the bot serves
+  expect(mine).toMatch(/\d+ lines, SHA-256 [0-9a-f]{64}/);
   const buttons = await s.chat.cardButtons(REQUEST_CARD);
-  expect(buttons).toContain('Show what will run');
   expect(buttons).not.toContain('Approve');
   expect(buttons).not.toContain('Reject');
   await s.chat.screenshot('requester sees the request without Approve');
@@ -90,8 +92,31 @@ test('the approval card reaches the channel; a non-approver clicking Approve is 
   await s.chat.openChat(APPROVALS);
   const card = await s.chat.waitForCardText(REQUEST_CARD);
   expect(card).toMatch(/Waiting for a helpdesk approver\./);
+  // the posted copy is the base card: no Approve for everyone to see, a button to ask for one's own view
+  expect(await s.chat.cardButtons(REQUEST_CARD)).not.toContain('Approve');
+  expect(await s.chat.cardButtons(REQUEST_CARD)).toContain(ASK);
+  await s.chat.screenshot('base approval card in the channel, without Approve');
+
+  // a non-approver asking for their view still gets no Approve
+  const asked = s.chat.invokes.length;
+  s.chat.actAs(USERS.alex.id);
+  try {
+    await s.chat.clickCardButton(ASK, { inCard: REQUEST_CARD });
+    await waitUntil(() => s.chat.invokes.length > asked, 'the view to be answered');
+  } finally {
+    s.chat.actAs(null);
+  }
+  expect(await s.chat.cardButtons(REQUEST_CARD)).not.toContain('Approve');
+  // the approver asks: Approve and Reject (the playground then shows that view to everyone)
+  s.chat.actAs(USERS.megan.id);
+  try {
+    await s.chat.clickCardButton(ASK, { inCard: REQUEST_CARD });
+    await waitUntil(async () => (await s.chat.cardButtons(REQUEST_CARD)).includes('Approve'), 'the approver view');
+  } finally {
+    s.chat.actAs(null);
+  }
   expect(await s.chat.cardButtons(REQUEST_CARD)).toEqual(expect.arrayContaining(['Approve', 'Reject']));
-  await s.chat.screenshot('approval card with Approve in the channel');
+  await s.chat.screenshot('approval card with Approve after the approver asked');
 
   const before = invokesFrom(USERS.alex.id).length;
   const answersBefore = s.chat.invokes.length;
@@ -158,9 +183,9 @@ test('the approver approves in the channel: steps run, the fix is verified on ev
   await s.chat.screenshot('requester sees the verified fix and both notices');
 });
 
-async function waitUntil(cond: () => boolean, what: string, timeoutMs = 10000): Promise<void> {
+async function waitUntil(cond: () => boolean | Promise<boolean>, what: string, timeoutMs = 10000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
+  while (!(await cond())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
