@@ -4,6 +4,7 @@ import { canonicalService, normaliseThumb, type CanonicalService, type FleetVm, 
 import type { InteriorResult } from './interior';
 import { toPsJson } from '../runbook/diagnostic-output';
 import { onNextRestart } from './vm-interior';
+import { runUndoInside } from './vm-interior-undo';
 
 /**
  * The emulation of the fix scripts (services/runbook/scripts/fix-*.ps1): the change each makes
@@ -934,6 +935,7 @@ const policyTouches = (w: WindowsState, fragment: string): string[] =>
 
 /** The change each fix script makes inside the VM, the line it prints, and what follows in the simulator. */
 export function runFixInside(vm: FleetVm, w: WindowsState, scriptId: string, ps: ScriptParameter[], now: Date): InteriorResult {
+  if (scriptId.startsWith('undo-')) return runUndoInside(vm, w, scriptId, ps);
   let r: FixEmulation;
   const tlsBefore: Record<string, { Enabled?: number; DisabledByDefault?: number }> = {};
   for (const [k, v] of Object.entries(w.schannelServer)) tlsBefore[k] = { ...v };

@@ -21,10 +21,28 @@ function Test-Value([string]$v) {
     if ($v -eq 'keep' -or $v -eq 'absent') {
         return $true
     }
-    if ($v -notmatch '^[0-9]{1,10}$') {
+    if ($v -notmatch '^[0-9]{1,10}\z') {
         return $false
     }
     return ([int64]$v -le 4294967295)
+}
+
+# a REG_DWORD as unsigned decimal: the registry provider returns Int32, so 0xFFFFFFFF reads as -1
+function Get-Unsigned($x) {
+    $n = [int64]$x
+    if ($n -lt 0) {
+        $n = $n + 4294967296
+    }
+    return [string]$n
+}
+
+# the unsigned decimal as the Int32 a DWORD write takes (PowerShell 5.1 does not wrap values above 2147483647)
+function ConvertTo-Dword([string]$v) {
+    $n = [int64]$v
+    if ($n -gt 2147483647) {
+        $n = $n - 4294967296
+    }
+    return [int]$n
 }
 
 $status = [ordered]@{ id = 'undo-enable-nla'; ok = $false; status = 'failed'; changed = @(); needsRestart = $false; step = $null }
@@ -50,15 +68,15 @@ try {
             }
             $now = $null
             if ($null -ne $v.$name) {
-                $now = [string][int64]$v.$name
+                $now = Get-Unsigned $v.$name
             }
             if ($want -eq 'absent') {
                 if ($null -ne $now) {
                     Remove-ItemProperty -LiteralPath $tsKey -Name $name -Force -ErrorAction Stop
                     $changed += $name
                 }
-            } elseif ($now -ne $want) {
-                Set-ItemProperty -LiteralPath $tsKey -Name $name -Value ([int64]$want) -Type DWord -ErrorAction Stop
+            } elseif ($now -ne (Get-Unsigned $want)) {
+                Set-ItemProperty -LiteralPath $tsKey -Name $name -Value (ConvertTo-Dword $want) -Type DWord -ErrorAction Stop
                 $changed += $name
             }
         }

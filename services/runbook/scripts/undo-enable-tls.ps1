@@ -24,10 +24,28 @@ function Test-Value([string]$v) {
     if ($v -eq 'keep' -or $v -eq 'absent') {
         return $true
     }
-    if ($v -notmatch '^[0-9]{1,10}$') {
+    if ($v -notmatch '^[0-9]{1,10}\z') {
         return $false
     }
     return ([int64]$v -le 4294967295)
+}
+
+# a REG_DWORD as unsigned decimal: the registry provider returns Int32, so 0xFFFFFFFF reads as -1
+function Get-Unsigned($x) {
+    $n = [int64]$x
+    if ($n -lt 0) {
+        $n = $n + 4294967296
+    }
+    return [string]$n
+}
+
+# the unsigned decimal as the Int32 a DWORD write takes (PowerShell 5.1 does not wrap values above 2147483647)
+function ConvertTo-Dword([string]$v) {
+    $n = [int64]$v
+    if ($n -gt 2147483647) {
+        $n = $n - 4294967296
+    }
+    return [int]$n
 }
 
 $base = 'HKLM:\SYSTEM\CurrentControlSet\Control\SecurityProviders\SCHANNEL\Protocols'
@@ -43,7 +61,7 @@ function Restore-Value([string]$proto, [string]$name, [string]$want) {
     }
     $now = $null
     if ($null -ne $v -and $null -ne $v.$name) {
-        $now = [string][int64]$v.$name
+        $now = Get-Unsigned $v.$name
     }
     if ($want -eq 'absent') {
         if ($null -eq $now) {
@@ -52,13 +70,13 @@ function Restore-Value([string]$proto, [string]$name, [string]$want) {
         Remove-ItemProperty -LiteralPath $key -Name $name -Force -ErrorAction Stop
         return $true
     }
-    if ($now -eq $want) {
+    if ($now -eq (Get-Unsigned $want)) {
         return $false
     }
     if (-not (Test-Path -LiteralPath $key)) {
         New-Item -Path $key -Force -ErrorAction Stop | Out-Null
     }
-    New-ItemProperty -LiteralPath $key -Name $name -Value ([int64]$want) -PropertyType DWord -Force -ErrorAction Stop | Out-Null
+    New-ItemProperty -LiteralPath $key -Name $name -Value (ConvertTo-Dword $want) -PropertyType DWord -Force -ErrorAction Stop | Out-Null
     return $true
 }
 

@@ -21,7 +21,11 @@ $status = [ordered]@{ id = 'undo-fix-firewall-rule'; ok = $false; status = 'fail
 try {
     $okExists = ($Exists -eq '0' -or $Exists -eq '1')
     $okEnabled = ($Enabled -eq 'True' -or $Enabled -eq 'False')
-    $okPorts = ($LocalPort -match '^[0-9]{1,5}(\.[0-9]{1,5}){0,9}$')
+    $okPorts = ($LocalPort -match '^[0-9]{1,5}(\.[0-9]{1,5}){0,9}\z')
+    if ($okPorts) {
+        # each a TCP port (Set-NetFirewallRule refuses 0 and anything above 65535)
+        $okPorts = (@($LocalPort.Split('.') | Where-Object { [int]$_ -lt 1 -or [int]$_ -gt 65535 }).Count -eq 0)
+    }
     if (-not $okExists -or ($Exists -eq '1' -and (-not $okEnabled -or -not $okPorts))) {
         $status.status = 'bad-param'
     } else {
