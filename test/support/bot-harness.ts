@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createApp, type App, type AppOverrides } from '../../bot/app';
 import { loadConfig } from '../../bot/config';
-import { silentLogger } from '../../services/log';
+import { createLogger, silentLogger } from '../../services/log';
 import { TestConnector, type Captured, type FaultMode } from './connector';
 
 export interface Harness {
@@ -27,8 +27,10 @@ export async function startHarness(env: Record<string, string> = {}, overrides: 
   const connector = new TestConnector(faults);
   const serviceUrl = await connector.start();
   const dataDir = mkdtempSync(join(tmpdir(), 'rdp-doctor-test-'));
-  const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, SIM_RUN_COMMAND_LATENCY_MS: '0', ...env });
-  const app = await createApp(config, silentLogger, overrides);
+  // SIM_SCRIPTS from the environment chooses the engine of every harness (CI runs the real scripts)
+  const engine = process.env.SIM_SCRIPTS ? { SIM_SCRIPTS: process.env.SIM_SCRIPTS } : {};
+  const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, SIM_RUN_COMMAND_LATENCY_MS: '0', ...engine, ...env });
+  const app = await createApp(config, process.env.HARNESS_LOG ? createLogger('warn') : silentLogger, overrides);
   const port = await app.start();
   const base = `http://127.0.0.1:${port}/api/messages`;
 

@@ -67,6 +67,19 @@ function Get-ModelEventTimes([string]$id, [int]$n) {
 
 # RecordId: unique and deterministic (per-id offset), so equal times sort the same way in the emulation.
 $script:EVENT_ORDER = @('1057', '1058', '1006', '36870', '36871', '36872', '7031', '7034', '4625', '140')
+# Events with the same data share one Properties array (read-only for the scripts): a VM under
+# attack has thousands of 4625 events, and building their data one by one took seconds.
+$script:PROPS_CACHE = @{}
+function Get-ModelEventProperties($props) {
+    $key = (@($props) -join [char]1)
+    $cached = $script:PROPS_CACHE[$key]
+    if ($null -eq $cached) {
+        $cached = [object[]]@(foreach ($v in @($props)) { [pscustomobject]@{ Value = $v } })
+        $script:PROPS_CACHE[$key] = $cached
+    }
+    return , $cached
+}
+
 function New-ModelEvent([string]$id, [datetime]$utc, $props, [long]$rec) {
     $d = $script:EVENT_DEFS[$id]
     $rec = [long]([array]::IndexOf($script:EVENT_ORDER, $id) + 1) * 1000000 + $rec
@@ -74,7 +87,7 @@ function New-ModelEvent([string]$id, [datetime]$utc, $props, [long]$rec) {
         PSTypeName = 'System.Diagnostics.Eventing.Reader.EventLogRecord'
         Id = [int]$id; ProviderName = $d.Provider; LogName = $d.Log; RecordId = $rec
         TimeCreated = $utc.ToLocalTime(); ModelUtc = $utc
-        Properties = @($props | ForEach-Object { [pscustomobject]@{ Value = $_ } })
+        Properties = (Get-ModelEventProperties $props)
         LevelDisplayName = 'Error'
     }
 }
@@ -99,19 +112,35 @@ function Get-ModelEventsOf([string]$id) {
     if ($id -eq '4625' -or $id -eq '140') {
         $seq = Get-FailedLogonSequence
         $times = Get-ModelEventTimes '4625' $seq.Count
+        # thousands of events from a few sources: the data of each source is worked out once
+        $bySource = @{}
+        $d = $script:EVENT_DEFS[$id]
+        $recBase = [long]([array]::IndexOf($script:EVENT_ORDER, $id) + 1) * 1000000
         for ($k = 0; $k -lt $seq.Count; $k++) {
             $s = $seq[$seq.Count - 1 - $k]
-            $rdp = ($null -eq $s.logonType -and -not $s.console)
-            $type = if ($null -ne $s.logonType) { [int]$s.logonType } elseif ($nla) { 3 } else { 10 }
-            $ip = if ($rdp -and $nla) { '-' } else { [string]$s.ip }
-            if ($id -eq '4625') {
-                $p = @('S-1-0-0', '-', '-', '0x0', 'S-1-0-0', 'administrator', '', '0xc000006d', '%%2313', '0xc000006a', "$type", 'NtLmSsp ', 'NTLM', 'WORKSTATION', '-', '-', '0', '0x0', '-', $ip, '0')
-                [void]$list.Add((New-ModelEvent '4625' $times[$k] $p (100000 - $k)))
-            } elseif ($rdp -and $nla) {
-                # RdpCoreTS 140: "A connection from the client computer with an IP address of %1 failed
-                # because the user name or password is not correct." [S]
-                [void]$list.Add((New-ModelEvent '140' $times[$k] @([string]$s.ip) (200000 - $k)))
+            $one = $bySource[$s]
+            if ($null -eq $one) {
+                $rdp = ($null -eq $s.logonType -and -not $s.console)
+                $type = if ($null -ne $s.logonType) { [int]$s.logonType } elseif ($nla) { 3 } else { 10 }
+                $ip = if ($rdp -and $nla) { '-' } else { [string]$s.ip }
+                $one = if ($id -eq '4625') {
+                    @{ Props = (Get-ModelEventProperties @('S-1-0-0', '-', '-', '0x0', 'S-1-0-0', 'administrator', '', '0xc000006d', '%%2313', '0xc000006a', "$type", 'NtLmSsp ', 'NTLM', 'WORKSTATION', '-', '-', '0', '0x0', '-', $ip, '0')); Rec = 100000 }
+                } elseif ($rdp -and $nla) {
+                    # RdpCoreTS 140: "A connection from the client computer with an IP address of %1 failed
+                    # because the user name or password is not correct." [S]
+                    @{ Props = (Get-ModelEventProperties @([string]$s.ip)); Rec = 200000 }
+                } else { @{ Props = $null } }
+                $bySource[$s] = $one
             }
+            if ($null -eq $one.Props) { continue }
+            $utc = $times[$k]
+            [void]$list.Add([pscustomobject]@{
+                    PSTypeName = 'System.Diagnostics.Eventing.Reader.EventLogRecord'
+                    Id = [int]$id; ProviderName = $d.Provider; LogName = $d.Log; RecordId = $recBase + $one.Rec - $k
+                    TimeCreated = $utc.ToLocalTime(); ModelUtc = $utc
+                    Properties = $one.Props
+                    LevelDisplayName = 'Error'
+                })
         }
     } elseif ($script:EVENT_DEFS.Contains($id)) {
         $n = [int](Get-Or $w.events24h $id 0)
