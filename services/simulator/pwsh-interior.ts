@@ -297,11 +297,19 @@ export function createPwshInterior(pwsh: string): VmInterior & { close(): void }
         hung: r.hung,
         engine: 'pwsh',
         commit: () => {
+          const next = r.windows;
           if (scriptId !== 'diagnose' && vm.windows) {
-            // the restart effects only: the emulation's output and state on the copy are discarded
-            runFixInside(vm, clone(vm.windows), scriptId, parameters, now);
+            // the world's side of the change, the same for both engines: what waits for a restart is
+            // registered, and the error events whose cause the fix removed are cleared as the
+            // emulation clears them (a simplification: on Windows they stay in the log and only
+            // leave its 24-hour window). The emulation's output and state on the copy are discarded.
+            const probe = clone(vm.windows);
+            runFixInside(vm, probe, scriptId, parameters, now);
+            for (const [id, count] of Object.entries(vm.windows.events24h)) {
+              if (count > 0 && (probe.events24h[id] ?? 0) === 0) next.events24h[id] = 0;
+            }
           }
-          vm.windows = r.windows;
+          vm.windows = next;
         },
       };
     },
