@@ -326,7 +326,8 @@ export type ScriptsSetting = 'pwsh' | 'emulate' | 'auto';
 export function createInterior(setting: ScriptsSetting, emulation: SyncVmInterior, env: NodeJS.ProcessEnv = process.env): { interior: VmInterior; engine: ScriptEngine; pwsh: string | null } {
   if (setting === 'emulate') return { interior: emulation, engine: 'emulate', pwsh: null };
   const pwsh = findPwsh(env);
-  const usable = pwsh !== null && existsSync(modelRunnerPath()) && pwshWorks(pwsh);
+  // asked for by name, a broken pwsh shows itself at the first run; auto must not pick a broken one
+  const usable = pwsh !== null && existsSync(modelRunnerPath()) && (setting === 'pwsh' || pwshWorks(pwsh));
   if (!usable) {
     if (setting === 'pwsh') {
       throw new Error(

@@ -25,7 +25,8 @@ beforeAll(() => {
 
 describe('rdp-doctor diagnose --json', () => {
   it.each(Object.entries(DEMO_EXPECTED).filter(([vm]) => vm !== 'vm-busy-09'))('%s yields exactly its findings', async (vm, expected) => {
-    const r = await run(['diagnose', vm, '--fleet', fleet, '--json']);
+    // the emulation here; the same VMs through the real scripts below (SIM_SCRIPTS=pwsh)
+    const r = await run(['diagnose', vm, '--fleet', fleet, '--json'], { SIM_SCRIPTS: 'emulate' });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const out = JSON.parse(r.stdout) as {
@@ -47,14 +48,14 @@ describe('rdp-doctor diagnose --json', () => {
   });
 
   it('prints findings in Russian with --lang ru', async () => {
-    const r = await run(['diagnose', 'vm-tlsoff-06', '--fleet', fleet, '--lang', 'ru']);
+    const r = await run(['diagnose', 'vm-tlsoff-06', '--fleet', fleet, '--lang', 'ru'], { SIM_SCRIPTS: 'emulate' });
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/TLS 1\.2 отключён для сервера \(tls-disabled\)/);
   });
 
   it('takes a full resource id', async () => {
     const id = '/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-demo/providers/Microsoft.Compute/virtualMachines/vm-portclash-03';
-    const r = await run(['diagnose', id, '--fleet', fleet, '--json']);
+    const r = await run(['diagnose', id, '--fleet', fleet, '--json'], { SIM_SCRIPTS: 'emulate' });
     expect(r.code).toBe(0);
     expect((JSON.parse(r.stdout) as { findings: Array<{ id: string }> }).findings.map((f) => f.id)).toEqual(['rdp-port-conflict']);
   });

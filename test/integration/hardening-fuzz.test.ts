@@ -35,6 +35,9 @@ const oddString = fc.oneof(
 );
 const anyValue = fc.oneof(fc.jsonValue({ maxDepth: 3 }), oddString, fc.integer(), fc.constant(null));
 
+// thousands of inputs each, through the whole bot: a generous bound on a small shared machine (not a speed check)
+jest.setTimeout(180_000);
+
 describe('fuzzing /api/messages', () => {
   it('garbage bodies get 4xx, never 5xx (2,000 inputs)', async () => {
     const before = changes().length;

@@ -130,7 +130,7 @@ export class TestConnector {
   }
 
   /** Waits until `pred` holds over what was captured (bounded). */
-  async waitFor<T>(pred: (all: Captured[]) => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 15000): Promise<T> {
+  async waitFor<T>(pred: (all: Captured[]) => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 25000): Promise<T> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const v = await pred(this.captured);
