@@ -4,6 +4,7 @@ import { registerDiagnosisVerbs } from '../dialogs/diagnosis-verbs';
 import { FixPresenter } from '../dialogs/fix-presenter';
 import { registerFixVerbs } from '../dialogs/fix-verbs';
 import { helpdeskCommands } from '../dialogs/helpdesk-commands';
+import { registerHistoryVerbs } from '../dialogs/history';
 import { recordUser } from '../dialogs/user-directory';
 import { ApprovalService } from '../services/incidents/approvals';
 import { FixRunner, type FixRunnerDeps } from '../services/incidents/fix-runner';
@@ -84,6 +85,7 @@ export async function createApp(config: Config, logger: Logger, overrides: AppOv
     const verbs = new VerbRouter(logger);
     registerDiagnosisVerbs(verbs, { incidents, notifier, logger, demoMode: config.demoMode });
     registerFixVerbs(verbs, { jobs, incidents, approvals, runner, presenter });
+    registerHistoryVerbs(verbs, { store, approvals });
     const mainDialog = new MainDialog({
       demoMode: config.demoMode,
       intake: new IntakeDialog(incidents, config.demoMode),

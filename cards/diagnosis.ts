@@ -157,9 +157,12 @@ export function messageCard(d: {
   tone?: 'good' | 'warning' | 'attention' | 'default';
   /** offers to run the incident's diagnosis again */
   retry?: { incidentId: string; title: string };
+  /** offers the next (older) page of a VM's history */
+  older?: { vmId: string; beforeSeq: number; title: string };
 }): CardJson {
   const color = { good: 'Good', warning: 'Warning', attention: 'Attention', default: 'Default' }[d.tone ?? 'default'];
-  const card = bind(messageTemplate, { title: d.title, text: d.text, ref: d.ref ?? '', color, retryIncidentId: d.retry?.incidentId ?? '', retryTitle: d.retry?.title ?? '' });
+  const card = bind(messageTemplate, { title: d.title, text: d.text, ref: d.ref ?? '', color, retryIncidentId: d.retry?.incidentId ?? '', retryTitle: d.retry?.title ?? '',
+    olderVmId: d.older?.vmId ?? '', olderBefore: String(d.older?.beforeSeq ?? ''), olderTitle: d.older?.title ?? '' });
   if (Array.isArray(card.actions) && card.actions.length === 0) delete card.actions;
   return card;
 }

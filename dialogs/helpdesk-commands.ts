@@ -7,6 +7,7 @@ import type { IncidentService } from '../services/incidents/incident-service';
 import type { AppStore } from '../services/store/store';
 import type { Command } from './commands';
 import { errorText } from './error-text';
+import { historyCard } from './history';
 import { APPROVALS_CHANNEL_KEY, type FixPresenter } from './fix-presenter';
 import type { CommandHandler } from './main-dialog';
 import { personOf } from './person';
@@ -75,11 +76,7 @@ export function helpdeskCommands(deps: HelpdeskDeps): Partial<Record<Command['ki
         await step.context.sendActivity(vms.length ? t('intake.tooMany', { query: cmd.vm, count: vms.length }) : t('intake.noMatch', { query: cmd.vm }));
         return;
       }
-      const entries = await store.audit.list({ vmId: vms[0].id, limit: 500 });
-      const lines = entries.slice(-MAX_LINES * 2).map((e) =>
-        t('history.line', { at: e.at.slice(0, 19).replace('T', ' '), actor: e.actor, action: e.action, details: summarize(e.details) }),
-      );
-      await send(step, t(entries.length ? 'history.title' : 'history.none', { vm: vms[0].name, count: entries.length }), lines);
+      await step.context.sendActivity({ attachments: [CardFactory.adaptiveCard(await historyCard(t, store, vms[0]))] });
     },
 
     async approvalsHere(step) {
@@ -106,15 +103,4 @@ export function helpdeskCommands(deps: HelpdeskDeps): Partial<Record<Command['ki
 
 async function send(step: WaterfallStepContext, title: string, lines: string[]): Promise<void> {
   await step.context.sendActivity({ attachments: [CardFactory.adaptiveCard(messageCard({ title, text: lines.join('\n\n') }))] });
-}
-
-function summarize(details: Record<string, unknown> | undefined): string {
-  if (!details) return '';
-  const parts: string[] = [];
-  for (const [k, v] of Object.entries(details)) {
-    if (k === 'approvalId' || k === 'jobId') continue;
-    const s = typeof v === 'string' ? v : JSON.stringify(v);
-    parts.push(`${k}=${s.length > 80 ? `${s.slice(0, 77)}...` : s}`);
-  }
-  return parts.join(', ');
 }

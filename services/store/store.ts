@@ -1,5 +1,6 @@
 import type { Storage } from 'botbuilder';
 import type { JobQueue } from '../incidents/job-queue';
+import type { AuditPage, AuditPageFilter, AuditRecord, AuditVerification } from './audit-chain';
 import type { Approval, AuditEntry, Incident, IncidentState, Job, JobState, KnownUser } from '../incidents/model';
 
 /**
@@ -44,9 +45,18 @@ export interface IncidentRepo {
   listByVm(vmId: string, limit?: number): Promise<Incident[]>;
 }
 
+/**
+ * Append-only and tamper-evident: every entry is chained to the one before by a hash
+ * (`audit-chain.ts`); the store refuses to replace or change an entry.
+ */
 export interface AuditLog {
   append(entry: AuditEntry): Promise<void>;
-  list(filter: { vmId?: string; incidentId?: string; limit?: number }): Promise<AuditEntry[]>;
+  /** The latest `limit` (default 200) matching entries, in the order written. */
+  list(filter: { vmId?: string; incidentId?: string; limit?: number }): Promise<AuditRecord[]>;
+  /** Matching entries newest first, one page at a time (`olderThan` leads to the next page). */
+  page(filter: AuditPageFilter): Promise<AuditPage>;
+  /** Walks the whole chain, oldest first. */
+  verify(): Promise<AuditVerification & { legacy?: number }>;
 }
 
 export interface ApprovalRepo {

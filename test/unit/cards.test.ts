@@ -64,6 +64,7 @@ function samples(lang: (typeof LANGS)[number]): Record<string, CardJson> {
       snapshotId: '/subscriptions/x/resourceGroups/rg/providers/Microsoft.Compute/snapshots/vm-osdisk-rdpdoctor-1',
     }),
     message: messageCard({ title: 'T', text: 'x', ref: 'r', tone: 'attention' }),
+    messageOlder: messageCard({ title: 'History', text: 'x', older: { vmId: '/subscriptions/x/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm', beforeSeq: 42, title: t('history.older') } }),
     messageRetry: messageCard({ title: 'T', text: 'x', tone: 'attention', retry: { incidentId, title: t('diagnosis.retry') } }),
     offline: offlineGuideCard({ title: 'Offline', intro: 'Intro', steps: [{ title: 'Load', text: 'x', code: 'reg load HKLM\\BROKENSYSTEM F:\\Windows\\System32\\config\\SYSTEM' }, { title: 'Only text' }] }),
   };

@@ -1,0 +1,79 @@
+import { startHarness, type Harness } from '../support/bot-harness';
+import { cardText } from '../support/connector';
+import { actionData, activity, cardOf, diagnoseAs, invoke, type User } from '../support/journey';
+
+/**
+ * Issue #12 part B over real HTTP: the history of a VM, limits per user, one identity for
+ * every rights check. What ran is counted from the simulator's operation log.
+ */
+const endUser: User = { userId: '29:end-user', aadObjectId: '00000000-0000-0000-0000-0000000000b1', name: 'Alex User', conversationId: 'a:end-user' };
+const approver: User = { userId: '29:approver', aadObjectId: '00000000-0000-0000-0000-0000000000b2', name: 'Helpdesk Hana', conversationId: 'a:approver' };
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness({ APPROVER_IDS: approver.aadObjectId });
+  const mark = h.mark();
+  await h.post(activity(h, approver, { type: 'message', text: 'help' }));
+  await h.connector.waitFor((all) => all.slice(mark).find((c) => c.conversationId === approver.conversationId));
+});
+afterAll(async () => {
+  await h.close();
+});
+
+const ops = (vm: string) => h.app.azure.simulator!.operations().filter((o) => o.vm === vm && o.kind !== 'read');
+
+async function approvalCardFor(conversationId: string, mark: number) {
+  return h.connector.waitFor((all) => all.slice(mark).find((c) => c.conversationId === conversationId && /approval\.refresh/.test(JSON.stringify(cardOf(c) ?? ''))));
+}
+
+async function historyAs(user: User, vm: string) {
+  const mark = h.mark();
+  await h.post(activity(h, user, { type: 'message', text: `history ${vm}` }));
+  return h.connector.waitFor((all) => all.slice(mark).find((c) => c.conversationId === user.conversationId));
+}
+
+describe('history <vm> (issue #12.3)', () => {
+  it('shows the newest records first after 520 older ones, and pages back to the oldest', async () => {
+    const fleet = h.app.azure.simulator!.fleet;
+    const vm = fleet.vms.find((v) => v.name === 'vm-certexpired-04')!;
+    const vmId = `/subscriptions/${fleet.subscriptionId}/resourceGroups/${vm.resourceGroup}/providers/Microsoft.Compute/virtualMachines/${vm.name}`;
+    for (let i = 1; i <= 520; i++) {
+      await h.app.store.audit.append({ at: new Date().toISOString(), actor: endUser.aadObjectId, action: `incident.opened`, incidentId: `noise-${i}`, vmId, details: { n: i } });
+    }
+    const { incidentId } = await diagnoseAs(h, endUser, 'internal error on vm-certexpired-04');
+    const mark = h.mark();
+    await h.post(activity(h, endUser, invoke('fix.request', { incidentId, fixId: 'renew-rdp-cert' })));
+    const { approvalId } = actionData(cardOf(await approvalCardFor(approver.conversationId, mark)), 'approval.approve');
+    const m2 = h.mark();
+    expect((await h.post(activity(h, approver, invoke('approval.approve', { approvalId })))).status).toBe(200);
+    await h.connector.waitFor((all) => all.slice(m2).find((c) => c.conversationId === endUser.conversationId && /has finished/.test(c.activity.text ?? '')), 30000);
+    expect(ops('vm-certexpired-04').map((o) => o.scriptId ?? o.kind)).toEqual(['diagnose', 'snapshot', 'fix-renew-rdp-cert', 'diagnose']);
+
+    const first = cardOf(await historyAs(approver, 'vm-certexpired-04'));
+    const text = cardText(first);
+    expect(text).toMatch(/newest first/);
+    expect(text.indexOf('job.succeeded')).toBeLessThan(text.indexOf(`${approver.aadObjectId}: approval.approved`));
+    expect(text).toContain(`${approver.aadObjectId}: approval.approved`);
+    expect(text).not.toMatch(/n=1\b/);
+
+    // "Older records" until the first one
+    let card = first;
+    let pages = 1;
+    for (;;) {
+      let data: Record<string, string>;
+      try {
+        data = actionData(card, 'history.older');
+      } catch {
+        break;
+      }
+      const r = await h.post(activity(h, approver, invoke('history.older', data)));
+      card = (r.body as { value: Record<string, unknown> }).value;
+      pages++;
+    }
+    expect(cardText(card)).toMatch(/older records[\s\S]*n=1$/);
+    expect(pages).toBeGreaterThan(20);
+    // only approvers may page
+    const refused = await h.post(activity(h, endUser, invoke('history.older', actionData(first, 'history.older'))));
+    expect(JSON.stringify(refused.body)).toMatch(/Only helpdesk approvers/);
+  }, 120000);
+});
