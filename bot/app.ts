@@ -54,6 +54,13 @@ async function expireApprovals(approvals: ApprovalService, presenter: FixPresent
   }
 }
 
+/** ALLOWED_TENANT_IDS, else the bot's own tenant; no check without an app id (local development) or a tenant. */
+export function allowedTenants(config: Config): string[] | null {
+  if (!config.MicrosoftAppId) return null;
+  const ids = config.ALLOWED_TENANT_IDS.length ? config.ALLOWED_TENANT_IDS : config.MicrosoftAppTenantId ? [config.MicrosoftAppTenantId] : [];
+  return ids.length ? ids.map((x) => x.toLowerCase()) : null;
+}
+
 /** The composition root: builds storage, Azure access, services and dialogs, and injects them. */
 export async function createApp(config: Config, logger: Logger, overrides: AppOverrides = {}): Promise<App> {
   const store: AppStore = await openStore(config, logger);
@@ -116,6 +123,7 @@ export async function createApp(config: Config, logger: Logger, overrides: AppOv
       maxBodyBytes: config.MAX_BODY_BYTES,
       readiness: azure.readiness,
       loopbackServiceUrlsOnly: !config.MicrosoftAppId,
+      allowedTenantIds: allowedTenants(config),
     });
 
     let stopped = false;

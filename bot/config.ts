@@ -41,6 +41,7 @@ const schema = z.object({
   SIM_RUN_COMMAND_LATENCY_MS: z.coerce.number().int().min(0).max(600000).optional(),
   SIM_SCRIPTS: z.enum(['pwsh', 'emulate', 'auto'], { message: 'expected pwsh, emulate or auto' }).default('auto'),
 
+  ALLOWED_TENANT_IDS: csv(z.string().regex(guid, 'not a GUID'), 'tenant GUIDs'),
   APPROVER_IDS: csv(z.string().regex(guid, 'not a GUID'), 'Entra object id GUIDs'),
   ALLOW_SELF_APPROVAL: bool(false),
   APPROVAL_TTL_MINUTES: z.coerce.number({ message: 'expected minutes' }).int().min(1).max(7 * 24 * 60).default(60),

@@ -18,6 +18,15 @@ export interface HttpServerDeps {
    * serviceUrl it is sent: local development accepts loopback channels only.
    */
   loopbackServiceUrlsOnly: boolean;
+  /** Entra tenants whose activities are served; null: no tenant check (local development). */
+  allowedTenantIds?: string[] | null;
+}
+
+/** The tenant an activity comes from: Teams puts it in the conversation and in channelData. */
+export function tenantOf(body: unknown): string | undefined {
+  const b = body as { conversation?: { tenantId?: unknown }; channelData?: { tenant?: { id?: unknown } } } | null;
+  const id = b?.conversation?.tenantId ?? b?.channelData?.tenant?.id;
+  return typeof id === 'string' ? id.toLowerCase() : undefined;
 }
 
 export function isLoopbackUrl(url: string): boolean {
@@ -80,6 +89,14 @@ export function createHttpServer(deps: HttpServerDeps): HttpServer {
     if (deps.loopbackServiceUrlsOnly && !isLoopbackUrl(shape.data.serviceUrl)) {
       res.send(403, { error: 'without MicrosoftAppId only a channel on this machine (loopback serviceUrl) is accepted' });
       return;
+    }
+    if (deps.allowedTenantIds) {
+      const tenant = tenantOf(req.body);
+      if (!tenant || !deps.allowedTenantIds.includes(tenant)) {
+        logger.warn({ tenant: tenant ?? '(none)', conversationId: shape.data.conversation.id }, 'activity from a tenant that is not allowed refused');
+        res.send(403, { error: 'this bot does not serve that tenant' });
+        return;
+      }
     }
     const started = process.hrtime.bigint();
     inFlight++;

@@ -7,6 +7,7 @@ import type { Approval, CardPlacement, Incident, Job } from '../services/inciden
 import type { Notifier } from '../services/incidents/notifier';
 import type { Logger } from '../services/log';
 import type { AppStore } from '../services/store/store';
+import { samePerson } from '../services/incidents/identity';
 import { errorText } from './error-text';
 import { DomainError } from '../services/errors';
 
@@ -34,7 +35,7 @@ export class FixPresenter implements FixObserver {
 
   viewFor(approval: Approval, person: { id: string; aadObjectId?: string }): ApprovalView {
     if (!this.deps.approvals.isApprover(person)) return 'status';
-    if (approval.requester.id === person.id && !this.deps.allowSelfApproval) return 'status';
+    if (samePerson(approval.requester, person) && !this.deps.allowSelfApproval) return 'status';
     return 'approver';
   }
 
@@ -58,7 +59,7 @@ export class FixPresenter implements FixObserver {
     if (channel) targets.push(channel);
     for (const aad of this.deps.approvals.approverIds()) {
       const u = await this.deps.store.users.findByAadObjectId(aad);
-      if (u?.personal && u.id !== approval.requester.id) targets.push(u.personal);
+      if (u?.personal && !samePerson(u, approval.requester)) targets.push(u.personal);
     }
     const card = await this.card(approval, 'approver');
     let reached = 0;

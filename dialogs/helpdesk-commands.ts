@@ -5,6 +5,7 @@ import { isDomainError } from '../services/errors';
 import type { ApprovalService } from '../services/incidents/approvals';
 import type { IncidentService } from '../services/incidents/incident-service';
 import type { AppStore } from '../services/store/store';
+import { samePerson } from '../services/incidents/identity';
 import type { Command } from './commands';
 import { errorText } from './error-text';
 import { historyCard } from './history';
@@ -30,7 +31,7 @@ export function helpdeskCommands(deps: HelpdeskDeps): Partial<Record<Command['ki
       const t = turnT(step.context);
       const me = personOf(step.context);
       const all = await store.incidents.listOpen(100);
-      const mine = approvals.isApprover(me) ? all : all.filter((i) => i.requester.id === me.id);
+      const mine = approvals.isApprover(me) ? all : all.filter((i) => samePerson(i.requester, me));
       const lines = mine
         .slice(0, MAX_LINES)
         .map((i) => t('status.line', { vm: i.vmName ?? '?', state: t(`incident.state.${i.state}`), requester: i.requester.name ?? i.requester.id, at: i.updatedAt.slice(0, 16).replace('T', ' ') }));

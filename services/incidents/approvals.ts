@@ -4,6 +4,7 @@ import type { Logger } from '../log';
 import { buildFixRun, FIX_PARAMS, isFixId } from '../runbook/fixes';
 import type { AppStore } from '../store/store';
 import type { Approval, Incident, Job, Person } from './model';
+import { samePerson } from './identity';
 
 export interface ApprovalPolicy {
   /** Entra object ids of the approvers */
@@ -69,7 +70,7 @@ export class ApprovalService {
   }
 
   async request(incident: Incident, fixId: string, params: Record<string, unknown>, actor: Person): Promise<Approval> {
-    if (incident.requester.id !== actor.id && !this.isApprover(actor)) {
+    if (!samePerson(incident.requester, actor) && !this.isApprover(actor)) {
       throw new DomainError('not-allowed', `${actor.id} may not request fixes for ${incident.id}`, { params: { detailKey: 'approval.onlyRequesterOrApprover' } });
     }
     if (!incident.diagnosis || !incident.vmId || !['diagnosed', 'blocked'].includes(incident.state)) {
@@ -126,7 +127,7 @@ export class ApprovalService {
       await this.audit(actor, 'approval.refused', approval, { reason: 'not-approver', decision });
       throw new DomainError('not-allowed', 'not an approver', { params: { detailKey: 'approval.notApprover' } });
     }
-    if (approval.requester.id === actor.id && !this.deps.policy.allowSelfApproval) {
+    if (samePerson(approval.requester, actor) && !this.deps.policy.allowSelfApproval) {
       await this.audit(actor, 'approval.refused', approval, { reason: 'self-approval', decision });
       throw refuse('approval.self');
     }

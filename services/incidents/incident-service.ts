@@ -9,6 +9,7 @@ import type { JobRunner } from './jobs';
 import { RateLimiter } from './rate-limit';
 import { findVmCandidates } from './vm-lookup';
 import type { DiagnosisRecord, Incident, Person, Symptom } from './model';
+import { samePerson } from './identity';
 
 export interface DiagnosisObserver {
   phase(incident: Incident, phase: DiagnosisPhase): Promise<void>;
@@ -168,7 +169,7 @@ export class IncidentService {
   }
 
   private assertRequester(incident: Incident, actor: Person): void {
-    if (incident.requester.id !== actor.id) {
+    if (!samePerson(incident.requester, actor)) {
       throw new DomainError('not-allowed', `${actor.id} is not the requester of ${incident.id}`, { params: { detailKey: 'incident.onlyRequester' } });
     }
   }

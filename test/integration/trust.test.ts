@@ -8,10 +8,13 @@ import { actionData, activity, cardOf, diagnoseAs, invoke, type User } from '../
  */
 const endUser: User = { userId: '29:end-user', aadObjectId: '00000000-0000-0000-0000-0000000000b1', name: 'Alex User', conversationId: 'a:end-user' };
 const approver: User = { userId: '29:approver', aadObjectId: '00000000-0000-0000-0000-0000000000b2', name: 'Helpdesk Hana', conversationId: 'a:approver' };
+// one approver, two channel accounts (say Teams and a guest account): one Entra object id
+const samTeams: User = { userId: '29:sam-teams', aadObjectId: '00000000-0000-0000-0000-0000000000b3', name: 'Sam', conversationId: 'a:sam-teams' };
+const samOther: User = { userId: '29:sam-second-account', aadObjectId: '00000000-0000-0000-0000-0000000000B3', name: 'Sam (guest)', conversationId: 'a:sam-other' };
 
 let h: Harness;
 beforeAll(async () => {
-  h = await startHarness({ APPROVER_IDS: approver.aadObjectId });
+  h = await startHarness({ APPROVER_IDS: `${approver.aadObjectId},${samTeams.aadObjectId}` });
   const mark = h.mark();
   await h.post(activity(h, approver, { type: 'message', text: 'help' }));
   await h.connector.waitFor((all) => all.slice(mark).find((c) => c.conversationId === approver.conversationId));
@@ -76,4 +79,31 @@ describe('history <vm> (issue #12.3)', () => {
     const refused = await h.post(activity(h, endUser, invoke('history.older', actionData(first, 'history.older'))));
     expect(JSON.stringify(refused.body)).toMatch(/Only helpdesk approvers/);
   }, 120000);
+});
+
+describe('one identity for every rights check (issue #12.5)', () => {
+  it('the same person with a second channel account cannot approve their own request; nothing runs', async () => {
+    const { incidentId } = await diagnoseAs(h, samTeams, 'internal error on vm-tlsoff-06');
+    const mark = h.mark();
+    await h.post(activity(h, samTeams, invoke('fix.request', { incidentId, fixId: 'enable-tls', tls10: 'false', tls11: 'false' })));
+    const { approvalId } = actionData(cardOf(await approvalCardFor(approver.conversationId, mark)), 'approval.approve');
+    const r = await h.post(activity(h, samOther, invoke('approval.approve', { approvalId })));
+    expect(JSON.stringify(r.body)).toMatch(/cannot approve your own request/);
+    // and the second account is shown the status view, not Approve/Reject
+    const view = await h.post(activity(h, samOther, invoke('approval.refresh', { approvalId })));
+    expect(cardText((view.body as { value: unknown }).value)).not.toMatch(/\[Approve\]/);
+    expect((await h.app.store.approvals.get(approvalId))?.state).toBe('pending');
+    expect((await h.app.store.audit.list({ incidentId })).filter((a) => a.action === 'approval.refused')).toMatchObject([{ details: { reason: 'self-approval' } }]);
+    expect(ops('vm-tlsoff-06').map((o) => o.scriptId ?? o.kind)).toEqual(['diagnose']);
+  });
+
+  it('the requester with a second channel account is still the requester (cancel, consent)', async () => {
+    const mark = h.mark();
+    await h.post(activity(h, samTeams, { type: 'message', text: 'internal error on vm-healthy-01' }));
+    const consent = await h.connector.waitFor((all) => all.slice(mark).find((c) => c.conversationId === samTeams.conversationId && /diagnose\.start/.test(JSON.stringify(cardOf(c) ?? ''))));
+    const { incidentId } = actionData(cardOf(consent), 'diagnose.start');
+    const r = await h.post(activity(h, samOther, invoke('incident.cancel', { incidentId })));
+    expect(r.status).toBe(200);
+    expect((await h.app.store.incidents.get(incidentId))?.state).toBe('cancelled');
+  });
 });

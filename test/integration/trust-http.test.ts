@@ -1,0 +1,55 @@
+import { startHarness, type Harness } from '../support/bot-harness';
+
+/** Issue #12 part B at the HTTP door: tenants, local-development mode, forged tokens. */
+const TENANT = '00000000-0000-4000-8000-00000000aaaa';
+const OTHER_TENANT = '00000000-0000-4000-8000-00000000bbbb';
+
+function message(h: Harness, tenantId?: string): Record<string, unknown> {
+  return {
+    type: 'message',
+    text: 'help',
+    channelId: 'msteams',
+    serviceUrl: h.connector.url,
+    from: { id: '29:u', aadObjectId: '00000000-0000-0000-0000-0000000000c1' },
+    recipient: { id: '28:b' },
+    conversation: { id: 'a:x', conversationType: 'personal', ...(tenantId ? { tenantId } : {}) },
+    ...(tenantId ? { channelData: { tenant: { id: tenantId } } } : {}),
+  };
+}
+
+describe('tenants (issue #12.5)', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ MicrosoftAppId: '00000000-0000-0000-0000-0000000000b1', MicrosoftAppPassword: 'test-secret', MicrosoftAppType: 'SingleTenant', MicrosoftAppTenantId: TENANT });
+  });
+  afterAll(async () => {
+    await h.close();
+  });
+
+  it("refuses an activity from another tenant than the bot's, and one without a tenant, with 403", async () => {
+    const mark = h.mark();
+    expect((await h.post(message(h, OTHER_TENANT))).status).toBe(403);
+    expect((await h.post(message(h))).status).toBe(403);
+    // the bot's own tenant goes on to the token check (no token here: 401)
+    expect((await h.post(message(h, TENANT.toUpperCase()))).status).toBe(401);
+    expect(h.since(mark)).toEqual([]);
+  });
+});
+
+describe('ALLOWED_TENANT_IDS', () => {
+  it('serves the listed tenants only; without an app id there is no tenant check', async () => {
+    const h = await startHarness({ MicrosoftAppId: '00000000-0000-0000-0000-0000000000b1', MicrosoftAppPassword: 's', MicrosoftAppType: 'MultiTenant', ALLOWED_TENANT_IDS: `${OTHER_TENANT}` });
+    try {
+      expect((await h.post(message(h, TENANT))).status).toBe(403);
+      expect((await h.post(message(h, OTHER_TENANT))).status).toBe(401);
+    } finally {
+      await h.close();
+    }
+    const local = await startHarness({});
+    try {
+      expect((await local.post(message(local, OTHER_TENANT))).status).toBe(200);
+    } finally {
+      await local.close();
+    }
+  });
+});
