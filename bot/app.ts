@@ -71,11 +71,24 @@ export async function createApp(config: Config, logger: Logger, overrides: AppOv
     const adapter = createAdapter(config, logger, conversationState);
     const jobs = new JobRunner(logger);
     const notifier = new AdapterNotifier(adapter, config.MicrosoftAppId);
-    const incidents = new IncidentService({ store, gateway: azure.gateway, jobs, logger, diagnosesPerHour: config.RATE_LIMIT_DIAGNOSES_PER_HOUR });
+    const incidents = new IncidentService({
+      store,
+      gateway: azure.gateway,
+      jobs,
+      logger,
+      diagnosesPerHour: config.RATE_LIMIT_DIAGNOSES_PER_HOUR,
+      searchesPerHour: config.RATE_LIMIT_SEARCHES_PER_HOUR,
+      incidentsPerHour: config.RATE_LIMIT_INCIDENTS_PER_HOUR,
+    });
     const approvals = new ApprovalService({
       store,
       logger,
-      policy: { approverIds: config.APPROVER_IDS, allowSelfApproval: config.ALLOW_SELF_APPROVAL, ttlMinutes: config.APPROVAL_TTL_MINUTES },
+      policy: {
+        approverIds: config.APPROVER_IDS,
+        allowSelfApproval: config.ALLOW_SELF_APPROVAL,
+        ttlMinutes: config.APPROVAL_TTL_MINUTES,
+        fixRequestsPerHour: config.RATE_LIMIT_FIX_REQUESTS_PER_HOUR,
+      },
     });
     const presenter = new FixPresenter({ store, approvals, notifier, logger, allowSelfApproval: config.ALLOW_SELF_APPROVAL });
     const runner = new FixRunner({

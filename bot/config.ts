@@ -53,6 +53,9 @@ const schema = z.object({
   JOB_LEASE_SECONDS: z.coerce.number({ message: 'expected seconds' }).int().min(1).max(3600).default(60),
   SWEEP_INTERVAL_SECONDS: z.coerce.number({ message: 'expected seconds' }).int().min(1).max(3600).default(30),
   RATE_LIMIT_DIAGNOSES_PER_HOUR: z.coerce.number().int().min(1).max(10000).default(20),
+  RATE_LIMIT_SEARCHES_PER_HOUR: z.coerce.number().int().min(1).max(10000).default(60),
+  RATE_LIMIT_INCIDENTS_PER_HOUR: z.coerce.number().int().min(1).max(10000).default(30),
+  RATE_LIMIT_FIX_REQUESTS_PER_HOUR: z.coerce.number().int().min(1).max(10000).default(20),
 });
 
 export type Config = z.infer<typeof schema> & { demoMode: boolean };

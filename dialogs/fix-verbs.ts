@@ -37,9 +37,9 @@ export function registerFixVerbs(router: VerbRouter, deps: FixVerbDeps): void {
       const incident = await incidents.get(data.incidentId);
       const { incidentId: _i, fixId, ...rest } = data;
       void _i;
-      const approval = await approvals.request(incident, fixId, ApprovalService.fixParams(fixId, rest), personOf(context));
-      const fresh = approval.cards.length === 0;
-      if (fresh) {
+      const { approval, created } = await approvals.submit(incident, fixId, ApprovalService.fixParams(fixId, rest), personOf(context));
+      // only the request that created the approval posts its cards: a second click merges into it
+      if (created) {
         const card = await presenter.card(approval, presenter.viewFor(approval, personOf(context)), turnLang(context));
         const sent = await context.sendActivity({ attachments: [CardFactory.adaptiveCard(card)] });
         if (sent?.id) {

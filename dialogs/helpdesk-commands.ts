@@ -46,7 +46,7 @@ export function helpdeskCommands(deps: HelpdeskDeps): Partial<Record<Command['ki
         return;
       }
       await approvals.expireDue();
-      const pending = await store.approvals.listPending(10);
+      const pending = await store.approvals.listPending(10, 'newest');
       if (pending.length === 0) {
         await step.context.sendActivity(t('approval.none'));
         return;
@@ -67,7 +67,7 @@ export function helpdeskCommands(deps: HelpdeskDeps): Partial<Record<Command['ki
       }
       let vms;
       try {
-        vms = await deps.incidents.resolveVm(cmd.vm);
+        vms = await deps.incidents.resolveVmFor(personOf(step.context), cmd.vm);
       } catch (e) {
         if (!isDomainError(e)) throw e;
         await step.context.sendActivity(errorText(t, e, { what: cmd.vm, vm: cmd.vm }));

@@ -4,13 +4,16 @@ import type { Logger } from '../log';
 import { buildFixRun, FIX_PARAMS, isFixId } from '../runbook/fixes';
 import type { AppStore } from '../store/store';
 import type { Approval, Incident, Job, Person } from './model';
-import { samePerson } from './identity';
+import { identityOf, samePerson } from './identity';
+import { RateLimiter } from './rate-limit';
 
 export interface ApprovalPolicy {
   /** Entra object ids of the approvers */
   approverIds: string[];
   allowSelfApproval: boolean;
   ttlMinutes: number;
+  /** new fix requests one person may make per hour (a request that merges into a pending one is not counted) */
+  fixRequestsPerHour?: number;
 }
 
 export type Decision = 'approve' | 'reject';
@@ -43,10 +46,14 @@ const refuse = (detailKey: string, params: Record<string, string | number> = {})
 export class ApprovalService {
   private readonly approvers: Set<string>;
   private readonly now: () => Date;
+  private readonly requests: RateLimiter;
+  /** one request at a time per incident in this process: a double click finds the first one's approval */
+  private readonly requesting = new Map<string, Promise<unknown>>();
 
   constructor(private readonly deps: { store: AppStore; policy: ApprovalPolicy; logger: Logger; now?: () => Date }) {
     this.approvers = new Set(deps.policy.approverIds.map((id) => id.toLowerCase()));
     this.now = deps.now ?? (() => new Date());
+    this.requests = new RateLimiter(deps.policy.fixRequestsPerHour ?? 20, 3600_000, () => this.now().getTime());
   }
 
   isApprover(person: Person): boolean {
@@ -70,6 +77,25 @@ export class ApprovalService {
   }
 
   async request(incident: Incident, fixId: string, params: Record<string, unknown>, actor: Person): Promise<Approval> {
+    return (await this.submit(incident, fixId, params, actor)).approval;
+  }
+
+  /**
+   * A fix request; `created` is false when it merged into the same pending request (a double
+   * click, the same request again): then no new card should be posted anywhere.
+   */
+  async submit(incident: Incident, fixId: string, params: Record<string, unknown>, actor: Person): Promise<{ approval: Approval; created: boolean }> {
+    const before = this.requesting.get(incident.id) ?? Promise.resolve();
+    const mine = before.catch(() => undefined).then(() => this.submitNow(incident, fixId, params, actor));
+    this.requesting.set(incident.id, mine);
+    try {
+      return await mine;
+    } finally {
+      if (this.requesting.get(incident.id) === mine) this.requesting.delete(incident.id);
+    }
+  }
+
+  private async submitNow(incident: Incident, fixId: string, params: Record<string, unknown>, actor: Person): Promise<{ approval: Approval; created: boolean }> {
     if (!samePerson(incident.requester, actor) && !this.isApprover(actor)) {
       throw new DomainError('not-allowed', `${actor.id} may not request fixes for ${incident.id}`, { params: { detailKey: 'approval.onlyRequesterOrApprover' } });
     }
@@ -87,7 +113,11 @@ export class ApprovalService {
     const existing = (await this.deps.store.approvals.listByIncident(incident.id)).find(
       (a) => a.state === 'pending' && a.paramsHash === paramsHash && Date.parse(a.expiresAt) > this.now().getTime(),
     );
-    if (existing) return existing; // the same request twice (a double click): one approval
+    if (existing) return { approval: existing, created: false }; // the same request twice (a double click): one approval
+    if (!this.requests.take(identityOf(actor))) {
+      await this.auditRaw(actor, 'approval.rateLimited', { incidentId: incident.id, fixId });
+      throw new DomainError('rate-limited', `${actor.id} requested too many fixes`, { params: { messageKey: 'limits.fixRequests' } });
+    }
     const at = this.now();
     const approval: Approval = {
       id: randomUUID(),
@@ -103,7 +133,7 @@ export class ApprovalService {
     };
     await this.deps.store.approvals.create(approval);
     await this.audit(actor, 'approval.requested', approval, { fixId, params });
-    return approval;
+    return { approval, created: true };
   }
 
   async addCard(approvalId: string, card: Approval['cards'][number]): Promise<void> {

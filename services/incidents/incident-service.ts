@@ -9,7 +9,7 @@ import type { JobRunner } from './jobs';
 import { RateLimiter } from './rate-limit';
 import { findVmCandidates } from './vm-lookup';
 import type { DiagnosisRecord, Incident, Person, Symptom } from './model';
-import { samePerson } from './identity';
+import { identityOf, samePerson } from './identity';
 
 export interface DiagnosisObserver {
   phase(incident: Incident, phase: DiagnosisPhase): Promise<void>;
@@ -26,6 +26,10 @@ export interface IncidentServiceDeps {
   now?: () => Date;
   /** diagnoses one person may start per hour */
   diagnosesPerHour?: number;
+  /** VM searches (Resource Graph queries) one person may cause per hour */
+  searchesPerHour?: number;
+  /** incidents one person may open per hour */
+  incidentsPerHour?: number;
 }
 
 export const MAX_CANDIDATES = 10;
@@ -37,10 +41,23 @@ export const MAX_CANDIDATES = 10;
 export class IncidentService {
   private readonly now: () => Date;
   private readonly limiter: RateLimiter;
+  private readonly searches: RateLimiter;
+  private readonly opened: RateLimiter;
 
   constructor(private readonly deps: IncidentServiceDeps) {
     this.now = deps.now ?? (() => new Date());
     this.limiter = new RateLimiter(deps.diagnosesPerHour ?? 20, 3600_000, () => this.now().getTime());
+    this.searches = new RateLimiter(deps.searchesPerHour ?? 60, 3600_000, () => this.now().getTime());
+    this.opened = new RateLimiter(deps.incidentsPerHour ?? 30, 3600_000, () => this.now().getTime());
+  }
+
+  /** A person's search: counted against their hourly limit before Azure is asked anything. */
+  async resolveVmFor(person: Person, query: string): Promise<VmSummary[]> {
+    if (!this.searches.take(identityOf(person))) {
+      this.deps.logger.warn({ actor: identityOf(person) }, 'search limit reached');
+      throw new DomainError('rate-limited', `${person.id} searched too often`, { params: { messageKey: 'limits.searches' } });
+    }
+    return this.resolveVm(query);
   }
 
   /** VMs matching the user's words: a resource id, else names containing the query (exact names first). */
@@ -55,6 +72,10 @@ export class IncidentService {
     symptom: Symptom;
     candidates: VmSummary[];
   }): Promise<Incident> {
+    if (!this.opened.take(identityOf(p.requester))) {
+      await this.deps.store.audit.append({ at: this.now().toISOString(), actor: p.requester.aadObjectId ?? p.requester.id, action: 'incident.rateLimited', details: {} });
+      throw new DomainError('rate-limited', `${p.requester.id} opened too many incidents`, { params: { messageKey: 'limits.incidents' } });
+    }
     const at = this.now().toISOString();
     const single = p.candidates.length === 1 ? p.candidates[0] : undefined;
     const incident: Incident = {
@@ -117,7 +138,7 @@ export class IncidentService {
     const incident = await this.get(incidentId);
     this.assertRequester(incident, actor);
     if (incident.state === 'diagnosing') return null; // a double click: no rate-limit hit for it
-    if (!this.limiter.take(actor.aadObjectId ?? actor.id)) {
+    if (!this.limiter.take(identityOf(actor))) {
       await this.audit(actor, 'diagnosis.rateLimited', incident, {});
       throw new DomainError('rate-limited', `${actor.id} started too many diagnoses`);
     }

@@ -243,9 +243,9 @@ export class SqliteApprovalRepo implements ApprovalRepo {
     this.addCardTx(id, card);
   }
 
-  async listPending(limit = 50): Promise<Approval[]> {
+  async listPending(limit = 50, order: 'oldest' | 'newest' = 'oldest'): Promise<Approval[]> {
     return this.db
-      .prepare<[number], DocRow>("SELECT doc FROM approvals WHERE state = 'pending' ORDER BY created_at ASC LIMIT ?")
+      .prepare<[number], DocRow>(`SELECT doc FROM approvals WHERE state = 'pending' ORDER BY created_at ${order === 'newest' ? 'DESC' : 'ASC'}, rowid ${order === 'newest' ? 'DESC' : 'ASC'} LIMIT ?`)
       .all(limit)
       .map((r) => JSON.parse(r.doc) as Approval);
   }

@@ -68,7 +68,8 @@ export interface ApprovalRepo {
    */
   decide(id: string, decision: Pick<Approval, 'state' | 'decidedBy' | 'decidedAt'>, job?: Job): Promise<{ approval: Approval; job?: Job } | null>;
   addCard(id: string, card: Approval['cards'][number]): Promise<void>;
-  listPending(limit?: number): Promise<Approval[]>;
+  /** pending approvals, oldest first (expiry) or newest first (the `approvals` command) */
+  listPending(limit?: number, order?: 'oldest' | 'newest'): Promise<Approval[]>;
   listByIncident(incidentId: string): Promise<Approval[]>;
 }
 

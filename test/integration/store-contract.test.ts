@@ -225,6 +225,8 @@ describe.each([sqlite, azure])('store contract: $name', (backend) => {
     );
     expect((await a.approvals.get(first.id))?.cards.map((c) => c.activityId).sort()).toEqual(Array.from({ length: 10 }, (_, i) => `act-${i}`).sort());
     expect((await b.approvals.listPending()).map((x) => x.id)).toEqual([first.id, second.id]);
+    // the `approvals` command shows the newest first (issue #12.4)
+    expect((await a.approvals.listPending(1, 'newest')).map((x) => x.id)).toEqual([second.id]);
   });
 
   it('claims a job once, and runs at most one job per VM at a time', async () => {

@@ -107,3 +107,76 @@ describe('one identity for every rights check (issue #12.5)', () => {
     expect((await h.app.store.incidents.get(incidentId))?.state).toBe('cancelled');
   });
 });
+
+describe('per-user limits (issue #12.4)', () => {
+  let h2: Harness;
+  const flooder: User = { userId: '29:flooder', aadObjectId: '00000000-0000-0000-0000-0000000000d1', name: 'Flo', conversationId: 'a:flooder' };
+  const hana: User = { ...approver, conversationId: 'a:approver-2' };
+  beforeAll(async () => {
+    h2 = await startHarness({ APPROVER_IDS: approver.aadObjectId, RATE_LIMIT_SEARCHES_PER_HOUR: '5', RATE_LIMIT_INCIDENTS_PER_HOUR: '3', RATE_LIMIT_FIX_REQUESTS_PER_HOUR: '2' });
+    const mark = h2.mark();
+    await h2.post(activity(h2, hana, { type: 'message', text: 'help' }));
+    await h2.connector.waitFor((all) => all.slice(mark).find((c) => c.conversationId === hana.conversationId));
+  });
+  afterAll(async () => {
+    await h2.close();
+  });
+  const graphQueries = () => h2.app.azure.simulator!.operations().filter((o) => /ResourceGraph/i.test(o.path)).length;
+
+  it('20 messages: 5 Resource Graph queries, 3 incidents and consent cards, and a sentence for each refused one', async () => {
+    const before = graphQueries();
+    const texts: string[] = [];
+    let consents = 0;
+    for (let i = 0; i < 20; i++) {
+      const mark = h2.mark();
+      await h2.post(activity(h2, flooder, { type: 'message', text: 'internal error on vm-healthy-01' }));
+      const reply = await h2.connector.waitFor((all) => all.slice(mark).find((c) => c.conversationId === flooder.conversationId));
+      if (/diagnose\.start/.test(JSON.stringify(cardOf(reply) ?? ''))) consents++;
+      else texts.push(reply.activity.text ?? '');
+    }
+    expect(graphQueries() - before).toBe(5);
+    expect(consents).toBe(3);
+    expect((await h2.app.store.audit.list({ limit: 1000 })).filter((a) => a.action === 'incident.opened' && a.actor === flooder.aadObjectId)).toHaveLength(3);
+    expect(texts.filter((x) => /opened many incidents/.test(x))).toHaveLength(2);
+    expect(texts.filter((x) => /look up VMs many times/.test(x))).toHaveLength(15);
+    // in Russian too
+    const mark = h2.mark();
+    await h2.post(activity(h2, { ...flooder, locale: 'ru-RU' }, { type: 'message', text: 'внутренняя ошибка на vm-healthy-01' }));
+    const ru = await h2.connector.waitFor((all) => all.slice(mark).find((c) => c.conversationId === flooder.conversationId));
+    expect(ru.activity.text).toMatch(/много раз просили найти ВМ/);
+  });
+
+  it('20 clicks on the same request post one approval card per approver; new requests past the limit are refused; approvals lists the newest first', async () => {
+    const requester: User = { userId: '29:req', aadObjectId: '00000000-0000-0000-0000-0000000000d2', name: 'Rita', conversationId: 'a:req' };
+    const { incidentId } = await diagnoseAs(h2, requester, 'internal error on vm-tlsoff-06');
+    const mark = h2.mark();
+    const clicks = await Promise.all(Array.from({ length: 20 }, () => h2.post(activity(h2, requester, invoke('fix.request', { incidentId, fixId: 'enable-tls', tls10: 'false', tls11: 'false' })))));
+    expect(clicks.every((c) => c.status === 200)).toBe(true);
+    await approvalCardFor2(hana.conversationId, mark);
+    await new Promise((r) => setTimeout(r, 500));
+    const cardsTo = (conv: string) => h2.since(mark).filter((c) => c.kind === 'send' && c.conversationId === conv && /approval\.refresh/.test(JSON.stringify(cardOf(c) ?? ''))).length;
+    expect(cardsTo(hana.conversationId)).toBe(1);
+    expect(cardsTo(requester.conversationId)).toBe(1);
+    expect(await h2.app.store.approvals.listByIncident(incidentId)).toHaveLength(1);
+
+    const second = await h2.post(activity(h2, requester, invoke('fix.request', { incidentId, fixId: 'enable-tls', tls10: 'true', tls11: 'false' })));
+    expect(JSON.stringify(second.body)).toMatch(/sent your request/);
+    const third = await h2.post(activity(h2, requester, invoke('fix.request', { incidentId, fixId: 'enable-tls', tls10: 'true', tls11: 'true' })));
+    expect(JSON.stringify(third.body)).toMatch(/requested many fixes/);
+    expect(await h2.app.store.approvals.listByIncident(incidentId)).toHaveLength(2);
+
+    const m2 = h2.mark();
+    await h2.post(activity(h2, hana, { type: 'message', text: 'approvals' }));
+    const listed = await h2.connector.waitFor((all) => {
+      const cards = all.slice(m2).filter((c) => c.conversationId === hana.conversationId && /approval\.refresh/.test(JSON.stringify(cardOf(c) ?? '')));
+      return cards.length >= 2 ? cards : undefined;
+    });
+    const [oldest, newest] = await h2.app.store.approvals.listByIncident(incidentId);
+    expect(listed.slice(0, 2).map((c) => actionData(cardOf(c), 'approval.refresh').approvalId)).toEqual([newest.id, oldest.id]);
+    expect(h2.app.azure.simulator!.operations().filter((o) => o.vm === 'vm-tlsoff-06' && o.kind !== 'read').map((o) => o.scriptId)).toEqual(['diagnose']);
+  });
+
+  async function approvalCardFor2(conversationId: string, mark: number) {
+    return h2.connector.waitFor((all) => all.slice(mark).find((c) => c.conversationId === conversationId && /approval\.refresh/.test(JSON.stringify(cardOf(c) ?? ''))));
+  }
+});
