@@ -12,7 +12,7 @@ import { RdpDoctorBot } from './bot';
 import { createAdapter } from './adapter';
 import { AdapterNotifier } from './notifier';
 import { createHttpServer, type HttpServer } from './server';
-import type { Config } from './config';
+import { assertBotExposure, type Config } from './config';
 import { IntakeDialog } from '../dialogs/intake-dialog';
 import { MainDialog } from '../dialogs/main-dialog';
 import { VerbRouter } from '../dialogs/verbs';
@@ -63,6 +63,7 @@ export function allowedTenants(config: Config): string[] | null {
 
 /** The composition root: builds storage, Azure access, services and dialogs, and injects them. */
 export async function createApp(config: Config, logger: Logger, overrides: AppOverrides = {}): Promise<App> {
+  assertBotExposure(config);
   const store: AppStore = await openStore(config, logger);
   const azure = await openAzure(config, logger, overrides.gateway, overrides.gatewayTimings);
   try {

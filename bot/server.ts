@@ -38,6 +38,17 @@ export function isLoopbackUrl(url: string): boolean {
   }
 }
 
+/**
+ * A channel on this machine, and only its connector API: the bot sends to
+ * `<serviceUrl>/v3/conversations/...`, so the serviceUrl may not carry a query, a fragment,
+ * credentials or dot segments that would point those requests at another path of a local service.
+ */
+export function isLocalConnectorUrl(url: string): boolean {
+  if (!isLoopbackUrl(url) || /[?#@%\\]/.test(url)) return false;
+  const path = /^https?:\/\/[^/]+(\/.*)?$/i.exec(url)?.[1] ?? '';
+  return /^(\/[A-Za-z0-9_-]+)*\/?$/.test(path);
+}
+
 export interface HttpServer {
   server: restify.Server;
   listen(port: number, host?: string): Promise<number>;
@@ -86,8 +97,9 @@ export function createHttpServer(deps: HttpServerDeps): HttpServer {
       res.send(400, { error: `expected a Bot Framework activity${where}` });
       return;
     }
-    if (deps.loopbackServiceUrlsOnly && !isLoopbackUrl(shape.data.serviceUrl)) {
-      res.send(403, { error: 'without MicrosoftAppId only a channel on this machine (loopback serviceUrl) is accepted' });
+    if (deps.loopbackServiceUrlsOnly && !isLocalConnectorUrl(shape.data.serviceUrl)) {
+      logger.warn({ serviceUrl: shape.data.serviceUrl.slice(0, 200) }, 'serviceUrl refused in local development');
+      res.send(403, { error: 'without MicrosoftAppId only a channel on this machine (a loopback serviceUrl with a plain path) is accepted' });
       return;
     }
     if (deps.allowedTenantIds) {

@@ -53,3 +53,21 @@ describe('ALLOWED_TENANT_IDS', () => {
     }
   });
 });
+
+describe('local development (issue #12.8)', () => {
+  it('posts only to the connector API of a loopback channel: a serviceUrl with a query or dot segments gets 403 and nothing is sent', async () => {
+    const h = await startHarness({});
+    try {
+      const base = h.connector.url.replace(/\/$/, '');
+      for (const serviceUrl of [`${base}/admin/reset?x=`, `${base}/a/../b/`, `${base}/#frag`]) {
+        const mark = h.mark();
+        const r = await h.post({ ...message(h), serviceUrl });
+        expect(r.status).toBe(403);
+        expect(h.since(mark)).toEqual([]);
+      }
+      expect((await h.post(message(h))).status).toBe(200);
+    } finally {
+      await h.close();
+    }
+  });
+});
