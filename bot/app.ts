@@ -80,6 +80,7 @@ export async function createApp(config: Config, logger: Logger, overrides: AppOv
       diagnosesPerHour: config.RATE_LIMIT_DIAGNOSES_PER_HOUR,
       searchesPerHour: config.RATE_LIMIT_SEARCHES_PER_HOUR,
       incidentsPerHour: config.RATE_LIMIT_INCIDENTS_PER_HOUR,
+      leaseInMs: config.JOB_LEASE_SECONDS * 1000,
     });
     const approvals = new ApprovalService({
       store,
@@ -104,7 +105,7 @@ export async function createApp(config: Config, logger: Logger, overrides: AppOv
     });
 
     const verbs = new VerbRouter(logger);
-    registerDiagnosisVerbs(verbs, { incidents, notifier, logger, demoMode: config.demoMode });
+    const diagnosisObserver = registerDiagnosisVerbs(verbs, { incidents, notifier, logger, demoMode: config.demoMode });
     registerFixVerbs(verbs, { jobs, incidents, approvals, runner, presenter });
     registerHistoryVerbs(verbs, { store, approvals });
     const mainDialog = new MainDialog({
@@ -126,6 +127,7 @@ export async function createApp(config: Config, logger: Logger, overrides: AppOv
     const sweeper = setInterval(() => {
       void expireApprovals(approvals, presenter).catch((e: unknown) => logger.warn({ err: e }, 'approval expiry sweep failed'));
       void runner.recover({ all: false, requeue: false }).catch((e: unknown) => logger.warn({ err: e }, 'abandoned job sweep failed'));
+      void incidents.recoverDiagnoses(diagnosisObserver, { all: false }).catch((e: unknown) => logger.warn({ err: e }, 'abandoned diagnosis sweep failed'));
     }, overrides.expirySweepInMs ?? config.SWEEP_INTERVAL_SECONDS * 1000);
     sweeper.unref();
     let stopListening: (() => Promise<void>) | undefined;
@@ -155,6 +157,8 @@ export async function createApp(config: Config, logger: Logger, overrides: AppOv
         // a job that was running when the process stopped is reported, never silently re-run;
         // with one process (SQLite) every running job at start was abandoned
         await runner.recover({ all: store.kind === 'sqlite', requeue: true });
+        // diagnoses are jobs too: one that was running when the process stopped is reported interrupted
+        await incidents.recoverDiagnoses(diagnosisObserver, { all: store.kind === 'sqlite' });
         stopListening = runner.listen();
         return http.listen(config.PORT, config.HOST);
       },

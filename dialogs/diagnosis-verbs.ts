@@ -30,7 +30,8 @@ export interface DiagnosisVerbDeps {
 }
 
 /** The card verbs of the diagnosis journey (CONTRACTS.md §5) and the live card they keep up to date. */
-export function registerDiagnosisVerbs(router: VerbRouter, deps: DiagnosisVerbDeps): void {
+/** Registers the verbs; returns the observer that keeps each incident's live card current (also for recovery). */
+export function registerDiagnosisVerbs(router: VerbRouter, deps: DiagnosisVerbDeps): DiagnosisObserver {
   const { incidents } = deps;
   const observer = createObserver(deps);
 
@@ -102,6 +103,7 @@ export function registerDiagnosisVerbs(router: VerbRouter, deps: DiagnosisVerbDe
   };
 
   router.add(pick).add(start).add(cancel).add(offline).add(help);
+  return observer;
 }
 
 /** The card that shows where an incident stands, for a click that came too late or twice. */

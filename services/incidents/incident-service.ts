@@ -30,6 +30,8 @@ export interface IncidentServiceDeps {
   searchesPerHour?: number;
   /** incidents one person may open per hour */
   incidentsPerHour?: number;
+  /** how long a running diagnosis holds its lease without renewal (renewed while it runs) */
+  leaseInMs?: number;
 }
 
 export const MAX_CANDIDATES = 10;
@@ -145,6 +147,7 @@ export class IncidentService {
     const next = await this.deps.store.incidents.transition(incidentId, ['awaiting-consent', 'diagnosed', 'failed', 'blocked', 'resolved'], {
       state: 'diagnosing',
       error: undefined,
+      diagnosisLeaseUntil: this.leaseUntil(),
       ...(cardActivityId ? { cardActivityId } : {}),
     });
     if (!next) return null;
@@ -153,7 +156,46 @@ export class IncidentService {
     return next;
   }
 
+  private leaseUntil(): string {
+    return new Date(this.now().getTime() + (this.deps.leaseInMs ?? 60000)).toISOString();
+  }
+
+  /**
+   * Diagnoses abandoned by a process that stopped (a crash, SIGKILL), like fix jobs: with `all`
+   * (one process, at its start) every `diagnosing` incident, else those whose lease ran out. Each
+   * moves to `failed` (interrupted) exactly once, is audited, and the requester is told; it can be
+   * started again from there. Nothing is re-run by itself.
+   */
+  async recoverDiagnoses(observer: DiagnosisObserver, opts: { all: boolean }): Promise<Incident[]> {
+    const cutoff = this.now().toISOString();
+    const out: Incident[] = [];
+    for (const i of await this.deps.store.incidents.listOpen(1000)) {
+      if (i.state !== 'diagnosing') continue;
+      if (!opts.all && (i.diagnosisLeaseUntil ?? '') >= cutoff) continue;
+      const failed = await this.deps.store.incidents.transition(i.id, ['diagnosing'], { state: 'failed', error: { code: 'interrupted', params: {} }, diagnosisLeaseUntil: undefined });
+      if (!failed) continue;
+      await this.audit({ id: 'rdp-doctor' }, 'diagnosis.interrupted', failed, {});
+      await observer
+        .failed(failed, new DomainError('interrupted', `diagnosis of ${i.id} was interrupted`, { params: { messageKey: 'diagnosis.interrupted' } }))
+        .catch((e: unknown) => this.deps.logger.warn({ err: e, incidentId: i.id }, 'could not report an interrupted diagnosis'));
+      out.push(failed);
+    }
+    return out;
+  }
+
   private async runDiagnosis(incident: Incident, observer: DiagnosisObserver): Promise<void> {
+    const leaseInMs = this.deps.leaseInMs ?? 60000;
+    const heartbeat = setInterval(() => {
+      void this.deps.store.incidents.patch(incident.id, { diagnosisLeaseUntil: this.leaseUntil() }).catch((e: unknown) => this.deps.logger.warn({ err: e }, 'diagnosis lease renewal failed'));
+    }, Math.max(1000, Math.floor(leaseInMs / 3)));
+    try {
+      await this.diagnose(incident, observer);
+    } finally {
+      clearInterval(heartbeat);
+    }
+  }
+
+  private async diagnose(incident: Incident, observer: DiagnosisObserver): Promise<void> {
     const { logger } = this.deps;
     let report: DiagnosisReport;
     try {
@@ -170,6 +212,7 @@ export class IncidentService {
         (await this.deps.store.incidents.transition(incident.id, ['diagnosing'], {
           state: 'failed',
           error: { code: err.code, params: err.params },
+          diagnosisLeaseUntil: undefined,
         })) ?? incident;
       await this.audit({ id: 'rdp-doctor' }, 'diagnosis.failed', failed, { code: err.code, message: err.message });
       await observer.failed(failed, err);
@@ -180,6 +223,7 @@ export class IncidentService {
       (await this.deps.store.incidents.transition(incident.id, ['diagnosing'], {
         state: report.blocked ? 'blocked' : 'diagnosed',
         diagnosis: record,
+        diagnosisLeaseUntil: undefined,
       })) ?? incident;
     await this.audit({ id: 'rdp-doctor' }, 'diagnosis.completed', done, {
       findings: record.findings.map((f) => f.id),
