@@ -1,3 +1,5 @@
+import { createHmac, generateKeyPairSync, createSign } from 'node:crypto';
+import nock from 'nock';
 import { startHarness, type Harness } from '../support/bot-harness';
 
 /** Issue #12 part B at the HTTP door: tenants, local-development mode, forged tokens. */
@@ -69,5 +71,42 @@ describe('local development (issue #12.8)', () => {
     } finally {
       await h.close();
     }
+  });
+});
+
+describe('forged tokens without network (issue #12.9)', () => {
+  const APP = '00000000-0000-0000-0000-0000000000b1';
+  let h: Harness;
+  beforeAll(async () => {
+    // no way out: the sign-in metadata (login.botframework.com) cannot be fetched; loopback stays open
+    nock.disableNetConnect();
+    nock.enableNetConnect((host) => /^(127\.0\.0\.1|localhost|\[::1\])(:\d+)?$/.test(host));
+    h = await startHarness({ MicrosoftAppId: APP, MicrosoftAppPassword: 'test-secret', MicrosoftAppType: 'MultiTenant' });
+  });
+  afterAll(async () => {
+    await h.close();
+    nock.enableNetConnect();
+  });
+
+  const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  const claims = () => ({ iss: 'https://api.botframework.com', aud: APP, exp: Math.floor(Date.now() / 1000) + 3600, nbf: Math.floor(Date.now() / 1000) - 60, serviceurl: h.connector.url });
+  const forged: Record<string, () => string> = {
+    'alg none': () => `${b64({ alg: 'none', typ: 'JWT' })}.${b64(claims())}.`,
+    HS256: () => {
+      const head = `${b64({ alg: 'HS256', typ: 'JWT' })}.${b64(claims())}`;
+      return `${head}.${createHmac('sha256', 'test-secret').update(head).digest('base64url')}`;
+    },
+    'self-signed RS256': () => {
+      const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+      const head = `${b64({ alg: 'RS256', typ: 'JWT', kid: 'forged-key', x5t: 'forged-key' })}.${b64(claims())}`;
+      return `${head}.${createSign('RSA-SHA256').update(head).sign(privateKey).toString('base64url')}`;
+    },
+  };
+
+  it.each(Object.keys(forged))('%s gets 401, not 500, and the bot sends nothing', async (kind) => {
+    const mark = h.mark();
+    const r = await h.post({ ...message(h), conversation: { id: 'a:forged', conversationType: 'personal' } }, { authorization: `Bearer ${forged[kind]()}` });
+    expect(r.status).toBe(401);
+    expect(h.since(mark)).toEqual([]);
   });
 });
