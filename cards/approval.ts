@@ -2,7 +2,7 @@ import type { Translate } from '../services/i18n';
 import type { Approval, Job } from '../services/incidents/model';
 import { FIXES, isFixId } from '../services/runbook/fixes';
 import { getScript } from '../services/runbook/scripts';
-import { bind, codeBlock, type CardJson } from './render';
+import { bind, codeBlock, markdownSafe, md, type CardJson } from './render';
 import template from './templates/approval.json';
 
 export type ApprovalView = 'approver' | 'status';
@@ -25,18 +25,19 @@ export function fixSource(fixId: string, params: Record<string, unknown>): { cod
  * verification appear on it as they happen.
  */
 export function approvalCard(
-  t: Translate,
+  raw: Translate,
   d: { approval: Approval; job?: Job | null; view: ApprovalView; refreshUserIds: string[]; snapshotId?: string },
 ): CardJson {
+  const t = markdownSafe(raw);
   const { approval: a, job } = d;
   const def = isFixId(a.fixId) ? FIXES[a.fixId] : undefined;
   const src = fixSource(a.fixId, a.params);
-  const who = (p?: { name?: string; id: string }) => p?.name || p?.id || '';
+  const who = (p?: { name?: string; id: string }) => md(p?.name || p?.id || '');
   const status = statusLine(t, a, job);
   const card = bind(template, {
     approvalId: a.id,
     refreshUserIds: d.refreshUserIds,
-    vmName: a.vmName,
+    vmName: md(a.vmName),
     fixTitle: t(`fixes.${a.fixId}.title`),
     risk: def ? t(`fixes.risk.${def.risk}`) : '',
     restart: t(def?.needsRestart ? 'common.yes' : 'common.no'),
@@ -75,7 +76,7 @@ export function approvalCard(
 function shown(t: Translate, value: unknown): string {
   if (value === true || value === 'true') return t('common.yes');
   if (value === false || value === 'false') return t('common.no');
-  return String(value);
+  return md(value);
 }
 
 function statusLine(t: Translate, a: Approval, job?: Job | null): { text: string; color: string } {

@@ -1,7 +1,7 @@
 import type { Translate } from '../services/i18n';
 import type { DiagnosisRecord } from '../services/incidents/model';
 import { conflictingServices, FIXES, isFixId, type FixId } from '../services/runbook/fixes';
-import { bind, codeBlock, type CardJson } from './render';
+import { bind, codeBlock, markdownSafe, md, type CardJson } from './render';
 import consentTemplate from './templates/consent.json';
 import findingsTemplate from './templates/findings.json';
 import messageTemplate from './templates/message.json';
@@ -19,12 +19,13 @@ export interface VmLine {
 }
 
 export function consentCard(
-  t: Translate,
+  raw: Translate,
   d: { incidentId: string; vm: VmLine; symptom: string; script: string },
 ): CardJson {
+  const t = markdownSafe(raw);
   return bind(consentTemplate, {
     incidentId: d.incidentId,
-    vm: d.vm,
+    vm: { ...d.vm, name: md(d.vm.name), resourceGroup: md(d.vm.resourceGroup), subscriptionId: md(d.vm.subscriptionId), location: md(d.vm.location ?? ''), powerState: md(d.vm.powerState ?? '') },
     symptom: t(`symptoms.${d.symptom}`),
     script: codeBlock(d.script),
     s: {
@@ -42,12 +43,13 @@ export function consentCard(
   });
 }
 
-export function vmPickCard(t: Translate, d: { incidentId: string; query: string; vms: VmLine[] }): CardJson {
+export function vmPickCard(raw: Translate, d: { incidentId: string; query: string; vms: VmLine[] }): CardJson {
+  const t = markdownSafe(raw);
   return bind(pickTemplate, {
     incidentId: d.incidentId,
     vms: d.vms.map((v) => ({
       id: v.id,
-      name: v.name,
+      name: md(v.name),
       detail: t('pick.detail', { resourceGroup: v.resourceGroup, location: v.location ?? '', subscription: v.subscriptionId }),
     })),
     s: { title: t('pick.title', { query: d.query, count: d.vms.length }), explain: t('pick.explain'), choose: t('pick.choose') },
@@ -57,7 +59,8 @@ export function vmPickCard(t: Translate, d: { incidentId: string; query: string;
 export type ProgressStep = 'precheck' | 'runCommand' | 'analysis';
 const STEPS: ProgressStep[] = ['precheck', 'runCommand', 'analysis'];
 
-export function progressCard(t: Translate, d: { vmName: string; current: ProgressStep }): CardJson {
+export function progressCard(raw: Translate, d: { vmName: string; current: ProgressStep }): CardJson {
+  const t = markdownSafe(raw);
   const at = STEPS.indexOf(d.current);
   return bind(progressTemplate, {
     steps: STEPS.map((step, i) => ({
@@ -91,7 +94,8 @@ function fixActions(t: Translate, diagnosis: DiagnosisRecord) {
     });
 }
 
-export function findingsCard(t: Translate, d: { incidentId: string; diagnosis: DiagnosisRecord; requestable?: boolean }): CardJson {
+export function findingsCard(raw: Translate, d: { incidentId: string; diagnosis: DiagnosisRecord; requestable?: boolean }): CardJson {
+  const t = markdownSafe(raw);
   const { diagnosis } = d;
   const blocked = diagnosis.findings.some((f) => f.severity === 'blocker');
   const agentDown = diagnosis.findings.some((f) => f.id === 'vm-agent-not-ready');

@@ -1,6 +1,7 @@
 import { CardFactory, TurnContext } from 'botbuilder';
 import type { WaterfallStepContext } from 'botbuilder-dialogs';
 import { messageCard } from '../cards/diagnosis';
+import { markdownSafe } from '../cards/render';
 import { isDomainError } from '../services/errors';
 import type { ApprovalService } from '../services/incidents/approvals';
 import type { IncidentService } from '../services/incidents/incident-service';
@@ -28,7 +29,7 @@ export function helpdeskCommands(deps: HelpdeskDeps): Partial<Record<Command['ki
   const { store, approvals, presenter } = deps;
   return {
     async status(step) {
-      const t = turnT(step.context);
+      const t = markdownSafe(turnT(step.context));
       const me = personOf(step.context);
       const all = await store.incidents.listOpen(100);
       const mine = approvals.isApprover(me) ? all : all.filter((i) => samePerson(i.requester, me));

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { messageCard } from '../cards/diagnosis';
-import type { CardJson } from '../cards/render';
+import { markdownSafe, type CardJson } from '../cards/render';
 import { DomainError } from '../services/errors';
 import type { Translate } from '../services/i18n';
 import type { ApprovalService } from '../services/incidents/approvals';
@@ -13,7 +13,8 @@ import type { VerbHandler, VerbRouter } from './verbs';
 /** Records on one page of `history <vm>`: the newest first, "Older records" for the next page. */
 export const HISTORY_PAGE = 25;
 
-export async function historyCard(t: Translate, store: AppStore, vm: { id: string; name: string }, beforeSeq?: number): Promise<CardJson> {
+export async function historyCard(raw: Translate, store: AppStore, vm: { id: string; name: string }, beforeSeq?: number): Promise<CardJson> {
+  const t = markdownSafe(raw);
   const page = await store.audit.page({ vmId: vm.id, limit: HISTORY_PAGE, beforeSeq });
   const lines = page.entries.map((e) => t('history.line', { at: e.at.slice(0, 19).replace('T', ' '), actor: e.actor, action: e.action, details: summarize(e) }));
   const title =
