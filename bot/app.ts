@@ -72,6 +72,7 @@ export async function createApp(config: Config, logger: Logger, overrides: AppOv
     const adapter = createAdapter(config, logger, conversationState);
     const jobs = new JobRunner(logger);
     const notifier = new AdapterNotifier(adapter, config.MicrosoftAppId);
+    const approverSet = new Set(config.APPROVER_IDS.map((x) => x.toLowerCase()));
     const incidents = new IncidentService({
       store,
       gateway: azure.gateway,
@@ -81,6 +82,7 @@ export async function createApp(config: Config, logger: Logger, overrides: AppOv
       searchesPerHour: config.RATE_LIMIT_SEARCHES_PER_HOUR,
       incidentsPerHour: config.RATE_LIMIT_INCIDENTS_PER_HOUR,
       leaseInMs: config.JOB_LEASE_SECONDS * 1000,
+      selfService: { resourceGroups: config.SELF_SERVICE_SCOPE, isApprover: (p) => approverSet.has((p.aadObjectId ?? '').toLowerCase()) },
     });
     const approvals = new ApprovalService({
       store,
@@ -105,7 +107,7 @@ export async function createApp(config: Config, logger: Logger, overrides: AppOv
     });
 
     const verbs = new VerbRouter(logger);
-    const diagnosisObserver = registerDiagnosisVerbs(verbs, { incidents, notifier, logger, demoMode: config.demoMode });
+    const diagnosisObserver = registerDiagnosisVerbs(verbs, { incidents, notifier, logger, demoMode: config.demoMode, isApprover: (p) => approvals.isApprover(p) });
     registerFixVerbs(verbs, { jobs, incidents, approvals, runner, presenter });
     registerHistoryVerbs(verbs, { store, approvals });
     const mainDialog = new MainDialog({

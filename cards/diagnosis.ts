@@ -94,8 +94,16 @@ function fixActions(t: Translate, diagnosis: DiagnosisRecord) {
     });
 }
 
-export function findingsCard(raw: Translate, d: { incidentId: string; diagnosis: DiagnosisRecord; requestable?: boolean }): CardJson {
+/** Evidence that names addresses and network rules: shown to approvers, not to self-service users. */
+const DETAILED_EVIDENCE = /^runbook\.evidence\.(failedLogonSource|nsg[A-Za-z]*)$/;
+
+export function findingsCard(raw: Translate, d: { incidentId: string; diagnosis: DiagnosisRecord; requestable?: boolean; plain?: boolean }): CardJson {
   const t = markdownSafe(raw);
+  const evidenceOf = (f: DiagnosisRecord['findings'][number]): string[] => {
+    if (!d.plain) return f.evidence.map((e) => t(e.key, e.params));
+    const shown = f.evidence.filter((e) => !DETAILED_EVIDENCE.test(e.key)).map((e) => t(e.key, e.params));
+    return shown.length < f.evidence.length ? [...shown, t('card.detailsForHelpdesk')] : shown;
+  };
   const { diagnosis } = d;
   const blocked = diagnosis.findings.some((f) => f.severity === 'blocker');
   const agentDown = diagnosis.findings.some((f) => f.id === 'vm-agent-not-ready');
@@ -114,7 +122,7 @@ export function findingsCard(raw: Translate, d: { incidentId: string; diagnosis:
       color: SEVERITY_COLOR[f.severity] ?? 'Default',
       title: t(`findings.${f.id}.title`),
       explain: t(`findings.${f.id}.explain`),
-      evidence: f.evidence.map((e) => t(e.key, e.params)),
+      evidence: evidenceOf(f),
       fixes: fixTitles(f.id),
     })),
     s: {

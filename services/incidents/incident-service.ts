@@ -32,6 +32,8 @@ export interface IncidentServiceDeps {
   incidentsPerHour?: number;
   /** how long a running diagnosis holds its lease without renewal (renewed while it runs) */
   leaseInMs?: number;
+  /** SELF_SERVICE_SCOPE: the resource groups whose VMs people other than approvers may diagnose (empty: all in scope) */
+  selfService?: { resourceGroups: string[]; isApprover: (p: Person) => boolean };
 }
 
 export const MAX_CANDIDATES = 10;
@@ -59,7 +61,12 @@ export class IncidentService {
       this.deps.logger.warn({ actor: identityOf(person) }, 'search limit reached');
       throw new DomainError('rate-limited', `${person.id} searched too often`, { params: { messageKey: 'limits.searches' } });
     }
-    return this.resolveVm(query);
+    const found = await this.resolveVm(query);
+    const scope = this.deps.selfService;
+    if (!scope || scope.resourceGroups.length === 0 || scope.isApprover(person)) return found;
+    // outside the self-service scope a VM is not there for this person: not even its name is shown
+    const rgs = new Set(scope.resourceGroups.map((g) => g.toLowerCase()));
+    return found.filter((v) => rgs.has(v.resourceGroup.toLowerCase()));
   }
 
   /** VMs matching the user's words: a resource id, else names containing the query (exact names first). */

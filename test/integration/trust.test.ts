@@ -180,3 +180,31 @@ describe('per-user limits (issue #12.4)', () => {
     return h2.connector.waitFor((all) => all.slice(mark).find((c) => c.conversationId === conversationId && /approval\.refresh/.test(JSON.stringify(cardOf(c) ?? ''))));
   }
 });
+
+describe('least disclosure (issue #12, self-service)', () => {
+  it('a non-approver sees the cause in plain words without addresses or rule details; an approver sees all the evidence', async () => {
+    const { findings } = await diagnoseAs(h, endUser, 'internal error on vm-exposed-02');
+    const plain = cardText(cardOf(findings));
+    expect(plain).toMatch(/Details \(addresses, network rules\) are shown to the helpdesk/);
+    expect(plain).not.toMatch(/Failed sign-ins from|NSG .*: rule/);
+    const { findings: full } = await diagnoseAs(h, approver, 'internal error on vm-exposed-02');
+    expect(cardText(cardOf(full))).toMatch(/NSG .*: rule/);
+    expect(cardText(cardOf(full))).toMatch(/Failed sign-ins from \d/);
+  });
+
+  it('SELF_SERVICE_SCOPE: outside its resource groups a VM is not there for a non-approver; approvers still reach it', async () => {
+    const h3 = await startHarness({ APPROVER_IDS: approver.aadObjectId, SELF_SERVICE_SCOPE: 'rg-self-service' });
+    try {
+      let mark = h3.mark();
+      await h3.post(activity(h3, endUser, { type: 'message', text: 'internal error on vm-healthy-01' }));
+      const reply = await h3.connector.waitFor((all) => all.slice(mark).find((c) => c.conversationId === endUser.conversationId));
+      expect(reply.activity.text).toMatch(/No VM I can see matches/);
+      expect(JSON.stringify(reply.activity)).not.toMatch(/diagnose\.start/);
+      mark = h3.mark();
+      await h3.post(activity(h3, approver, { type: 'message', text: 'internal error on vm-healthy-01' }));
+      await h3.connector.waitFor((all) => all.slice(mark).find((c) => c.conversationId === approver.conversationId && /diagnose\.start/.test(JSON.stringify(cardOf(c) ?? ''))));
+    } finally {
+      await h3.close();
+    }
+  });
+});
