@@ -6,6 +6,8 @@ import {
   type BotState,
   type TurnContext,
 } from 'botbuilder';
+import { AuthenticationError, type AuthenticateRequestResult } from 'botframework-connector';
+import type { Activity } from 'botbuilder';
 import { pickLang, t } from '../services/i18n';
 import type { Logger } from '../services/log';
 import { isChannelDeliveryError, type ChannelHttpClient } from './channel-transport';
@@ -13,7 +15,8 @@ import type { Config } from './config';
 
 /** CloudAdapter with the bot's identity; an empty app id means local development without auth. */
 export function createAdapter(config: Config, logger: Logger, conversationState: BotState, httpClient?: ChannelHttpClient): CloudAdapter {
-  const auth = new ConfigurationBotFrameworkAuthentication(
+  const auth = new VerifyingAuthentication(
+    logger,
     {
       MicrosoftAppId: config.MicrosoftAppId,
       MicrosoftAppPassword: config.MicrosoftAppPassword,
@@ -21,10 +24,7 @@ export function createAdapter(config: Config, logger: Logger, conversationState:
       MicrosoftAppType: config.MicrosoftAppType,
       MicrosoftAppTenantId: config.MicrosoftAppTenantId,
     } as ConfigurationBotFrameworkAuthenticationOptions,
-    undefined,
-    undefined,
-    undefined,
-    httpClient ? { httpClient } : undefined,
+    httpClient,
   );
   const adapter = new CloudAdapter(auth);
 
@@ -50,6 +50,35 @@ export function createAdapter(config: Config, logger: Logger, conversationState:
     }
   };
   return adapter;
+}
+
+/**
+ * A request whose token cannot be verified is refused as unauthenticated (401), whatever the
+ * reason: botbuilder answers 500 with its internal message when the sign-in metadata cannot be
+ * fetched (no network, a proxy), which a forged token would otherwise get. The log says why.
+ */
+class VerifyingAuthentication extends ConfigurationBotFrameworkAuthentication {
+  constructor(
+    private readonly logger: Logger,
+    options: ConfigurationBotFrameworkAuthenticationOptions,
+    httpClient?: ChannelHttpClient,
+  ) {
+    super(options, undefined, undefined, undefined, httpClient ? { httpClient } : undefined);
+  }
+
+  override async authenticateRequest(activity: Activity, authHeader: string): Promise<AuthenticateRequestResult> {
+    try {
+      return await super.authenticateRequest(activity, authHeader);
+    } catch (e) {
+      const reason = e instanceof Error ? e.message : String(e);
+      if (e instanceof AuthenticationError) {
+        this.logger.warn({ reason, channelId: activity.channelId }, 'request refused: the token is not valid');
+        throw e;
+      }
+      this.logger.warn({ reason, channelId: activity.channelId }, 'request refused: the token could not be verified (sign-in metadata unreachable?)');
+      throw new AuthenticationError('Unauthorized: the token could not be verified', 401);
+    }
+  }
 }
 
 /** Short, human-readable id to quote to the helpdesk; the log line carries the same id. */

@@ -5,6 +5,7 @@ import { registerDiagnosisVerbs } from '../dialogs/diagnosis-verbs';
 import { FixPresenter } from '../dialogs/fix-presenter';
 import { registerFixVerbs } from '../dialogs/fix-verbs';
 import { helpdeskCommands } from '../dialogs/helpdesk-commands';
+import { registerHistoryVerbs } from '../dialogs/history';
 import { recordUser } from '../dialogs/user-directory';
 import { ApprovalService } from '../services/incidents/approvals';
 import { FixRunner, type FixRunnerDeps } from '../services/incidents/fix-runner';
@@ -15,7 +16,7 @@ import { AdapterNotifier } from './notifier';
 import { createChannelTransport, type ChannelTransport, type RetrySettings } from './channel-transport';
 import { ConversationPacer, type BucketSpec } from './pacing';
 import { createHttpServer, type HttpServer } from './server';
-import { publicBaseUrl, type Config } from './config';
+import { assertBotExposure, publicBaseUrl, type Config } from './config';
 import { IntakeDialog } from '../dialogs/intake-dialog';
 import { ConversationLifecycle } from '../dialogs/lifecycle';
 import { MainDialog } from '../dialogs/main-dialog';
@@ -63,8 +64,16 @@ async function expireApprovals(approvals: ApprovalService, presenter: FixPresent
   }
 }
 
+/** ALLOWED_TENANT_IDS, else the bot's own tenant; no check without an app id (local development) or a tenant. */
+export function allowedTenants(config: Config): string[] | null {
+  if (!config.MicrosoftAppId) return null;
+  const ids = config.ALLOWED_TENANT_IDS.length ? config.ALLOWED_TENANT_IDS : config.MicrosoftAppTenantId ? [config.MicrosoftAppTenantId] : [];
+  return ids.length ? ids.map((x) => x.toLowerCase()) : null;
+}
+
 /** The composition root: builds storage, Azure access, services and dialogs, and injects them. */
 export async function createApp(config: Config, logger: Logger, overrides: AppOverrides = {}): Promise<App> {
+  assertBotExposure(config);
   const store: AppStore = await openStore(config, logger);
   const azure = await openAzure(config, logger, overrides.gateway, overrides.gatewayTimings);
   let listeningPort = config.PORT;
@@ -84,11 +93,28 @@ export async function createApp(config: Config, logger: Logger, overrides: AppOv
     const adapter = createAdapter(config, logger, conversationState, channel.httpClient);
     const jobs = new JobRunner(logger);
     const notifier = new AdapterNotifier(adapter, config.MicrosoftAppId, logger);
-    const incidents = new IncidentService({ store, gateway: azure.gateway, jobs, logger, diagnosesPerHour: config.RATE_LIMIT_DIAGNOSES_PER_HOUR });
+    const approverSet = new Set(config.APPROVER_IDS.map((x) => x.toLowerCase()));
+    const incidents = new IncidentService({
+      store,
+      gateway: azure.gateway,
+      jobs,
+      logger,
+      diagnosesPerHour: config.RATE_LIMIT_DIAGNOSES_PER_HOUR,
+      searchesPerHour: config.RATE_LIMIT_SEARCHES_PER_HOUR,
+      incidentsPerHour: config.RATE_LIMIT_INCIDENTS_PER_HOUR,
+      leaseInMs: config.JOB_LEASE_SECONDS * 1000,
+      selfService: { resourceGroups: config.SELF_SERVICE_SCOPE, isApprover: (p) => approverSet.has((p.aadObjectId ?? '').toLowerCase()) },
+    });
     const approvals = new ApprovalService({
       store,
       logger,
-      policy: { approverIds: config.APPROVER_IDS, allowSelfApproval: config.ALLOW_SELF_APPROVAL, ttlMinutes: config.APPROVAL_TTL_MINUTES, twoPerson: config.TWO_PERSON_FIXES },
+      policy: {
+        approverIds: config.APPROVER_IDS,
+        allowSelfApproval: config.ALLOW_SELF_APPROVAL,
+        ttlMinutes: config.APPROVAL_TTL_MINUTES,
+        twoPerson: config.TWO_PERSON_FIXES,
+        fixRequestsPerHour: config.RATE_LIMIT_FIX_REQUESTS_PER_HOUR,
+      },
       planner: gatewayPlanner(azure.gateway, store),
     });
     lifecycle = new ConversationLifecycle({ store, approvals, notifier, logger, markGone: (id, reason) => channel.markGone(id, reason) });
@@ -105,8 +131,16 @@ export async function createApp(config: Config, logger: Logger, overrides: AppOv
     });
 
     const verbs = new VerbRouter(logger);
-    registerDiagnosisVerbs(verbs, { incidents, notifier, logger, demoMode: config.demoMode, publicBaseUrl: baseUrl });
+    const diagnosisObserver = registerDiagnosisVerbs(verbs, {
+      incidents,
+      notifier,
+      logger,
+      demoMode: config.demoMode,
+      publicBaseUrl: baseUrl,
+      isApprover: (p) => approvals.isApprover(p),
+    });
     registerFixVerbs(verbs, { jobs, incidents, approvals, runner, presenter });
+    registerHistoryVerbs(verbs, { store, approvals });
     const mainDialog = new MainDialog({
       demoMode: config.demoMode,
       intake: new IntakeDialog(incidents, config.demoMode, baseUrl),
@@ -131,6 +165,7 @@ export async function createApp(config: Config, logger: Logger, overrides: AppOv
     const sweeper = setInterval(() => {
       void expireApprovals(approvals, presenter).catch((e: unknown) => logger.warn({ err: e }, 'approval expiry sweep failed'));
       void runner.recover({ all: false, requeue: false }).catch((e: unknown) => logger.warn({ err: e }, 'abandoned job sweep failed'));
+      void incidents.recoverDiagnoses(diagnosisObserver, { all: false }).catch((e: unknown) => logger.warn({ err: e }, 'abandoned diagnosis sweep failed'));
     }, overrides.expirySweepInMs ?? config.SWEEP_INTERVAL_SECONDS * 1000);
     sweeper.unref();
     let stopListening: (() => Promise<void>) | undefined;
@@ -142,6 +177,7 @@ export async function createApp(config: Config, logger: Logger, overrides: AppOv
       maxBodyBytes: config.MAX_BODY_BYTES,
       readiness: azure.readiness,
       loopbackServiceUrlsOnly: !config.MicrosoftAppId,
+      allowedTenantIds: allowedTenants(config),
     });
 
     let stopped = false;
@@ -160,6 +196,8 @@ export async function createApp(config: Config, logger: Logger, overrides: AppOv
         // a job that was running when the process stopped is reported, never silently re-run;
         // with one process (SQLite) every running job at start was abandoned
         await runner.recover({ all: store.kind === 'sqlite', requeue: true });
+        // diagnoses are jobs too: one that was running when the process stopped is reported interrupted
+        await incidents.recoverDiagnoses(diagnosisObserver, { all: store.kind === 'sqlite' });
         stopListening = runner.listen();
         listeningPort = await http.listen(config.PORT, config.HOST);
         return listeningPort;

@@ -23,7 +23,8 @@ const csv = (item: z.ZodString, what: string) =>
 
 const schema = z.object({
   PORT: z.coerce.number({ message: 'expected a port number' }).int().min(0).max(65535).default(3978),
-  HOST: z.string().default('0.0.0.0'),
+  /** default: 0.0.0.0 with an app id, 127.0.0.1 in local development (nothing authenticates callers) */
+  HOST: z.string().min(1).optional(),
   DATA_DIR: z.string().min(1).default('./data'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   PUBLIC_BASE_URL: z
@@ -46,6 +47,8 @@ const schema = z.object({
   SIM_RUN_COMMAND_LATENCY_MS: z.coerce.number().int().min(0).max(600000).optional(),
   SIM_SCRIPTS: z.enum(['pwsh', 'emulate', 'auto'], { message: 'expected pwsh, emulate or auto' }).default('auto'),
 
+  SELF_SERVICE_SCOPE: csv(z.string().regex(/^[-\w._()]{1,90}$/, 'not a resource group name'), 'resource group names'),
+  ALLOWED_TENANT_IDS: csv(z.string().regex(guid, 'not a GUID'), 'tenant GUIDs'),
   APPROVER_IDS: csv(z.string().regex(guid, 'not a GUID'), 'Entra object id GUIDs'),
   ALLOW_SELF_APPROVAL: bool(false),
   /** kinds of change that need two different approvers: restart, nsg (comma-separated; empty: one approver) */
@@ -62,10 +65,14 @@ const schema = z.object({
   AZURE_STORAGE_PREFIX: z.string().regex(/^[a-z][a-z0-9]{0,39}$/, 'expected lower-case letters and digits, starting with a letter').default('rdpdoctor'),
   JOB_LEASE_SECONDS: z.coerce.number({ message: 'expected seconds' }).int().min(1).max(3600).default(60),
   SWEEP_INTERVAL_SECONDS: z.coerce.number({ message: 'expected seconds' }).int().min(1).max(3600).default(30),
+  ALLOW_UNAUTHENTICATED: bool(false),
   RATE_LIMIT_DIAGNOSES_PER_HOUR: z.coerce.number().int().min(1).max(10000).default(20),
+  RATE_LIMIT_SEARCHES_PER_HOUR: z.coerce.number().int().min(1).max(10000).default(60),
+  RATE_LIMIT_INCIDENTS_PER_HOUR: z.coerce.number().int().min(1).max(10000).default(30),
+  RATE_LIMIT_FIX_REQUESTS_PER_HOUR: z.coerce.number().int().min(1).max(10000).default(20),
 });
 
-export type Config = z.infer<typeof schema> & { demoMode: boolean };
+export type Config = Omit<z.infer<typeof schema>, 'HOST'> & { HOST: string; demoMode: boolean };
 
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -104,12 +111,34 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   if (c.STORAGE === 'azure' && !c.AZURE_STORAGE_CONNECTION_STRING && !c.AZURE_STORAGE_ACCOUNT_URL) {
     throw new ConfigError('STORAGE: azure needs AZURE_STORAGE_CONNECTION_STRING or AZURE_STORAGE_ACCOUNT_URL');
   }
-  return { ...c, MicrosoftAppType: appType, demoMode: c.AZURE_SUBSCRIPTION_IDS.length === 0 };
+  return {
+    ...c,
+    MicrosoftAppType: appType,
+    HOST: c.HOST ?? (c.MicrosoftAppId ? '0.0.0.0' : '127.0.0.1'),
+    demoMode: c.AZURE_SUBSCRIPTION_IDS.length === 0,
+  };
 }
 
 /** Where people's browsers reach the bot (script pages): PUBLIC_BASE_URL, else this machine's port. */
 export function publicBaseUrl(c: Pick<Config, 'PUBLIC_BASE_URL'>, listeningPort: number): string {
   return (c.PUBLIC_BASE_URL ?? `http://localhost:${listeningPort}`).replace(/\/+$/, '');
+}
+
+/**
+ * The bot serves chat over HTTP: without an app id nothing authenticates who is talking, so real
+ * Azure subscriptions (not a loopback endpoint such as the simulator) need an app id, or
+ * ALLOW_UNAUTHENTICATED=true set on purpose. The CLI has no HTTP face and does not ask this.
+ */
+export function assertBotExposure(c: Config): void {
+  const realAzure = c.AZURE_SUBSCRIPTION_IDS.length > 0 && !(c.AZURE_ARM_ENDPOINT && isLoopbackHost(c.AZURE_ARM_ENDPOINT));
+  if (realAzure && !c.MicrosoftAppId && !c.ALLOW_UNAUTHENTICATED) {
+    throw new ConfigError('AZURE_SUBSCRIPTION_IDS: real Azure subscriptions need MicrosoftAppId (unauthenticated chat could change VMs); set ALLOW_UNAUTHENTICATED=true only on purpose');
+  }
+}
+
+function isLoopbackHost(url: string): boolean {
+  const host = new URL(url).hostname.replace(/^\[|\]$/g, '');
+  return host === 'localhost' || host === '::1' || /^127\./.test(host);
 }
 
 /** What the start-up log shows: every setting, secrets replaced. */

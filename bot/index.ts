@@ -1,6 +1,6 @@
 import 'dotenv/config';
 import { createApp } from './app';
-import { ConfigError, loadConfig, redactedSummary } from './config';
+import { assertBotExposure, ConfigError, loadConfig, redactedSummary } from './config';
 import { createLogger } from '../services/log';
 
 /** `npm start`: configuration, then the app; SIGTERM/SIGINT stop it gracefully. */
@@ -8,6 +8,7 @@ async function main(): Promise<void> {
   let config;
   try {
     config = loadConfig(process.env);
+    assertBotExposure(config);
   } catch (e) {
     if (e instanceof ConfigError) {
       process.stderr.write(`rdp-doctor: configuration error: ${e.message}\n`);

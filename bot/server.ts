@@ -20,6 +20,15 @@ export interface HttpServerDeps {
    * serviceUrl it is sent: local development accepts loopback channels only.
    */
   loopbackServiceUrlsOnly: boolean;
+  /** Entra tenants whose activities are served; null: no tenant check (local development). */
+  allowedTenantIds?: string[] | null;
+}
+
+/** The tenant an activity comes from: Teams puts it in the conversation and in channelData. */
+export function tenantOf(body: unknown): string | undefined {
+  const b = body as { conversation?: { tenantId?: unknown }; channelData?: { tenant?: { id?: unknown } } } | null;
+  const id = b?.conversation?.tenantId ?? b?.channelData?.tenant?.id;
+  return typeof id === 'string' ? id.toLowerCase() : undefined;
 }
 
 export function isLoopbackUrl(url: string): boolean {
@@ -29,6 +38,17 @@ export function isLoopbackUrl(url: string): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * A channel on this machine, and only its connector API: the bot sends to
+ * `<serviceUrl>/v3/conversations/...`, so the serviceUrl may not carry a query, a fragment,
+ * credentials or dot segments that would point those requests at another path of a local service.
+ */
+export function isLocalConnectorUrl(url: string): boolean {
+  if (!isLoopbackUrl(url) || /[?#@%\\]/.test(url)) return false;
+  const path = /^https?:\/\/[^/]+(\/.*)?$/i.exec(url)?.[1] ?? '';
+  return /^(\/[A-Za-z0-9_-]+)*\/?$/.test(path);
 }
 
 export interface HttpServer {
@@ -80,9 +100,18 @@ export function createHttpServer(deps: HttpServerDeps): HttpServer {
       res.send(400, { error: `expected a Bot Framework activity${where}` });
       return;
     }
-    if (deps.loopbackServiceUrlsOnly && !isLoopbackUrl(shape.data.serviceUrl)) {
-      res.send(403, { error: 'without MicrosoftAppId only a channel on this machine (loopback serviceUrl) is accepted' });
+    if (deps.loopbackServiceUrlsOnly && !isLocalConnectorUrl(shape.data.serviceUrl)) {
+      logger.warn({ serviceUrl: shape.data.serviceUrl.slice(0, 200) }, 'serviceUrl refused in local development');
+      res.send(403, { error: 'without MicrosoftAppId only a channel on this machine (a loopback serviceUrl with a plain path) is accepted' });
       return;
+    }
+    if (deps.allowedTenantIds) {
+      const tenant = tenantOf(req.body);
+      if (!tenant || !deps.allowedTenantIds.includes(tenant)) {
+        logger.warn({ tenant: tenant ?? '(none)', conversationId: shape.data.conversation.id }, 'activity from a tenant that is not allowed refused');
+        res.send(403, { error: 'this bot does not serve that tenant' });
+        return;
+      }
     }
     const started = process.hrtime.bigint();
     inFlight++;

@@ -5,7 +5,7 @@ import { FIXES, isFixId } from '../services/runbook/fixes';
 import { runCommandText } from '../services/azure/validation';
 import type { FixPlan } from '../services/runbook/plan';
 import { getScript, SCRIPT_IDS, type ScriptId } from '../services/runbook/scripts';
-import { bind, type CardJson } from './render';
+import { bind, markdownSafe, md, type CardJson } from './render';
 import { scriptView } from './script-view';
 import template from './templates/approval.json';
 
@@ -34,18 +34,19 @@ export function fixSource(fixId: string, params: Record<string, unknown>, plan?:
  * verification appear on it as they happen.
  */
 export function approvalCard(
-  t: Translate,
+  raw: Translate,
   d: { approval: Approval; job?: Job | null; view: ApprovalView; refreshUserIds: string[]; snapshotId?: string; publicBaseUrl: string; canUndo?: boolean },
 ): CardJson {
+  const t = markdownSafe(raw);
   const { approval: a, job } = d;
   const def = isFixId(a.fixId) ? FIXES[a.fixId] : undefined;
   const src = fixSource(a.fixId, a.params, a.plan);
-  const who = (p?: { name?: string; id: string }) => p?.name || p?.id || '';
+  const who = (p?: { name?: string; id: string }) => md(p?.name || p?.id || '');
   const status = statusLine(t, a, job);
   const card = bind(template, {
     approvalId: a.id,
     refreshUserIds: d.refreshUserIds,
-    vmName: a.vmName,
+    vmName: md(a.vmName),
     fixTitle: t(`fixes.${a.fixId}.title`),
     risk: def ? t(`fixes.risk.${def.risk}`) : '',
     restart: a.plan ? (a.plan.restart ? t('plans.restartIfChanged') : t('common.no')) : t(def?.needsRestart ? 'common.yes' : 'common.no'),
@@ -60,7 +61,7 @@ export function approvalCard(
     snapshotNote: d.snapshotId ? t('job.snapshotNote', { id: d.snapshotId.split('/').pop() ?? d.snapshotId }) : '',
     steps: (job?.steps ?? []).map((s) => ({ mark: STEP_MARK[s.state], color: STEP_COLOR[s.state], text: t(`job.step.${s.name}`) })),
     verification: job?.result && job.result.outcome !== 'already-fixed' ? verification(t, job.result) : null,
-    planLines: a.plan ? planLines(t, a.plan) : [],
+    planLines: a.plan ? planLines(raw, a.plan) : [],
     incidentId: a.incidentId,
     jobId: job?.id ?? '',
     canUndo: !!d.canUndo && !!job,
@@ -95,7 +96,7 @@ export function approvalCard(
 function shown(t: Translate, value: unknown): string {
   if (value === true || value === 'true') return t('common.yes');
   if (value === false || value === 'false') return t('common.no');
-  return String(value);
+  return md(value);
 }
 
 function statusLine(t: Translate, a: Approval, job?: Job | null): { text: string; color: string } {
@@ -138,8 +139,12 @@ function ruleText(t: Translate, r: SecurityRuleSpec | null, missing: string): st
   return r.description ? `${text} ("${r.description}")` : text;
 }
 
-/** The plan, line by line: the script and its parameters, each rule before -> after, what else it reaches. */
-export function planLines(t: Translate, plan: FixPlan): string[] {
+/**
+ * The plan, line by line: the script and its parameters, each rule before -> after, what else it reaches.
+ * Every outside value is escaped once for card markdown (a rule's text is built plain, then escaped as a parameter).
+ */
+export function planLines(raw: Translate, plan: FixPlan): string[] {
+  const t = markdownSafe(raw);
   const lines: string[] = [];
   if (plan.script) {
     const params = plan.script.parameters.map((p) => `${p.name}=${p.value}`).join(', ');
@@ -148,7 +153,7 @@ export function planLines(t: Translate, plan: FixPlan): string[] {
   const noted = new Set<string>();
   for (const c of plan.nsg) {
     const name = (c.after ?? c.before)?.name ?? '';
-    lines.push(t('plans.nsgChange', { nsg: c.nsgName, rule: name, before: ruleText(t, c.before, t('plans.newRule')), after: ruleText(t, c.after, t('plans.deleted')) }));
+    lines.push(t('plans.nsgChange', { nsg: c.nsgName, rule: name, before: ruleText(raw, c.before, raw('plans.newRule')), after: ruleText(raw, c.after, raw('plans.deleted')) }));
     if (c.standsFor && c.otherPorts.length > 0 && !noted.has(`${c.nsgId}|${c.standsFor}`)) {
       noted.add(`${c.nsgId}|${c.standsFor}`);
       lines.push(t('plans.otherPorts', { rule: c.standsFor, ports: c.otherPorts.join(', ') }));

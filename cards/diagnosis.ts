@@ -1,7 +1,7 @@
 import type { Translate } from '../services/i18n';
 import type { DiagnosisRecord } from '../services/incidents/model';
 import { conflictingServices, FIXES, isFixId, type FixId } from '../services/runbook/fixes';
-import { bind, type CardJson } from './render';
+import { bind, markdownSafe, md, type CardJson } from './render';
 import { scriptView } from './script-view';
 import consentTemplate from './templates/consent.json';
 import findingsTemplate from './templates/findings.json';
@@ -20,12 +20,13 @@ export interface VmLine {
 }
 
 export function consentCard(
-  t: Translate,
+  raw: Translate,
   d: { incidentId: string; vm: VmLine; symptom: string; script: string; publicBaseUrl: string },
 ): CardJson {
+  const t = markdownSafe(raw);
   return bind(consentTemplate, {
     incidentId: d.incidentId,
-    vm: d.vm,
+    vm: { ...d.vm, name: md(d.vm.name), resourceGroup: md(d.vm.resourceGroup), subscriptionId: md(d.vm.subscriptionId), location: md(d.vm.location ?? ''), powerState: md(d.vm.powerState ?? '') },
     symptom: t(`symptoms.${d.symptom}`),
     script: scriptView(t, d.publicBaseUrl, d.script),
     s: {
@@ -44,13 +45,14 @@ export function consentCard(
   });
 }
 
-export function vmPickCard(t: Translate, d: { incidentId: string; query: string; vms: VmLine[] }): CardJson {
+export function vmPickCard(raw: Translate, d: { incidentId: string; query: string; vms: VmLine[] }): CardJson {
+  const t = markdownSafe(raw);
   const card = (key: string) =>
     bind(pickTemplate, {
       incidentId: d.incidentId,
       vms: d.vms.map((v) => ({
         id: v.id,
-        name: v.name,
+        name: md(v.name),
         detail: t(key, { resourceGroup: v.resourceGroup, location: v.location ?? '', subscription: v.subscriptionId }),
       })),
       s: { title: t('pick.title', { query: d.query, count: d.vms.length }), explain: t('pick.explain'), choose: t('pick.choose') },
@@ -63,7 +65,8 @@ export function vmPickCard(t: Translate, d: { incidentId: string; query: string;
 export type ProgressStep = 'precheck' | 'runCommand' | 'analysis';
 const STEPS: ProgressStep[] = ['precheck', 'runCommand', 'analysis'];
 
-export function progressCard(t: Translate, d: { vmName: string; current: ProgressStep }): CardJson {
+export function progressCard(raw: Translate, d: { vmName: string; current: ProgressStep }): CardJson {
+  const t = markdownSafe(raw);
   const at = STEPS.indexOf(d.current);
   return bind(progressTemplate, {
     steps: STEPS.map((step, i) => ({
@@ -103,7 +106,13 @@ export const CARD_BUDGET_BYTES = 26 * 1024;
 /** How much of each finding a findings card shows: everything, then less until it fits in a Teams message. */
 type Detail = 'full' | 'noExplain' | 'firstEvidence';
 
-export function findingsCard(t: Translate, d: { incidentId: string; diagnosis: DiagnosisRecord; requestable?: boolean }): CardJson {
+/** Evidence that names addresses and network rules: shown to approvers, not to self-service users. */
+const DETAILED_EVIDENCE = /^runbook\.evidence\.(failedLogonSource|nsg[A-Za-z]*)$/;
+
+type FindingsData = { incidentId: string; diagnosis: DiagnosisRecord; requestable?: boolean; plain?: boolean };
+
+export function findingsCard(raw: Translate, d: FindingsData): CardJson {
+  const t = markdownSafe(raw);
   const fits = (c: CardJson) => utf16Bytes(c) <= CARD_BUDGET_BYTES;
   let card = findingsCardAt(t, d, 'full');
   for (const detail of ['noExplain', 'firstEvidence'] as const) {
@@ -122,7 +131,13 @@ export function utf16Bytes(card: unknown): number {
   return JSON.stringify(card).length * 2;
 }
 
-function findingsCardAt(t: Translate, d: { incidentId: string; diagnosis: DiagnosisRecord; requestable?: boolean }, detail: Detail, withEvidence = Infinity): CardJson {
+/** `t` is already markdown-safe (findingsCard). */
+function findingsCardAt(t: Translate, d: FindingsData, detail: Detail, withEvidence = Infinity): CardJson {
+  const evidenceOf = (f: DiagnosisRecord['findings'][number]): string[] => {
+    if (!d.plain) return f.evidence.map((e) => t(e.key, e.params));
+    const shown = f.evidence.filter((e) => !DETAILED_EVIDENCE.test(e.key)).map((e) => t(e.key, e.params));
+    return shown.length < f.evidence.length ? [...shown, t('card.detailsForHelpdesk')] : shown;
+  };
   const { diagnosis } = d;
   const blocked = diagnosis.findings.some((f) => f.severity === 'blocker');
   const agentDown = diagnosis.findings.some((f) => f.id === 'vm-agent-not-ready');
@@ -131,7 +146,7 @@ function findingsCardAt(t: Translate, d: { incidentId: string; diagnosis: Diagno
   const problems = diagnosis.findings.filter((f) => f.severity !== 'info');
   const summaryKey = blocked ? 'findings.summaryBlocked' : problems.length ? 'findings.summary' : 'findings.summaryHealthy';
   const details = (f: DiagnosisRecord['findings'][number]): string => {
-    const evidence = f.evidence.map((e) => t(e.key, e.params));
+    const evidence = evidenceOf(f);
     const shown = detail === 'firstEvidence' && evidence.length > 1 ? [...evidence.slice(0, 1), t('teams.findings.moreEvidence', { count: evidence.length - 1 })] : evidence;
     const fixes = fixTitles(f.id);
     return [
@@ -198,9 +213,12 @@ export function messageCard(d: {
   retry?: { incidentId: string; title: string };
   /** the whole width of the conversation in Teams (listings with long lines: history, status) */
   fullWidth?: boolean;
+  /** offers the next (older) page of a VM's history */
+  older?: { vmId: string; beforeSeq: number; title: string };
 }): CardJson {
   const color = { good: 'Good', warning: 'Warning', attention: 'Attention', default: 'Default' }[d.tone ?? 'default'];
-  const card = bind(messageTemplate, { title: d.title, text: d.text, ref: d.ref ?? '', color, retryIncidentId: d.retry?.incidentId ?? '', retryTitle: d.retry?.title ?? '' });
+  const card = bind(messageTemplate, { title: d.title, text: d.text, ref: d.ref ?? '', color, retryIncidentId: d.retry?.incidentId ?? '', retryTitle: d.retry?.title ?? '',
+    olderVmId: d.older?.vmId ?? '', olderBefore: String(d.older?.beforeSeq ?? ''), olderTitle: d.older?.title ?? '' });
   if (Array.isArray(card.actions) && card.actions.length === 0) delete card.actions;
   if (d.fullWidth) card.msteams = { width: 'Full' };
   return card;

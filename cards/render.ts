@@ -1,6 +1,8 @@
 import * as ACData from 'adaptivecards-templating';
 import type { Attachment } from 'botbuilder';
 import { CardFactory } from 'botbuilder';
+import type { Params, Translate } from '../services/i18n';
+import { UNEXPECTED_NAME } from '../services/runbook/diagnostic-output';
 
 /** An Adaptive Card as JSON (what goes into an attachment or an invoke response). */
 export type CardJson = Record<string, unknown> & { type: 'AdaptiveCard' };
@@ -48,6 +50,29 @@ export function codeBlock(code: string, language: 'PowerShell' | 'Json' | 'Plain
         inlines: line ? [{ type: 'TextRun', text: line.replace(/ /g, NBSP), fontType: 'Monospace', size: 'Small' }] : [],
       })),
     },
+  };
+}
+
+/**
+ * A value from outside (Azure, the VM, a user) as literal text in card markdown: the characters
+ * that make links, emphasis and code are backslash-escaped, so `[text](url)` in a resource group
+ * or a location shows as typed and never becomes a link. Every binder passes such values here
+ * (directly with `md`, or as translation parameters through `markdownSafe`).
+ */
+export function md(value: unknown): string {
+  return String(value ?? '')
+    .replace(/\\(?=[!-/:-@[-`{-~])/g, '\\\\')
+    .replace(/[[\]*_`~<>]/g, (c) => `\\${c}`)
+    .replace(/^(\s*)([#+-]|\d+\.)(?=\s|$)/gm, (_m, sp: string, mark: string) => `${sp}\\${mark}`);
+}
+
+/** The translator of a binder: every string parameter is escaped with `md` (and a name the VM reported badly is said so). */
+export function markdownSafe(t: Translate): Translate {
+  return (key: string, params?: Params) => {
+    if (!params) return t(key);
+    const safe: Params = {};
+    for (const [k, v] of Object.entries(params)) safe[k] = v === UNEXPECTED_NAME ? t('card.unexpectedName') : typeof v === 'string' ? md(v) : v;
+    return t(key, safe);
   };
 }
 

@@ -8,13 +8,17 @@ import { diagnoseVm, assertVmQuery, type DiagnosisReport } from '../services/inc
 import { findVmCandidates } from '../services/incidents/vm-lookup';
 import { createLogger } from '../services/log';
 import { loadFleetFile } from '../services/simulator/fleet';
+import { openStore } from '../services/store';
 
 /**
  * `rdp-doctor diagnose <vm-name-or-resource-id> [--fleet FILE] [--json] [--lang en|ru]`
  * (CONTRACTS.md §4): the bot's diagnosis without the chat. Exit 0 when the diagnosis ran,
  * 2 for bad input, 1 when it could not diagnose.
  */
-const USAGE = 'usage: rdp-doctor diagnose <vm-name-or-resource-id> [--fleet FILE] [--json] [--lang en|ru]';
+const USAGE = [
+  'usage: rdp-doctor diagnose <vm-name-or-resource-id> [--fleet FILE] [--json] [--lang en|ru]',
+  '       rdp-doctor audit verify [--json]   (the store of the configuration: STORAGE, DATA_DIR, ...)',
+].join('\n');
 
 class UsageError extends Error {}
 
@@ -40,6 +44,11 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const [command, target, ...extra] = positionals;
+  if (command === 'audit') {
+    if (target !== 'verify') throw new UsageError(target ? `unknown audit command ${JSON.stringify(target)}` : 'missing audit command (verify)');
+    if (extra.length) throw new UsageError(`unexpected argument ${JSON.stringify(extra[0])}`);
+    return auditVerify(values.json);
+  }
   if (command !== 'diagnose') throw new UsageError(command ? `unknown command ${JSON.stringify(command)}` : 'missing command');
   if (!target) throw new UsageError('missing VM name or resource id');
   if (extra.length) throw new UsageError(`unexpected argument ${JSON.stringify(extra[0])}`);
@@ -80,6 +89,24 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   } finally {
     await azure.close();
+  }
+}
+
+/**
+ * `rdp-doctor audit verify`: walks the audit chain of the configured store. Exit 0 when every
+ * entry fits the chain, 1 with the first entry that does not.
+ */
+async function auditVerify(json: boolean): Promise<number> {
+  const config = loadConfig(process.env);
+  const store = await openStore(config);
+  try {
+    const r = await store.audit.verify();
+    if (json) process.stdout.write(`${JSON.stringify({ storage: store.kind, ...r })}\n`);
+    else if (r.ok) process.stdout.write(`audit log intact: ${r.count} entries chained${r.legacy ? ` (${r.legacy} older entries from before the chain)` : ''}\n`);
+    else process.stdout.write(`audit log BROKEN at seq ${r.firstBadSeq} (${r.reason}) after ${r.count - 1} intact entries\n`);
+    return r.ok ? 0 : 1;
+  } finally {
+    await store.close();
   }
 }
 

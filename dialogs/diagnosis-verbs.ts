@@ -6,7 +6,7 @@ import type { CardJson } from '../cards/render';
 import type { DomainError } from '../services/errors';
 import { translator } from '../services/i18n';
 import type { DiagnosisObserver, IncidentService } from '../services/incidents/incident-service';
-import type { Incident } from '../services/incidents/model';
+import type { Incident, Person } from '../services/incidents/model';
 import type { Notifier } from '../services/incidents/notifier';
 import type { Logger } from '../services/log';
 import { DIAGNOSE_RUN_TEXT } from '../services/runbook/script-pages';
@@ -29,12 +29,16 @@ export interface DiagnosisVerbDeps {
   demoMode: boolean;
   /** where script pages are (cards link to them) */
   publicBaseUrl: () => string;
+  /** approvers see all the evidence; others the cause in plain words (no addresses, no rule details) */
+  isApprover?: (person: Person) => boolean;
 }
 
 /** The card verbs of the diagnosis journey (CONTRACTS.md §5) and the live card they keep up to date. */
-export function registerDiagnosisVerbs(router: VerbRouter, deps: DiagnosisVerbDeps): void {
+/** Registers the verbs; returns the observer that keeps each incident's live card current (also for recovery). */
+export function registerDiagnosisVerbs(router: VerbRouter, deps: DiagnosisVerbDeps): DiagnosisObserver {
   const { incidents } = deps;
   const observer = createObserver(deps);
+  const plainFor = (context: Parameters<typeof personOf>[0]) => !(deps.isApprover?.(personOf(context)) ?? true);
 
   const pick: VerbHandler<z.ZodObject<{ vmId: typeof armVmId; incidentId: typeof id }>> = {
     verb: 'vm.pick',
@@ -42,7 +46,7 @@ export function registerDiagnosisVerbs(router: VerbRouter, deps: DiagnosisVerbDe
     async handle(context, data) {
       const t = turnT(context);
       const incident = await incidents.pick(data.incidentId, data.vmId, personOf(context));
-      if (incident.state !== 'awaiting-consent' || !incident.vmId) return { kind: 'card', card: stateCard(t, incident) };
+      if (incident.state !== 'awaiting-consent' || !incident.vmId) return { kind: 'card', card: stateCard(t, incident, plainFor(context)) };
       const vm = await incidents.resolveVm(incident.vmId);
       return {
         kind: 'card',
@@ -60,7 +64,7 @@ export function registerDiagnosisVerbs(router: VerbRouter, deps: DiagnosisVerbDe
       // Execute replaces the clicked card with our answer: that message becomes the live card.
       const cardId = via === 'execute' ? context.activity.replyToId : undefined;
       const started = await incidents.startDiagnosis(data.incidentId, person, observer, cardId);
-      if (!started) return { kind: 'card', card: stateCard(t, await incidents.get(data.incidentId)) };
+      if (!started) return { kind: 'card', card: stateCard(t, await incidents.get(data.incidentId), plainFor(context)) };
       const card = progressCard(t, { vmName: started.vmName ?? '', current: 'precheck' });
       if (via === 'submit') {
         const sent = await context.sendActivity({ attachments: [CardFactory.adaptiveCard(card)] });
@@ -77,7 +81,7 @@ export function registerDiagnosisVerbs(router: VerbRouter, deps: DiagnosisVerbDe
     async handle(context, data) {
       const t = turnT(context);
       const done = await incidents.cancel(data.incidentId, personOf(context));
-      if (!done) return { kind: 'card', card: stateCard(t, await incidents.get(data.incidentId)) };
+      if (!done) return { kind: 'card', card: stateCard(t, await incidents.get(data.incidentId), plainFor(context)) };
       return { kind: 'card', card: messageCard({ title: t('incident.cancelledTitle'), text: t('cancel.done') }) };
     },
   };
@@ -104,12 +108,13 @@ export function registerDiagnosisVerbs(router: VerbRouter, deps: DiagnosisVerbDe
   };
 
   router.add(pick).add(start).add(cancel).add(offline).add(help);
+  return observer;
 }
 
 /** The card that shows where an incident stands, for a click that came too late or twice. */
-function stateCard(t: ReturnType<typeof turnT>, incident: Incident): CardJson {
+function stateCard(t: ReturnType<typeof turnT>, incident: Incident, plain: boolean): CardJson {
   if (incident.diagnosis && (incident.state === 'diagnosed' || incident.state === 'blocked')) {
-    return findingsCard(t, { incidentId: incident.id, diagnosis: incident.diagnosis });
+    return findingsCard(t, { incidentId: incident.id, diagnosis: incident.diagnosis, plain });
   }
   if (incident.state === 'diagnosing') return progressCard(t, { vmName: incident.vmName ?? '', current: 'runCommand' });
   return messageCard({ title: t(`incident.state.${incident.state}`), text: t('incident.stateText', { vm: incident.vmName ?? '' }) });
@@ -137,7 +142,7 @@ function createObserver(deps: DiagnosisVerbDeps): DiagnosisObserver {
     },
     async done(incident, record) {
       const t = translator(incident.lang);
-      await put(incident, findingsCard(t, { incidentId: incident.id, diagnosis: record }));
+      await put(incident, findingsCard(t, { incidentId: incident.id, diagnosis: record, plain: !(deps.isApprover?.(incident.requester) ?? true) }));
       await notifier.send(incident.conversation, { type: 'message', text: t('findings.ready', { vm: record.vm.name }) });
     },
     async failed(incident, error: DomainError) {

@@ -11,5 +11,6 @@ export function errorText(t: Translate, e: DomainError, context: Record<string, 
   if (typeof e.params.detailKey === 'string') params.detail = t(e.params.detailKey, e.params);
   // an Azure error without a sentence of ours still names Azure's code, never an empty detail
   if (!params.detail && e.code === 'azure-error') params.detail = String(e.azureCode ?? e.params.azureCode ?? e.statusCode ?? '?');
-  return t(e.messageKey, params);
+  // a refusal may name a more precise sentence than its code's (which limit was hit, say)
+  return t(typeof e.params.messageKey === 'string' ? e.params.messageKey : e.messageKey, params);
 }

@@ -8,6 +8,7 @@ import type { Notifier } from '../services/incidents/notifier';
 import type { Logger } from '../services/log';
 import type { AppStore } from '../services/store/store';
 import { undoAvailable } from '../services/incidents/planner';
+import { samePerson } from '../services/incidents/identity';
 import { errorText } from './error-text';
 import { DomainError } from '../services/errors';
 
@@ -45,9 +46,9 @@ export class FixPresenter implements FixObserver {
 
   viewFor(approval: Approval, person: { id: string; aadObjectId?: string }): ApprovalView {
     if (!this.deps.approvals.isApprover(person)) return 'status';
-    if (approval.requester.id === person.id && !this.deps.allowSelfApproval) return 'status';
+    if (samePerson(approval.requester, person) && !this.deps.allowSelfApproval) return 'status';
     // an approver who gave the first of two approvals waits for the second, like everybody else
-    if ((approval.votes ?? []).some((v) => v.by.id === person.id)) return 'status';
+    if ((approval.votes ?? []).some((v) => samePerson(v.by, person))) return 'status';
     return 'approver';
   }
 
@@ -73,7 +74,7 @@ export class FixPresenter implements FixObserver {
     if (channel) targets.push(channel);
     for (const aad of this.deps.approvals.approverIds()) {
       const u = await this.deps.store.users.findByAadObjectId(aad);
-      if (u?.personal && u.id !== approval.requester.id) targets.push(u.personal);
+      if (u?.personal && !samePerson(u, approval.requester)) targets.push(u.personal);
     }
     return targets;
   }

@@ -34,11 +34,12 @@ export function registerFixVerbs(router: VerbRouter, deps: FixVerbDeps): void {
   /**
    * A new request's cards: the requester's copy, then the approvers' copies, posted after the
    * answer (a call per place; Teams gives an invoke 5 s). The same request again (a double click)
-   * gets the approval that exists, already posted.
+   * merges into the approval that exists (`created` false): nothing is posted again.
    */
-  const post = async (context: TurnContext, approval: Approval, sentKey: string, asked: number) => {
+  const post = async (context: TurnContext, submitted: { approval: Approval; created: boolean }, sentKey: string) => {
     const t = turnT(context);
-    const fresh = approval.cards.length === 0 && Date.parse(approval.createdAt) >= asked;
+    const { approval } = submitted;
+    const fresh = submitted.created && approval.cards.length === 0;
     if (!fresh) return { kind: 'message' as const, text: t(sentKey) };
     const targets = await presenter.approverTargets(approval);
     const requester = TurnContext.getConversationReference(context.activity);
@@ -55,9 +56,8 @@ export function registerFixVerbs(router: VerbRouter, deps: FixVerbDeps): void {
       const incident = await incidents.get(data.incidentId);
       const { incidentId: _i, fixId, ...rest } = data;
       void _i;
-      const asked = Date.now();
-      const approval = await approvals.request(incident, fixId, ApprovalService.fixParams(fixId, rest), personOf(context));
-      return post(context, approval, 'approval.requested', asked);
+      const submitted = await approvals.submit(incident, fixId, ApprovalService.fixParams(fixId, rest), personOf(context));
+      return post(context, submitted, 'approval.requested');
     },
   };
 
@@ -66,9 +66,8 @@ export function registerFixVerbs(router: VerbRouter, deps: FixVerbDeps): void {
     schema: undoRequest,
     async handle(context, data) {
       const incident = await incidents.get(data.incidentId);
-      const asked = Date.now();
-      const approval = await approvals.requestUndo(incident, data.jobId, personOf(context));
-      return post(context, approval, 'plans.undo.requested', asked);
+      const submitted = await approvals.submitUndo(incident, data.jobId, personOf(context));
+      return post(context, submitted, 'plans.undo.requested');
     },
   };
 

@@ -1,13 +1,16 @@
 import { CardFactory, TurnContext } from 'botbuilder';
 import type { WaterfallStepContext } from 'botbuilder-dialogs';
 import { messageCard } from '../cards/diagnosis';
+import { markdownSafe } from '../cards/render';
 import { isDomainError } from '../services/errors';
 import type { ApprovalService } from '../services/incidents/approvals';
 import type { CardPlacement } from '../services/incidents/model';
 import type { IncidentService } from '../services/incidents/incident-service';
 import type { AppStore } from '../services/store/store';
+import { samePerson } from '../services/incidents/identity';
 import type { Command } from './commands';
 import { errorText } from './error-text';
+import { historyCard } from './history';
 import { APPROVALS_CHANNEL_KEY, type FixPresenter } from './fix-presenter';
 import type { ApprovalsChannel } from './lifecycle';
 import type { CommandHandler } from './main-dialog';
@@ -30,10 +33,10 @@ export function helpdeskCommands(deps: HelpdeskDeps): Partial<Record<Command['ki
   const { store, approvals, presenter } = deps;
   return {
     async status(step) {
-      const t = turnT(step.context);
+      const t = markdownSafe(turnT(step.context));
       const me = personOf(step.context);
       const all = await store.incidents.listOpen(100);
-      const mine = approvals.isApprover(me) ? all : all.filter((i) => i.requester.id === me.id);
+      const mine = approvals.isApprover(me) ? all : all.filter((i) => samePerson(i.requester, me));
       const lines = mine
         .slice(0, MAX_LINES)
         .map((i) => t('status.line', { vm: i.vmName ?? '?', state: t(`incident.state.${i.state}`), requester: i.requester.name ?? i.requester.id, at: i.updatedAt.slice(0, 16).replace('T', ' ') }));
@@ -48,7 +51,7 @@ export function helpdeskCommands(deps: HelpdeskDeps): Partial<Record<Command['ki
         return;
       }
       await approvals.expireDue();
-      const pending = await store.approvals.listPending(10);
+      const pending = await store.approvals.listPending(10, 'newest');
       if (pending.length === 0) {
         await step.context.sendActivity(t('approval.none'));
         return;
@@ -79,7 +82,7 @@ export function helpdeskCommands(deps: HelpdeskDeps): Partial<Record<Command['ki
       }
       let vms;
       try {
-        vms = await deps.incidents.resolveVm(cmd.vm);
+        vms = await deps.incidents.resolveVmFor(personOf(step.context), cmd.vm);
       } catch (e) {
         if (!isDomainError(e)) throw e;
         await step.context.sendActivity(errorText(t, e, { what: cmd.vm, vm: cmd.vm }));
@@ -89,11 +92,7 @@ export function helpdeskCommands(deps: HelpdeskDeps): Partial<Record<Command['ki
         await step.context.sendActivity(vms.length ? t('intake.tooMany', { query: cmd.vm, count: vms.length }) : t('intake.noMatch', { query: cmd.vm }));
         return;
       }
-      const entries = await store.audit.list({ vmId: vms[0].id, limit: 500 });
-      const lines = entries.slice(-MAX_LINES * 2).map((e) =>
-        t('history.line', { at: e.at.slice(0, 19).replace('T', ' '), actor: e.actor, action: e.action, details: summarize(e.details) }),
-      );
-      await send(step, t(entries.length ? 'history.title' : 'history.none', { vm: vms[0].name, count: entries.length }), lines);
+      await step.context.sendActivity({ attachments: [CardFactory.adaptiveCard(await historyCard(t, store, vms[0]))] });
     },
 
     async approvalsHere(step) {
@@ -127,15 +126,4 @@ export function helpdeskCommands(deps: HelpdeskDeps): Partial<Record<Command['ki
 
 async function send(step: WaterfallStepContext, title: string, lines: string[]): Promise<void> {
   await step.context.sendActivity({ attachments: [CardFactory.adaptiveCard(messageCard({ title, text: lines.join('\n\n'), fullWidth: true }))] });
-}
-
-function summarize(details: Record<string, unknown> | undefined): string {
-  if (!details) return '';
-  const parts: string[] = [];
-  for (const [k, v] of Object.entries(details)) {
-    if (k === 'approvalId' || k === 'jobId') continue;
-    const s = typeof v === 'string' ? v : JSON.stringify(v);
-    parts.push(`${k}=${s.length > 80 ? `${s.slice(0, 77)}...` : s}`);
-  }
-  return parts.join(', ');
 }

@@ -115,12 +115,13 @@ export class IntakeDialog extends InterruptibleDialog {
     const query = extractVmQuery(raw) ?? raw;
     let found;
     try {
-      found = await this.incidents.resolveVm(query);
+      found = await this.incidents.resolveVmFor(personOf(step.context), query);
     } catch (e) {
       if (!isDomainError(e)) throw e;
       const what = query.length > 80 ? `${query.slice(0, 77)}...` : query;
       await step.context.sendActivity(errorText(t, e, { what, vm: what }));
-      return this.askAgain(step, st);
+      // over the limit: asking again would only be refused again
+      return e.code === 'rate-limited' ? step.endDialog() : this.askAgain(step, st);
     }
     if (found.length === 0) {
       await step.context.sendActivity(t('intake.noMatch', { query }));
@@ -130,13 +131,20 @@ export class IntakeDialog extends InterruptibleDialog {
       await step.context.sendActivity(t('intake.tooMany', { query, count: found.length }));
       return this.askAgain(step, st);
     }
-    const incident = await this.incidents.open({
-      requester: personOf(step.context),
-      conversation: TurnContext.getConversationReference(step.context.activity),
-      lang: turnLang(step.context),
-      symptom: st.symptom ?? 'other',
-      candidates: found,
-    });
+    let incident;
+    try {
+      incident = await this.incidents.open({
+        requester: personOf(step.context),
+        conversation: TurnContext.getConversationReference(step.context.activity),
+        lang: turnLang(step.context),
+        symptom: st.symptom ?? 'other',
+        candidates: found,
+      });
+    } catch (e) {
+      if (!isDomainError(e)) throw e;
+      await step.context.sendActivity(errorText(t, e));
+      return step.endDialog();
+    }
     const card =
       found.length === 1
         ? consentCard(t, { incidentId: incident.id, vm: found[0], symptom: incident.symptom, script: DIAGNOSE_RUN_TEXT, publicBaseUrl: this.publicBaseUrl() })

@@ -1,9 +1,13 @@
 import type { Symptom } from '../services/incidents/model';
 
-/** What a user's first message says: the symptom and the VM, in English or Russian. */
-const SYMPTOMS: Array<[Symptom, RegExp]> = [
-  ['internal-error', /internal\s+error|внутренн\S*\s+ошибк/i],
-  ['configuring-session', /configuring\s+(the\s+)?remote\s+session|настройк\S*\s+удал[её]нн\S*\s+сеанс/i],
+/**
+ * What a user's first message says: the symptom and the VM, in English or Russian. Word endings
+ * are bounded (`\S{0,12}`, not `\S*`): an unbounded one rescans the rest of a message without
+ * spaces from every occurrence of the stem, quadratic in a 28,000-character message.
+ */
+export const SYMPTOMS: Array<[Symptom, RegExp]> = [
+  ['internal-error', /internal\s+error|внутренн\S{0,12}\s+ошибк/i],
+  ['configuring-session', /configuring\s+(the\s+)?remote\s+session|настройк\S{0,12}\s+удал[её]нн\S{0,12}\s+сеанс/i],
   ['cannot-connect', /can'?t\s+connect|cannot\s+connect|unable\s+to\s+connect|не\s+(удается|удаётся|могу|получается)\s+подключ/i],
 ];
 
@@ -12,9 +16,12 @@ export function detectSymptom(text: string): Symptom | null {
   return null;
 }
 
-const RESOURCE_ID = /\/subscriptions\/[0-9a-f-]{36}\/resourceGroups\/[-\w._()]+\/providers\/Microsoft\.Compute\/virtualMachines\/[-\w.]+/i;
+export const RESOURCE_ID = /\/subscriptions\/[0-9a-f-]{36}\/resourceGroups\/[-\w._()]{1,90}\/providers\/Microsoft\.Compute\/virtualMachines\/[-\w.]{1,64}/i;
 // Azure VM names: letters, digits, '-', '_' and '.', 1-64 characters (15 for a Windows computer name)
 const TOKEN = /[A-Za-z0-9][A-Za-z0-9_.-]{0,62}[A-Za-z0-9]/g;
+// the word after "to"/"к"/...: at most a VM name's 64 characters
+export const AFTER = /(?:\bto|\bon|\bvm|\bmachine|\bк|\bна|\bвм|\bмашин[аеуы]?)\s+["'«]?([A-Za-z0-9][A-Za-z0-9_.-]{0,62}[A-Za-z0-9])/i;
+export const VM_PATTERNS = [RESOURCE_ID, TOKEN, AFTER];
 const NOT_VM = new Set(['rdp', 'tls', 'nla', 'vm', 'azure', 'windows', 'error', 'internal', 'remote', 'desktop', 'mstsc']);
 
 /**
@@ -24,7 +31,7 @@ const NOT_VM = new Set(['rdp', 'tls', 'nla', 'vm', 'azure', 'windows', 'error', 
 export function extractVmQuery(text: string): string | null {
   const id = RESOURCE_ID.exec(text);
   if (id) return id[0];
-  const after = /(?:\bto|\bon|\bvm|\bmachine|\bк|\bна|\bвм|\bмашин[аеуы]?)\s+["'«]?([A-Za-z0-9][A-Za-z0-9_.-]*[A-Za-z0-9])/i.exec(text);
+  const after = AFTER.exec(text);
   if (after && looksLikeVm(after[1])) return after[1];
   for (const m of text.matchAll(TOKEN)) if (looksLikeVm(m[0])) return m[0];
   return null;

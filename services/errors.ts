@@ -18,6 +18,7 @@ export const ERROR_CODES = [
   'approval-invalid',
   'not-allowed',
   'rate-limited',
+  'interrupted',
   'internal',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -5,6 +5,8 @@ import { buildFixRun, FIX_PARAMS, isFixId } from '../runbook/fixes';
 import { highRiskKinds, type FixPlan, type HighRiskKind } from '../runbook/plan';
 import type { AppStore } from '../store/store';
 import type { Approval, Incident, Job, Person } from './model';
+import { identityOf, samePerson } from './identity';
+import { RateLimiter } from './rate-limit';
 
 export interface ApprovalPolicy {
   /** Entra object ids of the approvers */
@@ -13,6 +15,8 @@ export interface ApprovalPolicy {
   ttlMinutes: number;
   /** plans with these kinds of change need two different approvers (TWO_PERSON_FIXES); empty: one */
   twoPerson?: readonly HighRiskKind[];
+  /** new fix requests one person may make per hour (a request that merges into a pending one is not counted) */
+  fixRequestsPerHour?: number;
 }
 
 /** Works out the exact plan of a requested fix (the undo of a job included) from the VM as it is now. */
@@ -58,10 +62,14 @@ const refuse = (detailKey: string, params: Record<string, string | number> = {})
 export class ApprovalService {
   private readonly approvers: Set<string>;
   private readonly now: () => Date;
+  private readonly requests: RateLimiter;
+  /** one request at a time per incident in this process: a double click finds the first one's approval */
+  private readonly requesting = new Map<string, Promise<unknown>>();
 
   constructor(private readonly deps: { store: AppStore; policy: ApprovalPolicy; logger: Logger; now?: () => Date; planner?: Planner }) {
     this.approvers = new Set(deps.policy.approverIds.map((id) => id.toLowerCase()));
     this.now = deps.now ?? (() => new Date());
+    this.requests = new RateLimiter(deps.policy.fixRequestsPerHour ?? 20, 3600_000, () => this.now().getTime());
   }
 
   isApprover(person: Person): boolean {
@@ -85,7 +93,31 @@ export class ApprovalService {
   }
 
   async request(incident: Incident, fixId: string, params: Record<string, unknown>, actor: Person): Promise<Approval> {
-    if (incident.requester.id !== actor.id && !this.isApprover(actor)) {
+    return (await this.submit(incident, fixId, params, actor)).approval;
+  }
+
+  /**
+   * A fix request; `created` is false when it merged into the same pending request (a double
+   * click, the same request again): then no new card should be posted anywhere.
+   */
+  async submit(incident: Incident, fixId: string, params: Record<string, unknown>, actor: Person): Promise<{ approval: Approval; created: boolean }> {
+    return this.oneAtATime(incident.id, () => this.submitNow(incident, fixId, params, actor));
+  }
+
+  /** One request at a time per incident in this process: a double click finds the first one's approval. */
+  private async oneAtATime<T>(incidentId: string, work: () => Promise<T>): Promise<T> {
+    const before = this.requesting.get(incidentId) ?? Promise.resolve();
+    const mine = before.catch(() => undefined).then(work);
+    this.requesting.set(incidentId, mine);
+    try {
+      return await mine;
+    } finally {
+      if (this.requesting.get(incidentId) === mine) this.requesting.delete(incidentId);
+    }
+  }
+
+  private async submitNow(incident: Incident, fixId: string, params: Record<string, unknown>, actor: Person): Promise<{ approval: Approval; created: boolean }> {
+    if (!samePerson(incident.requester, actor) && !this.isApprover(actor)) {
       throw new DomainError('not-allowed', `${actor.id} may not request fixes for ${incident.id}`, { params: { detailKey: 'approval.onlyRequesterOrApprover' } });
     }
     if (!incident.diagnosis || !incident.vmId || !['diagnosed', 'blocked'].includes(incident.state)) {
@@ -103,7 +135,16 @@ export class ApprovalService {
 
   /** The undo of a completed fix: a fix request like any other, planned from what the fix recorded. */
   async requestUndo(incident: Incident, jobId: string, actor: Person): Promise<Approval> {
-    if (incident.requester.id !== actor.id && !this.isApprover(actor)) {
+    return (await this.submitUndo(incident, jobId, actor)).approval;
+  }
+
+  /** As `requestUndo`; `created` is false when it merged into the same pending undo request. */
+  async submitUndo(incident: Incident, jobId: string, actor: Person): Promise<{ approval: Approval; created: boolean }> {
+    return this.oneAtATime(incident.id, () => this.submitUndoNow(incident, jobId, actor));
+  }
+
+  private async submitUndoNow(incident: Incident, jobId: string, actor: Person): Promise<{ approval: Approval; created: boolean }> {
+    if (!samePerson(incident.requester, actor) && !this.isApprover(actor)) {
       throw new DomainError('not-allowed', `${actor.id} may not request an undo for ${incident.id}`, { params: { detailKey: 'approval.onlyRequesterOrApprover' } });
     }
     const job = await this.deps.store.jobs.get(jobId);
@@ -115,7 +156,7 @@ export class ApprovalService {
     return this.create(incident, 'undo', params, plan, actor);
   }
 
-  private async create(incident: Incident, fixId: string, params: Record<string, unknown>, plan: FixPlan | undefined, actor: Person): Promise<Approval> {
+  private async create(incident: Incident, fixId: string, params: Record<string, unknown>, plan: FixPlan | undefined, actor: Person): Promise<{ approval: Approval; created: boolean }> {
     if (!incident.vmId) throw refuse('approval.notReady', { state: incident.state });
     const twoPerson = this.deps.policy.twoPerson ?? [];
     const approvalsRequired = plan && highRiskKinds(plan).some((k) => twoPerson.includes(k)) ? 2 : undefined;
@@ -124,7 +165,11 @@ export class ApprovalService {
     const existing = (await this.deps.store.approvals.listByIncident(incident.id)).find(
       (a) => a.state === 'pending' && a.paramsHash === paramsHash && Date.parse(a.expiresAt) > this.now().getTime(),
     );
-    if (existing) return existing; // the same request twice (a double click): one approval
+    if (existing) return { approval: existing, created: false }; // the same request twice (a double click): one approval
+    if (!this.requests.take(identityOf(actor))) {
+      await this.auditRaw(actor, 'approval.rateLimited', { incidentId: incident.id, fixId });
+      throw new DomainError('rate-limited', `${actor.id} requested too many fixes`, { params: { messageKey: 'limits.fixRequests' } });
+    }
     const at = this.now();
     const approval: Approval = {
       id: randomUUID(),
@@ -140,7 +185,7 @@ export class ApprovalService {
     };
     await this.deps.store.approvals.create(approval);
     await this.audit(actor, 'approval.requested', approval, { fixId, params, ...(plan ? { plan } : {}), ...(approvalsRequired ? { approvalsRequired } : {}) });
-    return approval;
+    return { approval, created: true };
   }
 
   async addCard(approvalId: string, card: Approval['cards'][number]): Promise<void> {
@@ -164,7 +209,7 @@ export class ApprovalService {
       await this.audit(actor, 'approval.refused', approval, { reason: 'not-approver', decision });
       throw new DomainError('not-allowed', 'not an approver', { params: { detailKey: 'approval.notApprover' } });
     }
-    if (approval.requester.id === actor.id && !this.deps.policy.allowSelfApproval) {
+    if (samePerson(approval.requester, actor) && !this.deps.policy.allowSelfApproval) {
       await this.audit(actor, 'approval.refused', approval, { reason: 'self-approval', decision });
       throw refuse('approval.self');
     }
@@ -181,7 +226,7 @@ export class ApprovalService {
     }
     const required = approval.approvalsRequired ?? 1;
     const votes = approval.votes ?? [];
-    if (decision === 'approve' && votes.some((v) => v.by.id === actor.id)) {
+    if (decision === 'approve' && votes.some((v) => samePerson(v.by, actor))) {
       await this.audit(actor, 'approval.refused', approval, { reason: 'same-approver', decision });
       throw refuse('plans.twoPerson.sameApprover');
     }

@@ -9,6 +9,7 @@ import type { JobRunner } from './jobs';
 import { RateLimiter } from './rate-limit';
 import { findVmCandidates } from './vm-lookup';
 import type { DiagnosisRecord, Incident, Person, Symptom } from './model';
+import { identityOf, samePerson } from './identity';
 
 export interface DiagnosisObserver {
   phase(incident: Incident, phase: DiagnosisPhase): Promise<void>;
@@ -25,6 +26,14 @@ export interface IncidentServiceDeps {
   now?: () => Date;
   /** diagnoses one person may start per hour */
   diagnosesPerHour?: number;
+  /** VM searches (Resource Graph queries) one person may cause per hour */
+  searchesPerHour?: number;
+  /** incidents one person may open per hour */
+  incidentsPerHour?: number;
+  /** how long a running diagnosis holds its lease without renewal (renewed while it runs) */
+  leaseInMs?: number;
+  /** SELF_SERVICE_SCOPE: the resource groups whose VMs people other than approvers may diagnose (empty: all in scope) */
+  selfService?: { resourceGroups: string[]; isApprover: (p: Person) => boolean };
 }
 
 export const MAX_CANDIDATES = 10;
@@ -36,10 +45,28 @@ export const MAX_CANDIDATES = 10;
 export class IncidentService {
   private readonly now: () => Date;
   private readonly limiter: RateLimiter;
+  private readonly searches: RateLimiter;
+  private readonly opened: RateLimiter;
 
   constructor(private readonly deps: IncidentServiceDeps) {
     this.now = deps.now ?? (() => new Date());
     this.limiter = new RateLimiter(deps.diagnosesPerHour ?? 20, 3600_000, () => this.now().getTime());
+    this.searches = new RateLimiter(deps.searchesPerHour ?? 60, 3600_000, () => this.now().getTime());
+    this.opened = new RateLimiter(deps.incidentsPerHour ?? 30, 3600_000, () => this.now().getTime());
+  }
+
+  /** A person's search: counted against their hourly limit before Azure is asked anything. */
+  async resolveVmFor(person: Person, query: string): Promise<VmSummary[]> {
+    if (!this.searches.take(identityOf(person))) {
+      this.deps.logger.warn({ actor: identityOf(person) }, 'search limit reached');
+      throw new DomainError('rate-limited', `${person.id} searched too often`, { params: { messageKey: 'limits.searches' } });
+    }
+    const found = await this.resolveVm(query);
+    const scope = this.deps.selfService;
+    if (!scope || scope.resourceGroups.length === 0 || scope.isApprover(person)) return found;
+    // outside the self-service scope a VM is not there for this person: not even its name is shown
+    const rgs = new Set(scope.resourceGroups.map((g) => g.toLowerCase()));
+    return found.filter((v) => rgs.has(v.resourceGroup.toLowerCase()));
   }
 
   /** VMs matching the user's words: a resource id, else names containing the query (exact names first). */
@@ -54,6 +81,10 @@ export class IncidentService {
     symptom: Symptom;
     candidates: VmSummary[];
   }): Promise<Incident> {
+    if (!this.opened.take(identityOf(p.requester))) {
+      await this.deps.store.audit.append({ at: this.now().toISOString(), actor: p.requester.aadObjectId ?? p.requester.id, action: 'incident.rateLimited', details: {} });
+      throw new DomainError('rate-limited', `${p.requester.id} opened too many incidents`, { params: { messageKey: 'limits.incidents' } });
+    }
     const at = this.now().toISOString();
     const single = p.candidates.length === 1 ? p.candidates[0] : undefined;
     const incident: Incident = {
@@ -116,13 +147,14 @@ export class IncidentService {
     const incident = await this.get(incidentId);
     this.assertRequester(incident, actor);
     if (incident.state === 'diagnosing') return null; // a double click: no rate-limit hit for it
-    if (!this.limiter.take(actor.aadObjectId ?? actor.id)) {
+    if (!this.limiter.take(identityOf(actor))) {
       await this.audit(actor, 'diagnosis.rateLimited', incident, {});
       throw new DomainError('rate-limited', `${actor.id} started too many diagnoses`);
     }
     const next = await this.deps.store.incidents.transition(incidentId, ['awaiting-consent', 'diagnosed', 'failed', 'blocked', 'resolved'], {
       state: 'diagnosing',
       error: undefined,
+      diagnosisLeaseUntil: this.leaseUntil(),
       ...(cardActivityId ? { cardActivityId } : {}),
     });
     if (!next) return null;
@@ -131,7 +163,46 @@ export class IncidentService {
     return next;
   }
 
+  private leaseUntil(): string {
+    return new Date(this.now().getTime() + (this.deps.leaseInMs ?? 60000)).toISOString();
+  }
+
+  /**
+   * Diagnoses abandoned by a process that stopped (a crash, SIGKILL), like fix jobs: with `all`
+   * (one process, at its start) every `diagnosing` incident, else those whose lease ran out. Each
+   * moves to `failed` (interrupted) exactly once, is audited, and the requester is told; it can be
+   * started again from there. Nothing is re-run by itself.
+   */
+  async recoverDiagnoses(observer: DiagnosisObserver, opts: { all: boolean }): Promise<Incident[]> {
+    const cutoff = this.now().toISOString();
+    const out: Incident[] = [];
+    for (const i of await this.deps.store.incidents.listOpen(1000)) {
+      if (i.state !== 'diagnosing') continue;
+      if (!opts.all && (i.diagnosisLeaseUntil ?? '') >= cutoff) continue;
+      const failed = await this.deps.store.incidents.transition(i.id, ['diagnosing'], { state: 'failed', error: { code: 'interrupted', params: {} }, diagnosisLeaseUntil: undefined });
+      if (!failed) continue;
+      await this.audit({ id: 'rdp-doctor' }, 'diagnosis.interrupted', failed, {});
+      await observer
+        .failed(failed, new DomainError('interrupted', `diagnosis of ${i.id} was interrupted`, { params: { messageKey: 'diagnosis.interrupted' } }))
+        .catch((e: unknown) => this.deps.logger.warn({ err: e, incidentId: i.id }, 'could not report an interrupted diagnosis'));
+      out.push(failed);
+    }
+    return out;
+  }
+
   private async runDiagnosis(incident: Incident, observer: DiagnosisObserver): Promise<void> {
+    const leaseInMs = this.deps.leaseInMs ?? 60000;
+    const heartbeat = setInterval(() => {
+      void this.deps.store.incidents.patch(incident.id, { diagnosisLeaseUntil: this.leaseUntil() }).catch((e: unknown) => this.deps.logger.warn({ err: e }, 'diagnosis lease renewal failed'));
+    }, Math.max(1000, Math.floor(leaseInMs / 3)));
+    try {
+      await this.diagnose(incident, observer);
+    } finally {
+      clearInterval(heartbeat);
+    }
+  }
+
+  private async diagnose(incident: Incident, observer: DiagnosisObserver): Promise<void> {
     const { logger } = this.deps;
     let report: DiagnosisReport;
     try {
@@ -148,6 +219,7 @@ export class IncidentService {
         (await this.deps.store.incidents.transition(incident.id, ['diagnosing'], {
           state: 'failed',
           error: { code: err.code, params: err.params },
+          diagnosisLeaseUntil: undefined,
         })) ?? incident;
       await this.audit({ id: 'rdp-doctor' }, 'diagnosis.failed', failed, { code: err.code, message: err.message });
       await observer.failed(failed, err);
@@ -158,6 +230,7 @@ export class IncidentService {
       (await this.deps.store.incidents.transition(incident.id, ['diagnosing'], {
         state: report.blocked ? 'blocked' : 'diagnosed',
         diagnosis: record,
+        diagnosisLeaseUntil: undefined,
       })) ?? incident;
     await this.audit({ id: 'rdp-doctor' }, 'diagnosis.completed', done, {
       findings: record.findings.map((f) => f.id),
@@ -168,7 +241,7 @@ export class IncidentService {
   }
 
   private assertRequester(incident: Incident, actor: Person): void {
-    if (incident.requester.id !== actor.id) {
+    if (!samePerson(incident.requester, actor)) {
       throw new DomainError('not-allowed', `${actor.id} is not the requester of ${incident.id}`, { params: { detailKey: 'incident.onlyRequester' } });
     }
   }

@@ -66,6 +66,8 @@ export interface Incident {
   firstDiagnosis?: DiagnosisRecord;
   /** the OS disk snapshot taken before the incident's first change */
   snapshotId?: string;
+  /** while `diagnosing`: the running instance renews this; a diagnosis past it was abandoned (a crash) */
+  diagnosisLeaseUntil?: string;
   error?: { code: string; params: Record<string, string | number> };
 }
 

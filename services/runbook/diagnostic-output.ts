@@ -41,6 +41,11 @@ export const ACL_ENTRY = /^S-1-[0-9-]{1,60}:(F|M|RX|R|W|special)(:deny)?$/;
 const aclList = z.array(z.string().regex(ACL_ENTRY)).max(CAPS.acl);
 const dword = z.number().int().nullable();
 const shortName = z.string().max(CAPS.nameLength);
+/** Windows process and service names as the diagnostic reports them (MSSQL$SQLEXPRESS, svchost, ...). */
+export const VM_NAME = /^[A-Za-z0-9_.$-]{1,32}$/;
+/** What a process or service name from the VM becomes when it is not a plain name: it is shown as such, never offered to a fix. */
+export const UNEXPECTED_NAME = '(unexpected name)';
+const vmName = shortName.transform((s) => (VM_NAME.test(s) ? s : UNEXPECTED_NAME));
 
 const serviceState = z
   .object({ state: z.string().max(16), start: z.string().max(16) })
@@ -63,8 +68,8 @@ export const diagnosticFactsSchema = z
         z
           .object({
             pid: z.number().int().min(0),
-            proc: shortName,
-            svc: z.array(shortName).max(CAPS.servicesPerListener),
+            proc: vmName,
+            svc: z.array(vmName).max(CAPS.servicesPerListener),
           })
           .strict(),
       )

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { EffectiveNsg, EffectiveSecurityRule, NsgDetails, ScriptParameter, SecurityRuleSpec, VmDetails } from '../azure/gateway';
 import { DomainError } from '../errors';
 import { t } from '../i18n';
-import type { DiagnosticFacts } from './diagnostic-output';
+import { VM_NAME, type DiagnosticFacts } from './diagnostic-output';
 import type { Finding, FindingId } from './findings';
 import { evaluateNsgs, internetExposingRule, isInternetWide, matchingRules, portSpecCovers, rulePorts, ruleShortName } from './nsg';
 import { encodeParam, getScript, type ScriptId } from './scripts';
@@ -312,7 +312,7 @@ export function conflictingServices(facts: DiagnosticFacts): string[] {
   const out: string[] = [];
   for (const l of facts.listeners ?? []) {
     if (l.svc.includes('TermService')) continue;
-    for (const s of l.svc) if (!out.includes(s)) out.push(s);
+    for (const s of l.svc) if (VM_NAME.test(s) && !out.includes(s)) out.push(s);
   }
   return out;
 }

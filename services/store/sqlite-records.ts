@@ -2,6 +2,7 @@ import type Database from 'better-sqlite3';
 import type { Approval, ApprovalVote, AuditEntry, Incident, IncidentState, Job, JobState, KnownUser } from '../incidents/model';
 import { OPEN_STATES } from '../incidents/model';
 import { withVote, type ApprovalRepo, type AuditLog, type IncidentRepo, type JobRepo, type SettingsRepo, type UserRepo } from './store';
+import { GENESIS_HASH, seal, verifyChain, type AuditPage, type AuditPageFilter, type AuditRecord, type AuditVerification } from './audit-chain';
 
 type Db = Database.Database;
 
@@ -79,9 +80,29 @@ export class SqliteIncidentRepo implements IncidentRepo {
   }
 }
 
-/** Append-only: the table has no UPDATE or DELETE path in the code, and a trigger refuses both. */
+type AuditRow = { seq: number; at: string; actor: string; action: string; incident_id: string | null; vm_id: string | null; details: string | null; prev_hash: string | null; hash: string | null };
+
+function auditRecord(r: AuditRow): AuditRecord {
+  return {
+    seq: r.seq,
+    at: r.at,
+    actor: r.actor,
+    action: r.action,
+    incidentId: r.incident_id ?? undefined,
+    vmId: r.vm_id ?? undefined,
+    details: r.details ? (JSON.parse(r.details) as Record<string, unknown>) : undefined,
+    prevHash: r.prev_hash ?? '',
+    hash: r.hash ?? '',
+  };
+}
+
+/**
+ * Append-only and hash-chained. Triggers refuse UPDATE, DELETE and an INSERT that names an
+ * existing seq (INSERT OR REPLACE deletes the old row without firing delete triggers); whoever
+ * edits the file around them breaks the chain, which `verify` finds.
+ */
 export class SqliteAuditLog implements AuditLog {
-  private readonly insertStmt;
+  private readonly appendTx;
 
   constructor(private readonly db: Db) {
     db.exec(`CREATE TABLE IF NOT EXISTS audit_log (
@@ -92,21 +113,37 @@ export class SqliteAuditLog implements AuditLog {
       incident_id TEXT,
       vm_id TEXT,
       details TEXT
-    );
-    CREATE INDEX IF NOT EXISTS audit_vm ON audit_log(vm_id, seq);
+    );`);
+    const columns = db.prepare<[], { name: string }>('PRAGMA table_info(audit_log)').all().map((c) => c.name);
+    // a database from before the chain: its rows stay as they are (legacy), the chain starts after them
+    if (!columns.includes('hash')) db.exec('ALTER TABLE audit_log ADD COLUMN prev_hash TEXT; ALTER TABLE audit_log ADD COLUMN hash TEXT;');
+    db.exec(`CREATE INDEX IF NOT EXISTS audit_vm ON audit_log(vm_id, seq);
     CREATE INDEX IF NOT EXISTS audit_incident ON audit_log(incident_id, seq);
     CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit_log BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
-    CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit_log BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;`);
-    this.insertStmt = db.prepare<[string, string, string, string | null, string | null, string | null]>(
-      'INSERT INTO audit_log (at, actor, action, incident_id, vm_id, details) VALUES (?, ?, ?, ?, ?, ?)',
+    CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit_log BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
+    CREATE TRIGGER IF NOT EXISTS audit_no_replace BEFORE INSERT ON audit_log WHEN NEW.seq IS NOT NULL AND EXISTS (SELECT 1 FROM audit_log WHERE seq = NEW.seq)
+      BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;`);
+    // where the chain starts: 1 for a new log, after the legacy rows of an older one (fixed once)
+    db.exec(`CREATE TABLE IF NOT EXISTS audit_chain (id INTEGER PRIMARY KEY CHECK (id = 1), start_seq INTEGER NOT NULL);
+    INSERT OR IGNORE INTO audit_chain (id, start_seq) SELECT 1, COALESCE(MAX(seq), 0) + 1 FROM audit_log;`);
+    const lastStmt = db.prepare<[], { seq: number; hash: string | null }>('SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1');
+    const insertStmt = db.prepare<[number, string, string, string, string | null, string | null, string | null, string, string]>(
+      'INSERT INTO audit_log (seq, at, actor, action, incident_id, vm_id, details, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
     );
+    this.appendTx = db.transaction((e: AuditEntry) => {
+      const last = lastStmt.get();
+      const r = seal(last ? { seq: last.seq, hash: last.hash ?? GENESIS_HASH } : null, e);
+      insertStmt.run(r.seq, r.at, r.actor, r.action, r.incidentId ?? null, r.vmId ?? null, r.details ? JSON.stringify(r.details) : null, r.prevHash, r.hash);
+    });
   }
 
   async append(e: AuditEntry): Promise<void> {
-    this.insertStmt.run(e.at, e.actor, e.action, e.incidentId ?? null, e.vmId ?? null, e.details ? JSON.stringify(e.details) : null);
+    // immediate: the write lock is taken before the last hash is read, so two processes cannot fork the chain
+    this.appendTx.immediate(e);
   }
 
-  async list(filter: { vmId?: string; incidentId?: string; limit?: number }): Promise<AuditEntry[]> {
+  async page(filter: AuditPageFilter): Promise<AuditPage> {
+    const limit = Math.max(1, Math.min(filter.limit ?? 200, 1000));
     const where: string[] = [];
     const args: unknown[] = [];
     if (filter.vmId) {
@@ -117,20 +154,28 @@ export class SqliteAuditLog implements AuditLog {
       where.push('incident_id = ?');
       args.push(filter.incidentId);
     }
-    const sql = `SELECT at, actor, action, incident_id, vm_id, details FROM audit_log ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq ASC LIMIT ?`;
-    args.push(filter.limit ?? 200);
-    type Row = { at: string; actor: string; action: string; incident_id: string | null; vm_id: string | null; details: string | null };
-    return this.db
-      .prepare<unknown[], Row>(sql)
-      .all(...args)
-      .map((r) => ({
-        at: r.at,
-        actor: r.actor,
-        action: r.action,
-        incidentId: r.incident_id ?? undefined,
-        vmId: r.vm_id ?? undefined,
-        details: r.details ? (JSON.parse(r.details) as Record<string, unknown>) : undefined,
-      }));
+    if (filter.beforeSeq !== undefined) {
+      where.push('seq < ?');
+      args.push(filter.beforeSeq);
+    }
+    const sql = `SELECT * FROM audit_log ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT ?`;
+    const rows = this.db.prepare<unknown[], AuditRow>(sql).all(...args, limit + 1);
+    const entries = rows.slice(0, limit).map(auditRecord);
+    return { entries, olderThan: rows.length > limit ? entries[entries.length - 1].seq : undefined };
+  }
+
+  async list(filter: { vmId?: string; incidentId?: string; limit?: number }): Promise<AuditRecord[]> {
+    return (await this.page(filter)).entries.reverse();
+  }
+
+  async verify(): Promise<AuditVerification & { legacy: number }> {
+    const start = this.db.prepare<[], { start_seq: number }>('SELECT start_seq FROM audit_chain WHERE id = 1').get()?.start_seq ?? 1;
+    const legacy = this.db.prepare<[number], { n: number }>('SELECT COUNT(*) AS n FROM audit_log WHERE seq < ?').get(start)?.n ?? 0;
+    const rows = this.db.prepare<[number], AuditRow>('SELECT * FROM audit_log WHERE seq >= ? ORDER BY seq ASC').iterate(start);
+    const records = function* (): Generator<AuditRecord> {
+      for (const r of rows) yield auditRecord(r);
+    };
+    return { ...verifyChain(records()), legacy };
   }
 }
 
@@ -226,9 +271,9 @@ export class SqliteApprovalRepo implements ApprovalRepo {
     return this.removeCardsTx(id, drop);
   }
 
-  async listPending(limit = 50): Promise<Approval[]> {
+  async listPending(limit = 50, order: 'oldest' | 'newest' = 'oldest'): Promise<Approval[]> {
     return this.db
-      .prepare<[number], DocRow>("SELECT doc FROM approvals WHERE state = 'pending' ORDER BY created_at ASC LIMIT ?")
+      .prepare<[number], DocRow>(`SELECT doc FROM approvals WHERE state = 'pending' ORDER BY created_at ${order === 'newest' ? 'DESC' : 'ASC'}, rowid ${order === 'newest' ? 'DESC' : 'ASC'} LIMIT ?`)
       .all(limit)
       .map((r) => JSON.parse(r.doc) as Approval);
   }

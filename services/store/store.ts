@@ -1,5 +1,7 @@
 import type { Storage } from 'botbuilder';
+import { samePerson } from '../incidents/identity';
 import type { JobQueue } from '../incidents/job-queue';
+import type { AuditPage, AuditPageFilter, AuditRecord, AuditVerification } from './audit-chain';
 import type { Approval, ApprovalVote, AuditEntry, Incident, IncidentState, Job, JobState, KnownUser } from '../incidents/model';
 
 /**
@@ -44,9 +46,18 @@ export interface IncidentRepo {
   listByVm(vmId: string, limit?: number): Promise<Incident[]>;
 }
 
+/**
+ * Append-only and tamper-evident: every entry is chained to the one before by a hash
+ * (`audit-chain.ts`); the store refuses to replace or change an entry.
+ */
 export interface AuditLog {
   append(entry: AuditEntry): Promise<void>;
-  list(filter: { vmId?: string; incidentId?: string; limit?: number }): Promise<AuditEntry[]>;
+  /** The latest `limit` (default 200) matching entries, in the order written. */
+  list(filter: { vmId?: string; incidentId?: string; limit?: number }): Promise<AuditRecord[]>;
+  /** Matching entries newest first, one page at a time (`olderThan` leads to the next page). */
+  page(filter: AuditPageFilter): Promise<AuditPage>;
+  /** Walks the whole chain, oldest first. */
+  verify(): Promise<AuditVerification & { legacy?: number }>;
 }
 
 export interface ApprovalRepo {
@@ -60,13 +71,14 @@ export interface ApprovalRepo {
   addCard(id: string, card: Approval['cards'][number]): Promise<void>;
   /**
    * Records one approver's approval of a request that needs more than one, atomically: only
-   * while it is pending, only once per approver (by `by.id`), and only while fewer than
+   * while it is pending, only once per approver (one person: `samePerson`), and only while fewer than
    * `below` votes are recorded. Returns the updated approval, or null when it was not recorded.
    */
   vote(id: string, vote: ApprovalVote, below: number): Promise<Approval | null>;
   /** Forgets the copies `drop` selects (replaced by a newer listing, or their conversation is gone); returns how many. */
   removeCards(id: string, drop: (card: Approval['cards'][number]) => boolean): Promise<number>;
-  listPending(limit?: number): Promise<Approval[]>;
+  /** pending approvals, oldest first (expiry) or newest first (the `approvals` command) */
+  listPending(limit?: number, order?: 'oldest' | 'newest'): Promise<Approval[]>;
   listByIncident(incidentId: string): Promise<Approval[]>;
 }
 
@@ -104,6 +116,6 @@ export interface SettingsRepo {
 /** The rule of ApprovalRepo.vote, shared by the backends: the approval with the vote, or null. */
 export function withVote(current: Approval, vote: ApprovalVote, below: number): Approval | null {
   const votes = current.votes ?? [];
-  if (current.state !== 'pending' || votes.length >= below || votes.some((v) => v.by.id === vote.by.id)) return null;
+  if (current.state !== 'pending' || votes.length >= below || votes.some((v) => samePerson(v.by, vote.by))) return null;
   return { ...current, votes: [...votes, vote] };
 }

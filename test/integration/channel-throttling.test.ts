@@ -70,8 +70,8 @@ it('the throttled acceptance journey lands every final state once, within 8 oper
   60000);
   const fixData = actionData(cardOf(findings), 'fix.request', (d) => d.fixId === 'enable-tls');
   expect((await h.post(activity(h, endUser, invoke('fix.request', { ...fixData, tls10: 'false', tls11: 'false' })))).status).toBe(200);
-  const approverCopy = await h.connector.waitFor((all) => all.slice(mark).find((c) => c.kind === 'send' && c.conversationId === approver.conversationId && /approval\.approve/.test(JSON.stringify(cardOf(c) ?? ''))), 60000);
-  const { approvalId } = actionData(cardOf(approverCopy), 'approval.approve');
+  const approverCopy = await h.connector.waitFor((all) => all.slice(mark).find((c) => c.kind === 'send' && c.conversationId === approver.conversationId && /approval\.refresh/.test(JSON.stringify(cardOf(c) ?? ''))), 60000);
+  const { approvalId } = actionData(cardOf(approverCopy), 'approval.refresh');
   expect((await h.post(activity(h, approver, invoke('approval.approve', { approvalId }, approverCopy.activityId)))).status).toBe(200);
 
   await h.connector.waitFor((all) => all.slice(mark).find((c) => c.conversationId === endUser.conversationId && /has finished: the problem is gone/.test(c.activity.text ?? '')), 90000);
@@ -120,8 +120,8 @@ it('an approvals listing replaces the previous listing\'s copies in that convers
   const { incidentId } = await diagnoseAs(h, endUser, 'internal error on vm-certexpired-04');
   const m0 = h.mark();
   await h.post(activity(h, endUser, invoke('fix.request', { incidentId, fixId: 'renew-rdp-cert' })));
-  const published = await h.connector.waitFor((all) => all.slice(m0).find((c) => c.conversationId === approver.conversationId && /approval\.approve/.test(JSON.stringify(cardOf(c) ?? ''))));
-  const { approvalId } = actionData(cardOf(published), 'approval.approve');
+  const published = await h.connector.waitFor((all) => all.slice(m0).find((c) => c.conversationId === approver.conversationId && /approval\.refresh/.test(JSON.stringify(cardOf(c) ?? ''))));
+  const { approvalId } = actionData(cardOf(published), 'approval.refresh');
 
   const list = async () => {
     const mark = h.mark();

@@ -2,6 +2,8 @@ import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { SqliteStore } from '../../services/store/sqlite';
 import { DEMO_EXPECTED } from '../support/demo-expectations';
 import { pwshForTests } from '../support/pwsh';
 
@@ -118,5 +120,26 @@ describe('rdp-doctor exit codes', () => {
     const r = await run(['diagnose', 'vm-busy-09', '--fleet', fleet, '--json']);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/in progress/);
+  });
+});
+
+describe('rdp-doctor audit verify', () => {
+  it('exits 0 on an intact log and 1 with the first bad seq after the SQLite file was edited (issue #12.7)', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'rdp-audit-cli-'));
+    const store = SqliteStore.open(dataDir);
+    for (const actor of ['alex', 'approver', 'rdp-doctor', 'alex']) await store.audit.append({ at: '2030-01-01T00:00:00.000Z', actor, action: 'x' });
+    const file = store.db.name;
+    await store.close();
+    const ok = await run(['audit', 'verify', '--json'], { DATA_DIR: dataDir });
+    expect(ok.code).toBe(0);
+    expect(JSON.parse(ok.stdout)).toMatchObject({ storage: 'sqlite', ok: true, count: 4 });
+    const raw = new Database(file);
+    raw.exec("DROP TRIGGER audit_no_update; UPDATE audit_log SET details = '{\"approved\":false}' WHERE seq = 3;");
+    raw.close();
+    const broken = await run(['audit', 'verify', '--json'], { DATA_DIR: dataDir });
+    expect(broken.code).toBe(1);
+    expect(JSON.parse(broken.stdout)).toMatchObject({ ok: false, firstBadSeq: 3 });
+    const text = await run(['audit', 'verify'], { DATA_DIR: dataDir });
+    expect(text).toMatchObject({ code: 1, stdout: expect.stringMatching(/BROKEN at seq 3/) });
   });
 });

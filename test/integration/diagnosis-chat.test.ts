@@ -106,7 +106,7 @@ describe('diagnosis in English', () => {
 
   it('someone else cannot start the diagnosis of my incident', async () => {
     const j = await report('internal error on vm-exposed-02');
-    const r = await h.invoke('diagnose.start', { incidentId: j.incidentId }, { userId: '29:intruder', conversationId: j.conversationId });
+    const r = await h.invoke('diagnose.start', { incidentId: j.incidentId }, { userId: '29:intruder', aadObjectId: '00000000-0000-0000-0000-0000000000e9', conversationId: j.conversationId });
     expect(refusal(r)).toMatch(/only the person who reported this problem/);
     expect((await h.app.store.incidents.get(j.incidentId))?.state).toBe('awaiting-consent');
   });

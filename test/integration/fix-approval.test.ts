@@ -230,7 +230,7 @@ describe('helpdesk commands', () => {
     mark = h.mark();
     await h.post(activity(h, { ...approver, locale: 'ru-RU' }, { type: 'message', text: 'история vm-tlsoff-06' }));
     const history = await h.connector.waitFor((all) => all.slice(mark).find((c) => c.kind === 'send' && c.conversationId === approver.conversationId && /История/.test(cardText(cardOf(c)))));
-    expect(cardText(cardOf(history))).toMatch(/История vm-tlsoff-06[\s\S]*approval\.approved[\s\S]*job\.succeeded/);
+    expect(cardText(cardOf(history))).toMatch(/История vm-tlsoff-06, сначала новые[\s\S]*job\.succeeded[\s\S]*approval\.approved/);
 
     mark = h.mark();
     await h.post(activity(h, endUser, { type: 'message', text: 'approvals' }));

@@ -243,6 +243,8 @@ describe.each([sqlite, azure])('store contract: $name', (backend) => {
     );
     expect((await a.approvals.get(first.id))?.cards.map((c) => c.activityId).sort()).toEqual(Array.from({ length: 10 }, (_, i) => `act-${i}`).sort());
     expect((await b.approvals.listPending()).map((x) => x.id)).toEqual([first.id, second.id]);
+    // the `approvals` command shows the newest first (issue #12.4)
+    expect((await a.approvals.listPending(1, 'newest')).map((x) => x.id)).toEqual([second.id]);
   });
 
   it('removes the card placements it is told to, keeping those added meanwhile', async () => {
@@ -314,10 +316,37 @@ describe.each([sqlite, azure])('store contract: $name', (backend) => {
     for (const [i, e] of entries.entries()) await (i % 2 ? a : b).audit.append(e);
     const actions = (list: AuditEntry[]) => list.map((e) => `${e.actor}:${e.action}`);
     expect(actions(await a.audit.list({}))).toEqual(actions(entries));
-    expect(await b.audit.list({ vmId: VM.toUpperCase() })).toEqual([entries[0], entries[2], entries[4]]);
+    expect(await b.audit.list({ vmId: VM.toUpperCase() })).toMatchObject([entries[0], entries[2], entries[4]]);
     expect(actions(await a.audit.list({ incidentId: 'inc-2' }))).toEqual(['u2:incident.created']);
     expect(actions(await a.audit.list({ incidentId: 'inc-1', vmId: VM2 }))).toEqual([]);
-    expect(actions(await b.audit.list({ incidentId: 'inc-1', limit: 2 }))).toEqual(['u1:incident.created', 'u1:fix.requested']);
+    // a limit keeps the latest entries, never the oldest
+    expect(actions(await b.audit.list({ incidentId: 'inc-1', limit: 2 }))).toEqual(['u1:fix.requested', 'rdp-doctor:job.started']);
+  });
+
+  it('audit log: after 520 entries of a VM the latest is listed and paged newest first (issue #12.3)', async () => {
+    const at = '2030-01-01T00:00:00.000Z';
+    for (let i = 1; i <= 520; i++) await (i % 2 ? a : b).audit.append({ at, actor: 'u1', action: `incident.note.${i}`, incidentId: 'inc-9', vmId: VM });
+    await a.audit.append({ at, actor: 'approver', action: 'approval.approved', incidentId: 'inc-9', vmId: VM });
+    const latest = await b.audit.list({ vmId: VM, limit: 500 });
+    expect(latest).toHaveLength(500);
+    expect(latest[latest.length - 1].action).toBe('approval.approved');
+    const first = await a.audit.page({ vmId: VM.toUpperCase(), limit: 200 });
+    expect(first.entries.map((e) => e.action).slice(0, 2)).toEqual(['approval.approved', 'incident.note.520']);
+    const second = await b.audit.page({ vmId: VM, limit: 200, beforeSeq: first.olderThan });
+    expect(second.entries[0].action).toBe('incident.note.321');
+    const third = await a.audit.page({ vmId: VM, limit: 200, beforeSeq: second.olderThan });
+    expect(third.entries.map((e) => e.action)).toHaveLength(121);
+    expect(third.entries[third.entries.length - 1].action).toBe('incident.note.1');
+    expect(third.olderThan).toBeUndefined();
+  }, 120000);
+
+  it('audit log: every entry is chained to the one before, also when two instances write at once (issue #12.7)', async () => {
+    const at = '2030-01-01T00:00:00.000Z';
+    await Promise.all(Array.from({ length: 12 }, (_, i) => (i % 2 ? a : b).audit.append({ at, actor: `u${i}`, action: 'x', vmId: VM, details: { i, text: 'ж' } })));
+    expect(await a.audit.verify()).toMatchObject({ ok: true, count: 12 });
+    const all = await b.audit.list({});
+    expect(all.map((e) => e.seq)).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
+    for (const [i, e] of all.entries()) expect(e.prevHash).toBe(i === 0 ? '0'.repeat(64) : all[i - 1].hash);
   });
 
   it('users and settings round-trip', async () => {

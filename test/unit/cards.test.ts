@@ -108,6 +108,7 @@ function samples(lang: (typeof LANGS)[number]): Record<string, CardJson> {
       publicBaseUrl: base,
     }),
     message: messageCard({ title: 'T', text: 'x', ref: 'r', tone: 'attention' }),
+    messageOlder: messageCard({ title: 'History', text: 'x', older: { vmId: '/subscriptions/x/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm', beforeSeq: 42, title: t('history.older') } }),
     messageRetry: messageCard({ title: 'T', text: 'x', tone: 'attention', retry: { incidentId, title: t('diagnosis.retry') } }),
     replyChoices: replyPromptCard({ question: t('intake.askSymptom'), hint: t('groupChat.mentionToReply'), choices: ['A', 'B'] }),
     replyInput: replyPromptCard({ question: t('intake.askVm'), hint: t('groupChat.mentionToReply'), input: { placeholder: t('groupChat.vmPlaceholder'), submit: t('groupChat.vmSubmit'), required: t('groupChat.vmNeeded') } }),

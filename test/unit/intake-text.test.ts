@@ -1,5 +1,6 @@
 import { parseCommand } from '../../dialogs/commands';
-import { detectSymptom, extractVmQuery } from '../../dialogs/intake-text';
+import fc from 'fast-check';
+import { detectSymptom, extractVmQuery, SYMPTOMS, VM_PATTERNS } from '../../dialogs/intake-text';
 
 describe('symptom and VM from free text', () => {
   it.each([
@@ -19,6 +20,33 @@ describe('symptom and VM from free text', () => {
   it('takes a full resource id as it is', () => {
     const id = '/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-demo/providers/Microsoft.Compute/virtualMachines/vm-web-01';
     expect(extractVmQuery(`please check ${id} thanks`)).toBe(id);
+  });
+});
+
+describe('the intake patterns stay linear on long messages (issue #12.11)', () => {
+  // An unbounded repetition of a class that does not stop at a space (\S*, .*, [..]*) rescans
+  // the rest of the message from every start: 'внутренн' x 3,500 cost ~250 ms of CPU. Each
+  // such repetition must be bounded; \s+ is fine (what follows it is never a space).
+  const unbounded = /(\\S|(?<!\\)\.|\[[^\]]*\]|\\w|\\W|\\d|\\D)(\*|\+|\{\d+,\})/;
+  it.each([...SYMPTOMS.map(([s, re]) => [s, re] as const), ...VM_PATTERNS.map((re, i) => [`vm pattern ${i}`, re] as const)])('%s has no unbounded repetition of a class', (_name, re) => {
+    expect(re.source).not.toMatch(unbounded);
+  });
+
+  it('the check itself catches the old patterns', () => {
+    expect(/внутренн\S*\s+ошибк/.source).toMatch(unbounded);
+    expect(/\s+["'«]?([A-Za-z0-9][A-Za-z0-9_.-]*[A-Za-z0-9])/.source).toMatch(unbounded);
+  });
+
+  it('still finds the symptom and the VM in a long message of any shape', () => {
+    const stem = fc.constantFrom('внутренн', 'настройк', 'internal', 'to ', 'к ', 'a-', 'x', ' ', '-', 'удалённ');
+    fc.assert(
+      fc.property(fc.array(stem, { maxLength: 400 }), fc.constantFrom('яя', 'ей', 'ая'), (noise, ending) => {
+        const text = `${noise.join('')} внутренн${ending} ошибка на vm-web-01`;
+        expect(detectSymptom(text)).toBe('internal-error');
+        expect(extractVmQuery(text)).not.toBeNull();
+      }),
+      { numRuns: 200 },
+    );
   });
 });
 

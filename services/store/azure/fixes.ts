@@ -210,8 +210,9 @@ export class AzureApprovalRepo implements ApprovalRepo {
     });
   }
 
-  async listPending(limit = 50): Promise<Approval[]> {
-    return (await query(this.table, "kind eq 'approval' and state eq 'pending'")).map((e) => readDoc<Approval>(e)).sort(byCreated).slice(0, limit);
+  async listPending(limit = 50, order: 'oldest' | 'newest' = 'oldest'): Promise<Approval[]> {
+    const all = (await query(this.table, "kind eq 'approval' and state eq 'pending'")).map((e) => readDoc<Approval>(e)).sort(byCreated);
+    return (order === 'newest' ? all.reverse() : all).slice(0, limit);
   }
 
   async listByIncident(incidentId: string): Promise<Approval[]> {
