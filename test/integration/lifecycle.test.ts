@@ -130,8 +130,11 @@ it('the bot removed from a group chat sends no further step or notice there', as
   await h.connector.waitFor((all) => all.slice(mark).find((c) => c.kind === 'update' && c.activityId === consent.activityId && /fix\.request/.test(JSON.stringify(cardOf(c) ?? ''))));
   mark = h.mark();
   await h.post(inGroup(invoke('fix.request', { incidentId, fixId: 'restrict-rdp-source', source: '203.0.113.0/24' })));
-  const approverCopy = await h.connector.waitFor((all) => all.slice(mark).find((c) => c.conversationId === approver.conversationId && /approval\.approve/.test(JSON.stringify(cardOf(c) ?? ''))));
-  const { approvalId } = actionData(cardOf(approverCopy), 'approval.approve');
+  // the posted copies are base cards: the approval id is on their refresh action
+  const approverCopy = await h.connector.waitFor((all) => all.slice(mark).find((c) => c.conversationId === approver.conversationId && /approval\.refresh/.test(JSON.stringify(cardOf(c) ?? ''))));
+  const { approvalId } = actionData(cardOf(approverCopy), 'approval.refresh');
+  // the requester's copy went to the group chat, after the answer: wait for it before the bot leaves
+  await h.connector.waitFor(async () => ((await h.app.store.approvals.get(approvalId))!.cards.length === 2 ? true : undefined));
 
   await h.post({
     ...inGroup({ type: 'conversationUpdate' }),
