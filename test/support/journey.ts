@@ -30,7 +30,7 @@ export interface User {
 }
 
 /** Reports a VM, consents, and waits for the findings card; returns the incident id and the card's activity. */
-export async function diagnoseAs(h: Harness, user: User, text: string): Promise<{ incidentId: string; findings: Captured }> {
+export async function diagnoseAs(h: Harness, user: User, text: string, timeoutMs?: number): Promise<{ incidentId: string; findings: Captured }> {
   const mark = h.mark();
   await h.post(activity(h, user, { type: 'message', text }));
   const consent = await h.connector.waitFor((all) =>
@@ -42,6 +42,7 @@ export async function diagnoseAs(h: Harness, user: User, text: string): Promise<
   if (r.status !== 200) throw new Error(`consent failed: ${JSON.stringify(r.body)}`);
   const findings = await h.connector.waitFor((all) =>
     all.slice(m2).find((c) => c.kind === 'update' && c.activityId === consent.activityId && /fix\.request|Diagnosis of|Результаты/.test(JSON.stringify(cardOf(c) ?? ''))),
+    timeoutMs,
   );
   return { incidentId, findings };
 }
