@@ -117,6 +117,8 @@ function readResults(runs: ModelRun[], resultFile: string, diagnostics: string):
 }
 
 const PWSH_ARGS = ['-NoLogo', '-NoProfile', '-NonInteractive'];
+/** What every pwsh the simulator starts gets: no telemetry, no update check (the machine is offline). */
+const pwshEnv = (): NodeJS.ProcessEnv => ({ ...process.env, POWERSHELL_TELEMETRY_OPTOUT: '1', POWERSHELL_UPDATECHECK: 'Off' });
 
 /** Runs scripts under the modelled Windows, in order, in one new pwsh process (it takes ~1.5 s to start). */
 export async function runModelBatch(runs: ModelRun[], options: ModelBatchOptions): Promise<ModelRunResult[]> {
@@ -170,7 +172,7 @@ export class PwshWorker {
     ].join('\n');
     const loopFile = join(mkdtempSync(join(tmpdir(), 'rdp-doctor-worker-')), 'worker.ps1');
     writeFileSync(loopFile, loop, 'utf8');
-    const child = spawn(this.pwsh, [...PWSH_ARGS, '-File', loopFile], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, POWERSHELL_TELEMETRY_OPTOUT: '1', POWERSHELL_UPDATECHECK: 'Off' } });
+    const child = spawn(this.pwsh, [...PWSH_ARGS, '-File', loopFile], { stdio: ['pipe', 'pipe', 'pipe'], env: pwshEnv() });
     // pwsh reads the file after its start-up: remove it when the worker ends
     child.once('exit', () => rmSync(dirname(loopFile), { recursive: true, force: true }));
     child.stdout.on('data', (d: Buffer) => {
@@ -225,7 +227,7 @@ export class PwshWorker {
 
 function runProcess(cmd: string, args: string[], timeoutMs: number): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, POWERSHELL_TELEMETRY_OPTOUT: '1', POWERSHELL_UPDATECHECK: 'Off' } });
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: pwshEnv() });
     let stderr = '';
     child.stdout.on('data', () => undefined);
     child.stderr.on('data', (d: Buffer) => {

@@ -18,10 +18,10 @@ import {
 } from './arm-shapes';
 import type { AsyncOperation, AsyncOperations, Outcome, Provider } from './async-operations';
 import { nsgRuleSchema, type Fleet, type FleetNsgRule, type FleetVm } from './fleet';
-import { scriptIdOf, type ScriptEngine, type VmInterior } from './interior';
+import type { ScriptEngine, VmInterior } from './interior';
 import type { OperationKind, OperationLog } from './operation-log';
 import { KqlError, runKql } from './resource-graph';
-import { AGENT_ERROR, CONFLICT_ERROR, executeRunCommand, parseRunCommandInput, type ScriptOutcome } from './run-command';
+import { AGENT_ERROR, CONFLICT_ERROR, executeRunCommand, parseRunCommandInput, projectScriptId, type ScriptOutcome } from './run-command';
 
 export interface SimResponse {
   status: number;
@@ -156,7 +156,7 @@ function runCommand(ctx: RouteContext, vm: FleetVm): SimResponse {
   if (vm.faults.runCommand === 'conflict' || ctx.ops.inProgress(vm.name, 'runCommand').length > 0) {
     return { status: 409, body: armError(CONFLICT_ERROR.code, CONFLICT_ERROR.message) };
   }
-  const scriptId = input.commandId === 'RunPowerShellScript' ? scriptIdOf(input.script.join('\n')) : null;
+  const scriptId = projectScriptId(input);
   const received = input.script.join('\n');
   logOp(ctx, vm, 'runCommand', scriptId, scriptId ? ctx.interior.engine : null, createHash('sha256').update(received, 'utf8').digest('hex'));
   // a real script (pwsh) starts at once and runs during the latency, as on a VM; the emulation answers at the end

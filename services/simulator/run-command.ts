@@ -48,6 +48,11 @@ export function parseRunCommandInput(body: unknown): RunCommandInput | string {
   return { commandId: b.commandId, script, parameters };
 }
 
+/** The project script a Run Command carries (its header id), or null for anything else. */
+export function projectScriptId(input: RunCommandInput): string | null {
+  return input.commandId === 'RunPowerShellScript' ? scriptIdOf(input.script.join('\n')) : null;
+}
+
 /** The instance-view statuses Run Command answers with: stdout and stderr, each cut to its last 4,096 bytes. */
 export function runCommandStatuses(stdout: string, stderr: string): Json[] {
   return [
@@ -76,7 +81,7 @@ function toOutcome(r: InteriorResult): ScriptOutcome {
  */
 export function executeRunCommand(vm: FleetVm, input: RunCommandInput, interior: VmInterior, now: Date): ScriptOutcome | Promise<ScriptOutcome> {
   const source = input.script.join('\n');
-  const scriptId = input.commandId === 'RunPowerShellScript' ? scriptIdOf(source) : null;
+  const scriptId = projectScriptId(input);
   if (!scriptId) return { value: runCommandStatuses('', '') };
   const failed = (e: unknown): ScriptOutcome => ({ value: runCommandStatuses('', `${(e as Error).message}`) });
   try {
