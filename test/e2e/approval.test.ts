@@ -25,8 +25,10 @@ let s: E2ESession;
 
 beforeAll(async () => {
   s = await startSession('approval', {
-    // Run Command takes a moment, as on Azure, so the card can be seen while the fix runs
-    botEnv: { APPROVER_IDS: USERS.megan.aadObjectId, SIM_RUN_COMMAND_LATENCY_MS: String(RUN_COMMAND_MS) },
+    botEnv: { APPROVER_IDS: USERS.megan.aadObjectId },
+    // the fleet as its own process, whose operation log says what ran; Run Command takes a
+    // moment, as on Azure, so the card can be seen while the fix runs
+    simulator: { latencyMs: RUN_COMMAND_MS },
   });
 });
 
@@ -48,6 +50,12 @@ async function postAsMegan(text: string): Promise<void> {
   } finally {
     s.proxy.setUser(null);
   }
+}
+
+/** What changed or ran on one VM, from the simulator's operation log (reads left out). */
+async function ranOn(vm: string): Promise<string[]> {
+  const ops = await s.simulator!.operations();
+  return ops.filter((o) => o.vm === vm && o.kind !== 'read').map((o) => `${o.kind}:${o.scriptId ?? ''}`);
 }
 
 const invokesFrom = (userId: string) => s.proxy.seen.filter((a) => a.type === 'invoke' && a.fromId === userId);
@@ -146,6 +154,9 @@ test('the approval card reaches the channel; a non-approver clicking Approve is 
   expect(history).toMatch(/approval\.requested/);
   expect(history).not.toMatch(/approval\.approved|job\./);
   await s.chat.screenshot('history shows the refusal and nothing run');
+  // the VM itself: only the diagnosis ran on it (a refused click queues nothing, so there is no
+  // queue to wait for; the history step above came later than the click)
+  expect(await ranOn('vm-tlsoff-06')).toEqual(['runCommand:diagnose']);
 });
 
 test('the approver approves in the channel: steps run, the fix is verified on every copy, the requester is told', async () => {
@@ -181,6 +192,8 @@ test('the approver approves in the channel: steps run, the fix is verified on ev
   await s.chat.waitForMessageText(/Your request "Enable TLS 1\.2 for servers \(restart\)" on vm-tlsoff-06 was approved by Megan Bowen\./);
   await s.chat.waitForMessageText(/The fix "Enable TLS 1\.2 for servers \(restart\)" on vm-tlsoff-06 has finished: the problem is gone\./);
   await s.chat.screenshot('requester sees the verified fix and both notices');
+  // what happened to the VM, in order: the diagnosis, then the approved job's steps
+  expect(await ranOn('vm-tlsoff-06')).toEqual(['runCommand:diagnose', 'snapshot:', 'runCommand:fix-enable-tls', 'restart:', 'runCommand:diagnose']);
 });
 
 async function waitUntil(cond: () => boolean | Promise<boolean>, what: string, timeoutMs = 10000): Promise<void> {

@@ -2,15 +2,23 @@ import { startSession, type E2ESession } from './support/session';
 
 /**
  * The journeys of issue 6, as a user does them in the Microsoft 365 Agents Playground against the
- * real bot in demo mode (simulated fleet, Run Command without latency). One page for the file;
- * each journey in the personal chat. Screenshots: test-artifacts/e2e/journeys/.
+ * real bot (Run Command without latency). The simulated fleet runs as its own process, the bot
+ * points at it as at any ARM endpoint, and its operation log (not the bot's words) says what ran
+ * on each VM. One page for the file; each journey in the personal chat.
+ * Screenshots: test-artifacts/e2e/journeys/.
  * The strings are the bot's catalogue texts (locales/en|ru/diagnosis.json).
  */
 
 let s: E2ESession;
 
+/** What changed or ran on one VM, from the simulator's operation log (reads left out). */
+async function ranOn(vm: string): Promise<string[]> {
+  const ops = await s.simulator!.operations();
+  return ops.filter((o) => o.vm === vm && o.kind !== 'read').map((o) => `${o.kind}:${o.scriptId ?? ''}`);
+}
+
 beforeAll(async () => {
-  s = await startSession('journeys');
+  s = await startSession('journeys', { simulator: {} });
   await s.chat.openPersonalChat();
 });
 
@@ -36,6 +44,8 @@ test('journey 1 (English): internal error on vm-certexpired-04 -> consent -> fin
 
   const click = s.proxy.seen.find((a) => a.type === 'invoke' && a.name === 'adaptiveCard/action');
   expect(click?.status).toBe(200);
+  // exactly one read-only Run Command reached the VM, nothing else ran on it
+  expect(await ranOn('vm-certexpired-04')).toEqual(['runCommand:diagnose']);
 });
 
 test('journey 2 (Russian client): vm-tlsoff-06 -> «Запустить диагностику» -> findings name TLS 1.2 disabled', async () => {
@@ -54,4 +64,5 @@ test('journey 2 (Russian client): vm-tlsoff-06 -> «Запустить диаг�
 
   const ruTurns = s.proxy.seen.filter((a) => a.locale === 'ru-RU');
   expect(ruTurns.some((a) => a.type === 'invoke' && a.status === 200)).toBe(true);
+  expect(await ranOn('vm-tlsoff-06')).toEqual(['runCommand:diagnose']);
 });
