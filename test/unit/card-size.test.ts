@@ -1,111 +1,14 @@
-import { approvalCard } from '../../cards/approval';
-import { consentCard, findingsCard, offlineGuideCard, progressCard, vmPickCard, messageCard } from '../../cards/diagnosis';
-import { helpCard } from '../../cards/help';
-import { asAttachment, type CardJson } from '../../cards/render';
-import { welcomeCard } from '../../cards/welcome';
-import { offlineGuide } from '../../dialogs/offline-steps';
-import { LANGS, translator } from '../../services/i18n';
-import type { Approval, DiagnosisRecord, Job } from '../../services/incidents/model';
-import { FINDING_IDS, SEVERITY } from '../../services/runbook/findings';
-import { FIXES, FIX_IDS } from '../../services/runbook/fixes';
-import { DIAGNOSE_RUN_TEXT } from '../../services/runbook/script-pages';
+import { FIX_IDS } from '../../services/runbook/fixes';
+import { LANGS } from '../../services/i18n';
+import { activity, cards } from '../support/card-catalogue';
 import { cardProblems } from '../support/card-validation';
 import { TEAMS_MAX_ACTIVITY_BYTES, largest, utf16Bytes } from '../support/teams-limits';
 
 /**
- * Every card at its worst (longest names, every finding, every fix, every state, both languages)
- * as the activity Teams receives, measured the way Teams measures it. The chat journeys measure
- * the real activities too (test/integration/teams-limits.test.ts).
+ * Every card at its worst (longest names, every finding, every fix, every state, both languages;
+ * test/support/card-catalogue.ts) as the activity Teams receives, measured the way Teams measures
+ * it. The chat journeys measure the real activities too (test/integration/teams-limits.test.ts).
  */
-const base = 'https://rdp-doctor-helpdesk-westeurope-01.azurewebsites.net';
-const longName = 'vm-' + 'x'.repeat(61);
-const vm = {
-  id: `/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/${'rg'.repeat(45)}/providers/Microsoft.Compute/virtualMachines/${longName}`,
-  name: longName,
-  resourceGroup: 'rg'.repeat(45),
-  subscriptionId: '00000000-0000-0000-0000-000000000001',
-  location: 'westeurope',
-};
-const incidentId = '3f0c2f4e-1d7b-4c36-9d8e-0a8f2f5d9b11';
-const activity = (card: CardJson) => ({
-  type: 'message',
-  id: '1:xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx',
-  from: { id: '28:00000000-0000-0000-0000-0000000000b1', name: 'RDP Doctor' },
-  conversation: { id: '19:' + 'x'.repeat(60) + '@thread.tacv2;messageid=1700000000000', conversationType: 'channel', tenantId: '00000000-0000-0000-0000-0000000000c1' },
-  recipient: { id: '29:' + 'x'.repeat(100), name: 'Alexandra Konstantinopolskaya-Wilberforce' },
-  replyToId: '1700000000000',
-  attachments: [asAttachment(card)],
-});
-
-// worse than any VM can be: every finding of a running VM at once (some exclude each other),
-// each with three lines of evidence of 150 characters, and every fix that addresses them
-const onRunningVm = FINDING_IDS.filter((id) => SEVERITY[id] !== 'blocker');
-const everything: DiagnosisRecord = {
-  at: '2026-11-25T10:00:00.000Z',
-  findings: onRunningVm.map((id) => ({
-    id,
-    severity: SEVERITY[id],
-    evidence: [0, 1, 2].map(() => ({ key: 'findings.ready', params: { vm: 'x'.repeat(150) } })),
-  })),
-  fixes: FIX_IDS.filter((id) => FIXES[id].addresses.some((f) => onRunningVm.includes(f))).map((id) => ({ id, addresses: [...FIXES[id].addresses] })),
-  runCommandCalls: 1,
-  armCalls: 12,
-  elapsedMs: 21000,
-  vm: { id: vm.id, name: vm.name, powerState: 'running', agentStatus: 'Ready', osType: 'Windows' },
-  facts: null,
-};
-
-function approvals(lang: (typeof LANGS)[number]): Record<string, CardJson> {
-  const t = translator(lang);
-  const out: Record<string, CardJson> = {};
-  const steps: Job['steps'] = [{ name: 'snapshot', state: 'done' }, { name: 'fix', state: 'done' }, { name: 'nsg', state: 'done' }, { name: 'restart', state: 'done' }, { name: 'verify', state: 'running' }];
-  for (const fixId of FIX_IDS) {
-    const a: Approval = {
-      id: '9a0c2f4e-1d7b-4c36-9d8e-0a8f2f5d9b22', incidentId, vmId: vm.id, vmName: vm.name, fixId,
-      params: { source: '203.0.113.0/24', port: 65535, service: 'x'.repeat(100), disable: 'true', scope: 'all', tls10: 'true', tls11: 'true' },
-      paramsHash: 'h', requester: { id: '29:' + 'x'.repeat(100), name: 'Alexandra Konstantinopolskaya-Wilberforce' }, lang, state: 'pending',
-      createdAt: '2026-11-25T10:00:00.000Z', expiresAt: '2026-11-25T11:00:00.000Z', cards: [],
-      decidedBy: { id: '29:approver', name: 'Helpdesk Hana Konstantinopolskaya' },
-    };
-    const job = (state: Job['state'], extra: Partial<Job> = {}): Job => ({
-      id: 'j1', approvalId: a.id, incidentId, vmId: vm.id, vmName: vm.name, fixId, params: a.params, paramsHash: 'h', lang, state, steps, createdAt: '', updatedAt: '', ...extra,
-    });
-    const users = Array.from({ length: 60 }, (_, i) => `29:${String(i).padStart(100, 'x')}`);
-    const card = (approval: Approval, j: Job | null, view: 'approver' | 'status') =>
-      approvalCard(t, { approval, job: j, view, refreshUserIds: users, publicBaseUrl: base, snapshotId: `/subscriptions/x/resourceGroups/rg/providers/Microsoft.Compute/snapshots/${'s'.repeat(80)}` });
-    out[`${fixId} pending, approver view`] = card(a, null, 'approver');
-    out[`${fixId} pending, base card`] = card(a, null, 'status');
-    out[`${fixId} rejected`] = card({ ...a, state: 'rejected' }, null, 'status');
-    out[`${fixId} expired`] = card({ ...a, state: 'expired' }, null, 'status');
-    out[`${fixId} approved`] = card({ ...a, state: 'approved' }, job('queued', { steps: [] }), 'status');
-    out[`${fixId} running`] = card({ ...a, state: 'approved' }, job('running'), 'status');
-    // the verification at its longest: what the fix addressed is gone, everything else remains
-    const gone = [...FIXES[fixId].addresses];
-    const remaining = onRunningVm.filter((f) => !gone.includes(f));
-    out[`${fixId} succeeded`] = card({ ...a, state: 'approved' }, job('succeeded', { result: { gone, remaining, appeared: [] } }), 'status');
-    out[`${fixId} failed`] = card({ ...a, state: 'approved' }, job('failed', { error: { code: 'azure-error', params: {}, step: 'fix' } }), 'status');
-    out[`${fixId} interrupted`] = card({ ...a, state: 'approved' }, job('interrupted'), 'status');
-  }
-  return out;
-}
-
-function cards(lang: (typeof LANGS)[number]): Record<string, CardJson> {
-  const t = translator(lang);
-  const line = 'x'.repeat(180);
-  return {
-    welcome: welcomeCard(t, { demoMode: true }),
-    help: helpCard(t, { demoMode: true }),
-    consent: consentCard(t, { incidentId, vm, symptom: 'internal-error', script: DIAGNOSE_RUN_TEXT, publicBaseUrl: base }),
-    'vm-pick (the most candidates a search offers)': vmPickCard(t, { incidentId, query: 'x'.repeat(80), vms: Array.from({ length: 10 }, (_, i) => ({ ...vm, id: `${vm.id}${i}` })) }),
-    progress: progressCard(t, { vmName: vm.name, current: 'runCommand' }),
-    'findings: every finding and every fix': findingsCard(t, { incidentId, diagnosis: everything }),
-    'offline guide': offlineGuideCard(t, { ...offlineGuide(t, 'F'), publicBaseUrl: base }),
-    'status listing': messageCard({ title: t('status.title', { count: 100 }), text: Array(20).fill(line).join('\n\n'), fullWidth: true }),
-    'history listing': messageCard({ title: t('history.title', { vm: vm.name, count: 500 }), text: Array(40).fill(line).join('\n\n'), fullWidth: true }),
-    ...approvals(lang),
-  };
-}
-
 describe.each(LANGS)('every card as Teams receives it (%s)', (lang) => {
   const all = cards(lang);
 
