@@ -23,6 +23,7 @@ import { MainDialog } from '../dialogs/main-dialog';
 import { VerbRouter } from '../dialogs/verbs';
 import type { AzureGateway } from '../services/azure/gateway';
 import { IncidentService } from '../services/incidents/incident-service';
+import { parseSelfServiceScope } from '../services/incidents/self-service';
 import { JobRunner } from '../services/incidents/jobs';
 import type { Logger } from '../services/log';
 import { openStore } from '../services/store';
@@ -103,7 +104,7 @@ export async function createApp(config: Config, logger: Logger, overrides: AppOv
       searchesPerHour: config.RATE_LIMIT_SEARCHES_PER_HOUR,
       incidentsPerHour: config.RATE_LIMIT_INCIDENTS_PER_HOUR,
       leaseInMs: config.JOB_LEASE_SECONDS * 1000,
-      selfService: { resourceGroups: config.SELF_SERVICE_SCOPE, isApprover: (p) => approverSet.has((p.aadObjectId ?? '').toLowerCase()) },
+      selfService: { scope: parseSelfServiceScope(config.SELF_SERVICE_SCOPE), isApprover: (p) => approverSet.has((p.aadObjectId ?? '').toLowerCase()) },
     });
     const approvals = new ApprovalService({
       store,

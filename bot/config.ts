@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseScopeEntry } from '../services/incidents/self-service';
 
 /**
  * Configuration: read once from the environment (and `.env`), validated, then passed down.
@@ -47,7 +48,7 @@ const schema = z.object({
   SIM_RUN_COMMAND_LATENCY_MS: z.coerce.number().int().min(0).max(600000).optional(),
   SIM_SCRIPTS: z.enum(['pwsh', 'emulate', 'auto'], { message: 'expected pwsh, emulate or auto' }).default('auto'),
 
-  SELF_SERVICE_SCOPE: csv(z.string().regex(/^[-\w._()]{1,90}$/, 'not a resource group name'), 'resource group names'),
+  SELF_SERVICE_SCOPE: csv(z.string().refine((e) => parseScopeEntry(e) !== null, 'not a resource group name or tag:name=value'), 'resource group names or tag:name=value'),
   ALLOWED_TENANT_IDS: csv(z.string().regex(guid, 'not a GUID'), 'tenant GUIDs'),
   APPROVER_IDS: csv(z.string().regex(guid, 'not a GUID'), 'Entra object id GUIDs'),
   ALLOW_SELF_APPROVAL: bool(false),

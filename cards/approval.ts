@@ -35,7 +35,7 @@ export function fixSource(fixId: string, params: Record<string, unknown>, plan?:
  */
 export function approvalCard(
   raw: Translate,
-  d: { approval: Approval; job?: Job | null; view: ApprovalView; refreshUserIds: string[]; snapshotId?: string; publicBaseUrl: string; canUndo?: boolean },
+  d: { approval: Approval; job?: Job | null; view: ApprovalView; refreshUserIds: string[]; snapshotId?: string; publicBaseUrl: string; canUndo?: boolean; noUndo?: { key: string; params: Record<string, string> } | null },
 ): CardJson {
   const t = markdownSafe(raw);
   const { approval: a, job } = d;
@@ -65,6 +65,8 @@ export function approvalCard(
     incidentId: a.incidentId,
     jobId: job?.id ?? '',
     canUndo: !!d.canUndo && !!job,
+    // a finished fix without Undo says why (services/incidents/planner.ts noUndoFor, docs/undo.md)
+    noUndo: !d.canUndo && job && d.noUndo ? { title: t('plans.undo.none.title'), text: t(d.noUndo.key, d.noUndo.params) } : null,
     script: scriptView(t, d.publicBaseUrl, src.code, src.language),
     s: {
       title: t('approval.title', { fix: t(`fixes.${a.fixId}.title`), vm: a.vmName }),

@@ -1,5 +1,6 @@
 import 'dotenv/config';
 import { parseArgs } from 'node:util';
+import type { AuditVerification } from '../services/store/audit-chain';
 import { ConfigError, loadConfig } from '../bot/config';
 import { openAzure } from '../bot/azure';
 import { DomainError, isDomainError } from '../services/errors';
@@ -17,7 +18,8 @@ import { openStore } from '../services/store';
  */
 const USAGE = [
   'usage: rdp-doctor diagnose <vm-name-or-resource-id> [--fleet FILE] [--json] [--lang en|ru]',
-  '       rdp-doctor audit verify [--json]   (the store of the configuration: STORAGE, DATA_DIR, ...)',
+  '       rdp-doctor audit verify [--json] [--head SEQ:HASH]   (the store of the configuration: STORAGE, DATA_DIR, ...;',
+  '                                 --head: a head printed by an earlier verify, kept outside the store)',
 ].join('\n');
 
 class UsageError extends Error {}
@@ -31,6 +33,7 @@ async function main(argv: string[]): Promise<number> {
       options: {
         fleet: { type: 'string' },
         json: { type: 'boolean', default: false },
+        head: { type: 'string' },
         lang: { type: 'string', default: 'en' },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -47,7 +50,13 @@ async function main(argv: string[]): Promise<number> {
   if (command === 'audit') {
     if (target !== 'verify') throw new UsageError(target ? `unknown audit command ${JSON.stringify(target)}` : 'missing audit command (verify)');
     if (extra.length) throw new UsageError(`unexpected argument ${JSON.stringify(extra[0])}`);
-    return auditVerify(values.json);
+    let witness: { seq: number; hash: string } | undefined;
+    if (values.head !== undefined) {
+      const m = /^([1-9][0-9]{0,14}):([0-9a-f]{64})$/.exec(values.head);
+      if (!m) throw new UsageError('--head must be SEQ:HASH (a seq and a 64-digit lower-case SHA-256, as verify prints them)');
+      witness = { seq: Number(m[1]), hash: m[2] };
+    }
+    return auditVerify(values.json, witness);
   }
   if (command !== 'diagnose') throw new UsageError(command ? `unknown command ${JSON.stringify(command)}` : 'missing command');
   if (!target) throw new UsageError('missing VM name or resource id');
@@ -96,14 +105,22 @@ async function main(argv: string[]): Promise<number> {
  * `rdp-doctor audit verify`: walks the audit chain of the configured store. Exit 0 when every
  * entry fits the chain, 1 with the first entry that does not.
  */
-async function auditVerify(json: boolean): Promise<number> {
+async function auditVerify(json: boolean, witness?: { seq: number; hash: string }): Promise<number> {
   const config = loadConfig(process.env);
   const store = await openStore(config);
   try {
-    const r = await store.audit.verify();
+    let r: AuditVerification & { legacy?: number } = await store.audit.verify();
+    // a head kept outside the store: the entry must still be there with the same hash. Catches a
+    // rewrite by someone who recomputed the whole chain (and its anchor) from that seq on.
+    if (r.ok && witness) {
+      const at = (await store.audit.page({ beforeSeq: witness.seq + 1, limit: 1 })).entries[0];
+      if (!at || at.seq !== witness.seq || at.hash !== witness.hash) r = { ...r, ok: false, firstBadSeq: witness.seq, reason: 'witness-mismatch' };
+    }
     if (json) process.stdout.write(`${JSON.stringify({ storage: store.kind, ...r })}\n`);
-    else if (r.ok) process.stdout.write(`audit log intact: ${r.count} entries chained${r.legacy ? ` (${r.legacy} older entries from before the chain)` : ''}\n`);
-    else process.stdout.write(`audit log BROKEN at seq ${r.firstBadSeq} (${r.reason}) after ${r.count - 1} intact entries\n`);
+    else if (r.ok) {
+      process.stdout.write(`audit log intact: ${r.count} entries chained${r.legacy ? ` (${r.legacy} older entries from before the chain)` : ''}${witness ? `, seq ${witness.seq} as given` : ''}\n`);
+      if (r.head) process.stdout.write(`head: ${r.head.seq}:${r.head.hash}   (keep it outside this store; check later with --head)\n`);
+    } else process.stdout.write(`audit log BROKEN at seq ${r.firstBadSeq} (${r.reason}) after ${Math.max(0, r.count - 1)} intact entries\n`);
     return r.ok ? 0 : 1;
   } finally {
     await store.close();

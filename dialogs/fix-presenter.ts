@@ -7,7 +7,7 @@ import type { Approval, CardPlacement, Incident, Job } from '../services/inciden
 import type { Notifier } from '../services/incidents/notifier';
 import type { Logger } from '../services/log';
 import type { AppStore } from '../services/store/store';
-import { undoAvailable } from '../services/incidents/planner';
+import { noUndoFor, undoAvailable } from '../services/incidents/planner';
 import { samePerson } from '../services/incidents/identity';
 import { errorText } from './error-text';
 import { DomainError } from '../services/errors';
@@ -64,6 +64,7 @@ export class FixPresenter implements FixObserver {
       snapshotId: incident?.snapshotId,
       publicBaseUrl: this.deps.publicBaseUrl(),
       canUndo: undoAvailable(job) && incident?.state !== 'fixing',
+      noUndo: noUndoFor(job),
     });
   }
 

@@ -16,12 +16,16 @@ export interface VmRef {
 export interface VmSummary extends VmRef {
   osType?: string;
   powerState?: string;
+  /** the VM's Azure tags (SELF_SERVICE_SCOPE `tag:name=value`) */
+  tags?: Record<string, string>;
 }
 
 export type PowerState = 'running' | 'stopped' | 'deallocated' | 'starting' | 'stopping' | 'deallocating' | 'unknown';
 export type AgentStatus = 'Ready' | 'NotReady' | 'Unknown';
 
 export interface VmDetails extends VmRef {
+  /** the VM's Azure tags */
+  tags?: Record<string, string>;
   osType: 'Windows' | 'Linux' | 'unknown';
   powerState: PowerState;
   provisioningState: string;

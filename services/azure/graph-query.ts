@@ -17,7 +17,7 @@ export function graphQueryForName(text: string, resourceGroups?: readonly string
   const groups = (resourceGroups ?? []).filter((g) => RG_PATTERN.test(g) && !g.includes("'"));
   if (groups.length > 0) lines.push(`| where resourceGroup in~ (${groups.map((g) => `'${g}'`).join(', ')})`);
   lines.push(
-    '| project id, name, resourceGroup, subscriptionId, location, osType = tostring(properties.storageProfile.osDisk.osType), powerState = tostring(properties.extended.instanceView.powerState.code)',
+    '| project id, name, resourceGroup, subscriptionId, location, osType = tostring(properties.storageProfile.osDisk.osType), powerState = tostring(properties.extended.instanceView.powerState.code), tags',
     '| order by name asc',
   );
   return lines.join('\n');

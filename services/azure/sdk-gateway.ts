@@ -130,7 +130,7 @@ export class SdkAzureGateway implements AzureGateway {
       const ref = this.vmRef(text);
       try {
         const vm = await this.getVm(ref.id);
-        return [{ id: vm.id, name: vm.name, resourceGroup: vm.resourceGroup, subscriptionId: vm.subscriptionId, location: vm.location, osType: vm.osType, powerState: vm.powerState }];
+        return [{ id: vm.id, name: vm.name, resourceGroup: vm.resourceGroup, subscriptionId: vm.subscriptionId, location: vm.location, osType: vm.osType, powerState: vm.powerState, tags: vm.tags }];
       } catch (e) {
         if (isDomainError(e) && e.code === 'not-found') return [];
         throw e;

@@ -47,6 +47,7 @@ export function vmDetailsOf(vm: VirtualMachine): VmDetails {
     osDiskName: osDisk?.name,
     primaryNicId: primaryNic?.id,
     bootDiagnosticsEnabled: vm.diagnosticsProfile?.bootDiagnostics?.enabled === true,
+    tags: tagsOf(vm.tags),
   };
 }
 
@@ -65,5 +66,14 @@ export function vmSummaryOfRow(row: Record<string, unknown>): VmSummary | null {
     location: text(row.location) ?? '',
     osType: text(row.osType),
     powerState: power ? powerStateOf(power) : undefined,
+    tags: tagsOf(row.tags),
   };
+}
+
+/** Azure tags as strings (ARM allows 50 per resource; anything else in the field is ignored). */
+export function tagsOf(v: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!v || typeof v !== 'object' || Array.isArray(v)) return out;
+  for (const [k, x] of Object.entries(v as Record<string, unknown>).slice(0, 50)) if (typeof x === 'string') out[k] = x;
+  return out;
 }

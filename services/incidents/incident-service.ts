@@ -7,6 +7,7 @@ import type { AppStore } from '../store/store';
 import { diagnoseVm, toRecord, type DiagnosisPhase, type DiagnosisReport } from './diagnosis';
 import type { JobRunner } from './jobs';
 import { RateLimiter } from './rate-limit';
+import { inSelfServiceScope, scopeIsEmpty, type SelfServiceScope } from './self-service';
 import { findVmCandidates } from './vm-lookup';
 import type { DiagnosisRecord, Incident, Person, Symptom } from './model';
 import { identityOf, samePerson } from './identity';
@@ -32,8 +33,8 @@ export interface IncidentServiceDeps {
   incidentsPerHour?: number;
   /** how long a running diagnosis holds its lease without renewal (renewed while it runs) */
   leaseInMs?: number;
-  /** SELF_SERVICE_SCOPE: the resource groups whose VMs people other than approvers may diagnose (empty: all in scope) */
-  selfService?: { resourceGroups: string[]; isApprover: (p: Person) => boolean };
+  /** SELF_SERVICE_SCOPE: the resource groups and tags whose VMs people other than approvers may diagnose (empty: all in scope) */
+  selfService?: { scope: SelfServiceScope; isApprover: (p: Person) => boolean };
 }
 
 export const MAX_CANDIDATES = 10;
@@ -63,10 +64,9 @@ export class IncidentService {
     }
     const found = await this.resolveVm(query);
     const scope = this.deps.selfService;
-    if (!scope || scope.resourceGroups.length === 0 || scope.isApprover(person)) return found;
+    if (!scope || scopeIsEmpty(scope.scope) || scope.isApprover(person)) return found;
     // outside the self-service scope a VM is not there for this person: not even its name is shown
-    const rgs = new Set(scope.resourceGroups.map((g) => g.toLowerCase()));
-    return found.filter((v) => rgs.has(v.resourceGroup.toLowerCase()));
+    return found.filter((v) => inSelfServiceScope(scope.scope, v));
   }
 
   /** VMs matching the user's words: a resource id, else names containing the query (exact names first). */

@@ -86,3 +86,34 @@ export function undoScriptFor(fixId: FixId, status: Record<string, unknown>): Un
       return null;
   }
 }
+
+/**
+ * Why a finished fix offers no Undo, as a catalogue key under `plans.undo.none.` (docs/undo.md
+ * gives the reasoning per fix). null when the fix has an undo (the caller decides whether it is
+ * still possible: an NSG rule changed since is refused when the undo is requested).
+ */
+export type NoUndoReason =
+  | 'nothingChanged'
+  | 'isUndo'
+  | 'noBeforeValues'
+  | 'free-rdp-port'
+  | 'start-termservice'
+  | 'renew-rdp-cert'
+  | 'reset-machinekeys-acl'
+  | 'change-rdp-port'
+  | 'start-vm'
+  | 'restart-vm'
+  | 'snapshot-os-disk';
+
+/** The fixes that never get an undo, each for the reason of the same name. */
+export const NO_UNDO_FIXES = ['free-rdp-port', 'start-termservice', 'renew-rdp-cert', 'reset-machinekeys-acl', 'change-rdp-port', 'start-vm', 'restart-vm', 'snapshot-os-disk'] as const satisfies readonly FixId[];
+
+export function noUndoReason(fixId: string, status: Record<string, unknown> | null | undefined, opts: { alreadyFixed?: boolean; nsgChanges?: number } = {}): NoUndoReason | null {
+  if (fixId === 'undo') return 'isUndo';
+  if (opts.alreadyFixed) return 'nothingChanged';
+  if ((NO_UNDO_FIXES as readonly string[]).includes(fixId)) return fixId as NoUndoReason;
+  if (fixId === 'restrict-rdp-source') return (opts.nsgChanges ?? 0) > 0 ? null : 'nothingChanged';
+  if (status && status.ok === true && status.status === 'noop') return 'nothingChanged';
+  if (!status || undoScriptFor(fixId as FixId, status) === null) return 'noBeforeValues';
+  return null;
+}

@@ -108,7 +108,7 @@ export function vmResourceOf(fleet: Fleet, vm: FleetVm, withInstanceView: boolea
     id: vmIdOf(fleet, vm),
     type: 'Microsoft.Compute/virtualMachines',
     location: vm.location,
-    tags: {},
+    tags: { ...(vm.tags ?? {}) },
     properties,
   };
 }
@@ -126,7 +126,7 @@ export function graphRowOf(fleet: Fleet, vm: FleetVm): JsonObject {
     location: vm.location,
     resourceGroup: vm.resourceGroup.toLowerCase(),
     subscriptionId: fleet.subscriptionId,
-    tags: {},
+    tags: { ...(vm.tags ?? {}) },
     properties: {
       ...props,
       extended: {

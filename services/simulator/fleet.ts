@@ -160,6 +160,8 @@ export const fleetVmSchema = z.object({
   nsgRules: z.array(nsgRuleSchema).default([]),
   /** the NIC's public IP; `null` = none; absent = one exists */
   publicIp: z.string().nullable().optional(),
+  /** the VM's Azure tags, as ARM and Resource Graph return them (SELF_SERVICE_SCOPE `tag:name=value`) */
+  tags: z.record(z.string().min(1).max(512), z.string().max(256)).optional(),
   windows: windowsStateSchema.optional(),
   faults: faultsSchema.default({ runCommand: 'none', arm: 'none' }),
 });

@@ -36,7 +36,15 @@ export interface AuditVerification {
   count: number;
   /** the seq of the first entry that does not fit the chain */
   firstBadSeq?: number;
-  reason?: 'hash-mismatch' | 'prev-hash-mismatch' | 'seq-gap' | 'unhashed';
+  /**
+   * `head-mismatch`: every entry fits, but the chain does not end where the store's anchor says
+   * (SQLite: newest entries deleted or replaced, or the anchor edited); `firstBadSeq` is the first seq
+   * past the shorter of the two, or the newest seq when only its hash differs; `witness-mismatch`:
+   * the entry of a head kept outside the store (`audit verify --head SEQ:HASH`) is gone or different
+   */
+  reason?: 'hash-mismatch' | 'prev-hash-mismatch' | 'seq-gap' | 'unhashed' | 'head-mismatch' | 'witness-mismatch';
+  /** the newest chained entry: keep it outside the store (a ticket, a log) to check the log against it later */
+  head?: { seq: number; hash: string };
 }
 
 /** JSON with object keys sorted at every level; `undefined` members left out (as JSON.stringify does). */

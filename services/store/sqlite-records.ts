@@ -126,6 +126,22 @@ export class SqliteAuditLog implements AuditLog {
     // where the chain starts: 1 for a new log, after the legacy rows of an older one (fixed once)
     db.exec(`CREATE TABLE IF NOT EXISTS audit_chain (id INTEGER PRIMARY KEY CHECK (id = 1), start_seq INTEGER NOT NULL);
     INSERT OR IGNORE INTO audit_chain (id, start_seq) SELECT 1, COALESCE(MAX(seq), 0) + 1 FROM audit_log;`);
+    // the anchor of the chain's end: the newest entry's seq and hash, moved in the same transaction
+    // as each append, so deleting the newest rows (which leaves an intact but shorter chain) shows.
+    // A log chained before the anchor existed is anchored at its newest row when first opened.
+    const chainColumns = db.prepare<[], { name: string }>('PRAGMA table_info(audit_chain)').all().map((c) => c.name);
+    if (!chainColumns.includes('head_seq')) {
+      db.exec(`ALTER TABLE audit_chain ADD COLUMN head_seq INTEGER NOT NULL DEFAULT 0; ALTER TABLE audit_chain ADD COLUMN head_hash TEXT;
+      UPDATE audit_chain SET head_seq = COALESCE((SELECT MAX(seq) FROM audit_log WHERE seq >= start_seq), start_seq - 1),
+        head_hash = (SELECT hash FROM audit_log WHERE seq >= start_seq ORDER BY seq DESC LIMIT 1) WHERE id = 1;`);
+    }
+    // the anchor only moves forward, one entry at a time, and never goes away (an honest SQL client cannot
+    // move it back; someone who edits the file can drop these triggers too: docs/audit.md)
+    db.exec(`CREATE TRIGGER IF NOT EXISTS audit_chain_forward BEFORE UPDATE ON audit_chain
+      WHEN NEW.start_seq <> OLD.start_seq OR NEW.head_seq <> OLD.head_seq + 1 OR NEW.head_hash IS NULL
+      BEGIN SELECT RAISE(ABORT, 'audit chain anchor only moves forward'); END;
+    CREATE TRIGGER IF NOT EXISTS audit_chain_no_delete BEFORE DELETE ON audit_chain BEGIN SELECT RAISE(ABORT, 'audit chain anchor stays'); END;`);
+    const headStmt = db.prepare<[number, string]>('UPDATE audit_chain SET head_seq = ?, head_hash = ? WHERE id = 1');
     const lastStmt = db.prepare<[], { seq: number; hash: string | null }>('SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1');
     const insertStmt = db.prepare<[number, string, string, string, string | null, string | null, string | null, string, string]>(
       'INSERT INTO audit_log (seq, at, actor, action, incident_id, vm_id, details, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
@@ -134,6 +150,7 @@ export class SqliteAuditLog implements AuditLog {
       const last = lastStmt.get();
       const r = seal(last ? { seq: last.seq, hash: last.hash ?? GENESIS_HASH } : null, e);
       insertStmt.run(r.seq, r.at, r.actor, r.action, r.incidentId ?? null, r.vmId ?? null, r.details ? JSON.stringify(r.details) : null, r.prevHash, r.hash);
+      headStmt.run(r.seq, r.hash);
     });
   }
 
@@ -175,7 +192,17 @@ export class SqliteAuditLog implements AuditLog {
     const records = function* (): Generator<AuditRecord> {
       for (const r of rows) yield auditRecord(r);
     };
-    return { ...verifyChain(records()), legacy };
+    const result = verifyChain(records());
+    if (!result.ok) return { ...result, legacy };
+    // the chain is intact as far as it goes: its end must be where the anchor says
+    const anchor = this.db.prepare<[], { head_seq: number; head_hash: string | null }>('SELECT head_seq, head_hash FROM audit_chain WHERE id = 1').get();
+    const last = this.db.prepare<[number], { seq: number; hash: string | null }>('SELECT seq, hash FROM audit_log WHERE seq >= ? ORDER BY seq DESC LIMIT 1').get(start);
+    const lastSeq = last?.seq ?? start - 1;
+    const headSeq = anchor ? anchor.head_seq : start - 1;
+    if (!anchor || headSeq !== lastSeq || (last && anchor.head_hash !== last.hash)) {
+      return { ok: false, count: result.count, firstBadSeq: headSeq === lastSeq ? lastSeq : Math.min(headSeq, lastSeq) + 1, reason: 'head-mismatch', legacy, head: last ? { seq: last.seq, hash: last.hash ?? '' } : undefined };
+    }
+    return { ...result, legacy, head: last ? { seq: last.seq, hash: last.hash ?? '' } : undefined };
   }
 }
 

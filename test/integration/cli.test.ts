@@ -142,4 +142,26 @@ describe('rdp-doctor audit verify', () => {
     const text = await run(['audit', 'verify'], { DATA_DIR: dataDir });
     expect(text).toMatchObject({ code: 1, stdout: expect.stringMatching(/BROKEN at seq 3/) });
   });
+
+  it('prints the head to keep elsewhere; --head catches a tail rewritten together with its anchor, which the file alone cannot show', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'rdp-audit-cli-'));
+    const store = SqliteStore.open(dataDir);
+    for (const actor of ['alex', 'approver', 'rdp-doctor']) await store.audit.append({ at: '2030-01-01T00:00:00.000Z', actor, action: 'x' });
+    const file = store.db.name;
+    await store.close();
+    const ok = await run(['audit', 'verify'], { DATA_DIR: dataDir });
+    const head = /head: (3:[0-9a-f]{64})/.exec(ok.stdout)?.[1];
+    expect(ok.code).toBe(0);
+    expect(head).toBeDefined();
+    expect((await run(['audit', 'verify', '--head', head!], { DATA_DIR: dataDir })).code).toBe(0);
+    // someone with the file removes the last approval and moves the anchor back: the file is consistent again
+    const raw = new Database(file);
+    raw.exec('DROP TRIGGER audit_no_delete; DROP TRIGGER audit_chain_forward; DELETE FROM audit_log WHERE seq = 3; UPDATE audit_chain SET head_seq = 2, head_hash = (SELECT hash FROM audit_log WHERE seq = 2);');
+    raw.close();
+    expect((await run(['audit', 'verify', '--json'], { DATA_DIR: dataDir })).code).toBe(0);
+    const caught = await run(['audit', 'verify', '--json', '--head', head!], { DATA_DIR: dataDir });
+    expect(caught.code).toBe(1);
+    expect(JSON.parse(caught.stdout)).toMatchObject({ ok: false, firstBadSeq: 3, reason: 'witness-mismatch' });
+    expect(await run(['audit', 'verify', '--head', '3:nothex'], { DATA_DIR: dataDir })).toMatchObject({ code: 2 });
+  });
 });

@@ -309,6 +309,31 @@ describe('undo', () => {
   });
 });
 
+describe('no undo', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await withApprovers();
+  });
+  afterAll(async () => h.close());
+
+  it('renew-rdp-cert: the finished card says why there is no undo, and an undo asked for anyway changes nothing', async () => {
+    const { incidentId } = await diagnoseAs(h, userA, 'internal error on vm-certexpired-04');
+    const { approvalId, requesterCopy } = await request(h, userA, incidentId, 'renew-rdp-cert');
+    const job = await approveAndWait(h, approver, approvalId);
+    expect(job.state).toBe('succeeded');
+    const done = await h.connector.waitFor((all) => all.slice().reverse().find((c) => c.kind === 'update' && c.activityId === requesterCopy.activityId && /No undo for this fix/.test(cardText(cardOf(c)))));
+    expect(cardText(cardOf(done))).toMatch(/the old RDP certificate was deleted with its key/);
+    expect(JSON.stringify(cardOf(done))).not.toMatch(/fix\.undo/);
+    const ran = changesOf(h, 'vm-certexpired-04');
+    // an old card, a hand-made invoke: refused before anything is planned
+    const r = await h.post(activity(h, userA, invoke('fix.undo', { incidentId, jobId: job.id })));
+    expect(refusal(r)).toMatch(/cannot be undone automatically/);
+    await h.connector.waitFor(async () => ((await h.app.store.jobs.listByState(['queued', 'running'])).length === 0 ? true : undefined), 30000);
+    expect(changesOf(h, 'vm-certexpired-04')).toEqual(ran);
+    expect((await h.app.store.approvals.listByIncident(incidentId)).map((a) => a.fixId)).toEqual(['renew-rdp-cert']);
+  });
+});
+
 describe('two-person rule (TWO_PERSON_FIXES=restart,nsg)', () => {
   let h: Harness;
   beforeAll(async () => {

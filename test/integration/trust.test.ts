@@ -195,6 +195,35 @@ describe('least disclosure (issue #12, self-service)', () => {
     expect(cardText(cardOf(full))).toMatch(/Failed sign-ins from \d/);
   });
 
+  it('SELF_SERVICE_SCOPE by tag: a non-approver finds only the VMs carrying the tag (from ARM / Resource Graph); approvers still reach the others', async () => {
+    // the demo fleet tags vm-tlsoff-06 rdp-self-service=true (and no other VM); tag names compare case-insensitively
+    const h3 = await startHarness({ APPROVER_IDS: approver.aadObjectId, SELF_SERVICE_SCOPE: 'rg-elsewhere, tag:RDP-Self-Service=true' });
+    try {
+      let mark = h3.mark();
+      await h3.post(activity(h3, endUser, { type: 'message', text: 'internal error on vm-healthy-01' }));
+      const reply = await h3.connector.waitFor((all) => all.slice(mark).find((c) => c.conversationId === endUser.conversationId));
+      expect(reply.activity.text).toMatch(/No VM I can see matches/);
+      mark = h3.mark();
+      await h3.post(activity(h3, endUser, { type: 'message', text: 'internal error on vm-tlsoff-06' }));
+      await h3.connector.waitFor((all) => all.slice(mark).find((c) => c.conversationId === endUser.conversationId && /diagnose\.start/.test(JSON.stringify(cardOf(c) ?? ''))));
+      mark = h3.mark();
+      await h3.post(activity(h3, approver, { type: 'message', text: 'internal error on vm-healthy-01' }));
+      await h3.connector.waitFor((all) => all.slice(mark).find((c) => c.conversationId === approver.conversationId && /diagnose\.start/.test(JSON.stringify(cardOf(c) ?? ''))));
+    } finally {
+      await h3.close();
+    }
+    // a value compares exactly
+    const h4 = await startHarness({ APPROVER_IDS: approver.aadObjectId, SELF_SERVICE_SCOPE: 'tag:rdp-self-service=True' });
+    try {
+      const mark = h4.mark();
+      await h4.post(activity(h4, endUser, { type: 'message', text: 'internal error on vm-tlsoff-06' }));
+      const reply = await h4.connector.waitFor((all) => all.slice(mark).find((c) => c.conversationId === endUser.conversationId));
+      expect(reply.activity.text).toMatch(/No VM I can see matches/);
+    } finally {
+      await h4.close();
+    }
+  });
+
   it('SELF_SERVICE_SCOPE: outside its resource groups a VM is not there for a non-approver; approvers still reach it', async () => {
     const h3 = await startHarness({ APPROVER_IDS: approver.aadObjectId, SELF_SERVICE_SCOPE: 'rg-self-service' });
     try {

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { chainHash } from '../../services/store/audit-chain';
 import { SqliteStore } from '../../services/store/sqlite';
 
 describe('SQLite bot storage', () => {
@@ -67,7 +68,7 @@ describe('SQLite bot storage', () => {
 
   it('finds an entry edited in the SQLite file behind its back, and names the first bad seq (issue #12.7)', async () => {
     for (const actor of ['alex', 'approver', 'rdp-doctor']) await store.audit.append({ at: '2030-01-01T00:00:00.000Z', actor, action: 'x', details: { n: 1 } });
-    expect(await store.audit.verify()).toEqual({ ok: true, count: 3, legacy: 0 });
+    expect(await store.audit.verify()).toEqual({ ok: true, count: 3, legacy: 0, head: { seq: 3, hash: expect.stringMatching(/^[0-9a-f]{64}$/) } });
     const file = store.db.name;
     await store.close();
     // someone with the file: drops the guard and rewrites who approved
@@ -87,5 +88,74 @@ describe('SQLite bot storage', () => {
     raw.close();
     store = SqliteStore.open(join(dir, 'nested', 'data'));
     expect(await store.audit.verify()).toMatchObject({ ok: false, firstBadSeq: 4, reason: 'seq-gap' });
+  });
+
+  it('finds the newest entries deleted: the chain is intact but ends before its anchor (issue #12)', async () => {
+    for (const actor of ['a', 'b', 'c', 'd']) await store.audit.append({ at: '2030-01-01T00:00:00.000Z', actor, action: 'x' });
+    expect(await store.audit.verify()).toMatchObject({ ok: true, count: 4, head: { seq: 4 } });
+    const file = store.db.name;
+    await store.close();
+    const raw = new Database(file);
+    raw.exec('DROP TRIGGER audit_no_delete; DELETE FROM audit_log WHERE seq >= 3;');
+    raw.close();
+    store = SqliteStore.open(join(dir, 'nested', 'data'));
+    expect(await store.audit.verify()).toMatchObject({ ok: false, count: 2, firstBadSeq: 3, reason: 'head-mismatch' });
+  });
+
+  it('finds the newest entry replaced by a freshly chained one (same seq, other hash)', async () => {
+    for (const actor of ['a', 'b', 'c']) await store.audit.append({ at: '2030-01-01T00:00:00.000Z', actor, action: 'x' });
+    const prev = (await store.audit.list({})).find((r) => r.seq === 2)!;
+    const forged = { at: '2030-01-01T00:00:00.000Z', actor: 'c', action: 'nothing' };
+    const file = store.db.name;
+    await store.close();
+    const raw = new Database(file);
+    raw.exec('DROP TRIGGER audit_no_delete; DELETE FROM audit_log WHERE seq = 3;');
+    raw.prepare('INSERT INTO audit_log (seq, at, actor, action, prev_hash, hash) VALUES (3, ?, ?, ?, ?, ?)').run(forged.at, forged.actor, forged.action, prev.hash, chainHash(prev.hash, 3, forged));
+    raw.close();
+    store = SqliteStore.open(join(dir, 'nested', 'data'));
+    expect(await store.audit.verify()).toMatchObject({ ok: false, firstBadSeq: 3, reason: 'head-mismatch' });
+  });
+
+  it('the anchor only moves forward through SQL, and appends keep it in step', async () => {
+    for (const actor of ['a', 'b', 'c']) await store.audit.append({ at: '2030-01-01T00:00:00.000Z', actor, action: 'x' });
+    expect(() => store.db.prepare('UPDATE audit_chain SET head_seq = 2').run()).toThrow(/only moves forward/);
+    expect(() => store.db.prepare('UPDATE audit_chain SET start_seq = 3').run()).toThrow(/only moves forward/);
+    expect(() => store.db.prepare('DELETE FROM audit_chain').run()).toThrow(/anchor stays/);
+    expect(store.db.prepare('SELECT head_seq FROM audit_chain').get()).toEqual({ head_seq: 3 });
+    await store.audit.append({ at: '2030-01-01T00:00:00.000Z', actor: 'd', action: 'x' });
+    expect(await store.audit.verify()).toMatchObject({ ok: true, count: 4, head: { seq: 4 } });
+  });
+
+  it('anchors a log chained before the anchor existed at its newest row, and a log with legacy rows only', async () => {
+    for (const actor of ['a', 'b']) await store.audit.append({ at: '2030-01-01T00:00:00.000Z', actor, action: 'x' });
+    const file = store.db.name;
+    await store.close();
+    // the schema of the previous version: audit_chain without the anchor's columns
+    const raw = new Database(file);
+    raw.exec('DROP TRIGGER audit_chain_forward; DROP TRIGGER audit_chain_no_delete; DROP TABLE audit_chain; CREATE TABLE audit_chain (id INTEGER PRIMARY KEY CHECK (id = 1), start_seq INTEGER NOT NULL); INSERT INTO audit_chain VALUES (1, 1);');
+    raw.close();
+    store = SqliteStore.open(join(dir, 'nested', 'data'));
+    expect(await store.audit.verify()).toMatchObject({ ok: true, count: 2, head: { seq: 2 } });
+    await store.audit.append({ at: '2030-01-01T00:00:00.000Z', actor: 'c', action: 'x' });
+    expect(await store.audit.verify()).toMatchObject({ ok: true, count: 3, head: { seq: 3 } });
+
+    // legacy rows (before the chain) and no chained row yet: the first append moves the anchor
+    const dir2 = join(dir, 'legacy');
+    const old = SqliteStore.open(dir2);
+    const f2 = old.db.name;
+    await old.close();
+    const raw2 = new Database(f2);
+    raw2.exec(`DROP TRIGGER audit_chain_forward; DROP TRIGGER audit_chain_no_delete; DROP TABLE audit_chain; DROP TRIGGER audit_no_replace; DROP TABLE audit_log;
+      CREATE TABLE audit_log (seq INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL, incident_id TEXT, vm_id TEXT, details TEXT);
+      INSERT INTO audit_log (at, actor, action) VALUES ('2029-01-01', 'old', 'x'), ('2029-01-01', 'old', 'y');`);
+    raw2.close();
+    const legacy = SqliteStore.open(dir2);
+    try {
+      expect(await legacy.audit.verify()).toEqual({ ok: true, count: 0, legacy: 2 });
+      await legacy.audit.append({ at: '2030-01-01T00:00:00.000Z', actor: 'new', action: 'x' });
+      expect(await legacy.audit.verify()).toMatchObject({ ok: true, count: 1, legacy: 2, head: { seq: 3 } });
+    } finally {
+      await legacy.close();
+    }
   });
 });

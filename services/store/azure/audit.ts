@@ -91,6 +91,6 @@ export class AzureAuditLog implements AuditLog {
     if ((head ? Number(head.seq) : 0) !== (last?.seq ?? 0) || (head && String(head.hash) !== last?.hash)) {
       return { ok: false, count: records.length, firstBadSeq: (last?.seq ?? 0) + 1, reason: 'seq-gap', legacy };
     }
-    return { ...result, legacy };
+    return { ...result, legacy, head: last ? { seq: last.seq, hash: last.hash } : undefined };
   }
 }
