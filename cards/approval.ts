@@ -51,7 +51,7 @@ export function approvalCard(
     risk: def ? t(`fixes.risk.${def.risk}`) : '',
     restart: a.plan ? (a.plan.restart ? t('plans.restartIfChanged') : t('common.no')) : t(def?.needsRestart ? 'common.yes' : 'common.no'),
     requester: who(a.requester),
-    expiresAt: a.expiresAt,
+    expiresAt: t('format.moment', { at: a.expiresAt }),
     params: Object.entries(a.params).map(([name, value]) => ({ name: t(`fixes.param.${name}`), value: shown(t, value) })),
     statusColor: status.color,
     canDecide: d.view === 'approver' && a.state === 'pending',

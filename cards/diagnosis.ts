@@ -176,7 +176,8 @@ function findingsCardAt(t: Translate, d: FindingsData, detail: Detail, withEvide
       stats: t('findings.stats', {
         runCommands: diagnosis.runCommandCalls,
         armCalls: diagnosis.armCalls,
-        seconds: (diagnosis.elapsedMs / 1000).toFixed(1),
+        // a number: the translator writes it with the reader's decimal separator
+        seconds: Math.round(diagnosis.elapsedMs / 100) / 10,
         at: diagnosis.at,
       }),
       offlineButton: t('offline.button'),

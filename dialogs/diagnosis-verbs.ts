@@ -138,15 +138,15 @@ function createObserver(deps: DiagnosisVerbDeps): DiagnosisObserver {
       // the consent click already answered with the precheck card, and the analysis takes
       // milliseconds before the findings replace it: only the long Run Command step is worth a card
       if (phase !== 'runCommand') return;
-      await put(incident, progressCard(translator(incident.lang), { vmName: incident.vmName ?? '', current: phase }));
+      await put(incident, progressCard(translator(incident.lang, incident.tz), { vmName: incident.vmName ?? '', current: phase }));
     },
     async done(incident, record) {
-      const t = translator(incident.lang);
+      const t = translator(incident.lang, incident.tz);
       await put(incident, findingsCard(t, { incidentId: incident.id, diagnosis: record, plain: !(deps.isApprover?.(incident.requester) ?? true) }));
       await notifier.send(incident.conversation, { type: 'message', text: t('findings.ready', { vm: record.vm.name }) });
     },
     async failed(incident, error: DomainError) {
-      const t = translator(incident.lang);
+      const t = translator(incident.lang, incident.tz);
       const text = errorText(t, error, { vm: incident.vmName ?? '', what: incident.vmName ?? '', ref: incident.id });
       await put(
         incident,

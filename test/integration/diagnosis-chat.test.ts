@@ -38,7 +38,7 @@ interface Journey {
   incidentId: string;
 }
 
-async function report(text: string, opts: { locale?: string; userId?: string } = {}): Promise<Journey> {
+async function report(text: string, opts: { locale?: string; userId?: string; localTimezone?: string } = {}): Promise<Journey> {
   const conversationId = `a:journey-${++conv}`;
   const mark = h.mark();
   expect(await h.say(text, { ...opts, conversationId })).toBe(200);
@@ -135,6 +135,19 @@ describe('diagnosis in Russian', () => {
     expect(text).toMatch(/TLS 1\.2 отключён для сервера/);
     expect(text).toMatch(/Включить TLS 1\.2 для сервера/);
     expect(text).not.toMatch(/The |Evidence/);
+  });
+
+  it('the findings card, posted later by the job, shows times in the requester\'s zone and Russian numbers', async () => {
+    const j = await report('внутренняя ошибка на vm-certexpired-04', { locale: 'ru-RU', localTimezone: 'Europe/Moscow' });
+    // the consent click comes without a zone: the card the job posts uses the one stored with the incident
+    const { findings } = await consentAndWait(j, { locale: 'ru-RU' });
+    const text = cardText(cardOf(findings));
+    expect(text).not.toMatch(/\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/);
+    // «… с 29.11.2026 18:28 GMT+3.» in the evidence, «…, 8,3 с, 29.11.2026 18:28 GMT+3» in the stats
+    expect(text).toMatch(/ с \d{2}\.\d{2}\.\d{4} \d{2}:\d{2} GMT\+3\./);
+    expect(text).toMatch(/\d+(,\d)? с, \d{2}\.\d{2}\.\d{4} \d{2}:\d{2} GMT\+3/);
+    expect(text).toMatch(/Найден\S* \d+ проблем/);
+    expect((await h.app.store.incidents.get(j.incidentId))?.tz).toBe('Europe/Moscow');
   });
 });
 

@@ -104,6 +104,28 @@ describe('enable-tls on vm-tlsoff-06, approved by a second person', () => {
   });
 });
 
+describe('times on the approval card', () => {
+  it('each copy shows the expiry in the zone of whoever reads it: the requester\'s, the approver\'s, the clicker\'s', async () => {
+    const moscow: User = { ...endUser, userId: '29:end-user-msk', conversationId: 'a:end-user-msk', locale: 'ru-RU', localTimezone: 'Europe/Moscow' };
+    // the approver's client says New York: the bot remembers it with the way to reach them
+    await h.post(activity(h, { ...approver, localTimezone: 'America/New_York' }, { type: 'message', text: 'help' }));
+    const { incidentId } = await diagnoseAs(h, moscow, 'внутренняя ошибка на vm-certexpired-04');
+    const { mark } = await requestFix(moscow, incidentId, 'renew-rdp-cert');
+    const mine = cardText(cardOf(await approvalCardFor(moscow.conversationId, mark)));
+    const theirs = cardText(cardOf(await approvalCardFor(approver.conversationId, mark)));
+    const approver2s = cardText(cardOf(await approvalCardFor(approver2.conversationId, mark)));
+    for (const text of [mine, theirs, approver2s]) expect(text).not.toMatch(/\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/);
+    expect(mine).toMatch(/\d{2}\.\d{2}\.\d{4} \d{2}:\d{2} GMT\+3/);
+    expect(theirs).toMatch(/\d{2}\.\d{2}\.\d{4} \d{2}:\d{2} GMT-5/);
+    expect(approver2s).toMatch(/\d{2}\.\d{2}\.\d{4} \d{2}:\d{2} UTC/); // a zone we were never told
+    const { approvalId } = actionData(cardOf(await approvalCardFor(approver.conversationId, mark)), 'approval.refresh');
+    const view = await h.post(activity(h, { ...approver, localTimezone: 'Asia/Tokyo' }, invoke('approval.refresh', { approvalId })));
+    expect(cardText((view.body as { value: unknown }).value)).toMatch(/\d{1,2} \w{3} \d{4}, \d{2}:\d{2} GMT\+9/);
+    expect((await h.app.store.approvals.get(approvalId))?.tz).toBe('Europe/Moscow');
+    await h.post(activity(h, approver, invoke('approval.reject', { approvalId })));
+  });
+});
+
 describe('decisions are taken once and only by the right person', () => {
   let incidentId: string;
   let approvalId: string;
