@@ -89,13 +89,15 @@ export function registerDiagnosisVerbs(router: VerbRouter, deps: DiagnosisVerbDe
   const offline: VerbHandler<z.ZodObject<{ incidentId: typeof id; drive: z.ZodString }>> = {
     verb: 'offline.guide',
     schema: z.object({ incidentId: id, drive: z.string() }),
-    async handle(context, data) {
+    async handle(context, data, via) {
       const t = turnT(context);
       await incidents.get(data.incidentId); // a guide belongs to a known incident
-      const card = offlineGuideCard(t, { ...offlineGuide(t, data.drive), publicBaseUrl: deps.publicBaseUrl() });
+      const guide = offlineGuide(t, data.drive);
+      const card = offlineGuideCard(t, { ...guide, publicBaseUrl: deps.publicBaseUrl() });
       // a new message: the findings card stays as it is
       await context.sendActivity({ attachments: [CardFactory.adaptiveCard(card)] });
-      return { kind: 'none' };
+      // a click (Execute) needs an answer, and a client shows a message answer as a banner: never an empty one
+      return via === 'execute' ? { kind: 'message', text: t('offline.posted', { drive: guide.drive }) } : { kind: 'none' };
     },
   };
 

@@ -168,6 +168,9 @@ describe('blockers and VM choice', () => {
       expect(refusal(bad)).toMatch(/drive|letter/i);
       const r = await h.invoke('offline.guide', { incidentId: j.incidentId, drive: 'f' }, { conversationId: j.conversationId });
       expect(r.status).toBe(200);
+      // the click's answer is a message the client shows as a banner: it says where the guide is, never nothing
+      expect(r.body).toMatchObject({ statusCode: 200, type: 'application/vnd.microsoft.activity.message' });
+      expect((r.body as { value: string }).value).toMatch(/guide for drive F: is in the next message/);
       const guide = await h.connector.waitFor((all) => all.slice(mark).find((c) => c.kind === 'send' && /Offline repair/.test(cardText(cardOf(c)))));
       // each step's script is a link to its exact text, written for drive F
       const scripts = await Promise.all(scriptUrls(cardOf(guide)).map(fetchScript));
