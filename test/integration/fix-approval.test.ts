@@ -41,7 +41,7 @@ async function approvalCardFor(conversationId: string, mark: number) {
 describe('enable-tls on vm-tlsoff-06, approved by a second person', () => {
   it('runs snapshot, fix, restart and re-diagnosis, shows the finding gone, and audits every step', async () => {
     const { incidentId, findings } = await diagnoseAs(h, endUser, 'Internal error when I RDP to vm-tlsoff-06');
-    expect(cardText(cardOf(findings))).toMatch(/TLS 1.2 is disabled for servers[\s\S]*\[Enable TLS 1.2 for servers \(restart\)\]/);
+    expect(cardText(cardOf(findings))).toMatch(/TLS 1.2 is disabled for servers[\s\S]*\nEnable TLS 1.2 for servers \(restart\)\n\[Request…\]/);
     expect(ops('vm-tlsoff-06').map((o) => o.scriptId)).toEqual(['diagnose']);
 
     const { r, mark } = await requestFix(endUser, incidentId, 'enable-tls', { tls10: 'false', tls11: 'false' });
