@@ -115,3 +115,12 @@ describe.each(LANGS)('every card in %s', (lang) => {
     expect(iso).toEqual([]);
   });
 });
+
+describe('a row stored before time zones were kept', () => {
+  it('an approval without a zone shows its expiry in UTC, named', () => {
+    const card = approvalCard(translator('ru', undefined), { approval: approval('enable-tls'), view: 'status', refreshUserIds: [], publicBaseUrl: base });
+    expect(cardText(card)).toContain('29.11.2026 16:28 UTC');
+    const en = approvalCard(translator('en', 'Europe/Berlin'), { approval: approval('enable-tls', { tz: 'Europe/Berlin' }), view: 'status', refreshUserIds: [], publicBaseUrl: base });
+    expect(cardText(en)).toContain('29 Nov 2026, 17:28 CET');
+  });
+});
