@@ -51,7 +51,7 @@ export function approvalCard(
     risk: def ? t(`fixes.risk.${def.risk}`) : '',
     restart: a.plan ? (a.plan.restart ? t('plans.restartIfChanged') : t('common.no')) : t(def?.needsRestart ? 'common.yes' : 'common.no'),
     requester: who(a.requester),
-    expiresAt: a.expiresAt,
+    expiresAt: t('format.moment', { at: a.expiresAt }),
     params: Object.entries(a.params).map(([name, value]) => ({ name: t(`fixes.param.${name}`), value: shown(t, value) })),
     statusColor: status.color,
     canDecide: d.view === 'approver' && a.state === 'pending',
@@ -106,10 +106,10 @@ function statusLine(t: Translate, a: Approval, job?: Job | null): { text: string
   const votes = a.votes ?? [];
   if (a.state === 'pending' && votes.length > 0) {
     const names = votes.map((v) => v.by.name || v.by.id).join(', ');
-    return { text: t('plans.votedBy', { by: names, count: votes.length, required: a.approvalsRequired ?? 2 }), color: 'Warning' };
+    return { text: t('plans.votedBy', { by: names, count: votes.length, required: a.approvalsRequired ?? 2 }), color: 'Default' };
   }
-  if (a.state === 'pending' && (a.approvalsRequired ?? 1) > 1) return { text: `${t('approval.status.pending')} ${t('plans.votes', { count: 0, required: a.approvalsRequired ?? 2 })}`, color: 'Warning' };
-  if (a.state === 'pending') return { text: t('approval.status.pending'), color: 'Warning' };
+  if (a.state === 'pending' && (a.approvalsRequired ?? 1) > 1) return { text: `${t('approval.status.pending')} ${t('plans.votes', { count: 0, required: a.approvalsRequired ?? 2 })}`, color: 'Default' };
+  if (a.state === 'pending') return { text: t('approval.status.pending'), color: 'Default' };
   if (a.state === 'rejected') return { text: t('approval.status.rejected', { by }), color: 'Attention' };
   if (a.state === 'expired') return { text: t('approval.status.expired'), color: 'Attention' };
   if (!job || job.state === 'queued') return { text: t('approval.status.approved', { by }), color: 'Accent' };
@@ -129,7 +129,7 @@ function verification(t: Translate, r: NonNullable<Job['result']>): { title: str
   ];
   const clean = r.remaining.length === 0 && r.appeared.length === 0;
   // one text block, a line per finding: a block per line would weigh more than the words
-  return { title: t(clean ? 'job.verify.titleClean' : 'job.verify.titleLeft'), color: clean ? 'Good' : 'Warning', text: (lines.length ? lines : [t('job.verify.nothing')]).join('\n\n') };
+  return { title: t(clean ? 'job.verify.titleClean' : 'job.verify.titleLeft'), color: clean ? 'Good' : 'Attention', text: (lines.length ? lines : [t('job.verify.nothing')]).join('\n\n') };
 }
 
 /** A security rule in one line, as an approver compares before and after. */

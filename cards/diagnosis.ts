@@ -79,7 +79,8 @@ export function progressCard(raw: Translate, d: { vmName: string; current: Progr
   });
 }
 
-const SEVERITY_COLOR: Record<string, string> = { blocker: 'Attention', critical: 'Attention', warning: 'Warning', info: 'Accent' };
+// never "Warning": yellow on a light theme is unreadable (2.4:1 in the default host config); a warning's title is bold in the default color
+const SEVERITY_COLOR: Record<string, string> = { blocker: 'Attention', critical: 'Attention', warning: 'Default', info: 'Accent' };
 
 /** The fixes a findings card offers to request, with what each needs from the requester. */
 function fixActions(t: Translate, diagnosis: DiagnosisRecord) {
@@ -159,7 +160,7 @@ function findingsCardAt(t: Translate, d: FindingsData, detail: Detail, withEvide
     incidentId: d.incidentId,
     offlineGuide: agentDown,
     fixActions: d.requestable === false ? [] : fixActions(t, diagnosis).map((f) => (detail === 'firstEvidence' ? { ...f, description: '' } : f)),
-    summaryColor: blocked ? 'Warning' : problems.length ? 'Attention' : 'Good',
+    summaryColor: blocked || problems.length ? 'Attention' : 'Good',
     findings: diagnosis.findings.map((f, i) => ({
       id: f.id,
       severityLabel: t(`severity.${f.severity}`),
@@ -176,7 +177,8 @@ function findingsCardAt(t: Translate, d: FindingsData, detail: Detail, withEvide
       stats: t('findings.stats', {
         runCommands: diagnosis.runCommandCalls,
         armCalls: diagnosis.armCalls,
-        seconds: (diagnosis.elapsedMs / 1000).toFixed(1),
+        // a number: the translator writes it with the reader's decimal separator
+        seconds: Math.round(diagnosis.elapsedMs / 100) / 10,
         at: diagnosis.at,
       }),
       offlineButton: t('offline.button'),
@@ -188,6 +190,7 @@ function findingsCardAt(t: Translate, d: FindingsData, detail: Detail, withEvide
       fixesTitle: t('fixes.sectionTitle'),
       fixesIntro: t('fixes.sectionIntro'),
       request: t('fixes.request'),
+      requestShort: t('fixes.requestShort'),
       sourceLabel: t('fixes.input.source'),
       sourceError: t('fixes.input.sourceError'),
       portLabel: t('fixes.input.port'),
@@ -216,7 +219,7 @@ export function messageCard(d: {
   /** offers the next (older) page of a VM's history */
   older?: { vmId: string; beforeSeq: number; title: string };
 }): CardJson {
-  const color = { good: 'Good', warning: 'Warning', attention: 'Attention', default: 'Default' }[d.tone ?? 'default'];
+  const color = { good: 'Good', warning: 'Default', attention: 'Attention', default: 'Default' }[d.tone ?? 'default'];
   const card = bind(messageTemplate, { title: d.title, text: d.text, ref: d.ref ?? '', color, retryIncidentId: d.retry?.incidentId ?? '', retryTitle: d.retry?.title ?? '',
     olderVmId: d.older?.vmId ?? '', olderBefore: String(d.older?.beforeSeq ?? ''), olderTitle: d.older?.title ?? '' });
   if (Array.isArray(card.actions) && card.actions.length === 0) delete card.actions;

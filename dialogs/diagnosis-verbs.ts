@@ -89,13 +89,15 @@ export function registerDiagnosisVerbs(router: VerbRouter, deps: DiagnosisVerbDe
   const offline: VerbHandler<z.ZodObject<{ incidentId: typeof id; drive: z.ZodString }>> = {
     verb: 'offline.guide',
     schema: z.object({ incidentId: id, drive: z.string() }),
-    async handle(context, data) {
+    async handle(context, data, via) {
       const t = turnT(context);
       await incidents.get(data.incidentId); // a guide belongs to a known incident
-      const card = offlineGuideCard(t, { ...offlineGuide(t, data.drive), publicBaseUrl: deps.publicBaseUrl() });
+      const guide = offlineGuide(t, data.drive);
+      const card = offlineGuideCard(t, { ...guide, publicBaseUrl: deps.publicBaseUrl() });
       // a new message: the findings card stays as it is
       await context.sendActivity({ attachments: [CardFactory.adaptiveCard(card)] });
-      return { kind: 'none' };
+      // a click (Execute) needs an answer, and a client shows a message answer as a banner: never an empty one
+      return via === 'execute' ? { kind: 'message', text: t('offline.posted', { drive: guide.drive }) } : { kind: 'none' };
     },
   };
 
@@ -138,15 +140,15 @@ function createObserver(deps: DiagnosisVerbDeps): DiagnosisObserver {
       // the consent click already answered with the precheck card, and the analysis takes
       // milliseconds before the findings replace it: only the long Run Command step is worth a card
       if (phase !== 'runCommand') return;
-      await put(incident, progressCard(translator(incident.lang), { vmName: incident.vmName ?? '', current: phase }));
+      await put(incident, progressCard(translator(incident.lang, incident.tz), { vmName: incident.vmName ?? '', current: phase }));
     },
     async done(incident, record) {
-      const t = translator(incident.lang);
+      const t = translator(incident.lang, incident.tz);
       await put(incident, findingsCard(t, { incidentId: incident.id, diagnosis: record, plain: !(deps.isApprover?.(incident.requester) ?? true) }));
       await notifier.send(incident.conversation, { type: 'message', text: t('findings.ready', { vm: record.vm.name }) });
     },
     async failed(incident, error: DomainError) {
-      const t = translator(incident.lang);
+      const t = translator(incident.lang, incident.tz);
       const text = errorText(t, error, { vm: incident.vmName ?? '', what: incident.vmName ?? '', ref: incident.id });
       await put(
         incident,

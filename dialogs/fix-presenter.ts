@@ -1,6 +1,6 @@
 import { CardFactory, type Activity, type ConversationReference } from 'botbuilder';
 import { approvalCard, type ApprovalView } from '../cards/approval';
-import { translator, type Lang } from '../services/i18n';
+import { translator, UTC, type Lang } from '../services/i18n';
 import type { ApprovalService } from '../services/incidents/approvals';
 import type { FixObserver } from '../services/incidents/fix-runner';
 import type { Approval, CardPlacement, Incident, Job } from '../services/incidents/model';
@@ -52,11 +52,14 @@ export class FixPresenter implements FixObserver {
     return 'approver';
   }
 
-  /** The card for one viewer; `lang` is the viewer's when known (a click, a refresh), else the requester's. */
-  async card(approval: Approval, view: ApprovalView, lang: Lang = approval.lang) {
+  /**
+   * The card for one viewer; `lang` and `tz` are the viewer's when known (a click, a refresh),
+   * else the requester's (their copy) or UTC (a copy for people we do not know).
+   */
+  async card(approval: Approval, view: ApprovalView, lang: Lang = approval.lang, tz: string | undefined = approval.tz) {
     const job = approval.jobId ? await this.deps.store.jobs.get(approval.jobId) : null;
     const incident = await this.deps.store.incidents.get(approval.incidentId);
-    return approvalCard(translator(lang), {
+    return approvalCard(translator(lang, tz), {
       approval,
       job,
       view,
@@ -88,8 +91,14 @@ export class FixPresenter implements FixObserver {
    * per conversation in the channel client). Returns how many approver places were reached.
    */
   async publish(approval: Approval, requester: Partial<ConversationReference>, targets: Array<Partial<ConversationReference>>): Promise<number> {
-    const card = await this.card(approval, 'status', approval.lang);
+    const zones = await this.zonesOf();
+    const cards = new Map<string, Promise<Record<string, unknown>>>();
+    const cardIn = (tz: string) => {
+      if (!cards.has(tz)) cards.set(tz, this.card(approval, 'status', approval.lang, tz));
+      return cards.get(tz)!;
+    };
     const post = async (conversation: Partial<ConversationReference>, audience: CardPlacement['audience']) => {
+      const card = await cardIn(zoneOfCopy(approval, zones, { conversation, audience }));
       const id = await this.deps.notifier.send(conversation, { type: 'message', attachments: [CardFactory.adaptiveCard(card)] });
       if (id) await this.deps.store.approvals.addCard(approval.id, { conversation, activityId: id, audience });
     };
@@ -138,21 +147,37 @@ export class FixPresenter implements FixObserver {
   private async renderCopies(approvalId: string): Promise<{ landed: Promise<void> }> {
     const approval = await this.deps.store.approvals.get(approvalId);
     if (!approval) return { landed: Promise.resolve() };
-    // every copy is the base card: each person's view comes through refresh
-    const base: Partial<Activity> = { type: 'message', attachments: [CardFactory.adaptiveCard(await this.card(approval, 'status'))] };
+    // every copy is the base card (each person's view comes through refresh), with times in the zone of whoever reads that copy
+    const zones = await this.zonesOf();
+    const bases = new Map<string, Promise<Partial<Activity>>>();
+    const baseIn = (tz: string) => {
+      if (!bases.has(tz)) bases.set(tz, this.card(approval, 'status', approval.lang, tz).then((card) => ({ type: 'message', attachments: [CardFactory.adaptiveCard(card)] })));
+      return bases.get(tz)!;
+    };
     const landed = approval.cards.map(async (place) => {
-      const outcome = await this.deps.notifier.update(place.conversation, place.activityId, base);
+      const outcome = await this.deps.notifier.update(place.conversation, place.activityId, await baseIn(zoneOfCopy(approval, zones, place)));
       // a copy in a conversation the bot can no longer write to is forgotten, not retried forever
       if (outcome === 'gone') await this.deps.store.approvals.removeCards(approval.id, (c) => c.activityId === place.activityId && sameConversation(c, place));
     });
     return { landed: Promise.all(landed).then(() => undefined) };
   }
 
+  /** The time zones of the approvers we know, by their personal conversation. */
+  private async zonesOf(): Promise<Map<string, string>> {
+    const zones = new Map<string, string>();
+    for (const aad of this.deps.approvals.approverIds()) {
+      const u = await this.deps.store.users.findByAadObjectId(aad);
+      const conversationId = u?.personal?.conversation?.id;
+      if (conversationId && u?.tz) zones.set(conversationId, u.tz);
+    }
+    return zones;
+  }
+
   /** Tells the requester, in their conversation, in their language. */
   async tellRequester(approval: Approval, key: string, params: Record<string, string>): Promise<void> {
     const incident = await this.deps.store.incidents.get(approval.incidentId);
     if (!incident) return;
-    const t = translator(approval.lang);
+    const t = translator(approval.lang, approval.tz);
     try {
       await this.deps.notifier.send(incident.conversation, { type: 'message', text: t(key, { fix: t(`fixes.${approval.fixId}.title`), vm: approval.vmName, ...params }) });
     } catch (e) {
@@ -169,7 +194,7 @@ export class FixPresenter implements FixObserver {
     await this.updateCopies(job.approvalId);
     const approval = await this.deps.store.approvals.get(job.approvalId);
     if (!approval) return;
-    const t = translator(approval.lang);
+    const t = translator(approval.lang, approval.tz);
     if (job.state === 'succeeded' && job.result?.outcome === 'already-fixed') {
       await this.tellRequester(approval, 'plans.alreadyFixedNotice', {});
     } else if (job.state === 'succeeded') {
@@ -185,7 +210,7 @@ export class FixPresenter implements FixObserver {
   }
 
   private async tellApprovers(approval: Approval, key: string): Promise<void> {
-    const t = translator(approval.lang);
+    const t = translator(approval.lang, approval.tz);
     const text = t(key, { fix: t(`fixes.${approval.fixId}.title`), vm: approval.vmName });
     const places = new Map<string, CardPlacement>();
     for (const place of approval.cards.filter((c) => c.audience === 'approvers')) places.set(place.conversation.conversation?.id ?? '', place);
@@ -195,6 +220,12 @@ export class FixPresenter implements FixObserver {
       ),
     );
   }
+}
+
+/** Whose zone a posted copy shows: the requester's on their copy, an approver's in their personal chat, else UTC (a channel). */
+function zoneOfCopy(approval: Approval, zones: Map<string, string>, place: Pick<CardPlacement, 'conversation' | 'audience'>): string {
+  if (place.audience === 'requester') return approval.tz ?? UTC;
+  return zones.get(place.conversation.conversation?.id ?? '') ?? UTC;
 }
 
 export function sameConversation(a: CardPlacement, b: CardPlacement): boolean {

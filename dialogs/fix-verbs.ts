@@ -8,7 +8,7 @@ import type { IncidentService } from '../services/incidents/incident-service';
 import type { Approval } from '../services/incidents/model';
 import type { FixPresenter } from './fix-presenter';
 import { personOf } from './person';
-import { turnLang, turnT } from './turn';
+import { turnLang, turnT, turnTimeZone } from './turn';
 import type { VerbHandler, VerbRouter } from './verbs';
 
 export interface FixVerbDeps {
@@ -88,7 +88,7 @@ export function registerFixVerbs(router: VerbRouter, deps: FixVerbDeps): void {
         if (result.job) await runner.start(result.job);
         const decided = result.approval;
         deps.jobs.run(`notify:${decided.id}`, async () => {
-          const words = translator(decided.lang);
+          const words = translator(decided.lang, decided.tz);
           await presenter.tellRequester(decided, 'approval.decidedNotice', {
             decision: words(decision === 'approve' ? 'approval.approvedWord' : 'approval.rejectedWord'),
             by: actor.name || actor.id,
@@ -97,7 +97,7 @@ export function registerFixVerbs(router: VerbRouter, deps: FixVerbDeps): void {
           await presenter.updateCopies(decided.id);
         });
       }
-      return { kind: 'card', card: await presenter.card(result.approval, presenter.viewFor(result.approval, actor), turnLang(context)) };
+      return { kind: 'card', card: await presenter.card(result.approval, presenter.viewFor(result.approval, actor), turnLang(context), turnTimeZone(context)) };
     },
   });
 
@@ -106,7 +106,7 @@ export function registerFixVerbs(router: VerbRouter, deps: FixVerbDeps): void {
     schema: approvalRef,
     async handle(context, data) {
       const approval = await approvals.get(data.approvalId);
-      return { kind: 'card', card: await presenter.card(approval, presenter.viewFor(approval, personOf(context)), turnLang(context)) };
+      return { kind: 'card', card: await presenter.card(approval, presenter.viewFor(approval, personOf(context)), turnLang(context), turnTimeZone(context)) };
     },
   };
 

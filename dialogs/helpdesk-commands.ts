@@ -15,7 +15,7 @@ import { APPROVALS_CHANNEL_KEY, type FixPresenter } from './fix-presenter';
 import type { ApprovalsChannel } from './lifecycle';
 import type { CommandHandler } from './main-dialog';
 import { personOf } from './person';
-import { turnLang, turnT } from './turn';
+import { turnLang, turnT, turnTimeZone } from './turn';
 
 export interface HelpdeskDeps {
   store: AppStore;
@@ -39,7 +39,7 @@ export function helpdeskCommands(deps: HelpdeskDeps): Partial<Record<Command['ki
       const mine = approvals.isApprover(me) ? all : all.filter((i) => samePerson(i.requester, me));
       const lines = mine
         .slice(0, MAX_LINES)
-        .map((i) => t('status.line', { vm: i.vmName ?? '?', state: t(`incident.state.${i.state}`), requester: i.requester.name ?? i.requester.id, at: i.updatedAt.slice(0, 16).replace('T', ' ') }));
+        .map((i) => t('status.line', { vm: i.vmName ?? '?', state: t(`incident.state.${i.state}`), requester: i.requester.name ?? i.requester.id, at: i.updatedAt }));
       await send(step, t(mine.length ? 'status.title' : 'status.none', { count: mine.length }), lines);
     },
 
@@ -68,7 +68,7 @@ export function helpdeskCommands(deps: HelpdeskDeps): Partial<Record<Command['ki
       const personal = (step.context.activity.conversation?.conversationType ?? 'personal') === 'personal';
       for (const a of pending) {
         const view = personal ? presenter.viewFor(a, me) : 'status';
-        const sent = await step.context.sendActivity({ attachments: [CardFactory.adaptiveCard(await presenter.card(a, view, turnLang(step.context)))] });
+        const sent = await step.context.sendActivity({ attachments: [CardFactory.adaptiveCard(await presenter.card(a, view, turnLang(step.context), turnTimeZone(step.context)))] });
         if (sent?.id) await approvals.addCard(a.id, { conversation: here, activityId: sent.id, audience: 'approvers', listing: true });
       }
     },

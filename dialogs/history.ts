@@ -16,7 +16,7 @@ export const HISTORY_PAGE = 25;
 export async function historyCard(raw: Translate, store: AppStore, vm: { id: string; name: string }, beforeSeq?: number): Promise<CardJson> {
   const t = markdownSafe(raw);
   const page = await store.audit.page({ vmId: vm.id, limit: HISTORY_PAGE, beforeSeq });
-  const lines = page.entries.map((e) => t('history.line', { at: e.at.slice(0, 19).replace('T', ' '), actor: e.actor, action: e.action, details: summarize(e) }));
+  const lines = page.entries.map((e) => t('history.line', { at: e.at, actor: e.actor, action: e.action, details: summarize(e) }));
   const title =
     page.entries.length === 0 && beforeSeq === undefined
       ? t('history.none', { vm: vm.name })

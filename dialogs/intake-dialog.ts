@@ -20,7 +20,7 @@ import { errorText } from './error-text';
 import { detectSymptom, extractVmQuery } from './intake-text';
 import { InterruptibleDialog } from './interruptible-dialog';
 import { isGroupScope, personOf } from './person';
-import { turnLang, turnT } from './turn';
+import { turnLang, turnT, turnTimeZone } from './turn';
 
 export const INTAKE_DIALOG = 'intake';
 const WATERFALL = 'intake.waterfall';
@@ -137,6 +137,7 @@ export class IntakeDialog extends InterruptibleDialog {
         requester: personOf(step.context),
         conversation: TurnContext.getConversationReference(step.context.activity),
         lang: turnLang(step.context),
+        tz: turnTimeZone(step.context),
         symptom: st.symptom ?? 'other',
         candidates: found,
       });

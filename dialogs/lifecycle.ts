@@ -103,7 +103,7 @@ export class ConversationLifecycle {
     for (const aad of approvals.approverIds()) {
       const u = await store.users.findByAadObjectId(aad);
       if (!u?.personal) continue;
-      const t = translator(u.lang ?? 'en');
+      const t = translator(u.lang ?? 'en', u.tz);
       try {
         await notifier.send(u.personal, { type: 'message', text: t('lifecycle.approvalsChannelGone', { reason: t(`lifecycle.reason.${reason}`) }) });
       } catch (e) {

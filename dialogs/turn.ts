@@ -1,5 +1,5 @@
 import type { TurnContext } from 'botbuilder';
-import { pickLang, translator, type Lang, type Translate } from '../services/i18n';
+import { clientTimeZone, pickLang, translator, type Lang, type Translate } from '../services/i18n';
 
 /** Per-turn values the host puts on the TurnContext for dialogs and verb handlers. */
 const LANG_KEY = Symbol('rdpDoctor.lang');
@@ -13,6 +13,11 @@ export function turnLang(context: TurnContext): Lang {
   return set ?? pickLang(context.activity.locale, context.activity.text);
 }
 
+/** The reader's time zone, from what the client sent with this activity (UTC when nothing usable). */
+export function turnTimeZone(context: TurnContext): string {
+  return clientTimeZone(context.activity);
+}
+
 export function turnT(context: TurnContext): Translate {
-  return translator(turnLang(context));
+  return translator(turnLang(context), turnTimeZone(context));
 }

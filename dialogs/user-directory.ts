@@ -1,5 +1,5 @@
 import { TurnContext } from 'botbuilder';
-import { pickLang } from '../services/i18n';
+import { clientTimeZone, pickLang, UTC } from '../services/i18n';
 import type { AppStore } from '../services/store/store';
 
 /**
@@ -13,11 +13,13 @@ export async function recordUser(store: AppStore, context: TurnContext): Promise
   const personal = context.activity.conversation?.conversationType === 'personal';
   const existing = await store.users.get(from.id);
   const aad = typeof from.aadObjectId === 'string' ? from.aadObjectId : existing?.aadObjectId;
+  const zone = clientTimeZone(context.activity);
   const next = {
     id: from.id,
     aadObjectId: aad,
     name: from.name || existing?.name,
     lang: context.activity.locale ? pickLang(context.activity.locale) : existing?.lang,
+    tz: zone !== UTC ? zone : existing?.tz,
     personal: personal ? TurnContext.getConversationReference(context.activity) : existing?.personal,
     updatedAt: new Date().toISOString(),
   };
@@ -26,6 +28,7 @@ export async function recordUser(store: AppStore, context: TurnContext): Promise
     existing.aadObjectId === next.aadObjectId &&
     existing.name === next.name &&
     existing.lang === next.lang &&
+    existing.tz === next.tz &&
     existing.personal?.conversation?.id === next.personal?.conversation?.id &&
     existing.personal?.serviceUrl === next.personal?.serviceUrl;
   if (!same) await store.users.upsert(next);

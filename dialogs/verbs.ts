@@ -58,7 +58,8 @@ export class VerbRouter {
     const r = outcome.result;
     if (r.kind === 'card') return { statusCode: 200, type: 'application/vnd.microsoft.card.adaptive', value: r.card };
     if (r.kind === 'message') return { statusCode: 200, type: 'application/vnd.microsoft.activity.message', value: r.text as never };
-    return { statusCode: 200, type: 'application/vnd.microsoft.activity.message', value: '' as never };
+    // nothing to show, but a client shows a message answer as a banner: never an empty one
+    return { statusCode: 200, type: 'application/vnd.microsoft.activity.message', value: turnT(context)('verbs.done') as never };
   }
 
   async handleSubmit(context: TurnContext, value: Record<string, unknown>): Promise<void> {

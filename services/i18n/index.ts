@@ -1,5 +1,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { expandPlurals, formatDateTime, formatNumber, ISO_TIMESTAMP } from './format';
+
+export { clientTimeZone, formatDateTime, formatNumber, formatSeconds, isTimeZone, pluralCategory, safeZone, UTC } from './format';
 
 /**
  * English and Russian message catalogues. Each language is a folder under `locales/` holding
@@ -71,20 +74,27 @@ export function hasKey(lang: Lang, key: string): boolean {
 /**
  * The message for `key` in `lang` with `{name}` placeholders filled. A missing key is a bug
  * (the catalogue test catches it); at run time it falls back to English, then to the key.
+ * Counts pick their form from `{count, plural, one {...} other {...}}` (services/i18n/format.ts);
+ * a parameter that is an ISO timestamp is shown as a date and time in the reader's zone `tz`
+ * (UTC when not given), and a fractional number with the language's decimal separator.
  */
-export function t(lang: Lang, key: string, params: Params = {}): string {
+export function t(lang: Lang, key: string, params: Params = {}, tz?: string): string {
   const cats = allCatalogues();
   const template = cats[lang].get(key) ?? cats.en.get(key) ?? key;
-  return template.replace(/\{(\w+)\}/g, (whole, name: string) => {
+  const source = cats[lang].has(key) ? lang : 'en';
+  return expandPlurals(source, template, params).replace(/\{(\w+)\}/g, (whole, name: string) => {
     const v = params[name];
-    return v === undefined || v === null ? whole : String(v);
+    if (v === undefined || v === null) return whole;
+    if (typeof v === 'string' && ISO_TIMESTAMP.test(v)) return formatDateTime(source, tz, v);
+    if (typeof v === 'number' && !Number.isInteger(v)) return formatNumber(source, v);
+    return String(v);
   });
 }
 
-/** A translator bound to one language. */
+/** A translator bound to one language (and the reader's time zone, for dates). */
 export type Translate = (key: string, params?: Params) => string;
-export function translator(lang: Lang): Translate {
-  return (key, params) => t(lang, key, params);
+export function translator(lang: Lang, tz?: string): Translate {
+  return (key, params) => t(lang, key, params, tz);
 }
 
 const CYRILLIC = /[\u0400-\u04FF]/;

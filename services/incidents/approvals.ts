@@ -178,6 +178,7 @@ export class ApprovalService {
       paramsHash,
       requester: actor,
       lang: incident.lang,
+      ...(incident.tz ? { tz: incident.tz } : {}),
       state: 'pending',
       createdAt: at.toISOString(),
       expiresAt: new Date(at.getTime() + this.deps.policy.ttlMinutes * 60000).toISOString(),

@@ -78,6 +78,8 @@ export class IncidentService {
     requester: Person;
     conversation: Incident['conversation'];
     lang: Lang;
+    /** the requester's time zone: cards updated later show times in it */
+    tz?: string;
     symptom: Symptom;
     candidates: VmSummary[];
   }): Promise<Incident> {
@@ -93,6 +95,7 @@ export class IncidentService {
       updatedAt: at,
       state: single ? 'awaiting-consent' : 'picking',
       lang: p.lang,
+      ...(p.tz ? { tz: p.tz } : {}),
       symptom: p.symptom,
       requester: p.requester,
       conversation: p.conversation,

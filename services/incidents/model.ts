@@ -52,6 +52,8 @@ export interface Incident {
   updatedAt: string;
   state: IncidentState;
   lang: Lang;
+  /** the requester's time zone (IANA) as their client sent it; absent in older rows: UTC */
+  tz?: string;
   symptom: Symptom;
   requester: Person;
   conversation: Partial<ConversationReference>;
@@ -96,6 +98,8 @@ export interface Approval {
   paramsHash: string;
   requester: Person;
   lang: Lang;
+  /** the requester's time zone, for the copies the requester sees; absent in older rows: UTC */
+  tz?: string;
   state: ApprovalState;
   createdAt: string;
   expiresAt: string;
@@ -160,6 +164,8 @@ export interface KnownUser {
   personal?: Partial<ConversationReference>;
   /** the language of their client, for messages that are not answers (e.g. the approvals channel is gone) */
   lang?: Lang;
+  /** their client's time zone (IANA), for the cards posted to them */
+  tz?: string;
   updatedAt: string;
 }
 

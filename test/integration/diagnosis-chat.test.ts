@@ -38,7 +38,7 @@ interface Journey {
   incidentId: string;
 }
 
-async function report(text: string, opts: { locale?: string; userId?: string } = {}): Promise<Journey> {
+async function report(text: string, opts: { locale?: string; userId?: string; localTimezone?: string } = {}): Promise<Journey> {
   const conversationId = `a:journey-${++conv}`;
   const mark = h.mark();
   expect(await h.say(text, { ...opts, conversationId })).toBe(200);
@@ -136,6 +136,19 @@ describe('diagnosis in Russian', () => {
     expect(text).toMatch(/Включить TLS 1\.2 для сервера/);
     expect(text).not.toMatch(/The |Evidence/);
   });
+
+  it('the findings card, posted later by the job, shows times in the requester\'s zone and Russian numbers', async () => {
+    const j = await report('внутренняя ошибка на vm-certexpired-04', { locale: 'ru-RU', localTimezone: 'Europe/Moscow' });
+    // the consent click comes without a zone: the card the job posts uses the one stored with the incident
+    const { findings } = await consentAndWait(j, { locale: 'ru-RU' });
+    const text = cardText(cardOf(findings));
+    expect(text).not.toMatch(/\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/);
+    // «… с 29.11.2026 18:28 GMT+3.» in the evidence, «…, 8,3 с, 29.11.2026 18:28 GMT+3» in the stats
+    expect(text).toMatch(/ с \d{2}\.\d{2}\.\d{4} \d{2}:\d{2} GMT\+3\./);
+    expect(text).toMatch(/\d+(,\d)? с, \d{2}\.\d{2}\.\d{4} \d{2}:\d{2} GMT\+3/);
+    expect(text).toMatch(/Найден\S* \d+ проблем/);
+    expect((await h.app.store.incidents.get(j.incidentId))?.tz).toBe('Europe/Moscow');
+  });
 });
 
 describe('blockers and VM choice', () => {
@@ -155,6 +168,9 @@ describe('blockers and VM choice', () => {
       expect(refusal(bad)).toMatch(/drive|letter/i);
       const r = await h.invoke('offline.guide', { incidentId: j.incidentId, drive: 'f' }, { conversationId: j.conversationId });
       expect(r.status).toBe(200);
+      // the click's answer is a message the client shows as a banner: it says where the guide is, never nothing
+      expect(r.body).toMatchObject({ statusCode: 200, type: 'application/vnd.microsoft.activity.message' });
+      expect((r.body as { value: string }).value).toMatch(/guide for drive F: is in the next message/);
       const guide = await h.connector.waitFor((all) => all.slice(mark).find((c) => c.kind === 'send' && /Offline repair/.test(cardText(cardOf(c)))));
       // each step's script is a link to its exact text, written for drive F
       const scripts = await Promise.all(scriptUrls(cardOf(guide)).map(fetchScript));

@@ -41,7 +41,7 @@ async function approvalCardFor(conversationId: string, mark: number) {
 describe('enable-tls on vm-tlsoff-06, approved by a second person', () => {
   it('runs snapshot, fix, restart and re-diagnosis, shows the finding gone, and audits every step', async () => {
     const { incidentId, findings } = await diagnoseAs(h, endUser, 'Internal error when I RDP to vm-tlsoff-06');
-    expect(cardText(cardOf(findings))).toMatch(/TLS 1.2 is disabled for servers[\s\S]*\[Enable TLS 1.2 for servers \(restart\)\]/);
+    expect(cardText(cardOf(findings))).toMatch(/TLS 1.2 is disabled for servers[\s\S]*\nEnable TLS 1.2 for servers \(restart\)\n\[Request…\]/);
     expect(ops('vm-tlsoff-06').map((o) => o.scriptId)).toEqual(['diagnose']);
 
     const { r, mark } = await requestFix(endUser, incidentId, 'enable-tls', { tls10: 'false', tls11: 'false' });
@@ -101,6 +101,28 @@ describe('enable-tls on vm-tlsoff-06, approved by a second person', () => {
     ]);
     const approved = (await h.app.store.audit.list({ incidentId })).find((a) => a.action === 'approval.approved');
     expect(approved).toMatchObject({ actor: approver.aadObjectId, details: { fixId: 'enable-tls', params: { tls10: 'false', tls11: 'false' } } });
+  });
+});
+
+describe('times on the approval card', () => {
+  it('each copy shows the expiry in the zone of whoever reads it: the requester\'s, the approver\'s, the clicker\'s', async () => {
+    const moscow: User = { ...endUser, userId: '29:end-user-msk', conversationId: 'a:end-user-msk', locale: 'ru-RU', localTimezone: 'Europe/Moscow' };
+    // the approver's client says New York: the bot remembers it with the way to reach them
+    await h.post(activity(h, { ...approver, localTimezone: 'America/New_York' }, { type: 'message', text: 'help' }));
+    const { incidentId } = await diagnoseAs(h, moscow, 'внутренняя ошибка на vm-certexpired-04');
+    const { mark } = await requestFix(moscow, incidentId, 'renew-rdp-cert');
+    const mine = cardText(cardOf(await approvalCardFor(moscow.conversationId, mark)));
+    const theirs = cardText(cardOf(await approvalCardFor(approver.conversationId, mark)));
+    const approver2s = cardText(cardOf(await approvalCardFor(approver2.conversationId, mark)));
+    for (const text of [mine, theirs, approver2s]) expect(text).not.toMatch(/\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/);
+    expect(mine).toMatch(/\d{2}\.\d{2}\.\d{4} \d{2}:\d{2} GMT\+3/);
+    expect(theirs).toMatch(/\d{2}\.\d{2}\.\d{4} \d{2}:\d{2} GMT-5/);
+    expect(approver2s).toMatch(/\d{2}\.\d{2}\.\d{4} \d{2}:\d{2} UTC/); // a zone we were never told
+    const { approvalId } = actionData(cardOf(await approvalCardFor(approver.conversationId, mark)), 'approval.refresh');
+    const view = await h.post(activity(h, { ...approver, localTimezone: 'Asia/Tokyo' }, invoke('approval.refresh', { approvalId })));
+    expect(cardText((view.body as { value: unknown }).value)).toMatch(/\d{1,2} \w{3} \d{4}, \d{2}:\d{2} GMT\+9/);
+    expect((await h.app.store.approvals.get(approvalId))?.tz).toBe('Europe/Moscow');
+    await h.post(activity(h, approver, invoke('approval.reject', { approvalId })));
   });
 });
 

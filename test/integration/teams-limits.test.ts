@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { startHarness, type Harness } from '../support/bot-harness';
 import { cardText, type Captured } from '../support/connector';
 import { actionData, activity, cardOf, diagnoseAs, invoke, refusal, type User } from '../support/journey';
+import { cardLint } from '../support/card-lint';
 import { TEAMS_MAX_ACTIVITY_BYTES, largest } from '../support/teams-limits';
 
 /**
@@ -315,5 +316,24 @@ describe('every activity of every journey fits in a Teams message', () => {
     const top = largest(all);
     process.stdout.write(`largest activity of the journeys: ${top.name}, ${top.bytes} bytes in UTF-16, of ${all.length} measured\n`);
     expect(top.bytes).toBeLessThan(TEAMS_MAX_ACTIVITY_BYTES);
+  });
+
+  it('no card has a cut button, an unwrapped or empty text, or yellow text; no answer is an empty banner; no time is ISO text', () => {
+    const problems = new Set<string>();
+    const cards = [
+      ...h.connector.captured.map((c) => ({ name: `${c.kind} in ${c.conversationId}`, card: cardOf(c) })),
+      ...answers.map((a) => ({ name: a.name, card: (a.payload as { type?: string; value?: unknown }).type === 'application/vnd.microsoft.card.adaptive' ? (a.payload as { value: unknown }).value : undefined })),
+    ].filter((c) => c.card);
+    expect(cards.length).toBeGreaterThan(100);
+    for (const c of cards) {
+      for (const p of cardLint(c.card)) problems.add(`${c.name}: ${p}`);
+      if (/\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/.test(cardText(c.card))) problems.add(`${c.name}: an ISO time in "${cardText(c.card).match(/.*\d{4}-\d{2}-\d{2}T.*/)?.[0]}"`);
+    }
+    for (const a of answers) {
+      const p = a.payload as { type?: string; value?: unknown };
+      if (p.type === 'application/vnd.microsoft.activity.message' && !String(p.value ?? '').trim()) problems.add(`${a.name}: an empty message answer (an empty banner)`);
+    }
+    for (const c of h.connector.captured) if (c.kind === 'send' && !cardOf(c) && !(c.activity.text ?? '').trim() && c.activity.type === 'message') problems.add(`an empty message in ${c.conversationId}`);
+    expect([...problems].slice(0, 30)).toEqual([]);
   });
 });

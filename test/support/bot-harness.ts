@@ -13,8 +13,8 @@ export interface Harness {
   dataDir: string;
   /** POSTs an activity to /api/messages as the channel would; returns the HTTP status and body. */
   post(activity: Record<string, unknown>, headers?: Record<string, string>): Promise<{ status: number; body: unknown }>;
-  say(text: string, opts?: { locale?: string; userId?: string; aadObjectId?: string; conversationId?: string }): Promise<number>;
-  invoke(verb: string, data: Record<string, unknown>, opts?: { locale?: string; userId?: string; aadObjectId?: string; replyToId?: string; conversationId?: string }): Promise<{ status: number; body: unknown }>;
+  say(text: string, opts?: { locale?: string; userId?: string; aadObjectId?: string; conversationId?: string; localTimezone?: string }): Promise<number>;
+  invoke(verb: string, data: Record<string, unknown>, opts?: { locale?: string; userId?: string; aadObjectId?: string; replyToId?: string; conversationId?: string; localTimezone?: string }): Promise<{ status: number; body: unknown }>;
   since(mark: number): Captured[];
   mark(): number;
   close(): Promise<void>;
@@ -34,8 +34,10 @@ export async function startHarness(env: Record<string, string> = {}, overrides: 
   const port = await app.start();
   const base = `http://127.0.0.1:${port}/api/messages`;
 
-  const activityBase = (opts: { locale?: string; userId?: string; aadObjectId?: string; conversationId?: string }) => ({
+  const activityBase = (opts: { locale?: string; userId?: string; aadObjectId?: string; conversationId?: string; localTimezone?: string }) => ({
     channelId: 'msteams',
+    // the client's time zone, as Teams sends it (IANA name)
+    ...(opts.localTimezone ? { localTimezone: opts.localTimezone } : {}),
     serviceUrl,
     locale: opts.locale ?? 'en-US',
     from: { id: opts.userId ?? '29:user-1', name: 'Alex User', aadObjectId: opts.aadObjectId ?? '00000000-0000-0000-0000-0000000000a1' },

@@ -27,6 +27,8 @@ export interface User {
   name: string;
   conversationId: string;
   locale?: string;
+  /** the client's time zone (IANA), as Teams sends it in `localTimezone` */
+  localTimezone?: string;
 }
 
 /** Reports a VM, consents, and waits for the findings card; returns the incident id and the card's activity. */
@@ -58,6 +60,7 @@ export function activity(h: Harness, user: User, body: Record<string, unknown>):
     channelId: 'msteams',
     serviceUrl: h.connector.url,
     locale: user.locale ?? 'en-US',
+    ...(user.localTimezone ? { localTimezone: user.localTimezone } : {}),
     from: { id: user.userId, name: user.name, aadObjectId: user.aadObjectId },
     recipient: { id: '28:rdp-doctor', name: 'RDP Doctor' },
     conversation: { id: user.conversationId, conversationType: 'personal', tenantId: 'tenant-1' },
