@@ -17,7 +17,7 @@ import { MAX_CANDIDATES } from '../services/incidents/incident-service';
 import type { Symptom } from '../services/incidents/model';
 import { DIAGNOSE_RUN_TEXT } from '../services/runbook/script-pages';
 import { errorText } from './error-text';
-import { detectSymptom, extractVmQuery } from './intake-text';
+import { detectSymptom, extractVmQuery, isVmQuery } from './intake-text';
 import { InterruptibleDialog } from './interruptible-dialog';
 import { isGroupScope, personOf } from './person';
 import { turnLang, turnT } from './turn';
@@ -113,12 +113,18 @@ export class IntakeDialog extends InterruptibleDialog {
     const t = turnT(step.context);
     const raw = String(step.result ?? '').trim();
     const query = extractVmQuery(raw) ?? raw;
+    const what = query.length > 80 ? `${query.slice(0, 77)}...` : query;
+    if (!isVmQuery(query)) {
+      // nothing Azure could match: say what is wrong and what a VM name looks like, before any search
+      const detail = t(/\s/.test(query) ? 'chat.vmName.noName' : 'chat.vmName.notAName', { what, rules: t('chat.vmName.rules') });
+      await step.context.sendActivity(t('errors.bad-input', { detail }));
+      return this.askAgain(step, st);
+    }
     let found;
     try {
       found = await this.incidents.resolveVmFor(personOf(step.context), query);
     } catch (e) {
       if (!isDomainError(e)) throw e;
-      const what = query.length > 80 ? `${query.slice(0, 77)}...` : query;
       await step.context.sendActivity(errorText(t, e, { what, vm: what }));
       // over the limit: asking again would only be refused again
       return e.code === 'rate-limited' ? step.endDialog() : this.askAgain(step, st);
