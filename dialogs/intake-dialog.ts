@@ -1,6 +1,5 @@
 import { CardFactory, MessageFactory, TurnContext } from 'botbuilder';
 import {
-  ChoiceFactory,
   ChoicePrompt,
   ListStyle,
   TextPrompt,
@@ -50,7 +49,7 @@ interface IntakeState {
 export class IntakeDialog extends InterruptibleDialog {
   constructor(private readonly incidents: IncidentService, demoMode: boolean, private readonly publicBaseUrl: () => string) {
     super(INTAKE_DIALOG, demoMode);
-    this.addDialog(new ChoicePrompt(SYMPTOM_PROMPT).configure({ style: ListStyle.heroCard }));
+    this.addDialog(new ChoicePrompt(SYMPTOM_PROMPT).configure({ style: ListStyle.none }));
     this.addDialog(new TextPrompt(VM_PROMPT, async (p) => p.recognized.succeeded && !!p.recognized.value?.trim()));
     this.addDialog(
       new WaterfallDialog(WATERFALL, [this.symptomStep.bind(this), this.vmStep.bind(this), this.resolveStep.bind(this)]),
@@ -71,22 +70,20 @@ export class IntakeDialog extends InterruptibleDialog {
     const symptom = opts.retry?.symptom ?? detectSymptom(text) ?? (opts.vm ? 'other' : null);
     if (symptom) return step.next(symptom);
     const t = turnT(step.context);
-    const titles = SYMPTOMS.map((s) => t(`symptoms.${s}`));
-    if (isGroupScope(step.context)) {
-      // hero-card buttons post their text as the user, without the @mention the bot needs here
-      const card = (question: string) =>
-        MessageFactory.attachment(CardFactory.adaptiveCard(replyPromptCard({ question, hint: t('groupChat.mentionToReply'), choices: titles })));
-      return step.prompt(SYMPTOM_PROMPT, {
-        prompt: card(t('intake.askSymptom')),
-        retryPrompt: card(t('intake.askSymptomRetry')),
-        choices: ChoiceFactory.toChoices(titles),
-        style: ListStyle.none,
-      });
-    }
+    // short button labels; the full messages people see in their client are in the card's body
+    const labels = SYMPTOMS.map((s) => t(`chat.symptomButton.${s}`));
+    const details = SYMPTOMS.filter((s) => s !== 'other')
+      .map((s) => t('chat.symptomDetail', { label: t(`chat.symptomButton.${s}`), message: t(`symptoms.${s}`) }))
+      .join('\n');
+    const hint = isGroupScope(step.context) ? t('groupChat.mentionToReply') : undefined;
+    const card = (question: string) =>
+      MessageFactory.attachment(CardFactory.adaptiveCard(replyPromptCard({ question, hint, details, choices: labels })));
     return step.prompt(SYMPTOM_PROMPT, {
-      prompt: t('intake.askSymptom'),
-      retryPrompt: t('intake.askSymptomRetry'),
-      choices: ChoiceFactory.toChoices(titles),
+      prompt: card(t('intake.askSymptom')),
+      retryPrompt: card(t('intake.askSymptomRetry')),
+      // a typed answer may be the label or the full message
+      choices: SYMPTOMS.map((s, i) => ({ value: labels[i], synonyms: [t(`symptoms.${s}`)] })),
+      style: ListStyle.none,
     });
   }
 

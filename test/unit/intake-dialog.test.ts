@@ -146,3 +146,34 @@ describe('input that cannot be a VM name gets what was wrong and what is accepte
     expect(reply).toMatch(/Какая это ВМ\?/);
   });
 });
+
+describe('the symptom question is a card with short Action.Submit buttons (issue #13, item 4)', () => {
+  const actionsOf = (a: Partial<Activity>) => {
+    const card = a.attachments?.[0]?.content as { actions?: Array<{ type: string; title: string; data?: { intakeReply?: string } }> };
+    return card?.actions ?? [];
+  };
+
+  it.each([
+    ['en-US', 'RDP is broken', 'An internal error has occurred'],
+    ['ru-RU', 'RDP не работает', 'Произошла внутренняя ошибка'],
+  ])('%s: buttons post their label back, the full messages are in the body', async (locale, text, full) => {
+    const prompt = await say(text, locale);
+    expect(prompt.attachments?.[0]?.contentType).toBe('application/vnd.microsoft.card.adaptive');
+    expect(JSON.stringify(prompt)).not.toMatch(/imBack/i);
+    const actions = actionsOf(prompt);
+    expect(actions).toHaveLength(4);
+    for (const a of actions) {
+      expect(a.type).toBe('Action.Submit');
+      expect(a.title.length).toBeLessThanOrEqual(20);
+      expect(a.data?.intakeReply).toBe(a.title);
+    }
+    expect(shown(prompt)).toContain(full);
+    // in a personal chat there is nothing to @mention
+    expect(shown(prompt)).not.toMatch(/@RDP Doctor/);
+    // a click sends the button's label as the reply (bot.ts puts intakeReply into the text)
+    const next = await say(actions[1].data?.intakeReply ?? '', locale);
+    expect(shown(next)).toMatch(locale === 'en-US' ? /Which VM do you connect to\?/ : /К какой ВМ вы подключаетесь\?/);
+    expect(shown(await say('db-01', locale))).toMatch(/db-01/);
+    expect((await store.incidents.listOpen())[0]).toMatchObject({ symptom: 'configuring-session' });
+  });
+});
