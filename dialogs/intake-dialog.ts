@@ -67,7 +67,7 @@ export class IntakeDialog extends InterruptibleDialog {
     st.tries = opts.retry?.tries ?? 0;
     const text = opts.text ?? '';
     st.vmQuery = opts.retry ? undefined : (opts.vm ?? extractVmQuery(text) ?? undefined);
-    const symptom = opts.retry?.symptom ?? detectSymptom(text) ?? (opts.vm ? 'other' : null);
+    const symptom = opts.retry?.symptom ?? detectSymptom(text) ?? (opts.vm ? 'not-stated' : null);
     if (symptom) return step.next(symptom);
     const t = turnT(step.context);
     // short button labels; the full messages people see in their client are in the card's body
@@ -140,7 +140,7 @@ export class IntakeDialog extends InterruptibleDialog {
         requester: personOf(step.context),
         conversation: TurnContext.getConversationReference(step.context.activity),
         lang: turnLang(step.context),
-        symptom: st.symptom ?? 'other',
+        symptom: st.symptom ?? 'not-stated',
         candidates: found,
       });
     } catch (e) {
@@ -163,7 +163,7 @@ export class IntakeDialog extends InterruptibleDialog {
       await step.context.sendActivity(turnT(step.context)('intake.giveUp'));
       return step.endDialog();
     }
-    const options: IntakeOptions = { retry: { symptom: st.symptom ?? 'other', tries } };
+    const options: IntakeOptions = { retry: { symptom: st.symptom ?? 'not-stated', tries } };
     return step.replaceDialog(WATERFALL, options);
   }
 }

@@ -177,3 +177,15 @@ describe('the symptom question is a card with short Action.Submit buttons (issue
     expect((await store.incidents.listOpen())[0]).toMatchObject({ symptom: 'configuring-session' });
   });
 });
+
+describe('diagnose <vm> says nothing about the symptom (issue #13, item 14)', () => {
+  it.each([
+    ['en-US', 'diagnose db-01', /Symptom: not stated/, /Something else/],
+    ['ru-RU', 'диагностика db-01', /Симптом: не указан/, /Другое/],
+  ])('%s: the consent card shows the symptom as not stated', async (locale, text, want, not) => {
+    const reply = shown(await say(text, locale));
+    expect(reply).toMatch(want);
+    expect(reply).not.toMatch(not);
+    expect((await store.incidents.listOpen())[0]).toMatchObject({ vmName: 'db-01', symptom: 'not-stated' });
+  });
+});
