@@ -8,7 +8,8 @@ import {
 } from 'botbuilder';
 import { AuthenticationError, type AuthenticateRequestResult } from 'botframework-connector';
 import type { Activity } from 'botbuilder';
-import { pickLang, t } from '../services/i18n';
+import { turnLang } from '../dialogs/turn';
+import { t } from '../services/i18n';
 import type { Logger } from '../services/log';
 import { isChannelDeliveryError, type ChannelHttpClient } from './channel-transport';
 import type { Config } from './config';
@@ -44,7 +45,8 @@ export function createAdapter(config: Config, logger: Logger, conversationState:
     // the channel refused or is gone: an apology would take the same way and fail the same way
     if (isChannelDeliveryError(error)) return;
     try {
-      await context.sendActivity(t(pickLang(context.activity.locale, context.activity.text), 'turnError', { ref }));
+      // the turn's language when it was chosen (bot.ts), else the locale and the text
+      await context.sendActivity(t(turnLang(context), 'turnError', { ref }));
     } catch (e) {
       logger.error({ err: e, ref }, 'could not tell the user about the error');
     }

@@ -14,9 +14,16 @@ import { welcomeCard } from '../cards/welcome';
 import type { ConversationLifecycle, GoneReason } from '../dialogs/lifecycle';
 import type { VerbRouter } from '../dialogs/verbs';
 import { setTurnLang } from '../dialogs/turn';
-import { pickLang, translator } from '../services/i18n';
+import { LANGS, pickLang, translator, type Lang } from '../services/i18n';
+import { textLang } from '../services/i18n/text-lang';
 import { incidentReference } from './adapter';
 import type { Logger } from '../services/log';
+
+/** The language a conversation was last clearly written in, and the client's locale then. */
+interface ConversationLang {
+  lang: Lang;
+  locale: string;
+}
 
 /** Teams' own limit for a message a person can send; anything longer is not a request to the bot. */
 export const MAX_MESSAGE_CHARS = 28000;
@@ -41,16 +48,17 @@ export interface BotDeps {
  */
 export class RdpDoctorBot extends TeamsActivityHandler {
   private readonly dialogState: StatePropertyAccessor<DialogState>;
+  private readonly language: StatePropertyAccessor<ConversationLang>;
 
   constructor(private readonly deps: BotDeps) {
     super();
     this.dialogState = deps.conversationState.createProperty<DialogState>('dialogState');
+    this.language = deps.conversationState.createProperty<ConversationLang>('language');
 
     this.onMessage(async (context, next) => {
-      const lang = pickLang(context.activity.locale, context.activity.text);
-      setTurnLang(context, lang);
       const value = context.activity.value as unknown;
       const reply = cardReply(value);
+      const lang = await this.chooseLang(context, reply ?? normalizeText(context));
       if (reply !== undefined) {
         // a question's card answered in a channel or group chat (a button, or the text box)
         context.activity.text = reply;
@@ -153,8 +161,7 @@ export class RdpDoctorBot extends TeamsActivityHandler {
    */
   protected override async onInvokeActivity(context: TurnContext): Promise<InvokeResponse> {
     if (context.activity.name !== 'adaptiveCard/action') return super.onInvokeActivity(context);
-    const lang = pickLang(context.activity.locale);
-    setTurnLang(context, lang);
+    const lang = await this.chooseLang(context, null);
     const t = translator(lang);
     const value = context.activity.value as { action?: { type?: unknown } | null } | undefined;
     if (!value || typeof value.action !== 'object' || value.action === null || value.action.type !== 'Action.Execute') {
@@ -171,6 +178,35 @@ export class RdpDoctorBot extends TeamsActivityHandler {
 
   protected override async onAdaptiveCardInvoke(context: TurnContext, value: AdaptiveCardInvokeValue): Promise<AdaptiveCardInvokeResponse> {
     return this.deps.verbs.handleExecute(context, value);
+  }
+
+  /**
+   * The language of this turn: the one its text is clearly written in, whatever the client's
+   * locale says (a Russian message from an en-US client is answered in Russian, and the reverse).
+   * Text that does not say (a VM name, digits, one word, a card click) keeps the language the
+   * conversation was last clearly written in under the same locale, else the locale's. Kept in
+   * the dialog state's scope (per person in channels and group chats).
+   */
+  private async chooseLang(context: TurnContext, text: string | null | undefined): Promise<Lang> {
+    const locale = String(context.activity.locale ?? '');
+    const byLocale = pickLang(context.activity.locale, text);
+    const said = typeof text === 'string' && text.length <= MAX_MESSAGE_CHARS ? textLang(text) : null;
+    let remembered: ConversationLang | undefined;
+    try {
+      remembered = await this.language.get(context);
+    } catch (e) {
+      // no conversation to key the state by (a malformed activity): the locale decides
+      this.deps.logger.debug({ err: e }, 'conversation language not readable');
+    }
+    const kept = remembered && remembered.locale === locale && (LANGS as readonly string[]).includes(remembered.lang) ? remembered.lang : undefined;
+    const lang = said ?? kept ?? byLocale;
+    if (said && said !== kept) {
+      // only a language other than the locale's needs remembering
+      const write = said === byLocale ? this.language.delete(context) : this.language.set(context, { lang: said, locale });
+      await write.catch(() => undefined);
+    }
+    setTurnLang(context, lang);
+    return lang;
   }
 
   /** Runs the main dialog; cancel and help work at any point (handled inside the dialogs). */

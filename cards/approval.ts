@@ -52,7 +52,7 @@ export function approvalCard(
     restart: a.plan ? (a.plan.restart ? t('plans.restartIfChanged') : t('common.no')) : t(def?.needsRestart ? 'common.yes' : 'common.no'),
     requester: who(a.requester),
     expiresAt: t('format.moment', { at: a.expiresAt }),
-    params: Object.entries(a.params).map(([name, value]) => ({ name: t(`fixes.param.${name}`), value: shown(t, value) })),
+    params: Object.entries(a.params).map(([name, value]) => ({ name: t(`fixes.param.${name}`), value: shown(t, value, name) })),
     statusColor: status.color,
     canDecide: d.view === 'approver' && a.state === 'pending',
     // the base card (every posted copy): Teams refreshes it for the approvers it knows (refresh.userIds);
@@ -94,11 +94,13 @@ export function approvalCard(
   return card;
 }
 
-/** A parameter as the approver reads it: yes/no for flags, the value otherwise. */
-function shown(t: Translate, value: unknown): string {
+/** A parameter as the approver reads it: yes/no for flags, words for a choice ("scope: rdpkey"), the value otherwise. */
+function shown(t: Translate, value: unknown, name: string): string {
   if (value === true || value === 'true') return t('common.yes');
   if (value === false || value === 'false') return t('common.no');
-  return md(value);
+  const choice = `chat.paramValue.${name}.${String(value)}`;
+  const words = t(choice);
+  return words !== choice ? words : md(value);
 }
 
 function statusLine(t: Translate, a: Approval, job?: Job | null): { text: string; color: string } {

@@ -171,7 +171,8 @@ function findingsCardAt(t: Translate, d: FindingsData, detail: Detail, withEvide
     })),
     s: {
       title: t('findings.title', { vm: diagnosis.vm.name }),
-      summary: t(summaryKey, { count: problems.length }),
+      // nothing explains the error: say what else to check (the client, the VPN, the account)
+      summary: summaryKey === 'findings.summaryHealthy' ? `${t(summaryKey)}\n\n${t('chat.healthyNext')}` : t(summaryKey, { count: problems.length }),
       shortened: detail === 'full' ? '' : t('teams.findings.shortened'),
       noFindings: t('findings.none'),
       stats: t('findings.stats', {

@@ -85,12 +85,9 @@ async function main(argv: string[]): Promise<number> {
     const started = Date.now();
     const matches = await resolve(azure.gateway, query);
     const report = await diagnoseVm(azure.gateway, matches.id);
+    // the calls are those of the diagnosis, counted by diagnoseVm as for the bot's findings card
+    // (the VM and its effective NSG rules); the search for the name before it is not one of them
     report.elapsedMs = Date.now() - started;
-    const callCounts = (azure.gateway as { callCounts?: () => { runCommand: number; armReads: number; armWrites: number } }).callCounts?.();
-    if (callCounts) {
-      report.runCommandCalls = callCounts.runCommand;
-      report.armCalls = callCounts.armReads + callCounts.armWrites;
-    }
     // against the simulator: which engine ran the diagnostic (the operation log says, per Run Command)
     const ran = azure.simulator?.operations().filter((o) => o.kind === 'runCommand' && o.engine !== null).pop()?.engine;
     const scriptEngine = azure.simulator ? (ran ?? azure.scriptEngine) : undefined;
@@ -167,6 +164,7 @@ function toJson(r: DiagnosisReport) {
 function toText(r: DiagnosisReport, lang: Lang): string {
   const lines = [t(lang, 'findings.title', { vm: r.vm.name }), ''];
   if (r.findings.length === 0) lines.push(t(lang, 'findings.none'));
+  if (!r.findings.some((f) => f.severity !== 'info')) lines.push('', t(lang, 'chat.healthyNext'));
   for (const f of r.findings) {
     lines.push(`[${t(lang, `severity.${f.severity}`)}] ${t(lang, `findings.${f.id}.title`)} (${f.id})`);
     for (const e of f.evidence) lines.push(`    - ${t(lang, e.key, e.params)}`);
@@ -176,21 +174,28 @@ function toText(r: DiagnosisReport, lang: Lang): string {
   return `${lines.join('\n')}\n`;
 }
 
-main(process.argv.slice(2))
+/**
+ * What a failure prints and its exit code. With `--json`, one object on stdout,
+ * `{ "error": { "code", "message" } }` (CONTRACTS.md §4), the code stable: `usage`,
+ * `configuration`, a domain error's code (`bad-input`, `not-found`, `conflict`, ...) or `internal`.
+ */
+function failure(e: unknown): { code: string; message: string; text: string; exit: 1 | 2 } {
+  if (e instanceof UsageError) return { code: 'usage', message: e.message, text: `${e.message}\n${USAGE}`, exit: 2 };
+  if (e instanceof ConfigError) return { code: 'configuration', message: e.message, text: `configuration error: ${e.message}`, exit: 2 };
+  if (isDomainError(e)) {
+    return { code: e.code, message: e.message, text: e.message, exit: e.code === 'bad-input' || e.code === 'not-found' || e.code === 'out-of-scope' ? 2 : 1 };
+  }
+  const message = e instanceof Error ? e.message : String(e);
+  return { code: 'internal', message, text: message, exit: 1 };
+}
+
+const argv = process.argv.slice(2);
+main(argv)
   .then((code) => process.exit(code))
   .catch((e: unknown) => {
-    if (e instanceof UsageError) {
-      process.stderr.write(`rdp-doctor: ${e.message}\n${USAGE}\n`);
-      process.exit(2);
-    }
-    if (e instanceof ConfigError) {
-      process.stderr.write(`rdp-doctor: configuration error: ${e.message}\n`);
-      process.exit(2);
-    }
-    if (isDomainError(e)) {
-      process.stderr.write(`rdp-doctor: ${e.message}\n`);
-      process.exit(e.code === 'bad-input' || e.code === 'not-found' || e.code === 'out-of-scope' ? 2 : 1);
-    }
-    process.stderr.write(`rdp-doctor: ${(e as Error).message ?? String(e)}\n`);
-    process.exit(1);
+    const f = failure(e);
+    // --json asked for JSON, also when the arguments around it are wrong
+    if (argv.includes('--json')) process.stdout.write(`${JSON.stringify({ error: { code: f.code, message: f.message } })}\n`);
+    else process.stderr.write(`rdp-doctor: ${f.text}\n`);
+    process.exit(f.exit);
   });

@@ -1,6 +1,5 @@
 import { CardFactory, MessageFactory, TurnContext } from 'botbuilder';
 import {
-  ChoiceFactory,
   ChoicePrompt,
   ListStyle,
   TextPrompt,
@@ -17,7 +16,7 @@ import { MAX_CANDIDATES } from '../services/incidents/incident-service';
 import type { Symptom } from '../services/incidents/model';
 import { DIAGNOSE_RUN_TEXT } from '../services/runbook/script-pages';
 import { errorText } from './error-text';
-import { detectSymptom, extractVmQuery } from './intake-text';
+import { detectSymptom, extractVmQuery, isVmQuery } from './intake-text';
 import { InterruptibleDialog } from './interruptible-dialog';
 import { isGroupScope, personOf } from './person';
 import { turnLang, turnT, turnTimeZone } from './turn';
@@ -50,7 +49,7 @@ interface IntakeState {
 export class IntakeDialog extends InterruptibleDialog {
   constructor(private readonly incidents: IncidentService, demoMode: boolean, private readonly publicBaseUrl: () => string) {
     super(INTAKE_DIALOG, demoMode);
-    this.addDialog(new ChoicePrompt(SYMPTOM_PROMPT).configure({ style: ListStyle.heroCard }));
+    this.addDialog(new ChoicePrompt(SYMPTOM_PROMPT).configure({ style: ListStyle.none }));
     this.addDialog(new TextPrompt(VM_PROMPT, async (p) => p.recognized.succeeded && !!p.recognized.value?.trim()));
     this.addDialog(
       new WaterfallDialog(WATERFALL, [this.symptomStep.bind(this), this.vmStep.bind(this), this.resolveStep.bind(this)]),
@@ -68,25 +67,23 @@ export class IntakeDialog extends InterruptibleDialog {
     st.tries = opts.retry?.tries ?? 0;
     const text = opts.text ?? '';
     st.vmQuery = opts.retry ? undefined : (opts.vm ?? extractVmQuery(text) ?? undefined);
-    const symptom = opts.retry?.symptom ?? detectSymptom(text) ?? (opts.vm ? 'other' : null);
+    const symptom = opts.retry?.symptom ?? detectSymptom(text) ?? (opts.vm ? 'not-stated' : null);
     if (symptom) return step.next(symptom);
     const t = turnT(step.context);
-    const titles = SYMPTOMS.map((s) => t(`symptoms.${s}`));
-    if (isGroupScope(step.context)) {
-      // hero-card buttons post their text as the user, without the @mention the bot needs here
-      const card = (question: string) =>
-        MessageFactory.attachment(CardFactory.adaptiveCard(replyPromptCard({ question, hint: t('groupChat.mentionToReply'), choices: titles })));
-      return step.prompt(SYMPTOM_PROMPT, {
-        prompt: card(t('intake.askSymptom')),
-        retryPrompt: card(t('intake.askSymptomRetry')),
-        choices: ChoiceFactory.toChoices(titles),
-        style: ListStyle.none,
-      });
-    }
+    // short button labels; the full messages people see in their client are in the card's body
+    const labels = SYMPTOMS.map((s) => t(`chat.symptomButton.${s}`));
+    const details = SYMPTOMS.filter((s) => s !== 'other')
+      .map((s) => t('chat.symptomDetail', { label: t(`chat.symptomButton.${s}`), message: t(`symptoms.${s}`) }))
+      .join('\n');
+    const hint = isGroupScope(step.context) ? t('groupChat.mentionToReply') : undefined;
+    const card = (question: string) =>
+      MessageFactory.attachment(CardFactory.adaptiveCard(replyPromptCard({ question, hint, details, choices: labels })));
     return step.prompt(SYMPTOM_PROMPT, {
-      prompt: t('intake.askSymptom'),
-      retryPrompt: t('intake.askSymptomRetry'),
-      choices: ChoiceFactory.toChoices(titles),
+      prompt: card(t('intake.askSymptom')),
+      retryPrompt: card(t('intake.askSymptomRetry')),
+      // a typed answer may be the label or the full message
+      choices: SYMPTOMS.map((s, i) => ({ value: labels[i], synonyms: [t(`symptoms.${s}`)] })),
+      style: ListStyle.none,
     });
   }
 
@@ -113,12 +110,18 @@ export class IntakeDialog extends InterruptibleDialog {
     const t = turnT(step.context);
     const raw = String(step.result ?? '').trim();
     const query = extractVmQuery(raw) ?? raw;
+    const what = query.length > 80 ? `${query.slice(0, 77)}...` : query;
+    if (!isVmQuery(query)) {
+      // nothing Azure could match: say what is wrong and what a VM name looks like, before any search
+      const detail = t(/\s/.test(query) ? 'chat.vmName.noName' : 'chat.vmName.notAName', { what, rules: t('chat.vmName.rules') });
+      await step.context.sendActivity(t('errors.bad-input', { detail }));
+      return this.askAgain(step, st);
+    }
     let found;
     try {
       found = await this.incidents.resolveVmFor(personOf(step.context), query);
     } catch (e) {
       if (!isDomainError(e)) throw e;
-      const what = query.length > 80 ? `${query.slice(0, 77)}...` : query;
       await step.context.sendActivity(errorText(t, e, { what, vm: what }));
       // over the limit: asking again would only be refused again
       return e.code === 'rate-limited' ? step.endDialog() : this.askAgain(step, st);
@@ -138,7 +141,7 @@ export class IntakeDialog extends InterruptibleDialog {
         conversation: TurnContext.getConversationReference(step.context.activity),
         lang: turnLang(step.context),
         tz: turnTimeZone(step.context),
-        symptom: st.symptom ?? 'other',
+        symptom: st.symptom ?? 'not-stated',
         candidates: found,
       });
     } catch (e) {
@@ -161,7 +164,7 @@ export class IntakeDialog extends InterruptibleDialog {
       await step.context.sendActivity(turnT(step.context)('intake.giveUp'));
       return step.endDialog();
     }
-    const options: IntakeOptions = { retry: { symptom: st.symptom ?? 'other', tries } };
+    const options: IntakeOptions = { retry: { symptom: st.symptom ?? 'not-stated', tries } };
     return step.replaceDialog(WATERFALL, options);
   }
 }

@@ -1,3 +1,4 @@
+import { VM_SEARCH_PATTERN } from '../services/azure/graph-query';
 import type { Symptom } from '../services/incidents/model';
 
 /**
@@ -42,4 +43,13 @@ function looksLikeVm(token: string): boolean {
   if (/^\d+$/.test(token)) return false; // a port or a number
   if (/^\d{1,3}(\.\d{1,3}){3}$/.test(token)) return false; // an IP address
   return /[-_\d]/.test(token) && /[A-Za-z]/.test(token);
+}
+
+/**
+ * Whether Azure could match the text: a VM name or part of one (the Resource Graph search's own
+ * pattern), or a resource id (checked in full by the lookup).
+ */
+export function isVmQuery(query: string): boolean {
+  const q = query.trim();
+  return VM_SEARCH_PATTERN.test(q) || /^\/subscriptions\//i.test(q);
 }

@@ -4,7 +4,8 @@ import type { Lang } from '../i18n';
 import type { DiagnosticFacts } from '../runbook/diagnostic-output';
 import type { FixPlan } from '../runbook/plan';
 
-export type Symptom = 'internal-error' | 'configuring-session' | 'cannot-connect' | 'other';
+/** `not-stated`: the user named only the VM (`diagnose <vm>`), which says nothing about what they see. */
+export type Symptom = 'internal-error' | 'configuring-session' | 'cannot-connect' | 'other' | 'not-stated';
 
 export type IncidentState =
   | 'picking' // several VMs matched: waiting for the requester to choose

@@ -266,7 +266,9 @@ function tlsFindings(f: DiagnosticFacts): Finding[] {
   const tls12 = f.tls?.['TLS 1.2'];
   if (tls12 && !stepFailed(f, 'tls')) {
     const off = tls12.Enabled === 0 || (tls12.DisabledByDefault !== null && tls12.DisabledByDefault !== 0);
-    if (off) e.push(ev('tlsRegistry', { version: 'TLS 1.2', enabled: valueText(tls12.Enabled), disabledByDefault: valueText(tls12.DisabledByDefault) }));
+    // the "-" = not set note only where a value is not set
+    const key = tls12.Enabled === null || tls12.DisabledByDefault === null ? 'tlsRegistryNotSet' : 'tlsRegistry';
+    if (off) e.push(ev(key, { version: 'TLS 1.2', enabled: valueText(tls12.Enabled), disabledByDefault: valueText(tls12.DisabledByDefault) }));
   }
   const n36871 = eventCount(f, '36871');
   if (n36871 > 0) e.push(ev('event36871', { count: countText(n36871, CAPS.events), since: f.since }));

@@ -6,6 +6,8 @@ import Database from 'better-sqlite3';
 import { SqliteStore } from '../../services/store/sqlite';
 import { DEMO_EXPECTED } from '../support/demo-expectations';
 import { pwshForTests } from '../support/pwsh';
+import { startHarness } from '../support/bot-harness';
+import { diagnoseAs } from '../support/journey';
 
 /** `rdp-doctor diagnose` (CONTRACTS §4) as a user runs it: the built CLI, a child process. */
 const root = join(__dirname, '..', '..');
@@ -86,9 +88,13 @@ describe('rdp-doctor diagnose --json: which engine ran the script', () => {
   );
 
   it('SIM_SCRIPTS=pwsh without PowerShell is a one-line configuration error, exit 2', async () => {
-    const r = await run(['diagnose', 'vm-healthy-01', '--fleet', fleet, '--json'], { SIM_SCRIPTS: 'pwsh', PWSH: '/nonexistent/pwsh' });
+    const r = await run(['diagnose', 'vm-healthy-01', '--fleet', fleet], { SIM_SCRIPTS: 'pwsh', PWSH: '/nonexistent/pwsh' });
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/SIM_SCRIPTS=pwsh, but no PowerShell was found/);
+    // with --json: the same as JSON on stdout
+    const json = await run(['diagnose', 'vm-healthy-01', '--fleet', fleet, '--json'], { SIM_SCRIPTS: 'pwsh', PWSH: '/nonexistent/pwsh' });
+    expect(json.code).toBe(2);
+    expect(JSON.parse(json.stdout)).toEqual({ error: { code: 'configuration', message: expect.stringMatching(/SIM_SCRIPTS=pwsh, but no PowerShell was found/) } });
   });
 });
 
@@ -117,9 +123,48 @@ describe('rdp-doctor exit codes', () => {
   });
 
   it('exits 1 when the diagnosis cannot run (another Run Command holds the VM)', async () => {
-    const r = await run(['diagnose', 'vm-busy-09', '--fleet', fleet, '--json']);
+    const r = await run(['diagnose', 'vm-busy-09', '--fleet', fleet]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/in progress/);
+  });
+});
+
+describe('rdp-doctor --json errors are JSON with a stable code (issue #13, item 14), exit codes unchanged', () => {
+  it.each([
+    [['diagnose'], 2, 'usage', /missing VM name/],
+    [['diagnose', 'vm-nothere-1', '--fleet', fleet], 2, 'not-found', /no VM matches/],
+    [['diagnose', 'vm;rm -rf /', '--fleet', fleet], 2, 'bad-input', /invalid VM name/],
+    [['diagnose', 'vm-', '--fleet', fleet], 2, 'bad-input', /VMs match/],
+    [['diagnose', 'vm-web-01', '--lang', 'de', '--fleet', fleet], 2, 'usage', /--lang must be en or ru/],
+    [['frobnicate'], 2, 'usage', /unknown command/],
+    [['diagnose', 'vm-healthy-01', '--bogus'], 2, 'usage', /bogus/],
+    [['diagnose', 'vm-healthy-01', '--fleet', '/nonexistent/fleet.json'], 2, 'usage', /cannot read fleet file/],
+    [['diagnose', 'vm-busy-09', '--fleet', fleet], 1, 'conflict', /in progress/],
+  ] as Array<[string[], number, string, RegExp]>)('%p', async (args, exit, code, message) => {
+    const r = await run([...args, '--json']);
+    expect(r.code).toBe(exit);
+    expect(r.stderr).toBe('');
+    const out = JSON.parse(r.stdout) as { error: { code: string; message: string } };
+    expect(Object.keys(out)).toEqual(['error']);
+    expect(out.error.code).toBe(code);
+    expect(out.error.message).toMatch(message);
+    expect(r.stdout.trim().split('\n')).toHaveLength(1);
+  });
+});
+
+describe('rdp-doctor on a healthy VM', () => {
+  it.each([
+    ['en', /What else to check:[\s\S]*VPN[\s\S]*account/],
+    ['ru', /Что ещё проверить:[\s\S]*VPN[\s\S]*учётная запись/],
+  ])('says what else to check (%s)', async (lang, next) => {
+    const r = await run(['diagnose', 'vm-healthy-01', '--fleet', fleet, '--lang', lang], { SIM_SCRIPTS: 'emulate' });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(next);
+  });
+
+  it('a VM with a problem gets no such list', async () => {
+    const r = await run(['diagnose', 'vm-tlsoff-06', '--fleet', fleet], { SIM_SCRIPTS: 'emulate' });
+    expect(r.stdout).not.toMatch(/What else to check/);
   });
 });
 
@@ -163,5 +208,29 @@ describe('rdp-doctor audit verify', () => {
     expect(caught.code).toBe(1);
     expect(JSON.parse(caught.stdout)).toMatchObject({ ok: false, firstBadSeq: 3, reason: 'witness-mismatch' });
     expect(await run(['audit', 'verify', '--head', '3:nothex'], { DATA_DIR: dataDir })).toMatchObject({ code: 2 });
+  });
+});
+
+describe('the CLI and the bot count the same Azure reads for a diagnosis (issue #13, item 14)', () => {
+  it('both say what the simulator served for the VM during the diagnosis', async () => {
+    const h = await startHarness({ SIM_SCRIPTS: 'emulate' });
+    try {
+      const ops = () => h.app.azure.simulator!.operations();
+      const before = ops().length;
+      const { incidentId } = await diagnoseAs(h, { userId: '29:cli-reads', aadObjectId: '00000000-0000-0000-0000-0000000000c1', name: 'Reads', conversationId: 'a:cli-reads' }, 'internal error on vm-tlsoff-06');
+      const incident = await h.app.store.incidents.get(incidentId);
+      // the reads of the VM after the search (the search names no VM: it is not one of the diagnosis's calls)
+      const served = ops().slice(before).filter((o) => o.kind === 'read' && o.vm === 'vm-tlsoff-06').length;
+      expect(incident?.diagnosis?.armCalls).toBe(served);
+      const r = await run(['diagnose', 'vm-tlsoff-06', '--fleet', fleet, '--json'], { SIM_SCRIPTS: 'emulate' });
+      expect(r.code).toBe(0);
+      const cli = JSON.parse(r.stdout) as { armCalls: number; runCommandCalls: number };
+      expect({ armCalls: cli.armCalls, runCommandCalls: cli.runCommandCalls }).toEqual({ armCalls: served, runCommandCalls: incident?.diagnosis?.runCommandCalls });
+      // the text output says the same number
+      const text = await run(['diagnose', 'vm-tlsoff-06', '--fleet', fleet], { SIM_SCRIPTS: 'emulate' });
+      expect(text.stdout).toMatch(new RegExp(`\\b${served} Azure read`));
+    } finally {
+      await h.close();
+    }
   });
 });

@@ -221,7 +221,16 @@ describe('blockers and VM choice', () => {
     const conversationId = 'a:symptom';
     const mark = h.mark();
     await h.say('vm-portclash-03 does not work', { conversationId });
-    await h.connector.waitFor((all) => all.slice(mark).find((c) => /What do you see when you connect\?/.test(JSON.stringify(c.activity))));
+    const ask = await h.connector.waitFor((all) => all.slice(mark).find((c) => /What do you see when you connect\?/.test(JSON.stringify(c.activity))));
+    // a card with short Action.Submit buttons (the playground has no imBack), the full messages in its body
+    const actions = (cardOf(ask) as { actions: Array<{ type: string; title: string }> }).actions;
+    expect(actions.map((a) => [a.type, a.title])).toEqual([
+      ['Action.Submit', 'Internal error'],
+      ['Action.Submit', 'Stuck configuring'],
+      ['Action.Submit', "Can't connect"],
+      ['Action.Submit', 'Something else'],
+    ]);
+    expect(cardText(cardOf(ask))).toMatch(/An internal error has occurred/);
     const m2 = h.mark();
     await h.say('An internal error has occurred', { conversationId });
     const consent = await h.connector.waitFor((all) => all.slice(m2).find((c) => c.conversationId === conversationId));
@@ -262,5 +271,13 @@ describe('rate limit', () => {
     } finally {
       await limited.close();
     }
+  });
+});
+
+describe('what the bot sent in all of the above', () => {
+  it('never uses imBack (unsupported in the Microsoft 365 Agents Playground), in a card or a suggested action', () => {
+    const sent = h.connector.captured.map((c) => JSON.stringify(c.activity));
+    expect(sent.length).toBeGreaterThan(20);
+    expect(sent.filter((a) => /imBack/i.test(a))).toEqual([]);
   });
 });

@@ -276,7 +276,8 @@ describe('every activity of every journey fits in a Teams message', () => {
 
     for (const vm of demoVms) {
       const u = who(endUser, vm);
-      const { incidentId, findings } = await diagnoseAs(h, u, `internal error on ${vm}`);
+      // each language's own words: a message clearly in English is answered in English whatever the locale
+      const { incidentId, findings } = await diagnoseAs(h, u, locale.startsWith('ru') ? `внутренняя ошибка на ${vm}` : `internal error on ${vm}`);
       if (vm === 'vm-noagent-08') expect((await click(u, 'offline.guide', { incidentId, drive: 'f' })).status).toBe(200);
       const offered = [...JSON.stringify(cardOf(findings)).matchAll(/"verb":"fix\.request","data":\{"incidentId":"[^"]+","fixId":"([a-z-]+)"\}/g)].map((m) => m[1]);
       let n = 0;

@@ -6,6 +6,7 @@ import { DialogTestClient } from 'botbuilder-testing';
 import { IntakeDialog } from '../../dialogs/intake-dialog';
 import { MainDialog } from '../../dialogs/main-dialog';
 import type { AzureGateway, VmDetails, VmSummary } from '../../services/azure/gateway';
+import { graphQueryForName } from '../../services/azure/graph-query';
 import { DomainError } from '../../services/errors';
 import { IncidentService } from '../../services/incidents/incident-service';
 import { JobRunner } from '../../services/incidents/jobs';
@@ -30,6 +31,7 @@ const FLEET = [vm('web-01'), vm('web-02'), vm('db-01')];
 
 const gateway: AzureGateway = {
   async findVms(q) {
+    graphQueryForName(q); // what the SDK gateway does first: refuses text no VM name can match
     return FLEET.filter((v) => v.name.includes(q.toLowerCase()));
   },
   async getVm(id) {
@@ -103,4 +105,87 @@ it('cancel ends the intake at any point, and help keeps it waiting', async () =>
 it('a resource id outside the scope gets a clear answer', async () => {
   const text = `internal error on /subscriptions/${sub}/resourceGroups/other/providers/Microsoft.Compute/virtualMachines/x-1`;
   expect(shown(await say(text))).toMatch(/outside the subscriptions and resource groups I am allowed to manage/);
+});
+
+/** Every reply of one turn, as the user reads them. */
+const turn = async (text: string, locale = 'en-US') => {
+  const replies = [shown(await say(text, locale))];
+  for (let r = client.getNextReply(); r; r = client.getNextReply()) replies.push(shown(r as Partial<Activity>));
+  return replies.join('\n');
+};
+
+describe('input that cannot be a VM name gets what was wrong and what is accepted (issue #13, item 2)', () => {
+  it('en: diagnose vm-нет-99', async () => {
+    const reply = await turn('diagnose vm-нет-99');
+    expect(reply).toMatch(/That input is not valid: "vm-нет-99" is not a VM name\. Azure VM names are 1 to 64 Latin letters, digits, hyphens/);
+    expect(reply).toMatch(/Which VM is it\?/);
+    expect(reply).not.toMatch(/:\s*$/m);
+    expect(await store.incidents.listOpen()).toEqual([]);
+  });
+
+  it('ru: diagnose vm-нет-99', async () => {
+    const reply = await turn('диагностика vm-нет-99', 'ru-RU');
+    expect(reply).toMatch(/Недопустимые данные: «vm-нет-99» — не имя ВМ\. Имя ВМ в Azure — от 1 до 64 латинских букв, цифр, дефисов/);
+    expect(reply).toMatch(/Какая это ВМ\?/);
+    expect(reply).not.toMatch(/:\s*$/m);
+  });
+
+  it('en: a sentence as the answer to "Which VM?"', async () => {
+    expect(await turn('internal error')).toMatch(/Which VM do you connect to\?/);
+    const reply = await turn('the one in the accounting department');
+    expect(reply).toMatch(/That input is not valid: I see no VM name in "the one in the accounting department"\. Azure VM names are/);
+    expect(reply).toMatch(/Which VM is it\?/);
+    // the flow goes on: a real name now gets its consent card
+    expect(await turn('db-01')).toMatch(/Check db-01\?/);
+  });
+
+  it('ru: a sentence as the answer to "Which VM?"', async () => {
+    expect(await turn('внутренняя ошибка', 'ru-RU')).toMatch(/К какой ВМ вы подключаетесь\?/);
+    const reply = await turn('та, что в бухгалтерии', 'ru-RU');
+    expect(reply).toMatch(/Недопустимые данные: в «та, что в бухгалтерии» нет имени ВМ\. Имя ВМ в Azure/);
+    expect(reply).toMatch(/Какая это ВМ\?/);
+  });
+});
+
+describe('the symptom question is a card with short Action.Submit buttons (issue #13, item 4)', () => {
+  const actionsOf = (a: Partial<Activity>) => {
+    const card = a.attachments?.[0]?.content as { actions?: Array<{ type: string; title: string; data?: { intakeReply?: string } }> };
+    return card?.actions ?? [];
+  };
+
+  it.each([
+    ['en-US', 'RDP is broken', 'An internal error has occurred'],
+    ['ru-RU', 'RDP не работает', 'Произошла внутренняя ошибка'],
+  ])('%s: buttons post their label back, the full messages are in the body', async (locale, text, full) => {
+    const prompt = await say(text, locale);
+    expect(prompt.attachments?.[0]?.contentType).toBe('application/vnd.microsoft.card.adaptive');
+    expect(JSON.stringify(prompt)).not.toMatch(/imBack/i);
+    const actions = actionsOf(prompt);
+    expect(actions).toHaveLength(4);
+    for (const a of actions) {
+      expect(a.type).toBe('Action.Submit');
+      expect(a.title.length).toBeLessThanOrEqual(20);
+      expect(a.data?.intakeReply).toBe(a.title);
+    }
+    expect(shown(prompt)).toContain(full);
+    // in a personal chat there is nothing to @mention
+    expect(shown(prompt)).not.toMatch(/@RDP Doctor/);
+    // a click sends the button's label as the reply (bot.ts puts intakeReply into the text)
+    const next = await say(actions[1].data?.intakeReply ?? '', locale);
+    expect(shown(next)).toMatch(locale === 'en-US' ? /Which VM do you connect to\?/ : /К какой ВМ вы подключаетесь\?/);
+    expect(shown(await say('db-01', locale))).toMatch(/db-01/);
+    expect((await store.incidents.listOpen())[0]).toMatchObject({ symptom: 'configuring-session' });
+  });
+});
+
+describe('diagnose <vm> says nothing about the symptom (issue #13, item 14)', () => {
+  it.each([
+    ['en-US', 'diagnose db-01', /Symptom: not stated/, /Something else/],
+    ['ru-RU', 'диагностика db-01', /Симптом: не указан/, /Другое/],
+  ])('%s: the consent card shows the symptom as not stated', async (locale, text, want, not) => {
+    const reply = shown(await say(text, locale));
+    expect(reply).toMatch(want);
+    expect(reply).not.toMatch(not);
+    expect((await store.incidents.listOpen())[0]).toMatchObject({ vmName: 'db-01', symptom: 'not-stated' });
+  });
 });
