@@ -60,15 +60,15 @@ describe('Azure failures become DomainErrors with stable codes', () => {
 
 describe('the Resource Graph query the gateway sends is the one the simulator understands', () => {
   const rows = [
-    { id: '/subscriptions/s/resourceGroups/rg-a/providers/Microsoft.Compute/virtualMachines/vm-web-01', name: 'vm-web-01', type: 'microsoft.compute/virtualmachines', resourceGroup: 'rg-a', subscriptionId: 's', location: 'westeurope', properties: { storageProfile: { osDisk: { osType: 'Windows' } }, extended: { instanceView: { powerState: { code: 'PowerState/running' } } } } },
+    { id: '/subscriptions/s/resourceGroups/rg-a/providers/Microsoft.Compute/virtualMachines/vm-web-01', name: 'vm-web-01', type: 'microsoft.compute/virtualmachines', resourceGroup: 'rg-a', subscriptionId: 's', location: 'westeurope', tags: { 'rdp-self-service': 'true' }, properties: { storageProfile: { osDisk: { osType: 'Windows' } }, extended: { instanceView: { powerState: { code: 'PowerState/running' } } } } },
     { id: '/subscriptions/s/resourceGroups/rg-b/providers/Microsoft.Compute/virtualMachines/VM-WEB-02', name: 'VM-WEB-02', type: 'microsoft.compute/virtualmachines', resourceGroup: 'rg-b', subscriptionId: 's', location: 'westeurope', properties: {} },
     { id: '/subscriptions/s/resourceGroups/rg-a/providers/Microsoft.Storage/storageAccounts/webstore', name: 'webstore', type: 'microsoft.storage/storageaccounts', resourceGroup: 'rg-a', subscriptionId: 's', location: 'westeurope', properties: {} },
   ];
 
   test('name contains is case-insensitive, VMs only, projected columns', () => {
     expect(runKql(graphQueryForName('web'), rows)).toEqual([
-      { id: rows[0].id, name: 'vm-web-01', resourceGroup: 'rg-a', subscriptionId: 's', location: 'westeurope', osType: 'Windows', powerState: 'PowerState/running' },
-      { id: rows[1].id, name: 'VM-WEB-02', resourceGroup: 'rg-b', subscriptionId: 's', location: 'westeurope', osType: null, powerState: null },
+      { id: rows[0].id, name: 'vm-web-01', resourceGroup: 'rg-a', subscriptionId: 's', location: 'westeurope', osType: 'Windows', powerState: 'PowerState/running', tags: { 'rdp-self-service': 'true' } },
+      { id: rows[1].id, name: 'VM-WEB-02', resourceGroup: 'rg-b', subscriptionId: 's', location: 'westeurope', osType: null, powerState: null, tags: null },
     ]);
   });
 
