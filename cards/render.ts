@@ -12,7 +12,54 @@ export type CardJson = Record<string, unknown> & { type: 'AdaptiveCard' };
  * `$data`). Templates are JSON files next to this module; code only supplies data.
  */
 export function bind(template: object, data: object): CardJson {
-  return compiled(template).expand({ $root: data }) as CardJson;
+  return breakFactValues(compiled(template).expand({ $root: data }) as CardJson);
+}
+
+export const ZWSP = '\u200b';
+/** Characters after which a line may already break (besides spaces). */
+const BREAKS = new Set([' ', '\n', '\t', '-', '/', ZWSP]);
+const RUN = 20;
+
+/**
+ * Long words in a FactSet value push the card past a phone's edge: a FactSet is laid out as a
+ * table, and a table cell is as wide as its longest word (the renderer's break-word does not
+ * help there; test/e2e/phone-width.test.ts shows it at 336 px). A resource group of 90 letters,
+ * a VM name of 64, a snapshot id: every run of more than 20 characters without a place to break
+ * gets a zero-width space (U+200B) every 20 characters. Links and escapes are left whole; what
+ * a user types back has zero-width characters removed (bot.ts normalizeText).
+ */
+export function breakable(text: string): string {
+  if (text.length <= RUN || /\]\(|:\/\//.test(text)) return text;
+  let out = '';
+  let run = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    out += c;
+    run = BREAKS.has(c) ? 0 : run + 1;
+    // never between a backslash and what it escapes
+    if (run >= RUN && c !== '\\' && i + 1 < text.length && !BREAKS.has(text[i + 1])) {
+      out += ZWSP;
+      run = 0;
+    }
+  }
+  return out;
+}
+
+function breakFactValues(card: CardJson): CardJson {
+  const walk = (node: unknown): void => {
+    if (Array.isArray(node)) {
+      node.forEach(walk);
+      return;
+    }
+    if (!node || typeof node !== 'object') return;
+    const o = node as Record<string, unknown>;
+    if (o.type === 'FactSet' && Array.isArray(o.facts)) {
+      for (const f of o.facts as Array<{ value?: unknown }>) if (typeof f.value === 'string') f.value = breakable(f.value);
+    }
+    for (const v of Object.values(o)) walk(v);
+  };
+  walk(card);
+  return card;
 }
 
 // Parsing a template's expressions is most of the cost of a render (the bench profile): once per template.

@@ -48,14 +48,14 @@ test('journey 1 (English): internal error on vm-certexpired-04 -> consent -> fin
   expect(await ranOn('vm-certexpired-04')).toEqual(['runCommand:diagnose']);
 });
 
-test('journey 2 (Russian client): vm-tlsoff-06 -> «Запустить диагностику» -> findings name TLS 1.2 disabled', async () => {
+test('journey 2 (Russian client): vm-tlsoff-06 -> «Проверить» -> findings name TLS 1.2 disabled', async () => {
   s.proxy.setLocale('ru-RU');
   await s.chat.send('не могу подключиться по RDP к vm-tlsoff-06, внутренняя ошибка');
   const consent = await s.chat.waitForCardText(/Проверить vm-tlsoff-06\?/);
   expect(consent).not.toMatch(/Run the diagnosis|Read-only/);
   await s.chat.screenshot('journey 2 consent card in Russian');
 
-  await s.chat.clickCardButton('Запустить диагностику', { inCard: /Проверить vm-tlsoff-06\?/ });
+  await s.chat.clickCardButton('Проверить', { inCard: /Проверить vm-tlsoff-06\?/ });
   const findings = await s.chat.waitForCardText(/TLS 1\.2 отключён для сервера/, { timeoutMs: 60000 });
   expect(findings).toMatch(/vm-tlsoff-06/);
   expect(findings).not.toMatch(/TLS 1\.2 is disabled|Evidence|Fixes/);

@@ -129,7 +129,7 @@ describe('diagnosis in English', () => {
 describe('diagnosis in Russian', () => {
   it('walks from «внутренняя ошибка» to the findings card for vm-tlsoff-06, in Russian', async () => {
     const j = await report('Не могу подключиться по RDP к vm-tlsoff-06: произошла внутренняя ошибка', { locale: 'ru-RU' });
-    expect(cardText(cardOf(j.consent))).toMatch(/Проверить vm-tlsoff-06\?[\s\S]*Только чтение[\s\S]*\[Запустить диагностику\]/);
+    expect(cardText(cardOf(j.consent))).toMatch(/Проверить vm-tlsoff-06\?[\s\S]*Только чтение[\s\S]*\[Проверить\]/);
     const { findings } = await consentAndWait(j, { locale: 'ru-RU' });
     const text = cardText(cardOf(findings));
     expect(text).toMatch(/TLS 1\.2 отключён для сервера/);
