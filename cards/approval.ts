@@ -5,7 +5,7 @@ import { FIXES, isFixId } from '../services/runbook/fixes';
 import { runCommandText } from '../services/azure/validation';
 import type { FixPlan } from '../services/runbook/plan';
 import { getScript, SCRIPT_IDS, type ScriptId } from '../services/runbook/scripts';
-import { DETAILED_EVIDENCE } from './diagnosis';
+import { CARD_BUDGET_BYTES, DETAILED_EVIDENCE, utf16Bytes } from './diagnosis';
 import { bind, markdownSafe, md, type CardJson } from './render';
 import { scriptView } from './script-view';
 import template from './templates/approval.json';
@@ -50,10 +50,25 @@ export function approvalCard(
 ): CardJson {
   const t = markdownSafe(raw);
   const { approval: a, job } = d;
-  const def = isFixId(a.fixId) ? FIXES[a.fixId] : undefined;
   const src = fixSource(a.fixId, a.params, a.plan);
-  const who = (p?: { name?: string; id: string }) => md(p?.name || p?.id || '');
   const status = statusLine(t, a, job);
+  const full = bindApproval(t, raw, d, evidenceLines(t, a, !!d.detailed), src, status);
+  if (utf16Bytes(full) <= CARD_BUDGET_BYTES) return full;
+  // many failed-sign-in sources, say: the first line of each finding's evidence, and how many more
+  return bindApproval(t, raw, d, evidenceLines(t, a, !!d.detailed, 1), src, status);
+}
+
+function bindApproval(
+  t: Translate,
+  raw: Translate,
+  d: Parameters<typeof approvalCard>[1],
+  evidence: string[],
+  src: ReturnType<typeof fixSource>,
+  status: { text: string; color: string },
+): CardJson {
+  const { approval: a, job } = d;
+  const def = isFixId(a.fixId) ? FIXES[a.fixId] : undefined;
+  const who = (p?: { name?: string; id: string }) => md(p?.name || p?.id || '');
   const card = bind(template, {
     approvalId: a.id,
     refreshUserIds: d.refreshUserIds,
@@ -73,7 +88,7 @@ export function approvalCard(
     steps: (job?.steps ?? []).map((s) => ({ mark: STEP_MARK[s.state], color: STEP_COLOR[s.state], text: t(`job.step.${s.name}`) })),
     verification: job?.result && job.result.outcome !== 'already-fixed' ? verification(t, job.result) : null,
     planLines: a.plan ? planLines(raw, a.plan) : [],
-    evidence: evidenceLines(t, a, !!d.detailed),
+    evidence,
     incidentId: a.incidentId,
     jobId: job?.id ?? '',
     canUndo: !!d.canUndo && !!job,
@@ -112,11 +127,12 @@ export function approvalCard(
  * saw when the fix was requested. Approvers read all of it; anyone else (a posted copy in a
  * channel, the requester's view) gets the findings card's least disclosure. `t` is markdown-safe.
  */
-function evidenceLines(t: Translate, a: Approval, detailed: boolean): string[] {
+function evidenceLines(t: Translate, a: Approval, detailed: boolean, maxPerFinding = Infinity): string[] {
   return (a.findings ?? []).map((f) => {
     const all = f.evidence.map((e) => ({ key: e.key, text: t(e.key, e.params) }));
     const shown = detailed ? all : all.filter((e) => !DETAILED_EVIDENCE.test(e.key));
-    const lines = shown.map((e) => `- ${e.text}`);
+    const lines = shown.slice(0, maxPerFinding).map((e) => `- ${e.text}`);
+    if (shown.length > maxPerFinding) lines.push(`- ${t('teams.findings.moreEvidence', { count: shown.length - maxPerFinding })}`);
     if (shown.length < all.length) lines.push(`- ${t('card.detailsForHelpdesk')}`);
     return [`**${t(`findings.${f.id}.title`)}**`, ...lines].join('\n');
   });
