@@ -12,6 +12,9 @@ import { actionData, activity, cardOf, invoke, refusal, type User } from '../sup
 const en: User = { userId: '29:cancel-en', aadObjectId: '00000000-0000-0000-0000-0000000000c1', name: 'Alex User', conversationId: 'a:cancel-en' };
 const ru: User = { userId: '29:cancel-ru', aadObjectId: '00000000-0000-0000-0000-0000000000c2', name: 'Иван Петров', conversationId: 'a:cancel-ru', locale: 'ru-RU' };
 
+// several diagnoses per test on a shared 2-core machine (real scripts under pwsh when installed)
+jest.setTimeout(180_000);
+
 let h: Harness;
 beforeAll(async () => {
   h = await startHarness({ SIM_RUN_COMMAND_LATENCY_MS: '3000' });
@@ -110,5 +113,32 @@ describe('the consent card\'s Cancel button (incident.cancel)', () => {
     const r = await h.post(activity(h, ru, invoke('incident.cancel', { incidentId })));
     expect(refusal(r)).toMatch(/только|only/);
     expect((await h.app.store.incidents.get(incidentId))?.state).toBe('awaiting-consent');
+  });
+});
+
+describe('a fix request of a cancelled incident', () => {
+  it('is withdrawn: its card says so, an approval click changes nothing, nothing runs', async () => {
+    const vm = 'vm-exposed-02';
+    const { consent, incidentId } = await consentCard(en, `internal error on ${vm}`);
+    await h.post(activity(h, en, invoke('diagnose.start', { incidentId }, consent.activityId)));
+    await h.connector.waitFor(async () => (await h.app.store.incidents.get(incidentId))?.state === 'diagnosed');
+    const req = await h.post(activity(h, en, invoke('fix.request', { incidentId, fixId: 'restrict-rdp-source', source: '198.51.100.0/24' })));
+    expect(req.status).toBe(200);
+    const [pending] = await h.app.store.approvals.listByIncident(incidentId);
+    expect(pending.state).toBe('pending');
+    // "Diagnose again" on the findings card, then cancel while its Run Command runs
+    const before = runCommands(vm).length;
+    await h.post(activity(h, en, invoke('diagnose.start', { incidentId }, consent.activityId)));
+    await h.connector.waitFor(() => runCommands(vm).length > before);
+    const mark = h.mark();
+    await h.post(activity(h, en, { type: 'message', text: 'cancel' }));
+    await drained();
+    expect(textsTo(en, mark)[0]).toMatch(/cannot be recalled[\s\S]*Pending fix requests withdrawn: 1/);
+    expect((await h.app.store.approvals.get(pending.id))?.state).toBe('withdrawn');
+    const click = await h.post(activity(h, en, invoke('approval.approve', { approvalId: pending.id })));
+    expect(cardText((click.body as { value: unknown }).value)).toMatch(/Withdrawn: the incident was cancelled/);
+    await drained();
+    expect(h.app.azure.simulator!.operations().filter((o) => o.vm === vm && o.kind !== 'read' && o.scriptId !== 'diagnose')).toEqual([]);
+    expect((await h.app.store.audit.list({ incidentId })).map((a) => a.action)).toEqual(expect.arrayContaining(['approval.withdrawn', 'incident.cancelled', 'diagnosis.discarded']));
   });
 });
