@@ -5,6 +5,7 @@ import { FIXES, isFixId } from '../services/runbook/fixes';
 import { runCommandText } from '../services/azure/validation';
 import type { FixPlan } from '../services/runbook/plan';
 import { getScript, SCRIPT_IDS, type ScriptId } from '../services/runbook/scripts';
+import { CARD_BUDGET_BYTES, DETAILED_EVIDENCE, utf16Bytes } from './diagnosis';
 import { bind, markdownSafe, md, type CardJson } from './render';
 import { scriptView } from './script-view';
 import template from './templates/approval.json';
@@ -35,14 +36,40 @@ export function fixSource(fixId: string, params: Record<string, unknown>, plan?:
  */
 export function approvalCard(
   raw: Translate,
-  d: { approval: Approval; job?: Job | null; view: ApprovalView; refreshUserIds: string[]; snapshotId?: string; publicBaseUrl: string; canUndo?: boolean; noUndo?: { key: string; params: Record<string, string> } | null },
+  d: {
+    approval: Approval;
+    job?: Job | null;
+    view: ApprovalView;
+    refreshUserIds: string[];
+    snapshotId?: string;
+    publicBaseUrl: string;
+    canUndo?: boolean;
+    /** the viewer is an approver: all the evidence (else the least-disclosure view: no addresses, no rule details) */
+    detailed?: boolean;
+    noUndo?: { key: string; params: Record<string, string> } | null;
+  },
 ): CardJson {
   const t = markdownSafe(raw);
   const { approval: a, job } = d;
-  const def = isFixId(a.fixId) ? FIXES[a.fixId] : undefined;
   const src = fixSource(a.fixId, a.params, a.plan);
-  const who = (p?: { name?: string; id: string }) => md(p?.name || p?.id || '');
   const status = statusLine(t, a, job);
+  const full = bindApproval(t, raw, d, evidenceLines(t, a, !!d.detailed), src, status);
+  if (utf16Bytes(full) <= CARD_BUDGET_BYTES) return full;
+  // many failed-sign-in sources, say: the first line of each finding's evidence, and how many more
+  return bindApproval(t, raw, d, evidenceLines(t, a, !!d.detailed, 1), src, status);
+}
+
+function bindApproval(
+  t: Translate,
+  raw: Translate,
+  d: Parameters<typeof approvalCard>[1],
+  evidence: string[],
+  src: ReturnType<typeof fixSource>,
+  status: { text: string; color: string },
+): CardJson {
+  const { approval: a, job } = d;
+  const def = isFixId(a.fixId) ? FIXES[a.fixId] : undefined;
+  const who = (p?: { name?: string; id: string }) => md(p?.name || p?.id || '');
   const card = bind(template, {
     approvalId: a.id,
     refreshUserIds: d.refreshUserIds,
@@ -62,6 +89,7 @@ export function approvalCard(
     steps: (job?.steps ?? []).map((s) => ({ mark: STEP_MARK[s.state], color: STEP_COLOR[s.state], text: t(`job.step.${s.name}`) })),
     verification: job?.result && job.result.outcome !== 'already-fixed' ? verification(t, job.result) : null,
     planLines: a.plan ? planLines(raw, a.plan) : [],
+    evidence,
     incidentId: a.incidentId,
     jobId: job?.id ?? '',
     canUndo: !!d.canUndo && !!job,
@@ -85,6 +113,9 @@ export function approvalCard(
       refresh: t('approval.refresh'),
       openDecision: t('approval.openDecision'),
       planTitle: t('plans.title'),
+      evidenceTitle: t('incidents.approval.evidenceTitle'),
+      reasonLabel: t('incidents.reject.reasonLabel'),
+      reasonPlaceholder: t('incidents.reject.reasonPlaceholder'),
       undo: t('plans.undo.button'),
     },
   });
@@ -92,6 +123,22 @@ export function approvalCard(
   const refresh = card.refresh as { userIds?: unknown } | undefined;
   if (refresh && (!Array.isArray(refresh.userIds) || refresh.userIds.length === 0)) delete refresh.userIds;
   return card;
+}
+
+/**
+ * The evidence behind the request, one block per finding the fix addresses: what the diagnosis
+ * saw when the fix was requested. Approvers read all of it; anyone else (a posted copy in a
+ * channel, the requester's view) gets the findings card's least disclosure. `t` is markdown-safe.
+ */
+function evidenceLines(t: Translate, a: Approval, detailed: boolean, maxPerFinding = Infinity): string[] {
+  return (a.findings ?? []).map((f) => {
+    const all = f.evidence.map((e) => ({ key: e.key, text: t(e.key, e.params) }));
+    const shown = detailed ? all : all.filter((e) => !DETAILED_EVIDENCE.test(e.key));
+    const lines = shown.slice(0, maxPerFinding).map((e) => `- ${e.text}`);
+    if (shown.length > maxPerFinding) lines.push(`- ${t('teams.findings.moreEvidence', { count: shown.length - maxPerFinding })}`);
+    if (shown.length < all.length) lines.push(`- ${t('card.detailsForHelpdesk')}`);
+    return [`**${t(`findings.${f.id}.title`)}**`, ...lines].join('\n');
+  });
 }
 
 /** A parameter as the approver reads it: yes/no for flags, words for a choice ("scope: rdpkey"), the value otherwise. */
@@ -112,7 +159,9 @@ function statusLine(t: Translate, a: Approval, job?: Job | null): { text: string
   }
   if (a.state === 'pending' && (a.approvalsRequired ?? 1) > 1) return { text: `${t('approval.status.pending')} ${t('plans.votes', { count: 0, required: a.approvalsRequired ?? 2 })}`, color: 'Default' };
   if (a.state === 'pending') return { text: t('approval.status.pending'), color: 'Default' };
+  if (a.state === 'rejected' && a.reason) return { text: t('incidents.reject.status', { by, reason: a.reason }), color: 'Attention' };
   if (a.state === 'rejected') return { text: t('approval.status.rejected', { by }), color: 'Attention' };
+  if (a.state === 'withdrawn') return { text: t('approval.status.withdrawn'), color: 'Attention' };
   if (a.state === 'expired') return { text: t('approval.status.expired'), color: 'Attention' };
   if (!job || job.state === 'queued') return { text: t('approval.status.approved', { by }), color: 'Accent' };
   if (job.state === 'running') return { text: t('job.status.running', { by }), color: 'Accent' };

@@ -108,7 +108,7 @@ export const CARD_BUDGET_BYTES = 26 * 1024;
 type Detail = 'full' | 'noExplain' | 'firstEvidence';
 
 /** Evidence that names addresses and network rules: shown to approvers, not to self-service users. */
-const DETAILED_EVIDENCE = /^runbook\.evidence\.(failedLogonSource|nsg[A-Za-z]*)$/;
+export const DETAILED_EVIDENCE = /^runbook\.evidence\.(failedLogonSource|nsg[A-Za-z]*)$/;
 
 type FindingsData = { incidentId: string; diagnosis: DiagnosisRecord; requestable?: boolean; plain?: boolean };
 

@@ -2,7 +2,7 @@ import { CardFactory } from 'botbuilder';
 import { z } from 'zod';
 import { consentCard, findingsCard, messageCard, offlineGuideCard, progressCard } from '../cards/diagnosis';
 import { helpCard } from '../cards/help';
-import type { CardJson } from '../cards/render';
+import { markdownSafe, type CardJson } from '../cards/render';
 import type { DomainError } from '../services/errors';
 import { translator } from '../services/i18n';
 import type { DiagnosisObserver, IncidentService } from '../services/incidents/incident-service';
@@ -38,6 +38,8 @@ export interface DiagnosisVerbDeps {
 export function registerDiagnosisVerbs(router: VerbRouter, deps: DiagnosisVerbDeps): DiagnosisObserver {
   const { incidents } = deps;
   const observer = createObserver(deps);
+  // a cancel typed in the chat updates the live card through the same observer
+  incidents.useObserver(observer);
   const plainFor = (context: Parameters<typeof personOf>[0]) => !(deps.isApprover?.(personOf(context)) ?? true);
 
   const pick: VerbHandler<z.ZodObject<{ vmId: typeof armVmId; incidentId: typeof id }>> = {
@@ -82,7 +84,8 @@ export function registerDiagnosisVerbs(router: VerbRouter, deps: DiagnosisVerbDe
       const t = turnT(context);
       const done = await incidents.cancel(data.incidentId, personOf(context));
       if (!done) return { kind: 'card', card: stateCard(t, await incidents.get(data.incidentId), plainFor(context)) };
-      return { kind: 'card', card: messageCard({ title: t('incident.cancelledTitle'), text: t('cancel.done') }) };
+      // the clicked card is replaced by this answer (the live card was updated to the same)
+      return { kind: 'card', card: cancelledCard(t, done.incident, done.runCommandSent) };
     },
   };
 
@@ -119,16 +122,55 @@ function stateCard(t: ReturnType<typeof turnT>, incident: Incident, plain: boole
     return findingsCard(t, { incidentId: incident.id, diagnosis: incident.diagnosis, plain });
   }
   if (incident.state === 'diagnosing') return progressCard(t, { vmName: incident.vmName ?? '', current: 'runCommand' });
+  if (incident.state === 'cancelled') return cancelledCard(t, incident, false);
   return messageCard({ title: t(`incident.state.${incident.state}`), text: t('incident.stateText', { vm: incident.vmName ?? '' }) });
+}
+
+/**
+ * A cancelled incident's card: nothing more runs for it (an old consent card refuses); a Run
+ * Command that was already inside the VM is said to be so, and its result is not shown.
+ */
+export function cancelledCard(t: ReturnType<typeof turnT>, incident: Incident, runCommandSent: boolean): CardJson {
+  const safe = markdownSafe(t);
+  const vm = incident.vmName ?? '';
+  const text = runCommandSent ? safe('incidents.cancel.cardRecalled', { vm }) : vm ? safe('incidents.cancel.cardNothingRan', { vm }) : safe('incidents.cancel.cardNoVm');
+  return messageCard({ title: t('incidents.cancel.cardTitle'), text, tone: 'warning' });
+}
+
+/**
+ * The answer to a click on an old card (a fix request from findings that are no longer current):
+ * what happened since, in the person's words, and "Diagnose again" where a fresh diagnosis helps.
+ */
+export function outOfDateCard(t: ReturnType<typeof turnT>, incident: Incident): CardJson {
+  const safe = markdownSafe(t);
+  const vm = incident.vmName ?? '';
+  if (incident.state === 'cancelled') return cancelledCard(t, incident, false);
+  const key =
+    incident.state === 'resolved'
+      ? 'incidents.outdated.resolved'
+      : incident.state === 'closed'
+        ? `incidents.outdated.${incident.closedReason === 'healthy' ? 'healthy' : 'superseded'}`
+        : incident.state === 'fixing' || incident.state === 'diagnosing'
+          ? `incidents.outdated.${incident.state}`
+          : 'incidents.outdated.other';
+  const again = incident.state !== 'fixing' && incident.state !== 'diagnosing' && incident.state !== 'picking';
+  return messageCard({
+    title: t('incidents.outdated.title'),
+    text: safe(key, { vm }),
+    tone: 'warning',
+    ...(again ? { retry: { incidentId: incident.id, title: t('incidents.outdated.again') } } : {}),
+  });
 }
 
 function createObserver(deps: DiagnosisVerbDeps): DiagnosisObserver {
   const { notifier, incidents } = deps;
   // the live card is updated in place; a failed update is the notifier's to retry and log,
   // never a reason to post a second card. Only an incident without a card yet gets one posted.
-  const put = async (stale: Incident, card: CardJson) => {
+  const put = async (stale: Incident, card: CardJson, unlessCancelled = false) => {
     const activity = { type: 'message', attachments: [CardFactory.adaptiveCard(card)] };
     const incident = (await incidents.get(stale.id).catch(() => null)) ?? stale;
+    // a progress step that lost the race with a cancel must not put the progress card back
+    if (unlessCancelled && incident.state === 'cancelled') return;
     if (incident.cardActivityId) {
       await notifier.update(incident.conversation, incident.cardActivityId, activity);
       return;
@@ -136,11 +178,16 @@ function createObserver(deps: DiagnosisVerbDeps): DiagnosisObserver {
     await incidents.setCard(incident.id, await notifier.send(incident.conversation, activity));
   };
   return {
+    async cancelled(incident, runCommandSent) {
+      // the consent or progress card becomes the cancelled card: no button on it starts anything
+      if (!incident.cardActivityId) return;
+      await put(incident, cancelledCard(translator(incident.lang), incident, runCommandSent));
+    },
     async phase(incident, phase) {
       // the consent click already answered with the precheck card, and the analysis takes
       // milliseconds before the findings replace it: only the long Run Command step is worth a card
       if (phase !== 'runCommand') return;
-      await put(incident, progressCard(translator(incident.lang, incident.tz), { vmName: incident.vmName ?? '', current: phase }));
+      await put(incident, progressCard(translator(incident.lang, incident.tz), { vmName: incident.vmName ?? '', current: phase }), true);
     },
     async done(incident, record) {
       const t = translator(incident.lang, incident.tz);

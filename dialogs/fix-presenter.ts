@@ -54,9 +54,10 @@ export class FixPresenter implements FixObserver {
 
   /**
    * The card for one viewer; `lang` and `tz` are the viewer's when known (a click, a refresh),
-   * else the requester's (their copy) or UTC (a copy for people we do not know).
+   * else the requester's (their copy) or UTC (a copy for people we do not know). `detailed`: the
+   * viewer is an approver (all the evidence).
    */
-  async card(approval: Approval, view: ApprovalView, lang: Lang = approval.lang, tz: string | undefined = approval.tz) {
+  async card(approval: Approval, view: ApprovalView, lang: Lang = approval.lang, tz: string | undefined = approval.tz, detailed = false) {
     const job = approval.jobId ? await this.deps.store.jobs.get(approval.jobId) : null;
     const incident = await this.deps.store.incidents.get(approval.incidentId);
     return approvalCard(translator(lang, tz), {
@@ -68,7 +69,25 @@ export class FixPresenter implements FixObserver {
       publicBaseUrl: this.deps.publicBaseUrl(),
       canUndo: undoAvailable(job) && incident?.state !== 'fixing',
       noUndo: noUndoFor(job),
+      // Approve/Reject is an approver's view; a base copy (a channel, the requester) gets the least disclosure
+      detailed: detailed || view === 'approver',
     });
+  }
+
+  /**
+   * The requester can decide their own request (an approver, self-approval allowed: the README's
+   * one-person demo): their own copy of the card is an approver's copy, so the request reaches
+   * an approver even when nobody else is there.
+   */
+  requesterDecides(approval: Approval): boolean {
+    return this.deps.allowSelfApproval && this.deps.approvals.isApprover(approval.requester);
+  }
+
+  /** A person's name as people read it: the name the channel gave, else the one the bot has on record, else their id. */
+  async displayName(p: { id: string; name?: string; aadObjectId?: string }): Promise<string> {
+    if (p.name) return p.name;
+    const known = (await this.deps.store.users.get(p.id)) ?? (p.aadObjectId ? await this.deps.store.users.findByAadObjectId(p.aadObjectId) : null);
+    return known?.name || p.id;
   }
 
   /** Where the approver copies go: the approvals channel, and each approver's personal chat but the requester's. */

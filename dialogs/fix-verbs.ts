@@ -6,10 +6,12 @@ import type { JobRunner } from '../services/incidents/jobs';
 import { translator } from '../services/i18n';
 import type { IncidentService } from '../services/incidents/incident-service';
 import type { Approval } from '../services/incidents/model';
+import { isDomainError } from '../services/errors';
+import { outOfDateCard } from './diagnosis-verbs';
 import type { FixPresenter } from './fix-presenter';
 import { personOf } from './person';
 import { turnLang, turnT, turnTimeZone } from './turn';
-import type { VerbHandler, VerbRouter } from './verbs';
+import type { VerbHandler, VerbResult, VerbRouter } from './verbs';
 
 export interface FixVerbDeps {
   /** background work: notices and card copies must not hold up the click's answer */
@@ -25,6 +27,8 @@ const uuid = z.string().uuid();
 const paramValue = z.union([z.string().max(100), z.number(), z.boolean()]);
 const fixRequest = z.object({ incidentId: uuid, fixId: z.string().regex(/^[a-z0-9-]{1,40}$/) }).catchall(paramValue);
 const approvalRef = z.object({ approvalId: uuid });
+// Reject may carry the approver's optional reason (the card's text box); Approve ignores it
+const decisionData = z.object({ approvalId: uuid, reason: z.string().max(2000).optional() });
 const undoRequest = z.object({ incidentId: uuid, jobId: uuid });
 
 /** Fix requests and decisions (CONTRACTS.md §5): fix.request, approval.approve, approval.reject, approval.refresh. */
@@ -46,7 +50,16 @@ export function registerFixVerbs(router: VerbRouter, deps: FixVerbDeps): void {
     deps.jobs.run(`publish:${approval.id}`, async () => {
       await presenter.publish(approval, requester, targets);
     });
-    return { kind: 'message' as const, text: t(targets.length > 0 ? sentKey : 'approval.noApprover') };
+    // the requester may be the approver who gets it (self-approval allowed): their own copy is the approver's
+    const reachable = targets.length > 0 || presenter.requesterDecides(approval);
+    if (reachable) return { kind: 'message' as const, text: t(sentKey) };
+    return { kind: 'message' as const, text: t(approvals.approverIds().length === 0 ? 'incidents.noApproverConfigured' : 'approval.noApprover') };
+  };
+
+  /** A fix asked from findings that are no longer current (fixed since, closed, cancelled): the card says so. */
+  const outdated = async (context: TurnContext, incidentId: string, e: unknown): Promise<VerbResult | null> => {
+    if (!isDomainError(e) || e.code !== 'approval-invalid' || e.params.detailKey !== 'approval.notReady') return null;
+    return { kind: 'card', card: outOfDateCard(turnT(context), await incidents.get(incidentId)) };
   };
 
   const request: VerbHandler<typeof fixRequest> = {
@@ -56,7 +69,14 @@ export function registerFixVerbs(router: VerbRouter, deps: FixVerbDeps): void {
       const incident = await incidents.get(data.incidentId);
       const { incidentId: _i, fixId, ...rest } = data;
       void _i;
-      const submitted = await approvals.submit(incident, fixId, ApprovalService.fixParams(fixId, rest), personOf(context));
+      let submitted;
+      try {
+        submitted = await approvals.submit(incident, fixId, ApprovalService.fixParams(fixId, rest), personOf(context));
+      } catch (e) {
+        const card = await outdated(context, incident.id, e);
+        if (card) return card;
+        throw e;
+      }
       return post(context, submitted, 'approval.requested');
     },
   };
@@ -66,17 +86,24 @@ export function registerFixVerbs(router: VerbRouter, deps: FixVerbDeps): void {
     schema: undoRequest,
     async handle(context, data) {
       const incident = await incidents.get(data.incidentId);
-      const submitted = await approvals.submitUndo(incident, data.jobId, personOf(context));
+      let submitted;
+      try {
+        submitted = await approvals.submitUndo(incident, data.jobId, personOf(context));
+      } catch (e) {
+        const card = await outdated(context, incident.id, e);
+        if (card) return card;
+        throw e;
+      }
       return post(context, submitted, 'plans.undo.requested');
     },
   };
 
-  const decide = (verb: string, decision: Decision): VerbHandler<typeof approvalRef> => ({
+  const decide = (verb: string, decision: Decision): VerbHandler<typeof decisionData> => ({
     verb,
-    schema: approvalRef,
+    schema: decisionData,
     async handle(context, data) {
       const actor = personOf(context);
-      const result = await approvals.decide(data.approvalId, actor, decision);
+      const result = await approvals.decide(data.approvalId, actor, decision, { reason: data.reason });
       if (result.outcome === 'voted') {
         const voted = result.approval;
         deps.jobs.run(`notify:${voted.id}`, async () => {
@@ -89,15 +116,19 @@ export function registerFixVerbs(router: VerbRouter, deps: FixVerbDeps): void {
         const decided = result.approval;
         deps.jobs.run(`notify:${decided.id}`, async () => {
           const words = translator(decided.lang, decided.tz);
-          await presenter.tellRequester(decided, 'approval.decidedNotice', {
-            decision: words(decision === 'approve' ? 'approval.approvedWord' : 'approval.rejectedWord'),
-            by: actor.name || actor.id,
-          });
+          const by = await presenter.displayName(actor);
+          if (decision === 'reject' && decided.reason) await presenter.tellRequester(decided, 'incidents.reject.notice', { by, reason: decided.reason });
+          else {
+            await presenter.tellRequester(decided, 'approval.decidedNotice', {
+              decision: words(decision === 'approve' ? 'approval.approvedWord' : 'approval.rejectedWord'),
+              by,
+            });
+          }
           // the clicked copy is replaced by the invoke response; the other copies are updated here
           await presenter.updateCopies(decided.id);
         });
       }
-      return { kind: 'card', card: await presenter.card(result.approval, presenter.viewFor(result.approval, actor), turnLang(context), turnTimeZone(context)) };
+      return { kind: 'card', card: await presenter.card(result.approval, presenter.viewFor(result.approval, actor), turnLang(context), turnTimeZone(context), approvals.isApprover(actor)) };
     },
   });
 
@@ -106,7 +137,8 @@ export function registerFixVerbs(router: VerbRouter, deps: FixVerbDeps): void {
     schema: approvalRef,
     async handle(context, data) {
       const approval = await approvals.get(data.approvalId);
-      return { kind: 'card', card: await presenter.card(approval, presenter.viewFor(approval, personOf(context)), turnLang(context), turnTimeZone(context)) };
+      const me = personOf(context);
+      return { kind: 'card', card: await presenter.card(approval, presenter.viewFor(approval, me), turnLang(context), turnTimeZone(context), approvals.isApprover(me)) };
     },
   };
 

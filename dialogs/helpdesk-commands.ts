@@ -4,7 +4,7 @@ import { messageCard } from '../cards/diagnosis';
 import { markdownSafe } from '../cards/render';
 import { isDomainError } from '../services/errors';
 import type { ApprovalService } from '../services/incidents/approvals';
-import type { CardPlacement } from '../services/incidents/model';
+import type { CardPlacement, Incident } from '../services/incidents/model';
 import type { IncidentService } from '../services/incidents/incident-service';
 import type { AppStore } from '../services/store/store';
 import { samePerson } from '../services/incidents/identity';
@@ -35,12 +35,37 @@ export function helpdeskCommands(deps: HelpdeskDeps): Partial<Record<Command['ki
     async status(step) {
       const t = markdownSafe(turnT(step.context));
       const me = personOf(step.context);
+      // open only: a healthy VM closes, a newer diagnosis supersedes, a verified fix resolves
       const all = await store.incidents.listOpen(100);
       const mine = approvals.isApprover(me) ? all : all.filter((i) => samePerson(i.requester, me));
-      const lines = mine
-        .slice(0, MAX_LINES)
-        .map((i) => t('status.line', { vm: i.vmName ?? '?', state: t(`incident.state.${i.state}`), requester: i.requester.name ?? i.requester.id, at: i.updatedAt }));
+      const shown = mine.slice(0, MAX_LINES);
+      const lines = await Promise.all(
+        shown.map(async (i) =>
+          t('status.line', {
+            vm: i.vmName ?? '?',
+            state: await stateLabel(t, store, i),
+            requester: i.requester.name || (await presenter.displayName(i.requester)),
+            at: i.updatedAt,
+          }),
+        ),
+      );
       await send(step, t(mine.length ? 'status.title' : 'status.none', { count: mine.length }), lines);
+    },
+
+    async cancel(step) {
+      const t = turnT(step.context);
+      const stopped = await deps.incidents.cancelActive(personOf(step.context), step.context.activity.conversation?.id);
+      if (stopped.length === 0) {
+        await step.context.sendActivity(t('cancel.nothing'));
+        return;
+      }
+      const safe = markdownSafe(t);
+      const lines = stopped.map(({ incident, runCommandSent, withdrawn }) => {
+        const vm = incident.vmName ?? '';
+        const line = runCommandSent ? safe('incidents.cancel.recalled', { vm }) : vm ? safe('incidents.cancel.stopped', { vm }) : safe('incidents.cancel.stoppedPick');
+        return withdrawn > 0 ? `${line} ${safe('incidents.cancel.withdrawn', { count: withdrawn })}` : line;
+      });
+      await step.context.sendActivity(lines.join('\n\n'));
     },
 
     async approvals(step) {
@@ -68,7 +93,7 @@ export function helpdeskCommands(deps: HelpdeskDeps): Partial<Record<Command['ki
       const personal = (step.context.activity.conversation?.conversationType ?? 'personal') === 'personal';
       for (const a of pending) {
         const view = personal ? presenter.viewFor(a, me) : 'status';
-        const sent = await step.context.sendActivity({ attachments: [CardFactory.adaptiveCard(await presenter.card(a, view, turnLang(step.context), turnTimeZone(step.context)))] });
+        const sent = await step.context.sendActivity({ attachments: [CardFactory.adaptiveCard(await presenter.card(a, view, turnLang(step.context), turnTimeZone(step.context), personal))] });
         if (sent?.id) await approvals.addCard(a.id, { conversation: here, activityId: sent.id, audience: 'approvers', listing: true });
       }
     },
@@ -122,6 +147,16 @@ export function helpdeskCommands(deps: HelpdeskDeps): Partial<Record<Command['ki
       await step.context.sendActivity(t('approval.channelSet'));
     },
   };
+}
+
+/** Where an incident stands, as its reporter reads it: a diagnosed VM whose fix waits for an approver says so. */
+async function stateLabel(t: ReturnType<typeof turnT>, store: AppStore, i: Incident): Promise<string> {
+  if (i.state === 'diagnosed' || i.state === 'blocked' || i.state === 'failed') {
+    const now = Date.now();
+    const pending = (await store.approvals.listByIncident(i.id)).some((a) => a.state === 'pending' && Date.parse(a.expiresAt) > now);
+    if (pending) return t('incidents.status.awaitingApproval');
+  }
+  return t(`incident.state.${i.state}`);
 }
 
 async function send(step: WaterfallStepContext, title: string, lines: string[]): Promise<void> {

@@ -35,7 +35,7 @@ export class MainDialog extends InterruptibleDialog {
       await step.context.sendActivity({ attachments: [CardFactory.adaptiveCard(helpCard(t, { demoMode: this.demoMode }))] });
       return step.endDialog();
     }
-    if (cmd?.kind === 'cancel') {
+    if (cmd?.kind === 'cancel' && !this.deps.commands.cancel) {
       await step.context.sendActivity(t('cancel.nothing'));
       return step.endDialog();
     }

@@ -171,9 +171,13 @@ export class ApprovalService {
       throw new DomainError('rate-limited', `${actor.id} requested too many fixes`, { params: { messageKey: 'limits.fixRequests' } });
     }
     const at = this.now();
+    // the evidence behind the request: the diagnosis's findings that this fix addresses
+    const addressed = incident.diagnosis?.fixes.find((f) => f.id === fixId)?.addresses ?? [];
+    const findings = (incident.diagnosis?.findings ?? []).filter((f) => addressed.includes(f.id));
     const approval: Approval = {
       id: randomUUID(),
       ...bound,
+      ...(findings.length ? { findings } : {}),
       vmName: incident.vmName ?? '',
       paramsHash,
       requester: actor,
@@ -199,7 +203,14 @@ export class ApprovalService {
     return a;
   }
 
-  async decide(approvalId: string, actor: Person, decision: Decision): Promise<DecisionResult> {
+  /** An approver's reason for a rejection as it is kept and shown: one line of plain text, at most 500 characters. */
+  static reasonText(raw: unknown): string | undefined {
+    if (typeof raw !== 'string') return undefined;
+    const s = raw.replace(/[\u0000-\u001f\u007f]+/g, ' ').replace(/\s+/g, ' ').trim().slice(0, 500);
+    return s || undefined;
+  }
+
+  async decide(approvalId: string, actor: Person, decision: Decision, opts: { reason?: string } = {}): Promise<DecisionResult> {
     const approval = await this.deps.store.approvals.get(approvalId);
     if (!approval) {
       await this.auditRaw(actor, 'approval.refused', { approvalId: approvalId.slice(0, 64), reason: 'unknown' });
@@ -257,9 +268,10 @@ export class ApprovalService {
             updatedAt: at,
           }
         : undefined;
+    const reason = decision === 'reject' ? ApprovalService.reasonText(opts.reason) : undefined;
     const decided = await this.deps.store.approvals.decide(
       approvalId,
-      { state: decision === 'approve' ? 'approved' : 'rejected', decidedBy: actor, decidedAt: at },
+      { state: decision === 'approve' ? 'approved' : 'rejected', decidedBy: actor, decidedAt: at, ...(reason ? { reason } : {}) },
       job,
     );
     if (!decided) return { approval: await this.get(approvalId), outcome: 'already' };
@@ -267,6 +279,7 @@ export class ApprovalService {
       fixId: approval.fixId,
       params: approval.params,
       jobId: decided.job?.id,
+      ...(decision === 'reject' ? { reason: reason ?? null } : {}),
     });
     return { approval: decided.approval, job: decided.job, outcome: 'decided' };
   }

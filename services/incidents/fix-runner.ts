@@ -112,7 +112,7 @@ export class FixRunner {
     if (wantsSnapshot) plan.push('snapshot');
     plan.push('fix');
     job = await this.save(job, { steps: plan.map((name) => ({ name, state: 'pending' })) });
-    incident = (await store.incidents.transition(incident.id, ['diagnosed', 'blocked', 'failed', 'resolved'], { state: 'fixing' })) ?? incident;
+    incident = (await store.incidents.transition(incident.id, ['diagnosed', 'blocked', 'failed', 'resolved', 'closed'], { state: 'fixing', closedReason: undefined, supersededBy: undefined })) ?? incident;
     await this.audit(job, 'job.started', { fixId: job.fixId, params: job.params, approvalId: job.approvalId });
     await observer.progress(job);
 

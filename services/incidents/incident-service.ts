@@ -9,14 +9,32 @@ import type { JobRunner } from './jobs';
 import { RateLimiter } from './rate-limit';
 import { inSelfServiceScope, scopeIsEmpty, type SelfServiceScope } from './self-service';
 import { findVmCandidates } from './vm-lookup';
-import type { DiagnosisRecord, Incident, Person, Symptom } from './model';
+import type { DiagnosisRecord, Incident, IncidentState, Person, Symptom } from './model';
 import { identityOf, samePerson } from './identity';
 
 export interface DiagnosisObserver {
   phase(incident: Incident, phase: DiagnosisPhase): Promise<void>;
   done(incident: Incident, record: DiagnosisRecord): Promise<void>;
   failed(incident: Incident, error: DomainError): Promise<void>;
+  /** the incident was cancelled: its live card says so (and whether a Run Command had already gone out) */
+  cancelled?(incident: Incident, runCommandSent: boolean): Promise<void>;
 }
+
+/** What a cancel stopped. `runCommandSent`: the diagnostic was already inside the VM; it cannot be recalled, its result is dropped. */
+export interface CancelOutcome {
+  incident: Incident;
+  runCommandSent: boolean;
+  /** pending fix requests of the incident that were withdrawn */
+  withdrawn: number;
+}
+
+/** States a cancel stops: the journey up to the findings. A diagnosed incident's fix requests have their own end (reject, expiry). */
+export const CANCELLABLE_STATES: IncidentState[] = ['picking', 'awaiting-consent', 'diagnosing'];
+/** States a newer diagnosis of the same VM by the same person closes as superseded (never one with a pending fix request). */
+const SUPERSEDABLE_STATES: IncidentState[] = ['awaiting-consent', 'diagnosed', 'blocked', 'failed'];
+
+/** Thrown inside a diagnosis that was cancelled before its Run Command went out. */
+class DiagnosisCancelled extends Error {}
 
 export interface IncidentServiceDeps {
   store: AppStore;
@@ -48,6 +66,8 @@ export class IncidentService {
   private readonly limiter: RateLimiter;
   private readonly searches: RateLimiter;
   private readonly opened: RateLimiter;
+  /** keeps each incident's live card current; set by the chat layer (registerDiagnosisVerbs) */
+  private observer?: DiagnosisObserver;
 
   constructor(private readonly deps: IncidentServiceDeps) {
     this.now = deps.now ?? (() => new Date());
@@ -105,7 +125,30 @@ export class IncidentService {
     };
     await this.deps.store.incidents.create(incident);
     await this.audit(p.requester, 'incident.opened', incident, { symptom: p.symptom, candidates: incident.candidates.length });
+    if (single) await this.supersedeOthers(incident);
     return incident;
+  }
+
+  /** The observer that updates live cards on changes that do not come from a diagnosis run (a cancel). */
+  useObserver(observer: DiagnosisObserver): void {
+    this.observer = observer;
+  }
+
+  /**
+   * A newer incident of the same VM by the same person takes over: the older ones that wait for
+   * nothing but the person (consent, findings, a failed run) close as superseded. One with a
+   * pending fix request stays open (it waits for an approver); a running diagnosis or fix too.
+   */
+  private async supersedeOthers(incident: Incident): Promise<void> {
+    if (!incident.vmId) return;
+    const now = this.now().getTime();
+    for (const other of await this.deps.store.incidents.listByVm(incident.vmId, 50)) {
+      if (other.id === incident.id || !SUPERSEDABLE_STATES.includes(other.state) || !samePerson(other.requester, incident.requester)) continue;
+      const pending = (await this.deps.store.approvals.listByIncident(other.id)).some((a) => a.state === 'pending' && Date.parse(a.expiresAt) > now);
+      if (pending) continue;
+      const closed = await this.deps.store.incidents.transition(other.id, [other.state], { state: 'closed', closedReason: 'superseded', supersededBy: incident.id, diagnosisLeaseUntil: undefined });
+      if (closed) await this.audit({ id: 'rdp-doctor' }, 'incident.superseded', closed, { by: incident.id, was: other.state });
+    }
   }
 
   async get(incidentId: string): Promise<Incident> {
@@ -127,15 +170,52 @@ export class IncidentService {
     });
     if (!next) return this.get(incidentId); // already picked (double click): show the current state
     await this.audit(actor, 'incident.vmPicked', next, {});
+    await this.supersedeOthers(next);
     return next;
   }
 
-  async cancel(incidentId: string, actor: Person): Promise<Incident | null> {
+  /**
+   * Stops an incident on its way to the findings: the VM choice, the consent, or a running
+   * diagnosis. A diagnosis whose Run Command has not gone out never sends it; one already sent
+   * cannot be recalled (it only reads): its result is dropped. Consent cards of a cancelled
+   * incident no longer start anything, and its pending fix requests are withdrawn. null when
+   * there was nothing to stop (already cancelled, diagnosed, ...).
+   */
+  async cancel(incidentId: string, actor: Person): Promise<CancelOutcome | null> {
     const incident = await this.get(incidentId);
     this.assertRequester(incident, actor);
-    const next = await this.deps.store.incidents.transition(incidentId, ['picking', 'awaiting-consent'], { state: 'cancelled' });
-    if (next) await this.audit(actor, 'incident.cancelled', next, {});
-    return next;
+    const next = await this.deps.store.incidents.transition(incidentId, CANCELLABLE_STATES, { state: 'cancelled', diagnosisLeaseUntil: undefined });
+    if (!next) return null;
+    // the transition is atomic with the one that marks the Run Command sent: `next` tells which came first
+    const runCommandSent = !!next.runCommandSentAt;
+    const withdrawn = await this.withdrawPending(next, actor);
+    await this.audit(actor, 'incident.cancelled', next, { was: incident.state, runCommandSent, withdrawn });
+    await this.observer?.cancelled?.(next, runCommandSent).catch((e: unknown) => this.deps.logger.warn({ err: e, incidentId }, 'could not show the cancel on the live card'));
+    return { incident: next, runCommandSent, withdrawn };
+  }
+
+  /** `cancel` typed in a conversation: everything of this person there that is on its way to findings. */
+  async cancelActive(actor: Person, conversationId: string | undefined): Promise<CancelOutcome[]> {
+    const out: CancelOutcome[] = [];
+    for (const i of await this.deps.store.incidents.listOpen(1000)) {
+      if (!CANCELLABLE_STATES.includes(i.state) || !samePerson(i.requester, actor)) continue;
+      if ((i.conversation.conversation?.id ?? '') !== (conversationId ?? '')) continue;
+      const done = await this.cancel(i.id, actor);
+      if (done) out.push(done);
+    }
+    return out;
+  }
+
+  private async withdrawPending(incident: Incident, actor: Person): Promise<number> {
+    let n = 0;
+    for (const a of await this.deps.store.approvals.listByIncident(incident.id)) {
+      if (a.state !== 'pending') continue;
+      const r = await this.deps.store.approvals.decide(a.id, { state: 'withdrawn', decidedBy: actor, decidedAt: this.now().toISOString() });
+      if (!r) continue;
+      n++;
+      await this.deps.store.audit.append({ at: this.now().toISOString(), actor: actor.aadObjectId ?? actor.id, action: 'approval.withdrawn', incidentId: incident.id, vmId: incident.vmId, details: { approvalId: a.id, reason: 'incident-cancelled' } });
+    }
+    return n;
   }
 
   async setCard(incidentId: string, cardActivityId: string | undefined): Promise<void> {
@@ -154,14 +234,19 @@ export class IncidentService {
       await this.audit(actor, 'diagnosis.rateLimited', incident, {});
       throw new DomainError('rate-limited', `${actor.id} started too many diagnoses`);
     }
-    const next = await this.deps.store.incidents.transition(incidentId, ['awaiting-consent', 'diagnosed', 'failed', 'blocked', 'resolved'], {
+    // a cancelled incident stays cancelled: its old consent card refuses (stateCard says so)
+    const next = await this.deps.store.incidents.transition(incidentId, ['awaiting-consent', 'diagnosed', 'failed', 'blocked', 'resolved', 'closed'], {
       state: 'diagnosing',
       error: undefined,
       diagnosisLeaseUntil: this.leaseUntil(),
+      runCommandSentAt: undefined,
+      closedReason: undefined,
+      supersededBy: undefined,
       ...(cardActivityId ? { cardActivityId } : {}),
     });
     if (!next) return null;
     await this.audit(actor, 'diagnosis.started', next, {});
+    await this.supersedeOthers(next);
     this.deps.jobs.run(`diagnose:${incidentId}`, () => this.runDiagnosis(next, observer));
     return next;
   }
@@ -213,34 +298,54 @@ export class IncidentService {
       report = await diagnoseVm(this.deps.gateway, incident.vmId, {
         now: this.now,
         runCommandTimeoutInMs: this.deps.runCommandTimeoutInMs,
-        onPhase: (phase) => observer.phase(incident, phase).catch((e) => logger.warn({ err: e }, 'progress update failed')),
+        onPhase: async (phase) => {
+          if (phase === 'runCommand') {
+            // the last moment a cancel can stop it: atomic with the cancel's own transition
+            const sending = await this.deps.store.incidents.transition(incident.id, ['diagnosing'], { runCommandSentAt: this.now().toISOString() });
+            if (!sending) throw new DiagnosisCancelled();
+          }
+          await observer.phase(incident, phase).catch((e: unknown) => logger.warn({ err: e }, 'progress update failed'));
+        },
       });
     } catch (e) {
+      if (e instanceof DiagnosisCancelled) {
+        await this.audit({ id: 'rdp-doctor' }, 'diagnosis.stopped', incident, { runCommandSent: false });
+        return;
+      }
       const err = isDomainError(e) ? e : new DomainError('internal', (e as Error).message, { cause: e });
       if (!isDomainError(e)) logger.error({ err: e, incidentId: incident.id }, 'diagnosis failed unexpectedly');
-      const failed =
-        (await this.deps.store.incidents.transition(incident.id, ['diagnosing'], {
-          state: 'failed',
-          error: { code: err.code, params: err.params },
-          diagnosisLeaseUntil: undefined,
-        })) ?? incident;
+      const failed = await this.deps.store.incidents.transition(incident.id, ['diagnosing'], {
+        state: 'failed',
+        error: { code: err.code, params: err.params },
+        diagnosisLeaseUntil: undefined,
+      });
+      if (!failed) return this.discard(incident, { code: err.code });
       await this.audit({ id: 'rdp-doctor' }, 'diagnosis.failed', failed, { code: err.code, message: err.message });
       await observer.failed(failed, err);
       return;
     }
     const record = toRecord(report, this.now());
-    const done =
-      (await this.deps.store.incidents.transition(incident.id, ['diagnosing'], {
-        state: report.blocked ? 'blocked' : 'diagnosed',
-        diagnosis: record,
-        diagnosisLeaseUntil: undefined,
-      })) ?? incident;
+    // nothing wrong and nothing to offer: the incident is closed (healthy), it waits for no one
+    const healthy = !report.blocked && record.fixes.length === 0 && record.findings.every((f) => f.severity === 'info');
+    const done = await this.deps.store.incidents.transition(incident.id, ['diagnosing'], {
+      state: report.blocked ? 'blocked' : healthy ? 'closed' : 'diagnosed',
+      ...(healthy ? { closedReason: 'healthy' as const } : {}),
+      diagnosis: record,
+      diagnosisLeaseUntil: undefined,
+    });
+    if (!done) return this.discard(incident, { findings: record.findings.length, runCommandCalls: record.runCommandCalls });
     await this.audit({ id: 'rdp-doctor' }, 'diagnosis.completed', done, {
       findings: record.findings.map((f) => f.id),
       runCommandCalls: record.runCommandCalls,
       elapsedMs: record.elapsedMs,
     });
     await observer.done(done, record);
+  }
+
+  /** The run ended after a cancel (or another change) moved the incident on: its result is not shown anywhere. */
+  private async discard(incident: Incident, details: Record<string, unknown>): Promise<void> {
+    const now = await this.deps.store.incidents.get(incident.id);
+    await this.audit({ id: 'rdp-doctor' }, 'diagnosis.discarded', incident, { state: now?.state ?? 'unknown', ...details });
   }
 
   private assertRequester(incident: Incident, actor: Person): void {

@@ -16,7 +16,11 @@ export type IncidentState =
   | 'failed'
   | 'fixing' // an approved fix runs
   | 'resolved' // the verification diagnosis found no problem left
+  | 'closed' // nothing to do: the VM was healthy, or a newer diagnosis of it by the same person took over (`closedReason`)
   | 'cancelled';
+
+/** Why an incident closed without a fix: what `closed` means to the person who reported it. */
+export type ClosedReason = 'healthy' | 'superseded';
 
 export const OPEN_STATES: IncidentState[] = ['picking', 'awaiting-consent', 'diagnosing', 'diagnosed', 'blocked', 'fixing', 'failed'];
 
@@ -71,10 +75,17 @@ export interface Incident {
   snapshotId?: string;
   /** while `diagnosing`: the running instance renews this; a diagnosis past it was abandoned (a crash) */
   diagnosisLeaseUntil?: string;
+  /** set, atomically while `diagnosing`, just before the diagnostic Run Command is sent: after it a cancel cannot recall it */
+  runCommandSentAt?: string;
+  /** with `closed`: why (older rows have no such state) */
+  closedReason?: ClosedReason;
+  /** with `closed` as superseded: the newer incident of the same VM and person */
+  supersededBy?: string;
   error?: { code: string; params: Record<string, string | number> };
 }
 
-export type ApprovalState = 'pending' | 'approved' | 'rejected' | 'expired';
+/** `withdrawn`: its incident was cancelled before anyone decided (nothing ran) */
+export type ApprovalState = 'pending' | 'approved' | 'rejected' | 'expired' | 'withdrawn';
 
 /** Where a copy of an approval card was posted, so every copy can be updated. */
 export interface CardPlacement {
@@ -106,6 +117,8 @@ export interface Approval {
   expiresAt: string;
   decidedBy?: Person;
   decidedAt?: string;
+  /** the approver's optional reason for a rejection, told to the requester */
+  reason?: string;
   jobId?: string;
   cards: CardPlacement[];
   /** what exactly will run (script and parameters, NSG rules before -> after, restart), sealed in `paramsHash` */
@@ -114,6 +127,8 @@ export interface Approval {
   approvalsRequired?: number;
   /** the approvals given so far while more are required (each approver once) */
   votes?: ApprovalVote[];
+  /** the findings the fix addresses, with their evidence, as the diagnosis saw them at request time (shown on the card; not sealed) */
+  findings?: FindingRecord[];
 }
 
 export interface ApprovalVote {

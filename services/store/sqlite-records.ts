@@ -233,7 +233,7 @@ export class SqliteApprovalRepo implements ApprovalRepo {
     this.getStmt = db.prepare<[string], DocRow>('SELECT doc FROM approvals WHERE id = ?');
     this.writeStmt = db.prepare<[string, string, string]>('UPDATE approvals SET state = ?, doc = ? WHERE id = ?');
     this.decideTx = db.transaction(
-      (id: string, decision: Pick<Approval, 'state' | 'decidedBy' | 'decidedAt'>, job?: Job): { approval: Approval; job?: Job } | null => {
+      (id: string, decision: Pick<Approval, 'state' | 'decidedBy' | 'decidedAt' | 'reason'>, job?: Job): { approval: Approval; job?: Job } | null => {
         const row = this.getStmt.get(id);
         if (!row) return null;
         const current = JSON.parse(row.doc) as Approval;
@@ -282,7 +282,7 @@ export class SqliteApprovalRepo implements ApprovalRepo {
     return row ? (JSON.parse(row.doc) as Approval) : null;
   }
 
-  async decide(id: string, decision: Pick<Approval, 'state' | 'decidedBy' | 'decidedAt'>, job?: Job) {
+  async decide(id: string, decision: Pick<Approval, 'state' | 'decidedBy' | 'decidedAt' | 'reason'>, job?: Job) {
     return this.decideTx(id, decision, job);
   }
 

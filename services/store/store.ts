@@ -67,7 +67,7 @@ export interface ApprovalRepo {
    * The decision, taken exactly once: moves a `pending` approval to `decision.state` and, for an
    * approval, creates its job in the same atomic step. Returns null when it was not pending.
    */
-  decide(id: string, decision: Pick<Approval, 'state' | 'decidedBy' | 'decidedAt'>, job?: Job): Promise<{ approval: Approval; job?: Job } | null>;
+  decide(id: string, decision: Pick<Approval, 'state' | 'decidedBy' | 'decidedAt' | 'reason'>, job?: Job): Promise<{ approval: Approval; job?: Job } | null>;
   addCard(id: string, card: Approval['cards'][number]): Promise<void>;
   /**
    * Records one approver's approval of a request that needs more than one, atomically: only

@@ -55,8 +55,9 @@ describe('history <vm> (issue #12.3)', () => {
     const first = cardOf(await historyAs(approver, 'vm-certexpired-04'));
     const text = cardText(first);
     expect(text).toMatch(/newest first/);
-    expect(text.indexOf('job.succeeded')).toBeLessThan(text.indexOf(`${approver.aadObjectId}: approval.approved`));
-    expect(text).toContain(`${approver.aadObjectId}: approval.approved`);
+    expect(text.indexOf('job.succeeded')).toBeLessThan(text.indexOf(`${approver.name}: approval.approved`));
+    expect(text).toContain(`${approver.name}: approval.approved`);
+    expect(text).not.toContain(approver.aadObjectId); // names, not object ids (issue #13.11)
     expect(text).not.toMatch(/n=1\b/);
 
     // "Older records" until the first one

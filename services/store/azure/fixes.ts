@@ -165,7 +165,7 @@ export class AzureApprovalRepo implements ApprovalRepo {
     return (await this.read(id))?.approval ?? null;
   }
 
-  decide(id: string, decision: Pick<Approval, 'state' | 'decidedBy' | 'decidedAt'>, job?: Job): Promise<{ approval: Approval; job?: Job } | null> {
+  decide(id: string, decision: Pick<Approval, 'state' | 'decidedBy' | 'decidedAt' | 'reason'>, job?: Job): Promise<{ approval: Approval; job?: Job } | null> {
     return compareAndSet(async () => {
       const cur = await this.read(id);
       if (!cur || cur.approval.state !== 'pending') return null;
