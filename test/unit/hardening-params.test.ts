@@ -11,6 +11,7 @@ import type { InteriorResult, VmInterior } from '../../services/simulator/interi
 import { runModelBatch } from '../../services/simulator/pwsh-interior';
 import { startSimulator } from '../../services/simulator/server';
 import { createVmInterior } from '../../services/simulator/vm-interior';
+import { base64Strict } from '../support/base64';
 import { pwshForTests } from '../support/pwsh';
 import { demoVm, effectiveNsgsOf, NOW, vmDetailsOf } from './runbook-helpers';
 
@@ -39,22 +40,6 @@ const ctx = { vm: vmDetailsOf(portclash), nsgs: effectiveNsgsOf(portclash), now:
 const exposed = demoVm('vm-exposed-02');
 const exposedFacts = parseDiagnosticOutput(createVmInterior().run(exposed, 'diagnose', [], NOW).stdout);
 const exposedCtx = { vm: vmDetailsOf(exposed), nsgs: effectiveNsgsOf(exposed), now: NOW };
-
-/** RFC 4648 Base64, decoded by hand (strict: the alphabet, padding, length a multiple of 4), then UTF-8. */
-function base64Strict(text: string): string {
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
-  if (text.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(text)) throw new Error(`not Base64: ${text}`);
-  const bytes: number[] = [];
-  for (let i = 0; i < text.length; i += 4) {
-    const chunk = text.slice(i, i + 4);
-    const n = [...chunk].map((c) => (c === '=' ? 0 : alphabet.indexOf(c)));
-    const v = (n[0] << 18) | (n[1] << 12) | (n[2] << 6) | n[3];
-    bytes.push((v >> 16) & 255);
-    if (chunk[2] !== '=') bytes.push((v >> 8) & 255);
-    if (chunk[3] !== '=') bytes.push(v & 255);
-  }
-  return new TextDecoder('utf-8', { fatal: true }).decode(Uint8Array.from(bytes));
-}
 
 /** What a script gets for a parameter value on the wire: plain text as is, `b64.` + Base64 decoded. */
 function received(value: string): string {
