@@ -54,7 +54,7 @@ export async function startSimulatorProcess(opts: { fleet?: string; latencyMs?: 
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const line = await new Promise<string>((resolve, reject) => {
     let out = '';
-    const timer = setTimeout(() => reject(new Error(`simulator did not start: ${out}`)), 20000);
+    const timer = setTimeout(() => reject(new Error(`simulator did not start: ${out}`)), 60_000); // a bound for a loaded machine
     child.stdout!.on('data', (d: Buffer) => {
       out += d.toString();
       const m = /ARM endpoint: .*\n/.exec(out);
@@ -111,7 +111,9 @@ export async function startBotProcess(env: Record<string, string>): Promise<BotP
     stdout += d.toString();
   });
   child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
-  const deadline = Date.now() + 30000;
+  // a bound, not a speed check: on the shared 2-core machine a bot takes up to ~20 s to start
+  // under load, and tests start two at once
+  const deadline = Date.now() + 90_000;
   let port: number | null = null;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`bot exited ${child.exitCode}: ${output}`);
