@@ -157,18 +157,20 @@ describe('SdkAzureGateway against the simulated fleet (real SDKs over HTTPS)', (
     expect(nsgs).toHaveLength(1);
     expect(nsgs[0].associatedWith).toBe('networkInterface');
     expect(nsgs[0].networkSecurityGroupId).toMatch(/\/networkSecurityGroups\/vm-web-01-nsg$/);
+    // Azure lists effective rules in no promised order (the simulator shuffles them): found by name
     const rules = nsgs[0].rules;
-    expect(rules[0]).toEqual(expect.objectContaining({ name: 'securityRules/allow-rdp', protocol: 'Tcp', sourceAddressPrefix: '0.0.0.0/0', destinationPortRange: '3389-3389', access: 'Allow', priority: 300, direction: 'Inbound' }));
-    expect(rules.filter((r) => r.name.startsWith('defaultSecurityRules/')).map((r) => [r.name, r.priority, r.access, r.direction])).toEqual([
-      ['defaultSecurityRules/AllowVnetInBound', 65000, 'Allow', 'Inbound'],
+    expect(rules).toHaveLength(7);
+    expect(rules.find((r) => r.name === 'securityRules/allow-rdp')).toEqual(expect.objectContaining({ protocol: 'Tcp', sourceAddressPrefix: '0.0.0.0/0', destinationPortRange: '3389-3389', access: 'Allow', priority: 300, direction: 'Inbound' }));
+    expect(rules.filter((r) => r.name.startsWith('defaultSecurityRules/')).map((r) => [r.name, r.priority, r.access, r.direction]).sort()).toEqual([
       ['defaultSecurityRules/AllowAzureLoadBalancerInBound', 65001, 'Allow', 'Inbound'],
-      ['defaultSecurityRules/DenyAllInBound', 65500, 'Deny', 'Inbound'],
-      ['defaultSecurityRules/AllowVnetOutBound', 65000, 'Allow', 'Outbound'],
       ['defaultSecurityRules/AllowInternetOutBound', 65001, 'Allow', 'Outbound'],
+      ['defaultSecurityRules/AllowVnetInBound', 65000, 'Allow', 'Inbound'],
+      ['defaultSecurityRules/AllowVnetOutBound', 65000, 'Allow', 'Outbound'],
+      ['defaultSecurityRules/DenyAllInBound', 65500, 'Deny', 'Inbound'],
       ['defaultSecurityRules/DenyAllOutBound', 65500, 'Deny', 'Outbound'],
     ]);
     expect(rules.find((r) => r.name === 'defaultSecurityRules/DenyAllInBound')).toMatchObject({ protocol: 'All', destinationPortRange: '0-65535' });
-    const other = (await gw.getEffectiveNsgRules(await gw.getVm(idOf('vm-web-02'))))[0].rules[0];
+    const other = (await gw.getEffectiveNsgRules(await gw.getVm(idOf('vm-web-02'))))[0].rules.find((r) => r.name === 'securityRules/office');
     expect(other).toMatchObject({ protocol: 'All', sourceAddressPrefixes: ['198.51.100.0/24', '203.0.113.0/24'], destinationPortRange: '3000-4000' });
   });
 
