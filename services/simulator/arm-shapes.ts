@@ -266,16 +266,40 @@ function effectiveRule(kind: 'securityRules' | 'defaultSecurityRules', p: RulePr
   return out;
 }
 
+/**
+ * The rules in an order that is fixed per seed but never by priority: Azure documents no order
+ * for effectiveSecurityRules (its examples happen to be sorted), so a client that relies on one
+ * must fail here rather than on a real subscription.
+ */
+export function unorderedRules<T extends { priority?: Json | undefined }>(rules: readonly T[], seed: string): T[] {
+  const out = [...rules];
+  let state = Number.parseInt(stableGuid(seed).slice(0, 8), 16) || 1;
+  const next = (): number => {
+    // xorshift32: small, seeded, the same on every run
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    return (state >>> 0) / 0x1_0000_0000;
+  };
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(next() * (i + 1));
+    [out[i], out[j]] = [out[j], out[i]];
+  }
+  const priorities = out.map((r) => Number(r.priority));
+  const ascending = priorities.every((p, i) => i === 0 || priorities[i - 1] <= p);
+  // a shuffle may land on the sorted order: then the lowest priority goes last
+  if (ascending && new Set(priorities).size > 1) out.push(out.shift() as T);
+  return out;
+}
+
 export function effectiveNsgListOf(fleet: Fleet, vm: FleetVm): JsonObject {
+  const rules = [...vm.nsgRules.map((r) => effectiveRule('securityRules', ruleProps(r))), ...DEFAULT_RULES.map((r) => effectiveRule('defaultSecurityRules', r))];
   return {
     value: [
       {
         networkSecurityGroup: { id: nsgIdOf(fleet, vm) },
         association: { networkInterface: { id: nicIdOf(fleet, vm) } },
-        effectiveSecurityRules: [
-          ...vm.nsgRules.map((r) => effectiveRule('securityRules', ruleProps(r))),
-          ...DEFAULT_RULES.map((r) => effectiveRule('defaultSecurityRules', r)),
-        ],
+        effectiveSecurityRules: unorderedRules(rules, nsgIdOf(fleet, vm)),
       },
     ],
   };

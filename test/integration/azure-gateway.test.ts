@@ -157,18 +157,20 @@ describe('SdkAzureGateway against the simulated fleet (real SDKs over HTTPS)', (
     expect(nsgs).toHaveLength(1);
     expect(nsgs[0].associatedWith).toBe('networkInterface');
     expect(nsgs[0].networkSecurityGroupId).toMatch(/\/networkSecurityGroups\/vm-web-01-nsg$/);
+    // Azure lists effective rules in no promised order (the simulator shuffles them): found by name
     const rules = nsgs[0].rules;
-    expect(rules[0]).toEqual(expect.objectContaining({ name: 'securityRules/allow-rdp', protocol: 'Tcp', sourceAddressPrefix: '0.0.0.0/0', destinationPortRange: '3389-3389', access: 'Allow', priority: 300, direction: 'Inbound' }));
-    expect(rules.filter((r) => r.name.startsWith('defaultSecurityRules/')).map((r) => [r.name, r.priority, r.access, r.direction])).toEqual([
-      ['defaultSecurityRules/AllowVnetInBound', 65000, 'Allow', 'Inbound'],
+    expect(rules).toHaveLength(7);
+    expect(rules.find((r) => r.name === 'securityRules/allow-rdp')).toEqual(expect.objectContaining({ protocol: 'Tcp', sourceAddressPrefix: '0.0.0.0/0', destinationPortRange: '3389-3389', access: 'Allow', priority: 300, direction: 'Inbound' }));
+    expect(rules.filter((r) => r.name.startsWith('defaultSecurityRules/')).map((r) => [r.name, r.priority, r.access, r.direction]).sort()).toEqual([
       ['defaultSecurityRules/AllowAzureLoadBalancerInBound', 65001, 'Allow', 'Inbound'],
-      ['defaultSecurityRules/DenyAllInBound', 65500, 'Deny', 'Inbound'],
-      ['defaultSecurityRules/AllowVnetOutBound', 65000, 'Allow', 'Outbound'],
       ['defaultSecurityRules/AllowInternetOutBound', 65001, 'Allow', 'Outbound'],
+      ['defaultSecurityRules/AllowVnetInBound', 65000, 'Allow', 'Inbound'],
+      ['defaultSecurityRules/AllowVnetOutBound', 65000, 'Allow', 'Outbound'],
+      ['defaultSecurityRules/DenyAllInBound', 65500, 'Deny', 'Inbound'],
       ['defaultSecurityRules/DenyAllOutBound', 65500, 'Deny', 'Outbound'],
     ]);
     expect(rules.find((r) => r.name === 'defaultSecurityRules/DenyAllInBound')).toMatchObject({ protocol: 'All', destinationPortRange: '0-65535' });
-    const other = (await gw.getEffectiveNsgRules(await gw.getVm(idOf('vm-web-02'))))[0].rules[0];
+    const other = (await gw.getEffectiveNsgRules(await gw.getVm(idOf('vm-web-02'))))[0].rules.find((r) => r.name === 'securityRules/office');
     expect(other).toMatchObject({ protocol: 'All', sourceAddressPrefixes: ['198.51.100.0/24', '203.0.113.0/24'], destinationPortRange: '3000-4000' });
   });
 
@@ -428,36 +430,46 @@ async function fetchJson(sim: SimulatorHandle, path: string): Promise<{ status: 
 }
 
 describe('with latency, as in a demo', () => {
-  let sim: SimulatorHandle;
-  let gw: SdkAzureGateway;
-  beforeAll(async () => {
-    sim = await startSimulator({ fleet: testFleet(), interior: fakeInterior(), runCommandLatencyMs: 250, armLatencyMs: 30, agentReadyDelayMs: 150 });
-    gw = createAzureGateway({ endpoint: sim.endpoint, caPem: sim.caPem, subscriptionIds: [SUB], timings: { ...FAST, conflictRetryDelayInMs: 150, conflictRetries: 4 } });
-  });
-  afterAll(async () => {
-    await sim.close();
-  });
+  /** Resolves once the simulator has logged an operation that `match` accepts (no fixed sleep: under load a start takes what it takes). */
+  async function untilLogged(on: SimulatorHandle, match: (o: OperationLogEntry) => boolean): Promise<void> {
+    while (!on.operations().some(match)) await new Promise((r) => setTimeout(r, 5));
+  }
 
   test('two Run Commands on one VM: the second waits out the 409 and then runs', async () => {
-    const t0 = Date.now();
-    const [a, b] = await Promise.all([
-      gw.runScript(idOf('vm-web-01'), { scriptId: 'first', script: 'x' }),
-      new Promise((r) => setTimeout(r, 50)).then(() => gw.runScript(idOf('vm-web-01'), { scriptId: 'second', script: 'x' })),
-    ]);
-    expect(JSON.parse(a.stdout)).toMatchObject({ scriptId: 'first' });
-    expect(JSON.parse(b.stdout)).toMatchObject({ scriptId: 'second' });
-    expect(Date.now() - t0).toBeGreaterThanOrEqual(500);
-    expect(sim.operations().filter((o) => o.kind === 'runCommand').map((o) => o.scriptId)).toEqual(['first', 'second']);
+    // the first holds the VM for 2 s: the second is sent once the simulator has accepted the first,
+    // so it meets the 409 however slowly the machine runs
+    const busy = await startSimulator({ fleet: testFleet(), interior: fakeInterior(), runCommandLatencyMs: 2000 });
+    try {
+      const g = createAzureGateway({ endpoint: busy.endpoint, caPem: busy.caPem, subscriptionIds: [SUB], timings: { ...FAST, conflictRetryDelayInMs: 150, conflictRetries: 40, runCommandTimeoutInMs: 30_000 } });
+      const first = g.runScript(idOf('vm-web-01'), { scriptId: 'first', script: 'x' });
+      await untilLogged(busy, (o) => o.kind === 'runCommand' && o.scriptId === 'first');
+      const calls = g.callCounts().runCommand;
+      const [a, b] = await Promise.all([first, g.runScript(idOf('vm-web-01'), { scriptId: 'second', script: 'x' })]);
+      expect(JSON.parse(a.stdout)).toMatchObject({ scriptId: 'first' });
+      expect(JSON.parse(b.stdout)).toMatchObject({ scriptId: 'second' });
+      expect(g.callCounts().runCommand - calls).toBeGreaterThanOrEqual(2); // the 409, then the run
+      expect(busy.operations().filter((o) => o.kind === 'runCommand').map((o) => o.scriptId)).toEqual(['first', 'second']);
+    } finally {
+      await busy.close();
+    }
   });
 
   test('restartVm returns only once the agent reports Ready again', async () => {
-    const seen: string[] = [];
-    const p = gw.restartVm(idOf('vm-web-02'));
-    await new Promise((r) => setTimeout(r, 60));
-    seen.push((await gw.getVm(idOf('vm-web-02'))).agentStatus);
-    await p;
-    seen.push((await gw.getVm(idOf('vm-web-02'))).agentStatus);
-    expect(seen).toEqual(['NotReady', 'Ready']);
+    // the agent stays Not Ready 2 s after the restart: the first read is sent once the restart is
+    // logged, and one read takes far less than that even on a loaded machine
+    const slow = await startSimulator({ fleet: testFleet(), interior: fakeInterior(), armLatencyMs: 30, agentReadyDelayMs: 2000 });
+    try {
+      const g = createAzureGateway({ endpoint: slow.endpoint, caPem: slow.caPem, subscriptionIds: [SUB], timings: { ...FAST, operationTimeoutInMs: 30_000 } });
+      const seen: string[] = [];
+      const p = g.restartVm(idOf('vm-web-02'));
+      await untilLogged(slow, (o) => o.kind === 'restart' && o.vm === 'vm-web-02');
+      seen.push((await g.getVm(idOf('vm-web-02'))).agentStatus);
+      await p;
+      seen.push((await g.getVm(idOf('vm-web-02'))).agentStatus);
+      expect(seen).toEqual(['NotReady', 'Ready']);
+    } finally {
+      await slow.close();
+    }
   });
 
   test('an agent that stays Not Ready after a restart is agent-not-ready at the bound', async () => {

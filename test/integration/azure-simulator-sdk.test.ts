@@ -62,7 +62,8 @@ describe('a plain Azure SDK client against the simulator', () => {
     }
   });
 
-  test('effective NSG rules of each NIC are the fleet rules followed by Azure\'s defaults', async () => {
+  test('effective NSG rules of each NIC are the fleet rules and Azure\'s defaults, in no priority order', async () => {
+    const byName = <T extends { name?: string }>(xs: T[]): T[] => [...xs].sort((a, b) => (a.name ?? '').localeCompare(b.name ?? ''));
     for (const src of fleet.vms) {
       const vm = await compute.virtualMachines.get(src.resourceGroup, src.name);
       const nicId = vm.networkProfile?.networkInterfaces?.[0]?.id ?? '';
@@ -71,20 +72,24 @@ describe('a plain Azure SDK client against the simulator', () => {
       expect(nic.virtualMachine?.id).toBe(vm.id);
       const result = await network.networkInterfaces.beginListEffectiveNetworkSecurityGroupsAndWait(src.resourceGroup, nicName, { updateIntervalInMs: 10 });
       const rules = result.value?.[0]?.effectiveSecurityRules ?? [];
-      const own = rules.filter((r) => r.name?.startsWith('securityRules/'));
-      expect(own.map((r) => r.name)).toEqual(src.nsgRules.map((r) => `securityRules/${r.name}`));
-      src.nsgRules.forEach((r, i) => {
+      // Azure promises no order: the simulator serves a seeded shuffle, never sorted by priority
+      const priorities = rules.map((r) => r.priority ?? 0);
+      expect(priorities).not.toEqual([...priorities].sort((a, b) => a - b));
+      const own = byName(rules.filter((r) => r.name?.startsWith('securityRules/')));
+      const fleetRules = byName(src.nsgRules);
+      expect(own.map((r) => r.name)).toEqual(fleetRules.map((r) => `securityRules/${r.name}`));
+      fleetRules.forEach((r, i) => {
         expect(own[i]).toMatchObject({ priority: r.priority, access: r.access, direction: r.direction });
         if (r.destinationPortRange && r.destinationPortRange !== '*' && !r.destinationPortRange.includes('-')) {
           expect(own[i].destinationPortRange).toBe(`${r.destinationPortRange}-${r.destinationPortRange}`);
         }
       });
-      expect(rules.filter((r) => r.name?.startsWith('defaultSecurityRules/')).map((r) => r.name)).toEqual([
-        'defaultSecurityRules/AllowVnetInBound',
+      expect(rules.filter((r) => r.name?.startsWith('defaultSecurityRules/')).map((r) => r.name).sort()).toEqual([
         'defaultSecurityRules/AllowAzureLoadBalancerInBound',
-        'defaultSecurityRules/DenyAllInBound',
-        'defaultSecurityRules/AllowVnetOutBound',
         'defaultSecurityRules/AllowInternetOutBound',
+        'defaultSecurityRules/AllowVnetInBound',
+        'defaultSecurityRules/AllowVnetOutBound',
+        'defaultSecurityRules/DenyAllInBound',
         'defaultSecurityRules/DenyAllOutBound',
       ]);
       const nsg = await network.networkSecurityGroups.get(src.resourceGroup, result.value?.[0]?.networkSecurityGroup?.id?.split('/').pop() ?? '');

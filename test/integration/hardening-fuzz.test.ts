@@ -6,6 +6,11 @@ import { startHarness, type Harness } from '../support/bot-harness';
  * malformed activities, odd Unicode, wrong types, replayed and tampered card actions), the server
  * answers without a 5xx, keeps running, and runs nothing on any VM. 10,000 generated inputs.
  */
+/** A new seed each run (fuzzing should wander), printed so a failure can be replayed: FUZZ_SEED=<seed>. */
+const SEED = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : Math.floor(Math.random() * 2 ** 31);
+if (!Number.isInteger(SEED)) throw new Error(`FUZZ_SEED must be an integer, got ${process.env.FUZZ_SEED}`);
+process.stdout.write(`hardening-fuzz: FUZZ_SEED=${SEED}\n`);
+
 let h: Harness;
 beforeAll(async () => {
   // thousands of turns into a handful of conversations: Teams would throttle them, and pacing
@@ -50,7 +55,7 @@ describe('fuzzing /api/messages', () => {
           return status >= 200 && status < 500;
         },
       ),
-      { numRuns: 2000 },
+      { numRuns: 2000, seed: SEED },
     );
     expect(changes().length).toBe(before);
   });
@@ -82,7 +87,7 @@ describe('fuzzing /api/messages', () => {
         const unsupportedInvoke = status === 501 && a.type === 'invoke' && a.name !== 'adaptiveCard/action';
         return (status >= 200 && status < 500) || unsupportedInvoke;
       }),
-      { numRuns: 4000 },
+      { numRuns: 4000, seed: SEED },
     );
     expect((await fetch(`http://127.0.0.1:${h.port}/healthz`)).status).toBe(200);
     expect(changes().length).toBe(before);
@@ -126,7 +131,7 @@ describe('fuzzing /api/messages', () => {
         );
         return status >= 200 && status < 500;
       }),
-      { numRuns: 4000 },
+      { numRuns: 4000, seed: SEED },
     );
     expect(changes().length).toBe(before);
     expect(await h.app.store.approvals.listPending()).toEqual([]);

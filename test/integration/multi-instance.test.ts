@@ -71,7 +71,7 @@ beforeAll(async () => {
   // each approver has talked to a different instance once: both are known to both
   await say(A, approver, 'help');
   await say(B, approver2, 'help');
-}, 90000);
+}, 240_000); // Azurite, the simulator and two bots: each may take 20 s to start on the loaded 2-core machine
 
 afterAll(async () => {
   await Promise.all([botA?.stop(), botB?.stop()]);

@@ -1,11 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { azuriteConnectionString } from '../../services/store/azure/connection';
-import { freePort } from './processes';
 
 /**
  * Azurite for tests: the one CI gives (`AZURITE_CONNECTION_STRING`), else a fresh in-memory
- * one on free loopback ports. When it cannot start this throws: the tests fail, never skip.
+ * one on loopback ports it binds itself (port 0; read back from its "successfully listening at"
+ * lines, so no other process can take them in between). When it cannot start this throws: the
+ * tests fail, never skip.
  */
 export interface Azurite {
   connectionString: string;
@@ -17,24 +18,28 @@ const bin = join(__dirname, '..', '..', 'node_modules', '.bin', 'azurite');
 export async function startAzurite(): Promise<Azurite> {
   const given = process.env.AZURITE_CONNECTION_STRING;
   if (given) return { connectionString: given, stop: async () => undefined };
-  const ports = { blob: await freePort(), queue: await freePort(), table: await freePort() };
   const child = spawn(
     bin,
     ['--silent', '--inMemoryPersistence', '--disableTelemetry', '--blobHost', '127.0.0.1', '--queueHost', '127.0.0.1', '--tableHost', '127.0.0.1',
-      '--blobPort', String(ports.blob), '--queuePort', String(ports.queue), '--tablePort', String(ports.table)],
+      '--blobPort', '0', '--queuePort', '0', '--tablePort', '0'],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let output = '';
-  await new Promise<void>((resolve, reject) => {
+  const ports = await new Promise<{ blob: number; queue: number; table: number }>((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       reject(new Error(`Azurite did not start in 30 s: ${output}`));
     }, 30000);
     const check = (d: Buffer) => {
       output += d.toString();
-      if ((output.match(/successfully listening/g) ?? []).length >= 3) {
+      const bound = (service: string): number | undefined => {
+        const m = new RegExp(`Azurite ${service} service is successfully listening at http://127\\.0\\.0\\.1:(\\d+)`).exec(output);
+        return m ? Number(m[1]) : undefined;
+      };
+      const [blob, queue, table] = [bound('Blob'), bound('Queue'), bound('Table')];
+      if (blob && queue && table) {
         clearTimeout(timer);
-        resolve();
+        resolve({ blob, queue, table });
       }
     };
     child.stdout!.on('data', check);

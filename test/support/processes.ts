@@ -10,6 +10,11 @@ import type { OperationLogEntry } from '../../services/simulator/operation-log';
 /** Real processes for tests that kill and restart things: the simulator and the bot, built in dist/. */
 const root = join(__dirname, '..', '..');
 
+/**
+ * A port that was free a moment ago. Racy by nature (another process may take it before the child
+ * binds): only for a port that must be known before a start. The bot, the simulator and Azurite
+ * are started on port 0 and report the port they bound.
+ */
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer();
@@ -19,6 +24,20 @@ export async function freePort(): Promise<number> {
       s.close(() => resolve(port));
     });
   });
+}
+
+/** The port in the bot's "RDP Doctor is listening" log line (pino JSON, level info), or null. */
+export function listeningPortOf(output: string): number | null {
+  for (const line of output.split('\n')) {
+    if (!line.includes('RDP Doctor is listening')) continue;
+    try {
+      const entry = JSON.parse(line) as { msg?: unknown; port?: unknown };
+      if (entry.msg === 'RDP Doctor is listening' && typeof entry.port === 'number' && entry.port > 0) return entry.port;
+    } catch {
+      /* a partial line: wait for the rest */
+    }
+  }
+  return null;
 }
 
 export interface SimulatorProcess {
@@ -35,7 +54,7 @@ export async function startSimulatorProcess(opts: { fleet?: string; latencyMs?: 
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const line = await new Promise<string>((resolve, reject) => {
     let out = '';
-    const timer = setTimeout(() => reject(new Error(`simulator did not start: ${out}`)), 20000);
+    const timer = setTimeout(() => reject(new Error(`simulator did not start: ${out}`)), 60_000); // a bound for a loaded machine
     child.stdout!.on('data', (d: Buffer) => {
       out += d.toString();
       const m = /ARM endpoint: .*\n/.exec(out);
@@ -77,22 +96,35 @@ export interface BotProcess {
 }
 
 export async function startBotProcess(env: Record<string, string>): Promise<BotProcess> {
-  const port = await freePort();
+  // port 0: the bot binds a port nobody holds and logs it (at info), so two bots started at once,
+  // or another session's process, can never take each other's port
+  const level = env.LOG_LEVEL ?? 'info';
+  if (!['trace', 'debug', 'info'].includes(level)) throw new Error(`startBotProcess reads the bound port from the info log: LOG_LEVEL ${level} hides it`);
   const child = spawn(process.execPath, [join(root, 'dist', 'bot', 'index.js')], {
-    env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'warn', HOST: '127.0.0.1', DATA_DIR: mkdtempSync(join(tmpdir(), 'rdp-bot-')), ...env, PORT: String(port) },
+    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', DATA_DIR: mkdtempSync(join(tmpdir(), 'rdp-bot-')), ...env, LOG_LEVEL: level, PORT: '0' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
-  child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+  let stdout = '';
+  child.stdout!.on('data', (d: Buffer) => {
+    output += d.toString();
+    stdout += d.toString();
+  });
   child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
-  const deadline = Date.now() + 30000;
+  // a bound, not a speed check: on the shared 2-core machine a bot takes up to ~20 s to start
+  // under load, and tests start two at once
+  const deadline = Date.now() + 90_000;
+  let port: number | null = null;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`bot exited ${child.exitCode}: ${output}`);
-    try {
-      const r = await fetch(`http://127.0.0.1:${port}/readyz`);
-      if (r.status === 200) break;
-    } catch {
-      /* not yet */
+    port ??= listeningPortOf(stdout);
+    if (port !== null) {
+      try {
+        const r = await fetch(`http://127.0.0.1:${port}/readyz`);
+        if (r.status === 200) break;
+      } catch {
+        /* not yet */
+      }
     }
     if (Date.now() > deadline) throw new Error(`bot not ready: ${output}`);
     await new Promise((r) => setTimeout(r, 100));

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { EffectiveNsg, VmDetails } from '../../services/azure/gateway';
 import { fleetVmSchema, type FleetVm } from '../../services/simulator/fleet';
+import { unorderedRules } from '../../services/simulator/arm-shapes';
 import { AZURE_DEFAULT_INBOUND_RULES } from '../../services/runbook/nsg';
 import { factsFromWindows } from '../../services/simulator/vm-interior';
 import type { DiagnosticFacts } from '../../services/runbook/diagnostic-output';
@@ -49,13 +50,17 @@ export function vmDetailsOf(vm: FleetVm, subscriptionId = '00000000-0000-0000-00
   };
 }
 
-/** The NIC's effective NSG as the simulator serves it: the fleet's rules plus Azure's defaults. */
+/**
+ * The NIC's effective NSG as the simulator serves it: the fleet's rules plus Azure's defaults, in
+ * the simulator's seeded non-priority order (Azure promises none).
+ */
 export function effectiveNsgsOf(vm: FleetVm, subscriptionId = '00000000-0000-0000-0000-000000000001'): EffectiveNsg[] {
+  const networkSecurityGroupId = `/subscriptions/${subscriptionId}/resourceGroups/${vm.resourceGroup}/providers/Microsoft.Network/networkSecurityGroups/${vm.name}-nsg`;
   return [
     {
-      networkSecurityGroupId: `/subscriptions/${subscriptionId}/resourceGroups/${vm.resourceGroup}/providers/Microsoft.Network/networkSecurityGroups/${vm.name}-nsg`,
+      networkSecurityGroupId,
       associatedWith: 'networkInterface',
-      rules: [
+      rules: unorderedRules([
         ...vm.nsgRules.map((r) => ({
           name: `securityRules/${r.name}`,
           protocol: r.protocol,
@@ -68,7 +73,7 @@ export function effectiveNsgsOf(vm: FleetVm, subscriptionId = '00000000-0000-000
           direction: r.direction,
         })),
         ...AZURE_DEFAULT_INBOUND_RULES,
-      ],
+      ], networkSecurityGroupId),
     },
   ];
 }

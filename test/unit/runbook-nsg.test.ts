@@ -1,4 +1,7 @@
 import fc from 'fast-check';
+import { join } from 'node:path';
+import { effectiveNsgListOf, type JsonObject } from '../../services/simulator/arm-shapes';
+import { loadFleetFile } from '../../services/simulator/fleet';
 import type { EffectiveNsg, EffectiveSecurityRule } from '../../services/azure/gateway';
 import { AZURE_DEFAULT_INBOUND_RULES, evaluateNsgs, portSpecCovers } from '../../services/runbook/nsg';
 
@@ -21,6 +24,22 @@ function nsg(rules: R[], associatedWith: EffectiveNsg['associatedWith'] = 'netwo
     associatedWith,
     rules: [...rules.map(rule), ...AZURE_DEFAULT_INBOUND_RULES],
   };
+}
+
+/** The same NSGs with every rule list backwards (Azure's defaults first, the highest priority number first). */
+const reversed = (nsgs: EffectiveNsg[]): EffectiveNsg[] => nsgs.map((n) => ({ ...n, rules: [...n.rules].reverse() }));
+
+/** An NSG with its rules (Azure's defaults included) in a seeded random order. */
+function shuffledNsg(rules: R[], seed: number): EffectiveNsg {
+  const n = nsg(rules);
+  const out = [...n.rules];
+  let x = (seed | 0) || 1;
+  for (let i = out.length - 1; i > 0; i--) {
+    x = (Math.imul(x, 1103515245) + 12345) | 0;
+    const j = ((x >>> 16) % (i + 1) + i + 1) % (i + 1);
+    [out[i], out[j]] = [out[j], out[i]];
+  }
+  return { ...n, rules: out };
 }
 
 const allow = (priority: number, extra: Partial<EffectiveSecurityRule> = {}): R => ({ priority, access: 'Allow', ...extra });
@@ -77,6 +96,23 @@ describe('NSG evaluation for inbound TCP 3389', () => {
   ])('%s', (_label, nsgs, expected) => {
     const v = evaluateNsgs(nsgs, 3389);
     expect({ exposed: v.exposed, blocked: v.blocked }).toEqual(expected);
+    // Azure lists effective rules in no promised order: the verdict must not depend on it
+    const backwards = evaluateNsgs(reversed(nsgs), 3389);
+    expect({ exposed: backwards.exposed, blocked: backwards.blocked }).toEqual(expected);
+  });
+
+  it.each<[string, R[], { exposed: boolean; blocked: boolean; exposing?: number }]>([
+    ['deny * at 100 listed after allow * at 300: blocked', [allow(300), deny(100)], { exposed: false, blocked: true }],
+    ['allow * at 100 listed after deny * at 300: exposed by the allow', [deny(300), allow(100)], { exposed: true, blocked: false, exposing: 100 }],
+    ['deny Internet at 100 listed after allow Internet at 200', [allow(200, { sourceAddressPrefix: 'Internet' }), deny(100, { sourceAddressPrefix: 'Internet' })], { exposed: false, blocked: true }],
+    ['deny of a range at 100 listed after an allow inside it', [allow(300, { sourceAddressPrefix: '198.51.100.0/24' }), deny(100, { sourceAddressPrefix: '198.51.0.0/16' })], { exposed: false, blocked: true }],
+    ['two allows listed high first: the lower number is the exposing rule', [allow(900), allow(150, { sourceAddressPrefix: 'Internet' })], { exposed: true, blocked: false, exposing: 150 }],
+  ])('rule order as listed by Azure: %s', (_label, rules, expected) => {
+    // the Azure defaults (DenyAllInBound at 65500) come first here, the custom rules after them
+    const listed: EffectiveNsg = { ...nsg([]), rules: [...AZURE_DEFAULT_INBOUND_RULES, ...rules.map(rule)] };
+    const v = evaluateNsgs([listed], 3389);
+    expect({ exposed: v.exposed, blocked: v.blocked }).toEqual({ exposed: expected.exposed, blocked: expected.blocked });
+    if (expected.exposing !== undefined) expect(v.exposingRules.map((r) => r.rule.priority)).toEqual([expected.exposing]);
   });
 
   it('names the rule that exposes RDP in each NSG', () => {
@@ -110,13 +146,19 @@ describe('NSG evaluation for inbound TCP 3389', () => {
       destinationPortRange: fc.constantFrom('3389', '3000-4000', '*', '22', '3389-3389'),
     });
     fc.assert(
-      fc.property(fc.uniqueArray(arbRule, { selector: (r) => r.priority, maxLength: 6 }), (rules) => {
-        const blockedFirst = evaluateNsgs([nsg([deny(100), ...rules])], 3389);
+      fc.property(fc.uniqueArray(arbRule, { selector: (r) => r.priority, maxLength: 6 }), fc.nat(), fc.nat(), (rules, at, seed) => {
+        // the deciding rule (priority 100) goes anywhere in the list, the Azure defaults too
+        const placed = (first: R): EffectiveNsg => shuffledNsg([...rules.slice(0, at % (rules.length + 1)), first, ...rules.slice(at % (rules.length + 1))], seed);
+        const blockedFirst = evaluateNsgs([placed(deny(100))], 3389);
         expect(blockedFirst.blocked).toBe(true);
         expect(blockedFirst.exposed).toBe(false);
         const plain = evaluateNsgs([nsg(rules)], 3389);
-        const withAllowFirst = evaluateNsgs([nsg([allow(100), ...rules])], 3389);
+        const withAllowFirst = evaluateNsgs([placed(allow(100))], 3389);
         expect(withAllowFirst.exposed).toBe(true);
+        expect(withAllowFirst.exposingRules.map((r) => r.rule.priority)).toEqual([100]);
+        // any order of the same rules gives the same verdict
+        const shuffled = evaluateNsgs([shuffledNsg(rules, seed)], 3389);
+        expect({ e: shuffled.exposed, b: shuffled.blocked }).toEqual({ e: plain.exposed, b: plain.blocked });
         // exposure implies reachability
         if (plain.exposed) expect(plain.blocked).toBe(false);
         // adding a second, identical NSG never changes the verdict
@@ -124,5 +166,18 @@ describe('NSG evaluation for inbound TCP 3389', () => {
         expect({ e: twice.exposed, b: twice.blocked }).toEqual({ e: plain.exposed, b: plain.blocked });
       }),
     );
+  });
+});
+
+describe("the simulator's effectiveNetworkSecurityGroups answer", () => {
+  it('lists every demo VM\'s rules out of priority order, the same order on every call', () => {
+    const fleet = loadFleetFile(join(__dirname, '..', '..', 'services', 'simulator', 'fleets', 'demo-fleet.json'));
+    for (const vm of fleet.vms) {
+      const priorities = (body: JsonObject): number[] =>
+        ((body.value as Array<{ effectiveSecurityRules: Array<{ priority: number }> }>)[0].effectiveSecurityRules).map((r) => r.priority);
+      const first = priorities(effectiveNsgListOf(fleet, vm));
+      expect(first).toEqual(priorities(effectiveNsgListOf(fleet, vm)));
+      expect(first).not.toEqual([...first].sort((a, b) => a - b));
+    }
   });
 });

@@ -24,34 +24,44 @@ export interface RunningBot {
 export async function startBot(opts: { env?: Record<string, string>; readyTimeoutMs?: number } = {}): Promise<RunningBot> {
   const entry = process.env.E2E_BOT_ENTRY ?? join(REPO_ROOT, 'dist', 'bot', 'index.js');
   if (!existsSync(entry)) throw new Error(`${entry} does not exist: run "npm run build" (npm run test:e2e does it)`);
-  const port = await freePort();
-  const dataDir = mkdtempSync(join(tmpdir(), 'rdp-doctor-e2e-data-'));
-  const proc = spawnGroup(process.execPath, [entry], {
-    cwd: dataDir,
-    env: {
-      PATH: process.env.PATH ?? '',
-      HOME: process.env.HOME ?? dataDir,
-      NODE_ENV: 'test',
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      DATA_DIR: dataDir,
-      SIM_RUN_COMMAND_LATENCY_MS: '0',
-      LOG_LEVEL: 'warn',
-      // set and empty = "not set" for the bot, and dotenv never overrides what is set
-      AZURE_SUBSCRIPTION_IDS: '',
-      MicrosoftAppId: '',
-      MicrosoftAppPassword: '',
-      ...opts.env,
-    },
-  });
-  const endpointBase = `http://127.0.0.1:${port}`;
-  try {
-    await waitForHttp(`${endpointBase}/readyz`, { timeoutMs: opts.readyTimeoutMs ?? 30000, alive: proc.exited });
-  } catch (e) {
-    await proc.stop();
-    rmSync(dataDir, { recursive: true, force: true });
-    throw new Error(`${(e as Error).message}\n${proc.output().slice(-3000)}`);
+  // freePort's port may be taken before the bot binds it (other sessions share the machine): a
+  // start that fails with EADDRINUSE is tried again on another port
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    const dataDir = mkdtempSync(join(tmpdir(), 'rdp-doctor-e2e-data-'));
+    const proc = spawnGroup(process.execPath, [entry], {
+      cwd: dataDir,
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: process.env.HOME ?? dataDir,
+        NODE_ENV: 'test',
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        DATA_DIR: dataDir,
+        SIM_RUN_COMMAND_LATENCY_MS: '0',
+        LOG_LEVEL: 'warn',
+        // set and empty = "not set" for the bot, and dotenv never overrides what is set
+        AZURE_SUBSCRIPTION_IDS: '',
+        MicrosoftAppId: '',
+        MicrosoftAppPassword: '',
+        ...opts.env,
+      },
+    });
+    const endpointBase = `http://127.0.0.1:${port}`;
+    try {
+      await waitForHttp(`${endpointBase}/readyz`, { timeoutMs: opts.readyTimeoutMs ?? 30000, alive: proc.exited });
+    } catch (e) {
+      await proc.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+      if (attempt < 3 && proc.output().includes('EADDRINUSE')) continue;
+      throw new Error(`${(e as Error).message}\n${proc.output().slice(-3000)}`);
+    }
+    return running(port, dataDir, proc);
   }
+}
+
+function running(port: number, dataDir: string, proc: ReturnType<typeof spawnGroup>): RunningBot {
+  const endpointBase = `http://127.0.0.1:${port}`;
   return {
     endpoint: `${endpointBase}/api/messages`,
     port,
