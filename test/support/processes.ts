@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import type { OperationLogEntry } from '../../services/simulator/operation-log';
+import { childCoverageEnv } from './child-coverage';
 
 /** Real processes for tests that kill and restart things: the simulator and the bot, built in dist/. */
 const root = join(__dirname, '..', '..');
@@ -32,7 +33,7 @@ export interface SimulatorProcess {
 export async function startSimulatorProcess(opts: { fleet?: string; latencyMs?: number } = {}): Promise<SimulatorProcess> {
   const args = [join(root, 'dist', 'services', 'simulator', 'cli.js'), '--port', '0', '--latency-ms', String(opts.latencyMs ?? 0)];
   if (opts.fleet) args.push('--fleet', opts.fleet);
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...childCoverageEnv() } });
   const line = await new Promise<string>((resolve, reject) => {
     let out = '';
     const timer = setTimeout(() => reject(new Error(`simulator did not start: ${out}`)), 20000);
@@ -79,7 +80,7 @@ export interface BotProcess {
 export async function startBotProcess(env: Record<string, string>): Promise<BotProcess> {
   const port = await freePort();
   const child = spawn(process.execPath, [join(root, 'dist', 'bot', 'index.js')], {
-    env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'warn', HOST: '127.0.0.1', DATA_DIR: mkdtempSync(join(tmpdir(), 'rdp-bot-')), ...env, PORT: String(port) },
+    env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'warn', HOST: '127.0.0.1', DATA_DIR: mkdtempSync(join(tmpdir(), 'rdp-bot-')), ...childCoverageEnv(), ...env, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
