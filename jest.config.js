@@ -7,4 +7,9 @@ module.exports = {
   testMatch: ['<rootDir>/test/unit/**/*.test.ts', '<rootDir>/test/integration/**/*.test.ts'],
   testTimeout: 60000,
   maxWorkers: 2,
+  // only with --coverage (`npm run coverage` also collects the child processes: tools/coverage.mjs)
+  coverageProvider: 'v8',
+  collectCoverageFrom: ['<rootDir>/{bot,cli,dialogs,cards,services}/**/*.ts', '!**/*.d.ts'],
+  coverageDirectory: '<rootDir>/coverage/jest',
+  coverageReporters: ['json'],
 };

@@ -8,6 +8,7 @@ import { DEMO_EXPECTED } from '../support/demo-expectations';
 import { pwshForTests } from '../support/pwsh';
 import { startHarness } from '../support/bot-harness';
 import { diagnoseAs } from '../support/journey';
+import { childCoverageEnv } from '../support/child-coverage';
 
 /** `rdp-doctor diagnose` (CONTRACTS §4) as a user runs it: the built CLI, a child process. */
 const root = join(__dirname, '..', '..');
@@ -16,7 +17,7 @@ const fleet = join(root, 'services', 'simulator', 'fleets', 'demo-fleet.json');
 
 function run(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [bin, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, timeout: 60000 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [bin, ...args], { env: { PATH: process.env.PATH ?? '', ...childCoverageEnv(), ...env }, timeout: 60000 }, (err, stdout, stderr) => {
       const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
       resolve({ code, stdout, stderr });
     });

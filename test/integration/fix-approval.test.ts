@@ -13,20 +13,32 @@ const approver2: User = { userId: '29:approver-2', aadObjectId: '00000000-0000-0
 const stranger: User = { userId: '29:stranger', aadObjectId: '00000000-0000-0000-0000-0000000000a9', name: 'Not An Approver', conversationId: 'a:stranger' };
 
 let h: Harness;
-beforeAll(async () => {
-  h = await startHarness({ APPROVER_IDS: `${approver.aadObjectId},${approver2.aadObjectId}` });
-  // approvers have talked to the bot once, so it can reach them in their personal chats
-  for (const u of [approver, approver2]) {
-    const mark = h.mark();
-    await h.post(activity(h, u, { type: 'message', text: 'help' }));
-    await h.connector.waitFor((all) => all.slice(mark).find((c) => c.conversationId === u.conversationId));
-  }
-});
-afterAll(async () => {
-  await h.close();
-});
+
+/**
+ * Each group gets its own bot and simulated fleet: what one group did to a VM never decides what
+ * another group sees. The approvers have talked to the bot once, so it can reach them in their
+ * personal chats.
+ */
+function freshBot(): void {
+  beforeAll(async () => {
+    h = await startHarness({ APPROVER_IDS: `${approver.aadObjectId},${approver2.aadObjectId}` });
+    for (const u of [approver, approver2]) {
+      const mark = h.mark();
+      await h.post(activity(h, u, { type: 'message', text: 'help' }));
+      await h.connector.waitFor((all) => all.slice(mark).find((c) => c.conversationId === u.conversationId));
+    }
+  });
+  afterAll(async () => {
+    await h.close();
+  });
+}
 
 const ops = (vm: string) => h.app.azure.simulator!.operations().filter((o) => o.vm === vm && o.kind !== 'read');
+/** What changed a VM, read only once no job is queued or running (fixes run later, from the queue). */
+async function changesAfterDrain(vm: string) {
+  await h.drained();
+  return ops(vm).filter((o) => o.scriptId !== 'diagnose');
+}
 
 async function requestFix(user: User, incidentId: string, fixId: string, params: Record<string, unknown> = {}) {
   const mark = h.mark();
@@ -34,28 +46,47 @@ async function requestFix(user: User, incidentId: string, fixId: string, params:
   return { r, mark };
 }
 
-async function approvalCardFor(conversationId: string, mark: number) {
-  return h.connector.waitFor((all) => all.slice(mark).find((c) => c.conversationId === conversationId && /approval\.refresh/.test(JSON.stringify(cardOf(c) ?? ''))));
+/** The one pending approval of an incident, from the store: the card to find must carry its id. */
+async function pendingApprovalId(incidentId: string): Promise<string> {
+  const pending = (await h.app.store.approvals.listByIncident(incidentId)).filter((a) => a.state === 'pending');
+  expect(pending).toHaveLength(1);
+  return pending[0].id;
+}
+
+/** The copy of approval `approvalId` posted in a conversation (not any approval card). */
+async function approvalCardFor(conversationId: string, mark: number, approvalId: string) {
+  return h.connector.waitFor((all) =>
+    all.slice(mark).find((c) => {
+      if (c.conversationId !== conversationId || !/approval\.refresh/.test(JSON.stringify(cardOf(c) ?? ''))) return false;
+      return actionData(cardOf(c), 'approval.refresh').approvalId === approvalId;
+    }),
+  );
+}
+
+/** Requests a fix and returns the approval's id and its copy in the first approver's chat. */
+async function requested(user: User, incidentId: string, fixId: string, params: Record<string, unknown> = {}) {
+  const { r, mark } = await requestFix(user, incidentId, fixId, params);
+  expect(r.status).toBe(200);
+  const approvalId = await pendingApprovalId(incidentId);
+  return { r, mark, approvalId, approverCopy: await approvalCardFor(approver.conversationId, mark, approvalId) };
 }
 
 describe('enable-tls on vm-tlsoff-06, approved by a second person', () => {
+  freshBot();
   it('runs snapshot, fix, restart and re-diagnosis, shows the finding gone, and audits every step', async () => {
     const { incidentId, findings } = await diagnoseAs(h, endUser, 'Internal error when I RDP to vm-tlsoff-06');
     expect(cardText(cardOf(findings))).toMatch(/TLS 1.2 is disabled for servers[\s\S]*\nEnable TLS 1.2 for servers \(restart\)\n\[Request…\]/);
     expect(ops('vm-tlsoff-06').map((o) => o.scriptId)).toEqual(['diagnose']);
 
-    const { r, mark } = await requestFix(endUser, incidentId, 'enable-tls', { tls10: 'false', tls11: 'false' });
-    expect(r.status).toBe(200);
+    const { r, mark, approvalId, approverCopy } = await requested(endUser, incidentId, 'enable-tls', { tls10: 'false', tls11: 'false' });
     expect(JSON.stringify(r.body)).toMatch(/sent your request to the helpdesk approvers/);
-    const requesterCopy = await approvalCardFor(endUser.conversationId, mark);
+    const requesterCopy = await approvalCardFor(endUser.conversationId, mark, approvalId);
     expect(cardText(cardOf(requesterCopy))).not.toMatch(/\[Approve\]/);
     expect(JSON.stringify(cardOf(requesterCopy))).toMatch(/"url":"http:\/\/localhost:\d+\/scripts\/[0-9a-f]{64}"/);
     // the approver's copy is the base card too: the buttons come through refresh, for the approver only
-    const approverCopy = await approvalCardFor(approver.conversationId, mark);
     expect(cardText(cardOf(approverCopy))).toMatch(/Fix request: Enable TLS 1.2/);
     expect(cardText(cardOf(approverCopy))).not.toMatch(/\[Approve\]|\[Reject\]/);
-    const { approvalId } = actionData(cardOf(approverCopy), 'approval.refresh');
-    expect(ops('vm-tlsoff-06').length).toBe(1); // nothing ran before approval
+    expect(await changesAfterDrain('vm-tlsoff-06')).toEqual([]); // nothing ran before approval
 
     // the requester's own refresh shows the status view; the approver's shows the buttons
     const requesterView = await h.post(activity(h, endUser, invoke('approval.refresh', { approvalId })));
@@ -105,20 +136,20 @@ describe('enable-tls on vm-tlsoff-06, approved by a second person', () => {
 });
 
 describe('times on the approval card', () => {
+  freshBot();
   it('each copy shows the expiry in the zone of whoever reads it: the requester\'s, the approver\'s, the clicker\'s', async () => {
     const moscow: User = { ...endUser, userId: '29:end-user-msk', conversationId: 'a:end-user-msk', locale: 'ru-RU', localTimezone: 'Europe/Moscow' };
     // the approver's client says New York: the bot remembers it with the way to reach them
     await h.post(activity(h, { ...approver, localTimezone: 'America/New_York' }, { type: 'message', text: 'help' }));
     const { incidentId } = await diagnoseAs(h, moscow, 'внутренняя ошибка на vm-certexpired-04');
-    const { mark } = await requestFix(moscow, incidentId, 'renew-rdp-cert');
-    const mine = cardText(cardOf(await approvalCardFor(moscow.conversationId, mark)));
-    const theirs = cardText(cardOf(await approvalCardFor(approver.conversationId, mark)));
-    const approver2s = cardText(cardOf(await approvalCardFor(approver2.conversationId, mark)));
+    const { mark, approvalId } = await requested(moscow, incidentId, 'renew-rdp-cert');
+    const mine = cardText(cardOf(await approvalCardFor(moscow.conversationId, mark, approvalId)));
+    const theirs = cardText(cardOf(await approvalCardFor(approver.conversationId, mark, approvalId)));
+    const approver2s = cardText(cardOf(await approvalCardFor(approver2.conversationId, mark, approvalId)));
     for (const text of [mine, theirs, approver2s]) expect(text).not.toMatch(/\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/);
     expect(mine).toMatch(/\d{2}\.\d{2}\.\d{4} \d{2}:\d{2} GMT\+3/);
     expect(theirs).toMatch(/\d{2}\.\d{2}\.\d{4} \d{2}:\d{2} GMT-5/);
     expect(approver2s).toMatch(/\d{2}\.\d{2}\.\d{4} \d{2}:\d{2} UTC/); // a zone we were never told
-    const { approvalId } = actionData(cardOf(await approvalCardFor(approver.conversationId, mark)), 'approval.refresh');
     const view = await h.post(activity(h, { ...approver, localTimezone: 'Asia/Tokyo' }, invoke('approval.refresh', { approvalId })));
     expect(cardText((view.body as { value: unknown }).value)).toMatch(/\d{1,2} \w{3} \d{4}, \d{2}:\d{2} GMT\+9/);
     expect((await h.app.store.approvals.get(approvalId))?.tz).toBe('Europe/Moscow');
@@ -127,19 +158,29 @@ describe('times on the approval card', () => {
 });
 
 describe('decisions are taken once and only by the right person', () => {
+  freshBot();
   let incidentId: string;
   let approvalId: string;
   beforeAll(async () => {
     ({ incidentId } = await diagnoseAs(h, endUser, 'internal error on vm-certexpired-04'));
-    const { mark } = await requestFix(endUser, incidentId, 'renew-rdp-cert');
-    ({ approvalId } = actionData(cardOf(await approvalCardFor(approver.conversationId, mark)), 'approval.refresh'));
+    ({ approvalId } = await requested(endUser, incidentId, 'renew-rdp-cert'));
+  });
+
+  it('a non-approver\'s Approve runs nothing (judged by the operation log once the queue drained)', async () => {
+    await h.post(activity(h, stranger, invoke('approval.approve', { approvalId })));
+    expect(await changesAfterDrain('vm-certexpired-04')).toEqual([]);
+    expect(await h.app.store.jobs.listByState(['queued', 'running', 'succeeded', 'failed'])).toEqual([]);
   });
 
   it('refuses a non-approver, records it, and runs nothing', async () => {
     const r = await h.post(activity(h, stranger, invoke('approval.approve', { approvalId })));
     expect(refusal(r)).toMatch(/only configured helpdesk approvers can decide/);
-    expect((await h.app.store.audit.list({ incidentId })).filter((a) => a.action === 'approval.refused')).toMatchObject([{ actor: stranger.aadObjectId, details: { reason: 'not-approver' } }]);
-    expect(ops('vm-certexpired-04').filter((o) => o.scriptId !== 'diagnose')).toEqual([]);
+    expect((await h.app.store.audit.list({ incidentId })).filter((a) => a.action === 'approval.refused')).toMatchObject([
+      { actor: stranger.aadObjectId, details: { reason: 'not-approver' } },
+      { actor: stranger.aadObjectId, details: { reason: 'not-approver' } },
+    ]);
+    expect(await changesAfterDrain('vm-certexpired-04')).toEqual([]);
+    expect((await h.app.store.approvals.get(approvalId))?.state).toBe('pending');
   });
 
   it('refuses a tampered approval id', async () => {
@@ -169,10 +210,10 @@ describe('decisions are taken once and only by the right person', () => {
 });
 
 describe('expired and self approvals', () => {
+  freshBot();
   it('an expired approval is refused, recorded and runs nothing', async () => {
     const { incidentId } = await diagnoseAs(h, endUser, 'internal error on vm-machinekeys-05');
-    const { mark } = await requestFix(endUser, incidentId, 'reset-machinekeys-acl', { scope: 'rdpkey' });
-    const { approvalId } = actionData(cardOf(await approvalCardFor(approver.conversationId, mark)), 'approval.refresh');
+    const { approvalId } = await requested(endUser, incidentId, 'reset-machinekeys-acl', { scope: 'rdpkey' });
     const store = h.app.store as unknown as { db: { prepare(sql: string): { run(...a: unknown[]): unknown } } };
     const a = (await h.app.store.approvals.get(approvalId))!;
     store.db.prepare('UPDATE approvals SET doc = ? WHERE id = ?').run(JSON.stringify({ ...a, expiresAt: new Date(Date.now() - 1000).toISOString() }), approvalId);
@@ -182,29 +223,30 @@ describe('expired and self approvals', () => {
     expect((await h.app.store.approvals.get(approvalId))?.state).toBe('expired');
     const actions = (await h.app.store.audit.list({ incidentId })).map((x) => x.action);
     expect(actions).toEqual(expect.arrayContaining(['approval.refused', 'approval.expired']));
-    expect(ops('vm-machinekeys-05').filter((o) => o.scriptId !== 'diagnose')).toEqual([]);
+    expect(await changesAfterDrain('vm-machinekeys-05')).toEqual([]);
     // a later click sees the expired card, not an error, and still runs nothing
     const again = await h.post(activity(h, approver2, invoke('approval.approve', { approvalId })));
     expect(cardText((again.body as { value: unknown }).value)).toMatch(/expired before anyone approved it/);
+    expect(await changesAfterDrain('vm-machinekeys-05')).toEqual([]);
   });
 
   it('an approver cannot approve their own request', async () => {
     const { incidentId } = await diagnoseAs(h, approver2, 'internal error on vm-portclash-03');
-    const { mark } = await requestFix(approver2, incidentId, 'free-rdp-port', { service: 'TomcatAgent', disable: 'false' });
-    const ownCopy = await approvalCardFor(approver2.conversationId, mark);
+    const { mark, approvalId } = await requested(approver2, incidentId, 'free-rdp-port', { service: 'TomcatAgent', disable: 'false' });
+    const ownCopy = await approvalCardFor(approver2.conversationId, mark, approvalId);
     expect(cardText(cardOf(ownCopy))).not.toMatch(/\[Approve\]/);
-    const ownView = await h.post(activity(h, approver2, invoke('approval.refresh', { approvalId: actionData(cardOf(ownCopy), 'approval.refresh').approvalId })));
+    const ownView = await h.post(activity(h, approver2, invoke('approval.refresh', { approvalId })));
     expect(cardText((ownView.body as { value: unknown }).value)).not.toMatch(/\[Approve\]/);
-    const { approvalId } = actionData(cardOf(await approvalCardFor(approver.conversationId, mark)), 'approval.refresh');
     const r = await h.post(activity(h, approver2, invoke('approval.approve', { approvalId })));
     expect(refusal(r)).toMatch(/cannot approve your own request/);
     expect((await h.app.store.approvals.get(approvalId))?.state).toBe('pending');
     expect((await h.app.store.audit.list({ incidentId })).filter((x) => x.action === 'approval.refused')).toMatchObject([{ details: { reason: 'self-approval' } }]);
-    expect(ops('vm-portclash-03').filter((o) => o.scriptId !== 'diagnose')).toEqual([]);
+    expect(await changesAfterDrain('vm-portclash-03')).toEqual([]);
   });
 });
 
 describe('fix requests are validated before anyone is asked', () => {
+  freshBot();
   let incidentId: string;
   beforeAll(async () => {
     ({ incidentId } = await diagnoseAs(h, endUser, 'internal error on vm-exposed-02'));
@@ -227,9 +269,7 @@ describe('fix requests are validated before anyone is asked', () => {
   });
 
   it('restricts the NSG source once approved, and the exposure is gone', async () => {
-    const { r, mark } = await requestFix(endUser, incidentId, 'restrict-rdp-source', { source: '203.0.113.0/24' });
-    expect(r.status).toBe(200);
-    const { approvalId } = actionData(cardOf(await approvalCardFor(approver.conversationId, mark)), 'approval.refresh');
+    const { approvalId } = await requested(endUser, incidentId, 'restrict-rdp-source', { source: '203.0.113.0/24' });
     await h.post(activity(h, approver, invoke('approval.approve', { approvalId })));
     const job = await h.connector.waitFor(async () => {
       const a = await h.app.store.approvals.get(approvalId);
@@ -243,16 +283,23 @@ describe('fix requests are validated before anyone is asked', () => {
 });
 
 describe('helpdesk commands', () => {
+  freshBot();
   it('status, approvals and history answer in both languages', async () => {
+    // this group's own record of vm-tlsoff-06: a diagnosis and a request an approver rejected
+    const { incidentId } = await diagnoseAs(h, endUser, 'internal error on vm-tlsoff-06');
+    const { approvalId } = await requested(endUser, incidentId, 'enable-tls');
+    expect((await h.post(activity(h, approver, invoke('approval.reject', { approvalId })))).status).toBe(200);
+
     let mark = h.mark();
     await h.post(activity(h, approver, { type: 'message', text: 'status' }));
     const status = await h.connector.waitFor((all) => all.slice(mark).find((c) => c.kind === 'send' && c.conversationId === approver.conversationId && /incidents/.test(cardText(cardOf(c)))));
-    expect(cardText(cardOf(status))).toMatch(/Open incidents|No open incidents/);
+    expect(cardText(cardOf(status))).toMatch(/Open incidents[\s\S]*vm-tlsoff-06/);
+    expect(cardText(cardOf(status))).not.toMatch(/No open incidents/);
 
     mark = h.mark();
     await h.post(activity(h, { ...approver, locale: 'ru-RU' }, { type: 'message', text: 'история vm-tlsoff-06' }));
     const history = await h.connector.waitFor((all) => all.slice(mark).find((c) => c.kind === 'send' && c.conversationId === approver.conversationId && /История/.test(cardText(cardOf(c)))));
-    expect(cardText(cardOf(history))).toMatch(/История vm-tlsoff-06, сначала новые[\s\S]*job\.succeeded[\s\S]*approval\.approved/);
+    expect(cardText(cardOf(history))).toMatch(/История vm-tlsoff-06, сначала новые[\s\S]*approval\.rejected[\s\S]*approval\.requested[\s\S]*diagnosis\.completed/);
 
     mark = h.mark();
     await h.post(activity(h, endUser, { type: 'message', text: 'approvals' }));
@@ -271,18 +318,16 @@ describe('helpdesk commands', () => {
 
     // the next request reaches the channel too
     const { incidentId } = await diagnoseAs(h, endUser, 'internal error on vm-stopped-07');
-    const { mark: m2 } = await requestFix(endUser, incidentId, 'start-vm');
-    await approvalCardFor('19:helpdesk@thread.tacv2', m2);
+    const { mark: m2, approvalId } = await requested(endUser, incidentId, 'start-vm');
+    await approvalCardFor('19:helpdesk@thread.tacv2', m2, approvalId);
   });
 });
 
 describe('languages', () => {
+  freshBot();
   it('an approver with a Russian client sees the approval card in Russian, whatever the requester\'s language', async () => {
-    // vm-machinekeys-05 is unchanged so far (its earlier request expired)
     const { incidentId } = await diagnoseAs(h, { ...endUser, conversationId: 'a:lang-en' }, 'internal error on vm-machinekeys-05');
-    const { r, mark } = await requestFix({ ...endUser, conversationId: 'a:lang-en' }, incidentId, 'reset-machinekeys-acl', { scope: 'rdpkey' });
-    expect(r.status).toBe(200);
-    const { approvalId } = actionData(cardOf(await approvalCardFor(approver.conversationId, mark)), 'approval.refresh');
+    const { approvalId } = await requested({ ...endUser, conversationId: 'a:lang-en' }, incidentId, 'reset-machinekeys-acl', { scope: 'rdpkey' });
     const ru = await h.post(activity(h, { ...approver, locale: 'ru-RU' }, invoke('approval.refresh', { approvalId })));
     expect(cardText((ru.body as { value: unknown }).value)).toMatch(/Запрос на исправление[\s\S]*\[Одобрить\][\s\S]*\[Отклонить\]/);
     const en = await h.post(activity(h, approver, invoke('approval.refresh', { approvalId })));

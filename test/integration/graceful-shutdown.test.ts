@@ -31,7 +31,14 @@ it('finishes the running diagnosis before it exits, and refuses new turns meanwh
     }),
   );
   bot.child.kill('SIGTERM');
-  await new Promise((r) => setTimeout(r, 200));
+  // the bot has taken the signal once it says it is not ready (or no longer listens)
+  const deadline = Date.now() + 15000;
+  for (;;) {
+    const ready = await fetch(`http://127.0.0.1:${bot.port}/readyz`, { signal: AbortSignal.timeout(2000) }).then((r) => r.status, () => 0);
+    if (ready !== 200) break;
+    if (Date.now() > deadline) throw new Error('the bot still says it is ready 15 s after SIGTERM');
+    await new Promise((r) => setTimeout(r, 20));
+  }
   const mark = h.mark();
   // refused means one of two things, each named: a 503 from the draining server, or a connection the
   // closed listener refuses (or closes) - not any error at all

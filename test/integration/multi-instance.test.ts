@@ -5,6 +5,7 @@ import { startAzurite, type Azurite } from '../support/azurite';
 import { cardText, TestConnector } from '../support/connector';
 import { actionData, activity, cardOf, invoke, type User } from '../support/journey';
 import { startBotProcess, startSimulatorProcess, type BotProcess, type SimulatorProcess, processHarness } from '../support/processes';
+import { azureJobsSettled } from '../support/quiescence';
 
 /**
  * Two bot processes behind one imagined load balancer, sharing one Azure Storage (Azurite) and
@@ -125,7 +126,7 @@ it('Approve sent 25 times to each instance at once runs the fix once', async () 
   );
   expect(clicks.map((c) => c.status)).toEqual(Array.from({ length: 50 }, () => 200));
   await connector.waitFor((all) => all.slice(m2).find((c) => c.conversationId === endUser.conversationId && /has finished/.test(c.activity.text ?? '')), 60000);
-  await new Promise((r) => setTimeout(r, 2000)); // a second run would have started by now
+  await azureJobsSettled(azurite.connectionString, prefix); // no job left queued or running, no message left to take
   expect(await scriptRuns('fix-renew-rdp-cert')).toBe(1);
   expect(connector.captured.slice(m2).filter((c) => c.conversationId === endUser.conversationId && /was approved by/.test(c.activity.text ?? ''))).toHaveLength(1);
 }, 120000);
@@ -149,7 +150,7 @@ it('an instance killed in the middle of a job: the other reports it interrupted 
   const m2 = connector.captured.length;
   await victim.kill();
   await connector.waitFor((all) => all.slice(m2).find((c) => c.conversationId === endUser.conversationId && /was interrupted .* and was not run again/.test(c.activity.text ?? '')), 30000);
-  await new Promise((r) => setTimeout(r, 3000)); // give a wrongly resumed job every chance to show itself
+  await azureJobsSettled(azurite.connectionString, prefix); // the interrupted job is terminal and no message could resume it
   expect(await scriptRuns('fix-reset-machinekeys-acl')).toBe(1);
   expect(connector.captured.slice(m2).filter((c) => c.conversationId === endUser.conversationId && /interrupted/.test(c.activity.text ?? ''))).toHaveLength(1);
   expect(survivor.child.exitCode).toBeNull();

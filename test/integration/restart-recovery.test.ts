@@ -5,6 +5,7 @@ import type { Harness } from '../support/bot-harness';
 import { cardText, TestConnector } from '../support/connector';
 import { actionData, activity, cardOf, diagnoseAs, invoke, type User } from '../support/journey';
 import { startBotProcess, startSimulatorProcess, type BotProcess, type SimulatorProcess, processHarness } from '../support/processes';
+import { sqliteRecords } from '../support/quiescence';
 
 /**
  * A bot process killed (SIGKILL) in the middle of a fix and started again on the same data:
@@ -58,8 +59,12 @@ it('reports a job interrupted by a crash and never runs it again', async () => {
   const card = await connector.waitFor((all) => all.slice(m2).find((c) => c.kind === 'update' && /interrupted by a restart/.test(cardText(cardOf(c)))));
   expect(cardText(cardOf(card))).toMatch(/✖/);
 
-  // give a wrongly resumed job every chance to show itself
-  await new Promise((r) => setTimeout(r, 3000));
+  // the restarted bot's recovery ran before it became ready; once no job of its store is queued
+  // or running, nothing is left that could run the fix again
+  const records = sqliteRecords(dataDir);
+  await records.settled();
+  expect(records.jobStates().map((j) => j.state)).toEqual(['interrupted']);
+  expect(records.audit('job.interrupted')).toHaveLength(1);
   const after = await sim.operations();
   expect(after.filter((o) => o.scriptId === 'fix-enable-tls')).toHaveLength(1);
   expect(after.filter((o) => o.vm === 'vm-tlsoff-06' && o.kind === 'restart')).toHaveLength(before.filter((o) => o.vm === 'vm-tlsoff-06' && o.kind === 'restart').length);
@@ -68,6 +73,9 @@ it('reports a job interrupted by a crash and never runs it again', async () => {
   const m3 = connector.captured.length;
   await bot.stop();
   bot = await startBotProcess(env());
-  await new Promise((r) => setTimeout(r, 1000));
+  // recovery is done before /readyz answers: a second report would be a second audit entry by now
+  await records.settled();
+  expect(records.audit('job.interrupted')).toHaveLength(1);
+  expect(records.jobStates().map((j) => j.state)).toEqual(['interrupted']);
   expect(connector.captured.slice(m3).filter((c) => /interrupted/.test(c.activity.text ?? ''))).toEqual([]);
 }, 120000);

@@ -10,6 +10,7 @@ import { AzureStore } from '../../services/store/azure/store';
 import { SqliteStore } from '../../services/store/sqlite';
 import type { AppStore } from '../../services/store/store';
 import { startAzurite, type Azurite } from '../support/azurite';
+import { QueueClient } from '@azure/storage-queue';
 
 /**
  * One contract, two backends: what the workflow relies on from its store holds for SQLite
@@ -411,7 +412,10 @@ describe('Azure Storage only', () => {
       await b.jobQueue.enqueue('bad');
       const deadline = Date.now() + 15000;
       while (poisoned.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-      await new Promise((r) => setTimeout(r, 1500)); // a redelivery would show by now
+      // the poisoned message is deleted once reported: with the queue empty nothing can be delivered again
+      const queued = new QueueClient(azurite.connectionString, `${prefix}-jobs`);
+      while (((await queued.getProperties()).approximateMessagesCount ?? 0) > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      expect((await queued.getProperties()).approximateMessagesCount).toBe(0);
     } finally {
       await Promise.all(stops.map((s) => s()));
     }

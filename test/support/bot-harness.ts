@@ -5,6 +5,7 @@ import { createApp, type App, type AppOverrides } from '../../bot/app';
 import { loadConfig } from '../../bot/config';
 import { createLogger, silentLogger } from '../../services/log';
 import { TestConnector, type Captured, type FaultMode } from './connector';
+import { appDrained } from './quiescence';
 
 export interface Harness {
   app: App;
@@ -17,6 +18,8 @@ export interface Harness {
   invoke(verb: string, data: Record<string, unknown>, opts?: { locale?: string; userId?: string; aadObjectId?: string; replyToId?: string; conversationId?: string; localTimezone?: string }): Promise<{ status: number; body: unknown }>;
   since(mark: number): Captured[];
   mark(): number;
+  /** Resolves once no job is queued or running and no background work is in flight (test/support/quiescence.ts). */
+  drained(timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -78,6 +81,7 @@ export async function startHarness(env: Record<string, string> = {}, overrides: 
     },
     mark: () => connector.captured.length,
     since: (mark) => connector.captured.slice(mark),
+    drained: (timeoutMs) => appDrained(app, timeoutMs),
     async close() {
       await app.stop(5000);
       await connector.stop();

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import type { OperationLogEntry } from '../../services/simulator/operation-log';
+import { childCoverageEnv } from './child-coverage';
 
 /** Real processes for tests that kill and restart things: the simulator and the bot, built in dist/. */
 const root = join(__dirname, '..', '..');
@@ -51,7 +52,7 @@ export interface SimulatorProcess {
 export async function startSimulatorProcess(opts: { fleet?: string; latencyMs?: number } = {}): Promise<SimulatorProcess> {
   const args = [join(root, 'dist', 'services', 'simulator', 'cli.js'), '--port', '0', '--latency-ms', String(opts.latencyMs ?? 0)];
   if (opts.fleet) args.push('--fleet', opts.fleet);
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...childCoverageEnv() } });
   const line = await new Promise<string>((resolve, reject) => {
     let out = '';
     const timer = setTimeout(() => reject(new Error(`simulator did not start: ${out}`)), 60_000); // a bound for a loaded machine
@@ -101,7 +102,7 @@ export async function startBotProcess(env: Record<string, string>): Promise<BotP
   const level = env.LOG_LEVEL ?? 'info';
   if (!['trace', 'debug', 'info'].includes(level)) throw new Error(`startBotProcess reads the bound port from the info log: LOG_LEVEL ${level} hides it`);
   const child = spawn(process.execPath, [join(root, 'dist', 'bot', 'index.js')], {
-    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', DATA_DIR: mkdtempSync(join(tmpdir(), 'rdp-bot-')), ...env, LOG_LEVEL: level, PORT: '0' },
+    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', DATA_DIR: mkdtempSync(join(tmpdir(), 'rdp-bot-')), ...childCoverageEnv(), ...env, LOG_LEVEL: level, PORT: '0' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
