@@ -154,7 +154,7 @@ describe('helpdesk commands', () => {
 
     let mark = h.mark();
     await h.post(activity(h, approver, { type: 'message', text: 'approvals' }));
-    await told(approver, mark, /fix request\(s\) waiting for approval/);
+    await told(approver, mark, /\d+ fix requests? waiting for approval:/);
     const listed = await h.connector.waitFor((all) => {
       const cards = all.slice(mark).filter((c) => c.conversationId === approver.conversationId && /approval\.approve/.test(JSON.stringify(cardOf(c) ?? '')));
       return cards.length >= 2 ? cards : undefined;

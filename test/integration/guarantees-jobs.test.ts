@@ -84,7 +84,8 @@ describe('ARM fixes run as jobs', () => {
   });
 
   it('snapshot-os-disk takes one snapshot of the OS disk and records it on the incident', async () => {
-    cloneVm('vm-healthy-01', 'vm-snap-31', () => undefined);
+    // a clone with a finding: a healthy VM's incident closes after its diagnosis (nothing left to request)
+    cloneVm('vm-tlsoff-06', 'vm-snap-31', () => undefined);
     const { incidentId } = await diagnoseAs(h, userA, 'internal error on vm-snap-31');
     // no finding offers it on its own: the incident's diagnosis offers it here, as the card's fix list would
     const incident = (await h.app.store.incidents.get(incidentId))!;

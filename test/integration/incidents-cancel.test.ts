@@ -44,10 +44,12 @@ const latest = (activityId: string) => [...h.connector.captured].reverse().find(
 describe.each([
   ['en', en, 'cancel', 'vm-certexpired-04', /cannot be recalled/, /^Cancelled/, /Nothing was run on vm-tlsoff-06/, /There is nothing to cancel/],
   ['ru', ru, 'отмена', 'vm-machinekeys-05', /нельзя отозвать/, /^Отменено/, /На vm-exposed-02 ничего не запускалось/, /Отменять нечего/],
-] as const)('cancel in %s', (_lang, user, word, vm, recalled, cancelledTitle, nothingRan, nothing) => {
+] as const)('cancel in %s', (lang, user, word, vm, recalled, cancelledTitle, nothingRan, nothing) => {
+  // written in the user's language: the bot answers in the language of the text (issue #13.15)
+  const ask = lang === 'ru' ? 'внутренняя ошибка на' : 'internal error on';
   it('during the Run Command: says it cannot be recalled, drops the result, the old consent card refuses', async () => {
     const before = runCommands(vm).length;
-    const { consent, incidentId } = await consentCard(user, `internal error on ${vm}`);
+    const { consent, incidentId } = await consentCard(user, `${ask} ${vm}`);
     const started = await h.post(activity(h, user, invoke('diagnose.start', { incidentId }, consent.activityId)));
     expect(started.status).toBe(200);
     await h.connector.waitFor(() => runCommands(vm).length > before);
@@ -75,7 +77,7 @@ describe.each([
   it('before consent: nothing runs, the consent card refuses; a second cancel has nothing to stop', async () => {
     const other = user === en ? 'vm-tlsoff-06' : 'vm-exposed-02';
     const before = runCommands(other).length;
-    const { consent, incidentId } = await consentCard(user, `internal error on ${other}`);
+    const { consent, incidentId } = await consentCard(user, `${ask} ${other}`);
     const mark = h.mark();
     await h.post(activity(h, user, { type: 'message', text: word }));
     await drained();
