@@ -154,7 +154,7 @@ test('the approval card reaches the channel; a non-approver clicking Approve is 
   // and the VM's history (an approver's command) holds the refusal and no job
   await postAsMegan('history vm-tlsoff-06');
   const history = await s.chat.waitForCardText(/History of vm-tlsoff-06/);
-  expect(history).toMatch(new RegExp(`${USERS.alex.aadObjectId}: approval\\.refused [^\\n]*reason=not-approver`));
+  expect(history).toMatch(/Alex Wilber: approval\.refused [^\n]*reason=not-approver/); // names, not object ids (issue #13.11)
   expect(history).toMatch(/approval\.requested/);
   expect(history).not.toMatch(/approval\.approved|job\./);
   await s.chat.screenshot('history shows the refusal and nothing run');
