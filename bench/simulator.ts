@@ -25,7 +25,9 @@ export async function startSimulatorChild(repo: string, certDir: string, latency
     script: join(repo, 'dist', 'services', 'simulator', 'cli.js'),
     port,
     env: {},
-    args: ['--port', String(port), '--latency-ms', String(latencyMs), '--cert-dir', certDir],
+    // the bench measures the bot: the VMs' insides are emulated (one pwsh worker running the real
+    // scripts would be the bottleneck under hundreds of concurrent Run Commands, not the bot)
+    args: ['--port', String(port), '--latency-ms', String(latencyMs), '--cert-dir', certDir, '--scripts', 'emulate'],
   });
   const caFile = join(certDir, 'arm-simulator-ca.pem');
   const endpoint = `https://127.0.0.1:${port}`;

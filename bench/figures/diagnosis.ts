@@ -80,7 +80,8 @@ export async function diagnosisFigures(paths: BenchPaths, connector: BenchConnec
     const before = (await sim.operations()).length;
     const started = Date.now();
     await p.client.invoke(conv, `29:fix-user-${fixId}`, 'fix.request', { incidentId: opened.incidentId, fixId });
-    const card = await p.connector.waitFor(approverConv, (e) => e.kind === 'send' && e.raw.includes('approval.approve'), 10000);
+    // the approver's copy is the base card (its Approve comes with the approver's own view, approval.refresh)
+    const card = await p.connector.waitFor(approverConv, (e) => e.kind === 'send' && /approval\.(approve|refresh)/.test(e.raw), 10000);
     const approvalId = /"approvalId":"([0-9a-f-]{36})"/.exec(card.raw)?.[1] ?? '';
     await p.client.invoke(approverConv, APPROVER, 'approval.approve', { approvalId }, card.activityId);
     await p.connector.waitFor(conv, (e) => e.kind === 'send' && /has finished|failed:/.test(e.raw), 120000);
