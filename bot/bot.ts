@@ -224,7 +224,15 @@ export class RdpDoctorBot extends TeamsActivityHandler {
 export function cardReply(value: unknown): string | undefined {
   if (!value || typeof value !== 'object' || Array.isArray(value) || 'verb' in value) return undefined;
   const reply = (value as { intakeReply?: unknown }).intakeReply;
-  return typeof reply === 'string' ? reply.replace(/[\u200b-\u200d\u2060\ufeff]/g, '').replace(/\u00a0/g, ' ').trim().slice(0, 300) : undefined;
+  return typeof reply === 'string' ? plainText(reply).slice(0, 300) : undefined;
+}
+
+/**
+ * Typed text as plain characters: zero-width characters dropped (a name copied from a card comes
+ * back whole: cards/render.ts breakable), non-breaking spaces as spaces, trimmed.
+ */
+function plainText(text: string): string {
+  return text.replace(/[\u200b-\u200d\u2060\ufeff]/g, '').replace(/\u00a0/g, ' ').trim();
 }
 
 /** The user's text without the bot's @mention (channels and group chats), trimmed. */
@@ -234,8 +242,7 @@ export function normalizeText(context: TurnContext): string {
   if (activity.recipient?.id) text = TurnContext.removeRecipientMention(activity) ?? text;
   // Teams leaves the <at> markup when the mention entity is missing or for other mentions
   text = text.replace(/<at>[^<]*<\/at>/gi, ' ');
-  // zero-width characters: a name copied from a card (cards/render.ts breakable) comes back whole
-  return text.replace(/[\u200b-\u200d\u2060\ufeff]/g, '').replace(/\u00a0/g, ' ').trim();
+  return plainText(text);
 }
 
 /** A Universal Actions error answer (sent with HTTP 200; the client reads `statusCode`). */

@@ -213,7 +213,7 @@ export class IncidentService {
       const r = await this.deps.store.approvals.decide(a.id, { state: 'withdrawn', decidedBy: actor, decidedAt: this.now().toISOString() });
       if (!r) continue;
       n++;
-      await this.deps.store.audit.append({ at: this.now().toISOString(), actor: actor.aadObjectId ?? actor.id, action: 'approval.withdrawn', incidentId: incident.id, vmId: incident.vmId, details: { approvalId: a.id, reason: 'incident-cancelled' } });
+      await this.audit(actor, 'approval.withdrawn', incident, { approvalId: a.id, reason: 'incident-cancelled' });
     }
     return n;
   }
