@@ -1,4 +1,5 @@
 import { USERS } from './support/playground';
+import { waitUntil } from './support/net';
 import { startSession, type E2ESession } from './support/session';
 
 /**
@@ -52,12 +53,6 @@ async function postAsMegan(text: string): Promise<void> {
   } finally {
     s.proxy.setUser(null);
   }
-}
-
-/** What changed or ran on one VM, from the simulator's operation log (reads left out). */
-async function ranOn(vm: string): Promise<string[]> {
-  const ops = await s.simulator!.operations();
-  return ops.filter((o) => o.vm === vm && o.kind !== 'read').map((o) => `${o.kind}:${o.scriptId ?? ''}`);
 }
 
 const invokesFrom = (userId: string) => s.proxy.seen.filter((a) => a.type === 'invoke' && a.fromId === userId);
@@ -160,7 +155,7 @@ test('the approval card reaches the channel; a non-approver clicking Approve is 
   await s.chat.screenshot('history shows the refusal and nothing run');
   // the VM itself: only the diagnosis ran on it (a refused click queues nothing, so there is no
   // queue to wait for; the history step above came later than the click)
-  expect(await ranOn('vm-tlsoff-06')).toEqual(['runCommand:diagnose']);
+  expect(await s.ranOn('vm-tlsoff-06')).toEqual(['runCommand:diagnose']);
 });
 
 test('the approver approves in the channel: steps run, the fix is verified on every copy, the requester is told', async () => {
@@ -197,13 +192,5 @@ test('the approver approves in the channel: steps run, the fix is verified on ev
   await s.chat.waitForMessageText(/The fix "Enable TLS 1\.2 for servers \(restart\)" on vm-tlsoff-06 has finished: the problem is gone\./);
   await s.chat.screenshot('requester sees the verified fix and both notices');
   // what happened to the VM, in order: the diagnosis, then the approved job's steps
-  expect(await ranOn('vm-tlsoff-06')).toEqual(['runCommand:diagnose', 'snapshot:', 'runCommand:fix-enable-tls', 'restart:', 'runCommand:diagnose']);
+  expect(await s.ranOn('vm-tlsoff-06')).toEqual(['runCommand:diagnose', 'snapshot:', 'runCommand:fix-enable-tls', 'restart:', 'runCommand:diagnose']);
 });
-
-async function waitUntil(cond: () => boolean | Promise<boolean>, what: string, timeoutMs = 10000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}

@@ -11,12 +11,6 @@ import { startSession, type E2ESession } from './support/session';
 
 let s: E2ESession;
 
-/** What changed or ran on one VM, from the simulator's operation log (reads left out). */
-async function ranOn(vm: string): Promise<string[]> {
-  const ops = await s.simulator!.operations();
-  return ops.filter((o) => o.vm === vm && o.kind !== 'read').map((o) => `${o.kind}:${o.scriptId ?? ''}`);
-}
-
 beforeAll(async () => {
   s = await startSession('journeys', { simulator: {} });
   await s.chat.openPersonalChat();
@@ -45,7 +39,7 @@ test('journey 1 (English): internal error on vm-certexpired-04 -> consent -> fin
   const click = s.proxy.seen.find((a) => a.type === 'invoke' && a.name === 'adaptiveCard/action');
   expect(click?.status).toBe(200);
   // exactly one read-only Run Command reached the VM, nothing else ran on it
-  expect(await ranOn('vm-certexpired-04')).toEqual(['runCommand:diagnose']);
+  expect(await s.ranOn('vm-certexpired-04')).toEqual(['runCommand:diagnose']);
 });
 
 test('journey 2 (Russian client): vm-tlsoff-06 -> «Проверить» -> findings name TLS 1.2 disabled', async () => {
@@ -64,5 +58,5 @@ test('journey 2 (Russian client): vm-tlsoff-06 -> «Проверить» -> find
 
   const ruTurns = s.proxy.seen.filter((a) => a.locale === 'ru-RU');
   expect(ruTurns.some((a) => a.type === 'invoke' && a.status === 200)).toBe(true);
-  expect(await ranOn('vm-tlsoff-06')).toEqual(['runCommand:diagnose']);
+  expect(await s.ranOn('vm-tlsoff-06')).toEqual(['runCommand:diagnose']);
 });

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { startHarness, type Harness } from '../support/bot-harness';
 import { cardText } from '../support/connector';
-import { actionData, activity, cardOf, diagnoseAs, invoke, refusal, type User } from '../support/journey';
+import { actionData, activity, cardOf, diagnoseAs, invoke, refusal, requestFixAs, type User } from '../support/journey';
 import type { Job } from '../../services/incidents/model';
 
 /**
@@ -33,18 +33,7 @@ async function changesAfterDrain(vm: string): Promise<string[]> {
   return h.app.azure.simulator!.operations().filter((o) => o.vm === vm && o.kind !== 'read' && o.scriptId !== 'diagnose').map((o) => `${o.kind}:${o.scriptId ?? ''}`);
 }
 
-async function requested(user: User, incidentId: string, fixId: string, params: Record<string, unknown> = {}) {
-  const mark = h.mark();
-  const r = await h.post(activity(h, user, invoke('fix.request', { incidentId, fixId, ...params })));
-  expect(r.status).toBe(200);
-  const pending = (await h.app.store.approvals.listByIncident(incidentId)).filter((a) => a.state === 'pending');
-  expect(pending).toHaveLength(1);
-  const approvalId = pending[0].id;
-  await h.connector.waitFor((all) =>
-    all.slice(mark).find((c) => c.conversationId === approver.conversationId && /approval\.refresh/.test(JSON.stringify(cardOf(c) ?? '')) && actionData(cardOf(c), 'approval.refresh').approvalId === approvalId),
-  );
-  return approvalId;
-}
+const requested = (user: User, incidentId: string, fixId: string, params: Record<string, unknown> = {}) => requestFixAs(h, user, approver, incidentId, fixId, params);
 
 const told = (user: User, mark: number, text: RegExp) => h.connector.waitFor((all) => all.slice(mark).find((c) => c.conversationId === user.conversationId && text.test(`${c.activity.text ?? ''} ${cardText(cardOf(c))}`)));
 

@@ -1,5 +1,5 @@
 import { startHarness, type Harness } from '../support/bot-harness';
-import { actionData, activity, cardOf, diagnoseAs, invoke, type User } from '../support/journey';
+import { activity, diagnoseAs, invoke, requestFixAs, type User } from '../support/journey';
 import { fleetVmSchema, type FleetVm } from '../../services/simulator/fleet';
 import type { Job } from '../../services/incidents/model';
 
@@ -33,18 +33,7 @@ function cloneVm(from: string, name: string, change: (vm: FleetVm) => void): voi
   h.app.azure.simulator!.fleet.vms.push(fleetVmSchema.parse({ ...clone, name }));
 }
 
-async function request(user: User, incidentId: string, fixId: string, params: Record<string, unknown> = {}): Promise<string> {
-  const mark = h.mark();
-  const r = await h.post(activity(h, user, invoke('fix.request', { incidentId, fixId, ...params })));
-  if (r.status !== 200) throw new Error(`request failed: ${JSON.stringify(r.body)}`);
-  const pending = (await h.app.store.approvals.listByIncident(incidentId)).filter((a) => a.state === 'pending');
-  expect(pending).toHaveLength(1);
-  const approvalId = pending[0].id;
-  await h.connector.waitFor((all) =>
-    all.slice(mark).find((c) => c.conversationId === approver.conversationId && /approval\.refresh/.test(JSON.stringify(cardOf(c) ?? '')) && actionData(cardOf(c), 'approval.refresh').approvalId === approvalId),
-  );
-  return approvalId;
-}
+const request = (user: User, incidentId: string, fixId: string, params: Record<string, unknown> = {}) => requestFixAs(h, user, approver, incidentId, fixId, params);
 
 async function approve(approvalId: string): Promise<void> {
   const r = await h.post(activity(h, approver, invoke('approval.approve', { approvalId })));

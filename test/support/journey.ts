@@ -77,3 +77,20 @@ export function refusal(r: { status: number; body: unknown }): string {
   }
   return body.value;
 }
+
+/**
+ * `user` requests a fix from their findings; returns the new pending approval's id once its card
+ * has reached `approver`'s personal chat (found by that id, not "any approval card").
+ */
+export async function requestFixAs(h: Harness, user: User, approver: User, incidentId: string, fixId: string, params: Record<string, unknown> = {}): Promise<string> {
+  const mark = h.mark();
+  const r = await h.post(activity(h, user, invoke('fix.request', { incidentId, fixId, ...params })));
+  if (r.status !== 200) throw new Error(`request failed: HTTP ${r.status} ${JSON.stringify(r.body)}`);
+  const pending = (await h.app.store.approvals.listByIncident(incidentId)).filter((a) => a.state === 'pending');
+  if (pending.length !== 1) throw new Error(`expected one pending request of incident ${incidentId}, found ${pending.length}`);
+  const approvalId = pending[0].id;
+  await h.connector.waitFor((all) =>
+    all.slice(mark).find((c) => c.conversationId === approver.conversationId && /approval\.refresh/.test(JSON.stringify(cardOf(c) ?? '')) && actionData(cardOf(c), 'approval.refresh').approvalId === approvalId),
+  );
+  return approvalId;
+}

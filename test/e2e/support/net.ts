@@ -17,6 +17,15 @@ export function freePort(): Promise<number> {
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
+/** Polls `cond` every 50 ms until it holds; fails naming `what` after `timeoutMs`. */
+export async function waitUntil(cond: () => boolean | Promise<boolean>, what: string, timeoutMs = 10000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
 /**
  * Polls `url` until it answers with `status`. Fails early when `alive()` says the process that
  * should answer has died (its output is then the useful error, not a timeout).

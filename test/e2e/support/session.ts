@@ -19,6 +19,8 @@ export interface E2ESession {
    * not the bot's words.
    */
   simulator?: SimulatorProcess;
+  /** What changed or ran on one VM, from the simulator's operation log (reads left out): `kind:scriptId`. */
+  ranOn(vm: string): Promise<string[]>;
   /** Milliseconds each start-up step took, for the README's timings. */
   timings: Record<string, number>;
   stop(): Promise<void>;
@@ -65,7 +67,12 @@ export async function startSession(
     started.push(() => playground.stop({ saveLogTo: join(logs, 'playground.log') }));
     const chat = await timed('browser', () => launchChatClient(playground, { name }));
     started.push(() => chat.close());
-    return { bot, proxy, playground, chat, simulator, timings, stop: stopAll };
+    const ranOn = async (vm: string): Promise<string[]> => {
+      if (!simulator) throw new Error('ranOn needs the session started with { simulator }');
+      const ops = await simulator.operations();
+      return ops.filter((o) => o.vm === vm && o.kind !== 'read').map((o) => `${o.kind}:${o.scriptId ?? ''}`);
+    };
+    return { bot, proxy, playground, chat, simulator, ranOn, timings, stop: stopAll };
   } catch (e) {
     await stopAll().catch(() => undefined);
     throw e;
