@@ -33,7 +33,6 @@ export interface FixRunnerDeps {
 }
 
 /** Fixes that change nothing on the disk: no snapshot before them. */
-const NO_SNAPSHOT = new Set(['start-vm', 'restart-vm', 'snapshot-os-disk']);
 
 const problems = (d: DiagnosisRecord | undefined) => (d?.findings ?? []).filter((f) => f.severity !== 'info').map((f) => f.id);
 
@@ -108,7 +107,7 @@ export class FixRunner {
 
     const plan: JobStepName[] = ['precheck'];
     const isUndo = job.fixId === 'undo';
-    const wantsSnapshot = this.deps.snapshotBeforeFix && !incident.snapshotId && (isUndo ? !!job.plan?.script : !NO_SNAPSHOT.has(job.fixId));
+    const wantsSnapshot = this.deps.snapshotBeforeFix && !incident.snapshotId && (isUndo ? !!job.plan?.script : (isFixId(job.fixId) && FIXES[job.fixId].changesDisk));
     if (wantsSnapshot) plan.push('snapshot');
     plan.push('fix');
     job = await this.save(job, { steps: plan.map((name) => ({ name, state: 'pending' })) });

@@ -1,10 +1,11 @@
 import type { EffectiveNsg, VmDetails } from '../azure/gateway';
 import { t, type Lang } from '../i18n';
 import { CAPS, policyEntryPath, stepFailed, type DiagnosticFacts } from './diagnostic-output';
+import { REGISTRY, type RegistryFindingId } from './causes';
 import { evaluateNsgs, nsgName, ruleShortName, sourceText } from './nsg';
 
-/** CONTRACTS.md §1, in the order a report lists them within one severity. */
-export const FINDING_IDS = [
+/** CONTRACTS.md §1 (the causes not yet moved into services/runbook/causes/), in report order within one severity. */
+const LEGACY_FINDING_IDS = [
   'vm-not-windows',
   'vm-not-running',
   'vm-agent-not-ready',
@@ -26,10 +27,13 @@ export const FINDING_IDS = [
   'nla-disabled',
   'tls-managed-by-policy',
 ] as const;
-export type FindingId = (typeof FINDING_IDS)[number];
+export type FindingId = (typeof LEGACY_FINDING_IDS)[number] | RegistryFindingId;
 export type Severity = 'blocker' | 'critical' | 'warning' | 'info';
 
-export const SEVERITY: Record<FindingId, Severity> = {
+/** Every finding id (CONTRACTS.md §1 and §1b), in the order a report lists them within one severity. */
+export const FINDING_IDS: readonly FindingId[] = [...LEGACY_FINDING_IDS, ...REGISTRY.flatMap((c) => c.findings.map((f) => f.id as RegistryFindingId))];
+
+const LEGACY_SEVERITY: Record<(typeof LEGACY_FINDING_IDS)[number], Severity> = {
   'vm-not-windows': 'blocker',
   'vm-not-running': 'blocker',
   'vm-agent-not-ready': 'blocker',
@@ -51,6 +55,11 @@ export const SEVERITY: Record<FindingId, Severity> = {
   'tls-managed-by-policy': 'info',
   'nla-disabled': 'warning',
 };
+
+export const SEVERITY = {
+  ...LEGACY_SEVERITY,
+  ...Object.fromEntries(REGISTRY.flatMap((c) => c.findings.map((f) => [f.id, f.severity]))),
+} as Record<FindingId, Severity>;
 
 export interface Evidence {
   /** i18n key (locales/{en,ru}/runbook.json) describing one checkable fact */
@@ -109,6 +118,7 @@ export function evaluate(input: EvaluateInput): Finding[] {
   const port = facts?.port ?? DEFAULT_RDP_PORT;
   if (nsgs) out.push(...nsgFindings(nsgs, port));
   if (facts) out.push(...factFindings(facts, now));
+  for (const cause of REGISTRY) out.push(...cause.check(input));
   return sortFindings(out);
 }
 

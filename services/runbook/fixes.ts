@@ -4,11 +4,12 @@ import { DomainError } from '../errors';
 import { t } from '../i18n';
 import { VM_NAME, type DiagnosticFacts } from './diagnostic-output';
 import type { Finding, FindingId } from './findings';
+import { registryFix, REGISTRY, type RegistryFixId } from './causes';
 import { evaluateNsgs, internetExposingRule, isInternetWide, matchingRules, portSpecCovers, rulePorts, ruleShortName } from './nsg';
 import { encodeParam, getScript, type ScriptId } from './scripts';
 
-/** CONTRACTS.md §2: the approved catalogue. */
-export const FIX_IDS = [
+/** CONTRACTS.md §2 (the fixes not yet moved into services/runbook/causes/). */
+const LEGACY_FIX_IDS = [
   'restrict-rdp-source',
   'free-rdp-port',
   'change-rdp-port',
@@ -22,7 +23,10 @@ export const FIX_IDS = [
   'restart-vm',
   'snapshot-os-disk',
 ] as const;
-export type FixId = (typeof FIX_IDS)[number];
+type LegacyFixId = (typeof LEGACY_FIX_IDS)[number];
+export type FixId = LegacyFixId | RegistryFixId;
+/** CONTRACTS.md §2: the approved catalogue, the legacy fixes and then the registry's. */
+export const FIX_IDS: readonly FixId[] = [...LEGACY_FIX_IDS, ...REGISTRY.flatMap((c) => (c.fixes ?? []).map((f) => f.id as RegistryFixId))];
 export type Risk = 'low' | 'medium' | 'high';
 
 /** An ARM change, described as data; the caller performs it through the AzureGateway. */
@@ -54,6 +58,8 @@ export interface FixDef {
   risk: Risk;
   /** the VM must be restarted (through ARM, by the caller) before the change takes effect */
   needsRestart: boolean;
+  /** the fix changes what is on the OS disk (or may): the runner takes an OS disk snapshot first */
+  changesDisk: boolean;
   kind: 'script' | 'arm';
   scriptId?: ScriptId;
   /** strict schema of the parameters the user (or the card) supplies */
@@ -97,7 +103,7 @@ const serviceNames = z.string().regex(/^[A-Za-z0-9_.$ -]{1,80}(,[A-Za-z0-9_.$ -]
 const snapshotName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,78}[A-Za-z0-9_]$/);
 const none = z.strictObject({});
 
-export const FIX_PARAMS = {
+const LEGACY_FIX_PARAMS = {
   'restrict-rdp-source': z.strictObject({ source: z.string().max(18) }),
   'free-rdp-port': z.strictObject({ service: serviceNames, disable: flag.optional() }),
   'change-rdp-port': z.strictObject({ port: portParam }),
@@ -112,11 +118,17 @@ export const FIX_PARAMS = {
   'snapshot-os-disk': z.strictObject({ snapshotName: snapshotName.optional() }),
 } as const;
 
-export const FIXES: Record<FixId, FixDef> = {
+export const FIX_PARAMS = {
+  ...LEGACY_FIX_PARAMS,
+  ...(Object.fromEntries(REGISTRY.flatMap((c) => (c.fixes ?? []).map((f) => [f.id, f.params]))) as Record<RegistryFixId, z.ZodType>),
+};
+
+const LEGACY_FIXES: Record<LegacyFixId, FixDef> = {
   'restrict-rdp-source': {
     id: 'restrict-rdp-source',
     addresses: ['rdp-exposed-to-internet', 'brute-force-suspected'],
     risk: 'medium',
+    changesDisk: true,
     needsRestart: false,
     kind: 'arm',
     params: FIX_PARAMS['restrict-rdp-source'],
@@ -125,6 +137,7 @@ export const FIXES: Record<FixId, FixDef> = {
     id: 'free-rdp-port',
     addresses: ['rdp-port-conflict'],
     risk: 'medium',
+    changesDisk: true,
     needsRestart: false,
     kind: 'script',
     scriptId: 'fix-free-rdp-port',
@@ -134,6 +147,7 @@ export const FIXES: Record<FixId, FixDef> = {
     id: 'change-rdp-port',
     addresses: ['rdp-port-conflict'],
     risk: 'high',
+    changesDisk: true,
     needsRestart: false,
     kind: 'script',
     scriptId: 'fix-change-rdp-port',
@@ -143,6 +157,7 @@ export const FIXES: Record<FixId, FixDef> = {
     id: 'start-termservice',
     addresses: ['termservice-stopped', 'rdp-not-listening'],
     risk: 'low',
+    changesDisk: true,
     needsRestart: false,
     kind: 'script',
     scriptId: 'fix-start-termservice',
@@ -152,6 +167,7 @@ export const FIXES: Record<FixId, FixDef> = {
     id: 'fix-firewall-rule',
     addresses: ['firewall-rule-mismatch'],
     risk: 'low',
+    changesDisk: true,
     needsRestart: false,
     kind: 'script',
     scriptId: 'fix-fix-firewall-rule',
@@ -161,6 +177,7 @@ export const FIXES: Record<FixId, FixDef> = {
     id: 'renew-rdp-cert',
     addresses: ['rdp-cert-missing', 'rdp-cert-binding-broken', 'rdp-cert-expired', 'rdp-cert-expiring', 'rdp-cert-no-private-key', 'cert-key-errors-logged'],
     risk: 'low',
+    changesDisk: true,
     needsRestart: false,
     kind: 'script',
     scriptId: 'fix-renew-rdp-cert',
@@ -170,6 +187,7 @@ export const FIXES: Record<FixId, FixDef> = {
     id: 'reset-machinekeys-acl',
     addresses: ['machinekeys-acl-broken', 'cert-key-errors-logged'],
     risk: 'high',
+    changesDisk: true,
     needsRestart: true,
     kind: 'script',
     scriptId: 'fix-reset-machinekeys-acl',
@@ -179,6 +197,7 @@ export const FIXES: Record<FixId, FixDef> = {
     id: 'enable-tls',
     addresses: ['tls-disabled'],
     risk: 'medium',
+    changesDisk: true,
     needsRestart: true,
     kind: 'script',
     scriptId: 'fix-enable-tls',
@@ -188,16 +207,18 @@ export const FIXES: Record<FixId, FixDef> = {
     id: 'enable-nla',
     addresses: ['nla-disabled'],
     risk: 'medium',
+    changesDisk: true,
     needsRestart: true,
     kind: 'script',
     scriptId: 'fix-enable-nla',
     params: FIX_PARAMS['enable-nla'],
   },
-  'start-vm': { id: 'start-vm', addresses: ['vm-not-running'], risk: 'low', needsRestart: false, kind: 'arm', params: FIX_PARAMS['start-vm'] },
+  'start-vm': { id: 'start-vm', addresses: ['vm-not-running'], risk: 'low', changesDisk: false, needsRestart: false, kind: 'arm', params: FIX_PARAMS['start-vm'] },
   'restart-vm': {
     id: 'restart-vm',
     addresses: ['vm-agent-not-ready'],
     risk: 'medium',
+    changesDisk: false,
     needsRestart: false,
     kind: 'arm',
     params: FIX_PARAMS['restart-vm'],
@@ -206,11 +227,19 @@ export const FIXES: Record<FixId, FixDef> = {
     id: 'snapshot-os-disk',
     addresses: [],
     risk: 'low',
+    changesDisk: false,
     needsRestart: false,
     kind: 'arm',
     params: FIX_PARAMS['snapshot-os-disk'],
   },
 };
+
+export const FIXES = {
+  ...LEGACY_FIXES,
+  ...Object.fromEntries(
+    REGISTRY.flatMap((c) => c.fixes ?? []).map((f) => [f.id, { id: f.id, addresses: f.addresses, risk: f.risk, needsRestart: f.needsRestart, changesDisk: f.changesDisk, kind: f.kind, scriptId: f.scriptId, params: f.params }]),
+  ),
+} as Record<FixId, FixDef>;
 
 export function isFixId(id: string): id is FixId {
   return (FIX_IDS as readonly string[]).includes(id);
@@ -323,6 +352,8 @@ export function conflictingServices(facts: DiagnosticFacts): string[] {
  */
 export function buildFixRun(fixId: string, params: unknown, facts: DiagnosticFacts | null, ctx: FixContext = {}): FixRun {
   if (!isFixId(fixId)) throw badInput('runbook.param.unknownFix', { fix: String(fixId).slice(0, 40) });
+  const cause = registryFix(fixId);
+  if (cause) return cause.build(params, facts, ctx);
   const def = FIXES[fixId];
   switch (fixId) {
     case 'restrict-rdp-source': {
@@ -383,6 +414,7 @@ export function buildFixRun(fixId: string, params: unknown, facts: DiagnosticFac
       return { kind: 'arm', fixId, arm: { op: 'snapshotOsDisk', snapshotName: p.snapshotName ?? defaultSnapshotName(ctx) }, needsRestart: false };
     }
   }
+  throw badInput('runbook.param.unknownFix', { fix: String(fixId).slice(0, 40) });
 }
 
 function script(def: FixDef, parameters: ScriptParameter[]): ScriptFixRun {

@@ -1,4 +1,5 @@
 import type { ScriptParameter } from '../azure/gateway';
+import { registryFix } from './causes';
 import type { FixId } from './fixes';
 import type { ScriptId } from './scripts';
 
@@ -31,6 +32,8 @@ const dword = (v: unknown): string | null => (typeof v === 'number' && Number.is
 
 export function undoScriptFor(fixId: FixId, status: Record<string, unknown>): UndoScript | null {
   if (status.ok !== true || status.status === 'noop') return null;
+  const cause = registryFix(fixId);
+  if (cause) return cause.undo ? cause.undo(status) : null;
   const before = status.before;
   // fix-fix-firewall-rule prints `before: null` when the built-in rule did not exist
   if (fixId === 'fix-firewall-rule' && before === null) return { id: 'undo-fix-firewall-rule', parameters: [{ name: 'Exists', value: '0' }], needsRestart: false };
@@ -112,6 +115,8 @@ export function noUndoReason(fixId: string, status: Record<string, unknown> | nu
   if (fixId === 'undo') return 'isUndo';
   if (opts.alreadyFixed) return 'nothingChanged';
   if ((NO_UNDO_FIXES as readonly string[]).includes(fixId)) return fixId as NoUndoReason;
+  const cause = registryFix(fixId);
+  if (cause?.noUndoReason) return cause.noUndoReason as NoUndoReason;
   if (fixId === 'restrict-rdp-source') return (opts.nsgChanges ?? 0) > 0 ? null : 'nothingChanged';
   if (status && status.ok === true && status.status === 'noop') return 'nothingChanged';
   if (!status || undoScriptFor(fixId as FixId, status) === null) return 'noBeforeValues';
