@@ -78,7 +78,8 @@ function bindApproval(
     risk: def ? t(`fixes.risk.${def.risk}`) : '',
     restart: a.plan ? (a.plan.restart ? t('plans.restartIfChanged') : t('common.no')) : t(def?.needsRestart ? 'common.yes' : 'common.no'),
     requester: who(a.requester),
-    expiresAt: t('format.moment', { at: a.expiresAt }),
+    // while pending: until when it can be decided; afterwards: when it was decided (or that it lapsed)
+    expiresAt: t('format.moment', { at: a.state !== 'pending' && a.decidedAt ? a.decidedAt : a.expiresAt }),
     params: Object.entries(a.params).map(([name, value]) => ({ name: t(`fixes.param.${name}`), value: shown(t, value, name) })),
     statusColor: status.color,
     canDecide: d.view === 'approver' && a.state === 'pending',
@@ -104,7 +105,7 @@ function bindApproval(
       riskLabel: t('approval.risk'),
       restartLabel: t('approval.restart'),
       requesterLabel: t('approval.requester'),
-      expiresLabel: t('approval.expires'),
+      expiresLabel: t(a.state === 'pending' ? 'approval.expires' : a.state === 'expired' ? 'approval.expiredAt' : 'approval.decidedAt'),
       what: t(`fixes.${a.fixId}.description`),
       showScript: t('approval.showScript'),
       viewScript: t('teams.script.view'),

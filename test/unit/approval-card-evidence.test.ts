@@ -79,3 +79,30 @@ describe.each(LANGS)('approval card evidence (%s)', (lang) => {
     expect(cardText(card)).toContain(t('teams.findings.moreEvidence', { count: 1499 }));
   });
 });
+
+describe.each(LANGS)('approval card validity line (%s)', (lang) => {
+  const t = translator(lang);
+  const moment = (at: string) => t('format.moment', { at });
+  const decided = (a: Partial<Approval>) => cardText(approvalCard(t, { approval: { ...approval, ...a }, view: 'status', refreshUserIds: [], publicBaseUrl: base }));
+
+  it('a pending request says until when it can be decided', () => {
+    const text = decided({});
+    expect(text).toContain(t('approval.expires'));
+    expect(text).toContain(moment(approval.expiresAt));
+  });
+
+  it('a decided, lapsed or withdrawn request says when, not "valid until"', () => {
+    const at = '2026-11-25T10:20:00Z';
+    for (const [state, label] of [
+      ['approved', 'approval.decidedAt'],
+      ['rejected', 'approval.decidedAt'],
+      ['withdrawn', 'approval.decidedAt'],
+      ['expired', 'approval.expiredAt'],
+    ] as const) {
+      const text = decided({ state, decidedAt: at, decidedBy: { id: '29:a', name: 'Hana' } });
+      expect(text).not.toContain(t('approval.expires'));
+      expect(text).toContain(t(label));
+      expect(text).toContain(moment(at));
+    }
+  });
+});
