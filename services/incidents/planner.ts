@@ -10,8 +10,8 @@ import type { Planner } from './approvals';
 import { diagnoseVm, toRecord } from './diagnosis';
 import type { DiagnosisRecord, Job } from './model';
 
-/** Fixes whose plan depends on the NSGs as they are now: they are read fresh for each plan. */
-const NSG_FIXES = new Set(['restrict-rdp-source', 'change-rdp-port']);
+/** Fixes whose plan depends on the NSGs as they are now (`readsNsgs` in their cause module): they are read fresh for each plan. */
+const readsNsgs = (fixId: string): boolean => isFixId(fixId) && FIXES[fixId].readsNsgs;
 
 export interface PlannedFix {
   plan: FixPlan;
@@ -29,7 +29,7 @@ export async function planFix(
   gateway: AzureGateway,
   req: { vmId: string; fixId: string; params: unknown; facts: DiagnosticFacts | null; now: Date; knownNsgs?: EffectiveNsg[] | null },
 ): Promise<PlannedFix> {
-  if (!NSG_FIXES.has(req.fixId)) {
+  if (!readsNsgs(req.fixId)) {
     const run = buildFixRun(req.fixId, req.params, req.facts, { nsgs: req.knownNsgs ?? null, now: req.now });
     return { plan: planOf(run, null), run, vm: null, nsgs: req.knownNsgs ?? null };
   }
