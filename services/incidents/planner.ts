@@ -4,7 +4,7 @@ import type { DiagnosticFacts } from '../runbook/diagnostic-output';
 import { buildFixRun, FIXES, isFixId, type FixRun, type NsgRuleChange } from '../runbook/fixes';
 import { normalRule, planOf, sameJson, type FixPlan } from '../runbook/plan';
 import { getScript } from '../runbook/scripts';
-import { noUndoReason, undoScriptFor } from '../runbook/undo';
+import { noUndoReason, noUndoText, undoScriptFor } from '../runbook/undo';
 import type { AppStore } from '../store/store';
 import type { Planner } from './approvals';
 import { diagnoseVm, toRecord } from './diagnosis';
@@ -127,9 +127,6 @@ export function undoAvailable(job: Job | null | undefined): boolean {
   return nsg === 0 && !!status && undoScriptFor(job.fixId, status) !== null;
 }
 
-/** The restore command fix-reset-machinekeys-acl printed: its own fixed shape only (it is shown on a card). */
-const RESTORE_CMD = /^icacls "C:\\ProgramData\\Microsoft\\Crypto\\RSA" \/restore "C:\\Windows\\Temp\\rdp-doctor-machinekeys-acl-[0-9]{14}\.txt"$/;
-
 /**
  * Why a finished job offers no Undo: a catalogue key and its parameters, for the completed-fix card.
  * null while the job is not finished, when it failed (the card says why), or when Undo is offered.
@@ -138,11 +135,5 @@ export function noUndoFor(job: Job | null | undefined): { key: string; params: R
   if (!job || job.state !== 'succeeded' || undoAvailable(job)) return null;
   const status = job.steps.find((s) => s.name === 'fix')?.detail?.status as Record<string, unknown> | undefined;
   const reason = noUndoReason(job.fixId, status, { alreadyFixed: job.result?.outcome === 'already-fixed', nsgChanges: job.plan?.nsg.length ?? 0 }) ?? 'noBeforeValues';
-  if (reason === 'reset-machinekeys-acl' && typeof status?.restore === 'string' && RESTORE_CMD.test(status.restore)) {
-    return { key: 'plans.undo.none.reset-machinekeys-acl-restore', params: { restore: status.restore } };
-  }
-  if (reason === 'change-rdp-port' && Number.isInteger(status?.oldPort) && (status?.oldPort as number) >= 1 && (status?.oldPort as number) <= 65535) {
-    return { key: 'plans.undo.none.change-rdp-port-old', params: { port: String(status?.oldPort) } };
-  }
-  return { key: `plans.undo.none.${reason}`, params: {} };
+  return noUndoText(job.fixId, reason, status);
 }

@@ -44,3 +44,10 @@ export function noUndoReason(fixId: string, status: Record<string, unknown> | nu
   if (!status || undoScriptFor(fixId as FixId, status) === null) return 'noBeforeValues';
   return null;
 }
+
+/** The text of a no-undo reason: the fix's own detail (its restore command, its old port) when the reason is its own, else the plain reason. */
+export function noUndoText(fixId: string, reason: NoUndoReason, status: Record<string, unknown> | undefined): { key: string; params: Record<string, string> } {
+  const fix = registryFix(fixId);
+  const detail = fix?.noUndoReason === reason ? fix.noUndoDetail?.(status) : null;
+  return detail ?? { key: `plans.undo.none.${reason}`, params: {} };
+}

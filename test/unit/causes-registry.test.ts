@@ -6,11 +6,11 @@ import { hasKey, LANGS, translator } from '../../services/i18n';
 import type { DiagnosisRecord } from '../../services/incidents/model';
 import { CAUSES, REGISTRY, registryFixes } from '../../services/runbook/causes';
 import { parseDiagnosticOutput } from '../../services/runbook/diagnostic-output';
-import { blockers, evaluate, FINDING_IDS, SEVERITY, type Finding } from '../../services/runbook/findings';
-import { FIX_IDS, FIXES, FIX_PARAMS } from '../../services/runbook/fixes';
+import { blockers, evaluate, FINDING_IDS, SEVERITY, type Finding, type FindingId } from '../../services/runbook/findings';
+import { FIX_IDS, FIXES, FIX_PARAMS, type FixId } from '../../services/runbook/fixes';
 import { AZURE_DEFAULT_INBOUND_RULES } from '../../services/runbook/nsg';
 import { DIAGNOSE_SCRIPT, FIX_SCRIPT_IDS, getScript, UNDO_SCRIPT_IDS } from '../../services/runbook/scripts';
-import { NO_UNDO_FIXES } from '../../services/runbook/undo';
+import { NO_UNDO_FIXES, type NoUndoReason } from '../../services/runbook/undo';
 import { scriptIdOf } from '../../services/simulator/interior';
 import { createVmInterior } from '../../services/simulator/vm-interior';
 import { demoFleetVms, effectiveNsgsOf, healthyFacts, NOW, vmDetailsOf } from './runbook-helpers';
@@ -206,5 +206,18 @@ describe('findings card: each fix asks for exactly the inputs its cause module d
         expect(values).toEqual(input.choicesFrom ? input.choicesFrom(facts) : (input.choices ?? []).map((c) => c.value));
       }
     }
+  });
+});
+
+describe('the ids stay literal types (a mistyped id is a compile error; npm run typecheck)', () => {
+  it('FindingId, FixId and NoUndoReason are unions of the registry ids', () => {
+    // @ts-expect-error not a finding id
+    const finding: FindingId = 'no-such-finding';
+    // @ts-expect-error not a fix id
+    const fix: FixId = 'no-such-fix';
+    // @ts-expect-error not a reason
+    const reason: NoUndoReason = 'no-such-reason';
+    const ok: [FindingId, FixId, NoUndoReason] = ['nla-disabled', 'enable-nla', 'start-vm'];
+    expect([finding, fix, reason, ...ok]).toHaveLength(6);
   });
 });

@@ -107,6 +107,10 @@ export const listener = {
       scriptId: 'fix-change-rdp-port',
       params: changeParams,
       noUndoReason: 'change-rdp-port',
+      noUndoDetail: (status) => {
+        const old = status?.oldPort;
+        return typeof old === 'number' && Number.isInteger(old) && old >= 1 && old <= 65535 ? { key: 'plans.undo.none.change-rdp-port-old', params: { port: String(old) } } : null;
+      },
       readsNsgs: true,
       inputs: [{ id: 'port', type: 'number', labelKey: 'fixes.input.port', errorKey: 'fixes.input.portError', placeholder: '3390', min: 1025, max: 65535 }],
       build(params, facts, ctx): FixRun {

@@ -8,6 +8,8 @@ import type { Cause } from './types';
 
 const ACL = { id: 'machinekeys-acl-broken', severity: 'critical' } as const;
 const LOGGED = { id: 'cert-key-errors-logged', severity: 'critical' } as const;
+/** The restore command fix-reset-machinekeys-acl printed: its own fixed shape only (it is shown on a card). */
+const RESTORE_CMD = /^icacls "C:\\ProgramData\\Microsoft\\Crypto\\RSA" \/restore "C:\\Windows\\Temp\\rdp-doctor-machinekeys-acl-[0-9]{14}\.txt"$/;
 const resetParams = z.strictObject({ scope: z.enum(['rdpkey', 'all']).optional() });
 
 /** TermService cannot read the certificate's key: the key file's or the MachineKeys folder's ACL, or the errors Schannel logged for it. */
@@ -46,6 +48,8 @@ export const machinekeys = {
       scriptId: 'fix-reset-machinekeys-acl',
       params: resetParams,
       noUndoReason: 'reset-machinekeys-acl',
+      noUndoDetail: (status) =>
+        typeof status?.restore === 'string' && RESTORE_CMD.test(status.restore) ? { key: 'plans.undo.none.reset-machinekeys-acl-restore', params: { restore: status.restore } } : null,
       inputs: [
         {
           id: 'scope',

@@ -37,6 +37,8 @@ export interface CauseFix<Id extends string = string> {
   undo?(status: Record<string, unknown>): UndoScript | null;
   /** why the fix never has an undo: a key under `plans.undo.none.` (docs/undo.md) */
   readonly noUndoReason?: string;
+  /** the no-undo text with what the fix printed (a key under `plans.undo.none.` and its values), when its status line holds it in the expected shape */
+  noUndoDetail?(status: Record<string, unknown> | undefined): { key: string; params: Record<string, string> } | null;
   /** its undo puts back the NSG rules the fix changed (plan.ts, planner.ts), not a script */
   readonly undoesNsgRules?: boolean;
   /** its plan depends on the NSGs as they are now: the planner reads them fresh for each plan */
