@@ -1,13 +1,14 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { EffectiveNsg, EffectiveSecurityRule } from '../../services/azure/gateway';
+import type { AzureGateway, EffectiveNsg, EffectiveSecurityRule } from '../../services/azure/gateway';
 import { findingsCard } from '../../cards/diagnosis';
 import { hasKey, LANGS, translator } from '../../services/i18n';
 import type { DiagnosisRecord } from '../../services/incidents/model';
+import { planFix } from '../../services/incidents/planner';
 import { CAUSES, REGISTRY, registryFixes } from '../../services/runbook/causes';
 import { parseDiagnosticOutput } from '../../services/runbook/diagnostic-output';
 import { blockers, evaluate, FINDING_IDS, SEVERITY, type Finding, type FindingId } from '../../services/runbook/findings';
-import { FIX_IDS, FIXES, FIX_PARAMS, type FixId } from '../../services/runbook/fixes';
+import { buildFixRun, FIX_IDS, FIXES, FIX_PARAMS, type FixId } from '../../services/runbook/fixes';
 import { AZURE_DEFAULT_INBOUND_RULES } from '../../services/runbook/nsg';
 import { DIAGNOSE_SCRIPT, FIX_SCRIPT_IDS, getScript, UNDO_SCRIPT_IDS } from '../../services/runbook/scripts';
 import { NO_UNDO_FIXES, type NoUndoReason } from '../../services/runbook/undo';
@@ -219,5 +220,25 @@ describe('the ids stay literal types (a mistyped id is a compile error; npm run 
     const reason: NoUndoReason = 'no-such-reason';
     const ok: [FindingId, FixId, NoUndoReason] = ['nla-disabled', 'enable-nla', 'start-vm'];
     expect([finding, fix, reason, ...ok]).toHaveLength(6);
+  });
+});
+
+describe('the planner reads the NSGs fresh for every fix that changes NSG rules (readsNsgs), and only for those', () => {
+  const vm = demoFleetVms().find((v) => v.name === 'vm-exposed-02') ?? demoFleetVms()[0];
+  const PARAMS: Record<string, unknown> = { 'restrict-rdp-source': { source: '203.0.113.0/24' }, 'change-rdp-port': { port: 3390 }, 'free-rdp-port': { service: 'TomcatAgent' } };
+  const facts = healthyFacts((f) => (f.listeners = [{ pid: 4, proc: 'java', svc: ['TomcatAgent'] }]));
+  const changesNsgs = (fixId: string): boolean => {
+    const run = buildFixRun(fixId, PARAMS[fixId] ?? {}, facts, { vm: vmDetailsOf(vm), nsgs: effectiveNsgsOf(vm), now: NOW });
+    return run.arm?.op === 'nsgRules' && run.arm.rules.length > 0;
+  };
+  it.each(fixes.map((f) => f.id))('%s', async (fixId) => {
+    const read: string[] = [];
+    const gateway = {
+      getVm: async () => (read.push('getVm'), vmDetailsOf(vm)),
+      getEffectiveNsgRules: async () => (read.push('getEffectiveNsgRules'), effectiveNsgsOf(vm)),
+      getNsg: async (id: string) => (read.push('getNsg'), { id, name: 'nsg', rules: [], networkInterfaceIds: [], subnetIds: [] }),
+    } as unknown as AzureGateway;
+    await planFix(gateway, { vmId: vmDetailsOf(vm).id, fixId, params: PARAMS[fixId] ?? {}, facts, now: NOW, knownNsgs: effectiveNsgsOf(vm) });
+    expect([fixId, read.includes('getNsg')]).toEqual([fixId, changesNsgs(fixId)]);
   });
 });
