@@ -1,6 +1,7 @@
 import type { Translate } from '../services/i18n';
 import type { DiagnosisRecord } from '../services/incidents/model';
-import { conflictingServices, FIXES, isFixId, type FixId } from '../services/runbook/fixes';
+import type { CauseInput } from '../services/runbook/causes';
+import { FIXES, isFixId, type FixId } from '../services/runbook/fixes';
 import { bind, markdownSafe, md, type CardJson } from './render';
 import { scriptView } from './script-view';
 import consentTemplate from './templates/consent.json';
@@ -82,23 +83,41 @@ export function progressCard(raw: Translate, d: { vmName: string; current: Progr
 // never "Warning": yellow on a light theme is unreadable (2.4:1 in the default host config); a warning's title is bold in the default color
 const SEVERITY_COLOR: Record<string, string> = { blocker: 'Attention', critical: 'Attention', warning: 'Default', info: 'Accent' };
 
+/** The inputs a fix's request form shows (its cause module's `inputs`), as the template's generic input elements bind them. */
+type InputData = Record<string, unknown> & { type: CauseInput['type']; isRequired?: boolean; choices?: { title: string; value: string }[] };
+
+function inputsOf(t: Translate, inputs: readonly CauseInput[], facts: DiagnosisRecord['facts']): InputData[] {
+  return inputs.map((i): InputData => {
+    switch (i.type) {
+      case 'text':
+        return { type: i.type, id: i.id, label: t(i.labelKey), placeholder: i.placeholder ?? '', errorMessage: t(i.errorKey), regex: i.regex, maxLength: i.maxLength };
+      case 'number':
+        return { type: i.type, id: i.id, label: t(i.labelKey), placeholder: i.placeholder ?? '', errorMessage: t(i.errorKey), min: i.min, max: i.max };
+      case 'toggle':
+        return { type: i.type, id: i.id, label: t(i.labelKey), value: i.default ? 'true' : 'false' };
+      case 'choice': {
+        const choices = i.choicesFrom ? i.choicesFrom(facts ?? null).map((v) => ({ title: v, value: v })) : (i.choices ?? []).map((c) => ({ title: t(c.labelKey), value: c.value }));
+        return { type: i.type, id: i.id, label: t(i.labelKey), isRequired: i.errorKey !== undefined, errorMessage: i.errorKey ? t(i.errorKey) : '', value: i.default ?? choices[0]?.value ?? '', choices };
+      }
+    }
+  });
+}
+
 /** The fixes a findings card offers to request, with what each needs from the requester. */
 function fixActions(t: Translate, diagnosis: DiagnosisRecord) {
-  const services = diagnosis.facts ? conflictingServices(diagnosis.facts) : [];
   return diagnosis.fixes
-    .filter((f) => isFixId(f.id) && f.id !== 'snapshot-os-disk')
-    .filter((f) => f.id !== 'free-rdp-port' || services.length > 0)
-    .map((f) => {
-      const def = FIXES[f.id as FixId];
-      return {
-        fixId: f.id,
-        title: t(`fixes.${f.id}.title`),
-        description: t(`fixes.${f.id}.description`),
-        facts: t('fixes.meta', { risk: t(`fixes.risk.${def.risk}`), restart: t(def.needsRestart ? 'common.yes' : 'common.no') }),
-        services,
-        firstService: services[0] ?? '',
-      };
-    });
+    .filter((f) => isFixId(f.id) && FIXES[f.id as FixId].addresses.length > 0)
+    .map((f) => ({ f, def: FIXES[f.id as FixId] }))
+    .map(({ f, def }) => ({ f, def, inputs: inputsOf(t, def.inputs, diagnosis.facts) }))
+    // a required choice with nothing to choose (no service holds the port): the fix cannot be requested here
+    .filter(({ inputs }) => inputs.every((i) => i.type !== 'choice' || !i.isRequired || (i.choices ?? []).length > 0))
+    .map(({ f, def, inputs }) => ({
+      fixId: f.id,
+      title: t(`fixes.${f.id}.title`),
+      description: t(`fixes.${f.id}.description`),
+      facts: t('fixes.meta', { risk: t(`fixes.risk.${def.risk}`), restart: t(def.needsRestart ? 'common.yes' : 'common.no') }),
+      inputs,
+    }));
 }
 
 /** What a card may weigh, as Teams measures a message (UTF-16), leaving room for the activity around it. */
@@ -192,18 +211,6 @@ function findingsCardAt(t: Translate, d: FindingsData, detail: Detail, withEvide
       fixesIntro: t('fixes.sectionIntro'),
       request: t('fixes.request'),
       requestShort: t('fixes.requestShort'),
-      sourceLabel: t('fixes.input.source'),
-      sourceError: t('fixes.input.sourceError'),
-      portLabel: t('fixes.input.port'),
-      portError: t('fixes.input.portError'),
-      serviceLabel: t('fixes.input.service'),
-      serviceError: t('fixes.input.serviceError'),
-      disableService: t('fixes.input.disableService'),
-      scopeLabel: t('fixes.input.scope'),
-      scopeRdpKey: t('fixes.input.scopeRdpKey'),
-      scopeAll: t('fixes.input.scopeAll'),
-      tls10: t('fixes.input.tls10'),
-      tls11: t('fixes.input.tls11'),
     },
   });
 }

@@ -4,14 +4,14 @@ import type { DiagnosticFacts } from '../runbook/diagnostic-output';
 import { buildFixRun, FIXES, isFixId, type FixRun, type NsgRuleChange } from '../runbook/fixes';
 import { normalRule, planOf, sameJson, type FixPlan } from '../runbook/plan';
 import { getScript } from '../runbook/scripts';
-import { noUndoReason, undoScriptFor } from '../runbook/undo';
+import { noUndoReason, noUndoText, undoScriptFor } from '../runbook/undo';
 import type { AppStore } from '../store/store';
 import type { Planner } from './approvals';
 import { diagnoseVm, toRecord } from './diagnosis';
 import type { DiagnosisRecord, Job } from './model';
 
-/** Fixes whose plan depends on the NSGs as they are now: they are read fresh for each plan. */
-const NSG_FIXES = new Set(['restrict-rdp-source', 'change-rdp-port']);
+/** Fixes whose plan depends on the NSGs as they are now (`readsNsgs` in their cause module): they are read fresh for each plan. */
+const readsNsgs = (fixId: string): boolean => isFixId(fixId) && FIXES[fixId].readsNsgs;
 
 export interface PlannedFix {
   plan: FixPlan;
@@ -29,7 +29,7 @@ export async function planFix(
   gateway: AzureGateway,
   req: { vmId: string; fixId: string; params: unknown; facts: DiagnosticFacts | null; now: Date; knownNsgs?: EffectiveNsg[] | null },
 ): Promise<PlannedFix> {
-  if (!NSG_FIXES.has(req.fixId)) {
+  if (!readsNsgs(req.fixId)) {
     const run = buildFixRun(req.fixId, req.params, req.facts, { nsgs: req.knownNsgs ?? null, now: req.now });
     return { plan: planOf(run, null), run, vm: null, nsgs: req.knownNsgs ?? null };
   }
@@ -127,9 +127,6 @@ export function undoAvailable(job: Job | null | undefined): boolean {
   return nsg === 0 && !!status && undoScriptFor(job.fixId, status) !== null;
 }
 
-/** The restore command fix-reset-machinekeys-acl printed: its own fixed shape only (it is shown on a card). */
-const RESTORE_CMD = /^icacls "C:\\ProgramData\\Microsoft\\Crypto\\RSA" \/restore "C:\\Windows\\Temp\\rdp-doctor-machinekeys-acl-[0-9]{14}\.txt"$/;
-
 /**
  * Why a finished job offers no Undo: a catalogue key and its parameters, for the completed-fix card.
  * null while the job is not finished, when it failed (the card says why), or when Undo is offered.
@@ -138,11 +135,5 @@ export function noUndoFor(job: Job | null | undefined): { key: string; params: R
   if (!job || job.state !== 'succeeded' || undoAvailable(job)) return null;
   const status = job.steps.find((s) => s.name === 'fix')?.detail?.status as Record<string, unknown> | undefined;
   const reason = noUndoReason(job.fixId, status, { alreadyFixed: job.result?.outcome === 'already-fixed', nsgChanges: job.plan?.nsg.length ?? 0 }) ?? 'noBeforeValues';
-  if (reason === 'reset-machinekeys-acl' && typeof status?.restore === 'string' && RESTORE_CMD.test(status.restore)) {
-    return { key: 'plans.undo.none.reset-machinekeys-acl-restore', params: { restore: status.restore } };
-  }
-  if (reason === 'change-rdp-port' && Number.isInteger(status?.oldPort) && (status?.oldPort as number) >= 1 && (status?.oldPort as number) <= 65535) {
-    return { key: 'plans.undo.none.change-rdp-port-old', params: { port: String(status?.oldPort) } };
-  }
-  return { key: `plans.undo.none.${reason}`, params: {} };
+  return noUndoText(job.fixId, reason, status);
 }

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { VmDetails } from '../../services/azure/gateway';
 import { hasKey } from '../../services/i18n';
@@ -295,7 +295,8 @@ describe('catalogue', () => {
   });
 
   it('every evidence key the engine can emit exists in English and Russian', () => {
-    const src = readFileSync(join(__dirname, '..', '..', 'services', 'runbook', 'findings.ts'), 'utf8');
+    const dir = join(__dirname, '..', '..', 'services', 'runbook', 'causes');
+    const src = readdirSync(dir).filter((f) => f.endsWith('.ts')).map((f) => readFileSync(join(dir, f), 'utf8')).join('\n');
     const keys = [...src.matchAll(/ev\(\s*'([A-Za-z0-9]+)'/g)].map((m) => `runbook.evidence.${m[1]}`);
     keys.push(...['1057', '1058', '36870', '36872'].map((id) => `runbook.evidence.event${id}`));
     keys.push('runbook.evidence.nlaPolicy', 'runbook.evidence.nlaRegistry');

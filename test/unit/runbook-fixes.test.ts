@@ -49,12 +49,13 @@ describe('fix catalogue', () => {
   });
 
   it('every script fix ships a script whose header names it', () => {
-    const scriptFixes = ['free-rdp-port', 'change-rdp-port', 'start-termservice', 'fix-firewall-rule', 'renew-rdp-cert', 'reset-machinekeys-acl', 'enable-tls', 'enable-nla'] as const;
+    const scriptFixes = FIX_IDS.filter((id) => FIXES[id].kind === 'script');
+    expect(scriptFixes.length).toBeGreaterThanOrEqual(8);
     for (const id of scriptFixes) {
       const params = id === 'free-rdp-port' ? { service: 'TomcatAgent' } : id === 'change-rdp-port' ? { port: 3390 } : {};
       const run = buildFixRun(id, params, conflictFacts) as ScriptFixRun;
       expect(run.kind).toBe('script');
-      expect(run.script.split('\n')[0]).toBe(`# rdp-doctor-script: fix-${id}`);
+      expect(run.script.split('\n')[0]).toBe(`# rdp-doctor-script: ${FIXES[id].scriptId}`);
     }
   });
 

@@ -5,6 +5,7 @@ import { t } from '../../i18n';
 import type { Evidence, Finding } from '../findings';
 import type { ScriptFixRun } from '../fixes';
 import { getScript, type ScriptId } from '../scripts';
+import type { DiagnosticFacts } from '../diagnostic-output';
 import type { CauseFinding } from './types';
 
 /**
@@ -42,4 +43,10 @@ export const noParams = z.strictObject({});
 export function scriptRun(fixId: string, scriptId: ScriptId, needsRestart: boolean, parameters: ScriptParameter[]): ScriptFixRun {
   const s = getScript(scriptId);
   return { kind: 'script', fixId, scriptId, script: s.source, parameters, needsRestart } as ScriptFixRun;
+}
+
+/** The diagnosis's facts a fix's parameters are checked against; without them the fix cannot be planned. */
+export function requireFacts(facts: DiagnosticFacts | null, fixId: string): DiagnosticFacts {
+  if (!facts) throw badInput('runbook.param.needsDiagnosis', { fix: fixId });
+  return facts;
 }

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import type { VmDetails } from '../../azure/gateway';
 import type { DiagnosticFacts } from '../diagnostic-output';
 import type { EvaluateInput, Finding, Severity } from '../findings';
 import type { FixContext, FixRun, Risk } from '../fixes';
@@ -36,7 +37,39 @@ export interface CauseFix<Id extends string = string> {
   undo?(status: Record<string, unknown>): UndoScript | null;
   /** why the fix never has an undo: a key under `plans.undo.none.` (docs/undo.md) */
   readonly noUndoReason?: string;
+  /** the no-undo text with what the fix printed (a key under `plans.undo.none.` and its values), when its status line holds it in the expected shape */
+  noUndoDetail?(status: Record<string, unknown> | undefined): { key: string; params: Record<string, string> } | null;
+  /** its undo puts back the NSG rules the fix changed (plan.ts, planner.ts), not a script */
+  readonly undoesNsgRules?: boolean;
+  /** its plan depends on the NSGs as they are now: the planner reads them fresh for each plan */
+  readonly readsNsgs?: boolean;
+  /** what the requester fills in on the findings card, in this order within one input type (text, number, choice, toggle) */
+  readonly inputs?: readonly CauseInput[];
 }
+
+/**
+ * One input of a fix's request form on the findings card (cards/templates/findings.json renders
+ * every type generically). `id` is the parameter name in the fix's `params` schema; the card's
+ * checks are a convenience, `build` validates again. Keys are catalogue keys (en and ru);
+ * a placeholder is an example value, the same in every language.
+ */
+export type CauseInput =
+  | { readonly id: string; readonly type: 'text'; readonly labelKey: string; readonly errorKey: string; readonly placeholder?: string; readonly regex: string; readonly maxLength: number }
+  | { readonly id: string; readonly type: 'number'; readonly labelKey: string; readonly errorKey: string; readonly placeholder?: string; readonly min: number; readonly max: number }
+  | { readonly id: string; readonly type: 'toggle'; readonly labelKey: string; readonly default?: boolean }
+  | {
+      readonly id: string;
+      readonly type: 'choice';
+      readonly labelKey: string;
+      /** a required choice names its error text */
+      readonly errorKey?: string;
+      /** fixed choices, or `choicesFrom` (the diagnosis's values, each its own title) */
+      readonly choices?: readonly { readonly value: string; readonly labelKey: string }[];
+      /** the choices this diagnosis allows; none: the fix is not offered on the card */
+      choicesFrom?(facts: DiagnosticFacts | null): string[];
+      /** the value chosen at first; absent: the first choice */
+      readonly default?: string;
+    };
 
 /** A finding without a safe fix: what to do, by whom, and the Microsoft article that says so. */
 export interface CauseGuidance {
@@ -57,4 +90,9 @@ export interface Cause {
   check(input: EvaluateInput): Finding[];
   readonly fixes?: readonly CauseFix[];
   readonly guidance?: readonly CauseGuidance[];
+  /**
+   * What stops the runbook before any Run Command (ARM view only): the most fundamental finding
+   * of this cause, or none. findings.ts `blockers()` takes the first cause that reports one.
+   */
+  blockers?(vm: VmDetails): Finding[];
 }
