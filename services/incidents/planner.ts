@@ -95,8 +95,10 @@ export async function planUndo(gateway: AzureGateway, store: AppStore, req: { vm
   if (def.kind === 'script') {
     const status = original.steps.find((s) => s.name === 'fix')?.detail?.status as Record<string, unknown> | undefined;
     const script = status ? undoScriptFor(original.fixId, status) : null;
-    if (!script || changes.length > 0) throw refuse('plans.undo.notPossible');
+    if (!script) throw refuse('plans.undo.notPossible');
     run = { kind: 'script', fixId: original.fixId, scriptId: script.id, script: getScript(script.id).source, parameters: script.parameters, needsRestart: script.needsRestart };
+    // change-rdp-port: the script puts the port back, then the NSG rules the fix changed go back to their before
+    if (changes.length > 0) run = { ...run, arm: { op: 'nsgRules', rules: changes } };
   } else if (changes.length > 0) {
     run = { kind: 'arm', fixId: original.fixId, arm: { op: 'nsgRules', rules: changes }, needsRestart: false };
   }
@@ -124,11 +126,9 @@ export function undoAvailable(job: Job | null | undefined): boolean {
   const nsg = job.plan?.nsg.length ?? 0;
   if (FIXES[job.fixId].kind === 'arm') return nsg > 0;
   const status = job.steps.find((s) => s.name === 'fix')?.detail?.status as Record<string, unknown> | undefined;
-  return nsg === 0 && !!status && undoScriptFor(job.fixId, status) !== null;
+  // a script fix with NSG changes (change-rdp-port): its undo script and the NSG rules back, in one run
+  return !!status && undoScriptFor(job.fixId, status) !== null;
 }
-
-/** The restore command fix-reset-machinekeys-acl printed: its own fixed shape only (it is shown on a card). */
-const RESTORE_CMD = /^icacls "C:\\ProgramData\\Microsoft\\Crypto\\RSA" \/restore "C:\\Windows\\Temp\\rdp-doctor-machinekeys-acl-[0-9]{14}\.txt"$/;
 
 /**
  * Why a finished job offers no Undo: a catalogue key and its parameters, for the completed-fix card.
@@ -138,11 +138,5 @@ export function noUndoFor(job: Job | null | undefined): { key: string; params: R
   if (!job || job.state !== 'succeeded' || undoAvailable(job)) return null;
   const status = job.steps.find((s) => s.name === 'fix')?.detail?.status as Record<string, unknown> | undefined;
   const reason = noUndoReason(job.fixId, status, { alreadyFixed: job.result?.outcome === 'already-fixed', nsgChanges: job.plan?.nsg.length ?? 0 }) ?? 'noBeforeValues';
-  if (reason === 'reset-machinekeys-acl' && typeof status?.restore === 'string' && RESTORE_CMD.test(status.restore)) {
-    return { key: 'plans.undo.none.reset-machinekeys-acl-restore', params: { restore: status.restore } };
-  }
-  if (reason === 'change-rdp-port' && Number.isInteger(status?.oldPort) && (status?.oldPort as number) >= 1 && (status?.oldPort as number) <= 65535) {
-    return { key: 'plans.undo.none.change-rdp-port-old', params: { port: String(status?.oldPort) } };
-  }
   return { key: `plans.undo.none.${reason}`, params: {} };
 }

@@ -2,6 +2,7 @@ import type { ScriptParameter } from '../azure/gateway';
 import { registryFix } from './causes';
 import type { FixId } from './fixes';
 import type { ScriptId } from './scripts';
+import { undoChangeRdpPort, undoResetMachineKeysAcl } from './undo-more';
 
 /**
  * The undo of a script fix: its undo script and the parameters that put back the before-values
@@ -34,6 +35,8 @@ export function undoScriptFor(fixId: FixId, status: Record<string, unknown>): Un
   if (status.ok !== true || status.status === 'noop') return null;
   const cause = registryFix(fixId);
   if (cause) return cause.undo ? cause.undo(status) : null;
+  if (fixId === 'change-rdp-port') return undoChangeRdpPort(status);
+  if (fixId === 'reset-machinekeys-acl') return undoResetMachineKeysAcl(status);
   const before = status.before;
   // fix-fix-firewall-rule prints `before: null` when the built-in rule did not exist
   if (fixId === 'fix-firewall-rule' && before === null) return { id: 'undo-fix-firewall-rule', parameters: [{ name: 'Exists', value: '0' }], needsRestart: false };
@@ -102,14 +105,12 @@ export type NoUndoReason =
   | 'free-rdp-port'
   | 'start-termservice'
   | 'renew-rdp-cert'
-  | 'reset-machinekeys-acl'
-  | 'change-rdp-port'
   | 'start-vm'
   | 'restart-vm'
   | 'snapshot-os-disk';
 
 /** The fixes that never get an undo, each for the reason of the same name. */
-export const NO_UNDO_FIXES = ['free-rdp-port', 'start-termservice', 'renew-rdp-cert', 'reset-machinekeys-acl', 'change-rdp-port', 'start-vm', 'restart-vm', 'snapshot-os-disk'] as const satisfies readonly FixId[];
+export const NO_UNDO_FIXES = ['free-rdp-port', 'start-termservice', 'renew-rdp-cert', 'start-vm', 'restart-vm', 'snapshot-os-disk'] as const satisfies readonly FixId[];
 
 export function noUndoReason(fixId: string, status: Record<string, unknown> | null | undefined, opts: { alreadyFixed?: boolean; nsgChanges?: number } = {}): NoUndoReason | null {
   if (fixId === 'undo') return 'isUndo';
