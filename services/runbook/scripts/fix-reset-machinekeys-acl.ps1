@@ -453,7 +453,14 @@ try {
                     $status.failed = $status.failed + 1
                 }
             }
-            $status.after = Get-AclPrint $rsa $bkNames
+            # undo only from a complete backup: icacls /save skips an item it may not read
+            $complete = ($bkNames -contains 'MachineKeys')
+            if ($key -and $bkNames -notcontains ('MachineKeys\' + $key.Substring($key.LastIndexOf('\') + 1))) {
+                $complete = $false
+            }
+            if ($complete) {
+                $status.after = Get-AclPrint $rsa $bkNames
+            }
             $status.step = 'termservice'
             $term = Get-RdSvc 'TermService'
             $r = Restart-Rdp ($term -and [string]$term.State -eq 'Running')
