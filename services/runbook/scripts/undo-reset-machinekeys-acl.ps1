@@ -103,7 +103,9 @@ function Get-AclPrint([string]$rsa, [string[]]$names) {
     $parts = @()
     foreach ($n in $names) {
         $p = Join-Path $rsa $n
-        $parts += ('{0}={1}={2}' -f $n, (Get-AclOwner $p), (@(Get-AclEntries $p) -join ';'))
+        # a variable: @(Get-AclEntries ...) would wrap the array the function returns whole
+        $e = Get-AclEntries $p
+        $parts += ('{0}={1}={2}' -f $n, (Get-AclOwner $p), (@($e) -join ';'))
     }
     return (Get-Sha256Hex ($parts -join '|')).Substring(0, 16)
 }
