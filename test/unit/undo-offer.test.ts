@@ -72,7 +72,7 @@ describe('undo offer: every catalogue fix either offers Undo or says why not', (
     const port = STATUS['change-rdp-port']!;
     // a status line from before the fix recorded the UDP rule, a WinRM port, a forged port
     expect(undoAvailable(jobOf('change-rdp-port', {}, { ...port, before: { port: 3389, rule: { enabled: true, localPort: ['3389'] } } }))).toBe(false);
-    expect(undoAvailable(jobOf('change-rdp-port', {}, { ...port, oldPort: 5985, before: { port: 5985, rule: null, udp: null } }))).toBe(false);
+    expect(undoAvailable(jobOf('change-rdp-port', {}, { ...port, oldPort: 5985, before: { port: 5985, rule: { enabled: true, localPort: ['5985'] }, udp: null } }))).toBe(false);
     expect(undoAvailable(jobOf('change-rdp-port', {}, { ...port, oldPort: '3389; x' }))).toBe(false);
     // an old port under 1025 is put back as recorded
     expect(undoAvailable(jobOf('change-rdp-port', {}, { ...port, oldPort: 443, before: { port: 443, rule: { enabled: true, localPort: ['443'] }, udp: null } }))).toBe(true);
