@@ -95,8 +95,10 @@ export async function planUndo(gateway: AzureGateway, store: AppStore, req: { vm
   if (def.kind === 'script') {
     const status = original.steps.find((s) => s.name === 'fix')?.detail?.status as Record<string, unknown> | undefined;
     const script = status ? undoScriptFor(original.fixId, status) : null;
-    if (!script || changes.length > 0) throw refuse('plans.undo.notPossible');
+    if (!script) throw refuse('plans.undo.notPossible');
     run = { kind: 'script', fixId: original.fixId, scriptId: script.id, script: getScript(script.id).source, parameters: script.parameters, needsRestart: script.needsRestart };
+    // change-rdp-port: the script puts the port back, then the NSG rules the fix changed go back to their before
+    if (changes.length > 0) run = { ...run, arm: { op: 'nsgRules', rules: changes } };
   } else if (changes.length > 0) {
     run = { kind: 'arm', fixId: original.fixId, arm: { op: 'nsgRules', rules: changes }, needsRestart: false };
   }
@@ -124,7 +126,8 @@ export function undoAvailable(job: Job | null | undefined): boolean {
   const nsg = job.plan?.nsg.length ?? 0;
   if (FIXES[job.fixId].kind === 'arm') return nsg > 0;
   const status = job.steps.find((s) => s.name === 'fix')?.detail?.status as Record<string, unknown> | undefined;
-  return nsg === 0 && !!status && undoScriptFor(job.fixId, status) !== null;
+  // a script fix with NSG changes (change-rdp-port): its undo script and the NSG rules back, in one run
+  return !!status && undoScriptFor(job.fixId, status) !== null;
 }
 
 /**

@@ -24,7 +24,7 @@ export const FIX_SCRIPT_IDS = [
   'fix-enable-nla',
 ] as const;
 /** Undo scripts: put back the before-values a fix script printed. */
-export const UNDO_SCRIPT_IDS = ['undo-enable-tls', 'undo-enable-nla', 'undo-fix-firewall-rule'] as const;
+export const UNDO_SCRIPT_IDS = ['undo-enable-tls', 'undo-enable-nla', 'undo-fix-firewall-rule', 'undo-change-rdp-port', 'undo-reset-machinekeys-acl'] as const;
 export const SCRIPT_IDS = ['diagnose', ...FIX_SCRIPT_IDS, ...UNDO_SCRIPT_IDS] as const;
 export type ScriptId = (typeof SCRIPT_IDS)[number];
 

@@ -139,6 +139,8 @@ export const windowsStateSchema = z.object({
     /** event logs a provider is linked to but that are misconfigured (Get-WinEvent -ProviderName reports them) */
     eventLogs: z.array(z.string().min(1)).optional(),
   }).optional(),
+  /** files the product keeps on the VM between Run Commands, under `C:\ProgramData\RDP Doctor\` (fix-reset-machinekeys-acl's ACL backups): Windows path -> text */
+  files: z.record(z.string().regex(/^C:\\ProgramData\\RDP Doctor\\[^\\]+(\\[^\\]+)*$/i), z.string().max(65536)).optional(),
 });
 export type WindowsState = z.infer<typeof windowsStateSchema>;
 
@@ -275,6 +277,8 @@ export interface CanonicalWindows {
   auditFailedLogons: boolean;
   failedLogonSources: Array<{ ip: string; count: number; logonType: number | null }>;
   damage: { cimClasses: string[]; eventLogs: string[] };
+  /** path -> text, sorted by path */
+  files: Record<string, string>;
 }
 
 /** Event ids the fleet knows (CONTRACTS §1, §1b): canonical form lists each, 0 when absent. */
@@ -417,5 +421,6 @@ export function canonicalWindows(w: WindowsState): CanonicalWindows {
     auditFailedLogons: w.auditFailedLogons ?? true,
     failedLogonSources: w.failedLogonSources.map((s) => ({ ip: s.ip, count: s.count, logonType: s.logonType ?? null })),
     damage: { cimClasses: [...(w.damage?.cimClasses ?? [])], eventLogs: [...(w.damage?.eventLogs ?? [])] },
+    files: Object.fromEntries(Object.entries(w.files ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
   };
 }

@@ -30,7 +30,7 @@ const CNG_KEYS = 'C:\\ProgramData\\Microsoft\\Crypto\\Keys';
 const DEFAULT_GUID = '6f1c2a3b-4d5e-4f60-8a71-92b3c4d5e6f7';
 const RDP_KEY_CONTAINER = 'TSSecKeySet1';
 const TS_POLICY = 'SOFTWARE\\Policies\\Microsoft\\Windows NT\\Terminal Services';
-const SYSTEM_TOKEN = ['S-1-5-18', 'S-1-5-32-544', 'S-1-1-0', 'S-1-5-11'];
+export const SYSTEM_TOKEN = ['S-1-5-18', 'S-1-5-32-544', 'S-1-1-0', 'S-1-5-11'];
 const RIGHT_MASK: Record<string, number> = { F: 0x1f01ff, M: 0x1301bf, RX: 0x1200a9, R: 0x120089, W: 0x100116, special: 0x20183 };
 const NEED_SIDS = ['S-1-5-18', 'S-1-5-32-544', 'S-1-5-20', 'S-1-1-0', 'S-1-5-11'];
 const FOLDER_GRANTS: Array<[string, string]> = [['S-1-5-18', 'F'], ['S-1-5-32-544', 'F']];
@@ -71,7 +71,7 @@ function ace(e: string): { sid: string; right: string; deny: boolean } {
 }
 
 /** Windows access check as the model simplifies it: Deny first, the owner always has READ_CONTROL and WRITE_DAC. */
-function access(acl: readonly string[] | null, owner: string, token: readonly string[], mask: number): boolean {
+export function access(acl: readonly string[] | null, owner: string, token: readonly string[], mask: number): boolean {
   let granted = 0;
   let denied = 0;
   for (const e of acl ?? []) {
@@ -108,8 +108,8 @@ function aclGrant(acl: string[], sid: string, right: string): string[] {
   return out;
 }
 
-/** The modelled Windows the scripts run on, over the fleet state, with the virtual clock. */
-class Box {
+/** The modelled Windows the scripts run on, over the fleet state, with the virtual clock (also the undo scripts', vm-interior-undo.ts). */
+export class Box {
   t = 0;
   changed = false;
   constructor(
@@ -386,7 +386,7 @@ function portStrings(p: number | string | string[] | undefined): string[] {
   return Array.isArray(p) ? [...p] : [String(p)];
 }
 
-function svcFailure(st: Status, r: string): void {
+export function svcFailure(st: Status, r: string): void {
   st.svcError = r;
   st.status = r.endsWith(':timeout') ? 'timeout' : 'service-error';
 }
@@ -559,7 +559,7 @@ function changeRdpPort(b: Box, ps: ScriptParameter[]): Status {
   const term = b.service('TermService');
   if (!term) return { ...st, status: 'failed', error: '80131501' };
   const ruleBefore = b.ruleState(builtin);
-  st.before = { port: old, rule: ruleBefore };
+  st.before = { port: old, rule: ruleBefore, udp: b.ruleState('RemoteDesktop-UserMode-In-UDP') };
   const termPid = b.pid('TermService', term);
   const busy = b.listeningPids(n).some((p) => p !== termPid);
   const covers = ruleBefore !== null && ruleBefore.enabled === true && (ruleBefore.localPort as string[]).includes(String(n));
@@ -697,7 +697,7 @@ function renewRdpCert(b: Box): Status {
   return st;
 }
 
-function aclEntries(acl: string[] | null, owner: string): string[] | null {
+export function aclEntries(acl: string[] | null, owner: string): string[] | null {
   return access(acl, owner, SYSTEM_TOKEN, 0x20000) ? [...(acl ?? [])] : null;
 }
 
@@ -716,10 +716,72 @@ function grantsOk(entries: string[] | null, key: boolean): boolean {
   return !key || entries.some((e) => ['S-1-5-20:R', 'S-1-5-20:RX', 'S-1-5-20:M', 'S-1-5-20:F'].includes(e));
 }
 
+// ---- the ACL backup of fix-reset-machinekeys-acl and its undo (files kept in the fleet state, windows.files) ----
+export const RSA = 'C:\\ProgramData\\Microsoft\\Crypto\\RSA';
+export const BACKUP_DIR = 'C:\\ProgramData\\RDP Doctor\\backups';
+export const sha256 = (text: string): string => createHash('sha256').update(text, 'utf8').digest('hex');
+
+/** The item an ACL path names (the model's Get-AclItem: MachineKeys or the RDP key file, compared case-insensitively). */
+export function aclItem(b: Box, path: string): 'mk' | 'key' | null {
+  if (path.toLowerCase() === MK.toLowerCase()) return 'mk';
+  const k = b.keyFilePath();
+  return k !== null && path.toLowerCase() === k.toLowerCase() ? 'key' : null;
+}
+
+export function itemAcl(b: Box, item: 'mk' | 'key'): { acl: string[] | null; owner: string } {
+  return item === 'mk' ? { acl: b.w.machineKeysAcl, owner: b.mkOwner() } : { acl: b.w.rdpKeyFileAcl, owner: b.keyOwner() };
+}
+
+/** Get-AclOwner of the scripts: the owner's SID, null when Get-Acl fails (no such item, no READ_CONTROL). */
+export function aclOwner(b: Box, path: string): string | null {
+  const item = aclItem(b, path);
+  if (!item) return null;
+  const a = itemAcl(b, item);
+  return access(a.acl, a.owner, SYSTEM_TOKEN, 0x20000) ? a.owner : null;
+}
+
+/** `icacls MachineKeys /save <file> /t /c /q`: the folder, then the RDP key file, each readable one as "name\r\nD:acl\r\n". */
+function icaclsSave(b: Box): string {
+  let text = '';
+  const k = b.keyFilePath();
+  for (const [item, name] of [['mk', 'MachineKeys'], ...(k ? [['key', `MachineKeys\\${k.slice(MK.length + 1)}`]] : [])] as Array<['mk' | 'key', string]>) {
+    const a = itemAcl(b, item);
+    if (!access(a.acl, a.owner, SYSTEM_TOKEN, 0x20000)) continue;
+    text += `${name}\r\nD:${(a.acl ?? []).join(';')}\r\n`;
+  }
+  return text;
+}
+
+export function backupNames(text: string): string[] {
+  const lines = text.split(/\r?\n/).filter((l) => l !== '');
+  const out: string[] = [];
+  for (let i = 0; i + 1 < lines.length; i += 2) out.push(lines[i]);
+  return out;
+}
+
+/** Get-AclPrint of the scripts: 16 hex digits of SHA-256 over "name=owner=acl" of each item in the backup. */
+export function aclPrint(b: Box, names: string[]): string {
+  const parts = names.map((n) => {
+    const path = `${RSA}\\${n}`;
+    const item = aclItem(b, path);
+    const entries = item ? aclEntries(itemAcl(b, item).acl, itemAcl(b, item).owner) : null;
+    return `${n}=${aclOwner(b, path) ?? ''}=${(entries ?? []).join(';')}`;
+  });
+  return sha256(parts.join('|')).slice(0, 16);
+}
+
+export function setKeptFile(w: WindowsState, path: string, text: string): void {
+  const files = { ...(w.files ?? {}) };
+  const same = Object.keys(files).find((k) => k.toLowerCase() === path.toLowerCase());
+  if (same !== undefined) delete files[same];
+  files[path] = text;
+  w.files = files;
+}
+
 function resetMachineKeysAcl(b: Box, ps: ScriptParameter[], now: Date): Status {
   const w = b.w;
   const scope = param(ps, 'Scope', 'rdpkey');
-  const st: Status = { id: 'fix-reset-machinekeys-acl', ok: false, status: 'failed', scope: null, backup: null, restore: null, keyFile: null, files: 0, failed: 0, tookOwnership: 0, verified: null, before: null, step: null };
+  const st: Status = { id: 'fix-reset-machinekeys-acl', ok: false, status: 'failed', scope: null, backup: null, backupHash: null, restore: null, keyFile: null, files: 0, failed: 0, tookOwnership: 0, verified: null, owners: null, after: null, before: null, step: null };
   if (scope !== 'rdpkey' && scope !== 'all') return { ...st, status: 'bad-param', step: 'scope' };
   st.scope = scope;
   st.step = 'read';
@@ -741,9 +803,14 @@ function resetMachineKeysAcl(b: Box, ps: ScriptParameter[], now: Date): Status {
     return { ...st, ok: true, verified: !!key, status: scope === 'rdpkey' && !key ? 'key-file-not-found' : 'noop', step: null };
   }
   st.step = 'backup';
-  const bk = `C:\\Windows\\Temp\\rdp-doctor-machinekeys-acl-${now.toISOString().replace(/[-:T]/g, '').slice(0, 14)}.txt`;
+  const bk = `${BACKUP_DIR}\\machinekeys-acl-${now.toISOString().replace(/[-:T]/g, '').slice(0, 14)}.txt`;
+  const saved = icaclsSave(b);
+  setKeptFile(w, bk, saved);
+  const bkNames = backupNames(saved);
   st.backup = bk;
-  st.restore = `icacls "C:\\ProgramData\\Microsoft\\Crypto\\RSA" /restore "${bk}"`;
+  st.backupHash = sha256(saved);
+  st.restore = `icacls "${RSA}" /restore "${bk}"`;
+  st.owners = { folder: aclOwner(b, MK), key: key ? aclOwner(b, key) : null };
   let took = 0;
   const repair = (kind: 'mk' | 'key', grants: Array<[string, string]>): boolean => {
     const get = (): { acl: string[] | null; owner: string } => (kind === 'mk' ? { acl: w.machineKeysAcl, owner: b.mkOwner() } : { acl: w.rdpKeyFileAcl, owner: b.keyOwner() });
@@ -787,6 +854,9 @@ function resetMachineKeysAcl(b: Box, ps: ScriptParameter[], now: Date): Status {
   st.files = ok;
   st.failed = failed;
   st.tookOwnership = took;
+  // undo only from a complete backup: icacls /save skips an item it may not read
+  const has = (n: string): boolean => bkNames.some((x) => x.toLowerCase() === n.toLowerCase());
+  if (has('MachineKeys') && (!key || has(`MachineKeys\\${key.slice(key.lastIndexOf('\\') + 1)}`))) st.after = aclPrint(b, bkNames);
   st.step = 'termservice';
   const term = b.service('TermService');
   const r = b.restartRdp(st, !!term && term.state === 'Running');
@@ -935,7 +1005,7 @@ const policyTouches = (w: WindowsState, fragment: string): string[] =>
 
 /** The change each fix script makes inside the VM, the line it prints, and what follows in the simulator. */
 export function runFixInside(vm: FleetVm, w: WindowsState, scriptId: string, ps: ScriptParameter[], now: Date): InteriorResult {
-  if (scriptId.startsWith('undo-')) return runUndoInside(vm, w, scriptId, ps);
+  if (scriptId.startsWith('undo-')) return runUndoInside(vm, w, scriptId, ps, now);
   let r: FixEmulation;
   const tlsBefore: Record<string, { Enabled?: number; DisabledByDefault?: number }> = {};
   for (const [k, v] of Object.entries(w.schannelServer)) tlsBefore[k] = { ...v };

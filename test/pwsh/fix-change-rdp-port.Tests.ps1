@@ -14,6 +14,7 @@ Describe 'fix-change-rdp-port' {
         $r.Status.firewall | Should -Be 'moved'
         $r.Status.before.port | Should -Be 3389
         $r.Status.before.rule.localPort | Should -Be @('3389')
+        $r.Status.before.Contains('udp') | Should -BeTrue
         $r.Windows.rdpPort | Should -Be 3390
         @($r.Windows.firewallRdpRule.localPort | ForEach-Object { [string]$_ }) | Should -Be @('3390')
         @($r.Windows.firewall.rules | Where-Object { $_.name -eq 'RDPDoctor-RDP-In-TCP' }).Count | Should -Be 0

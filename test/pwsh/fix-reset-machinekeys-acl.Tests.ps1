@@ -18,7 +18,11 @@ Describe 'fix-reset-machinekeys-acl' {
         $r = Invoke-Fix -Windows $w -Script $S -Parameters @{ Scope = 'rdpkey' }
         Assert-FixLine $r
         $r.Status.status | Should -Be 'done'
-        $r.Status.backup | Should -Match '^C:\\Windows\\Temp\\rdp-doctor-machinekeys-acl-\d{14}\.txt$'
+        $r.Status.backup | Should -Match '^C:\\ProgramData\\RDP Doctor\\backups\\machinekeys-acl-\d{14}\.txt$'
+        # the backup stays on the VM (the model keeps it in the state's files) and its hash is printed
+        $r.Windows.files[$r.Status.backup] | Should -Match '^MachineKeys\r\nD:'
+        $r.Status.backupHash | Should -Match '^[0-9a-f]{64}$'
+        $r.Status.after | Should -Match '^[0-9a-f]{16}$'
         $r.Status.before.key | Should -Be @('S-1-5-18:F', 'S-1-5-32-544:F')
         $r.Status.verified | Should -BeTrue
         $r.Windows.rdpKeyFileAcl | Should -Contain 'S-1-5-20:R'

@@ -109,7 +109,7 @@ describe('demo fleet: fixes change the simulated VM the way the real scripts wou
     const out = interior.run(vm, run.scriptId, run.parameters, NOW);
     const status = JSON.parse(out.stdout) as Record<string, unknown>;
     expect(status).toMatchObject({ ok: true, status: 'done', scope: 'rdpkey' });
-    expect(String(status.backup)).toMatch(/^C:\\Windows\\Temp\\rdp-doctor-machinekeys-acl-\d{14}\.txt$/);
+    expect(String(status.backup)).toMatch(/^C:\\ProgramData\\RDP Doctor\\backups\\machinekeys-acl-\d{14}\.txt$/);
     expect(out.restartPending).toBe(true);
     expect(diagnose(vm, interior).findings.map((f) => f.id)).toEqual(['cert-key-errors-logged']);
     interior.onRestart?.(vm);

@@ -135,35 +135,86 @@ const paramsArb: Record<string, fc.Arbitrary<ScriptParameter[]>> = {
     ]),
 };
 
-/** fix -> undo chains: the undo parameters undo.ts derives from what the emulated fix printed. */
-const CHAINS: Array<[FixId, string, ScriptParameter[]]> = [
+/** undo-change-rdp-port and undo-reset-machinekeys-acl: their own states (no damaged firewall provider: both write rules or ACLs) and parameters. */
+const noDamage = (w: WindowsState): WindowsState => ({ ...w, damage: undefined });
+const withUdp = fc.tuple(stateArb, fc.constantFrom<null | string | string[]>(null, '3389', ['3390'], 'Any')).map(([w, udp]) =>
+  noDamage(udp === null ? w : { ...w, firewall: { rules: [{ name: 'RemoteDesktop-UserMode-In-UDP', protocol: 'UDP', localPort: udp }] } }),
+);
+const ACL_BACKUP = 'C:\\ProgramData\\RDP Doctor\\backups\\machinekeys-acl-20261130120000.txt';
+const withBackup = fc.tuple(stateArb, fc.constantFrom<string | null>(null, 'MachineKeys\r\nD:S-1-5-32-544:F\r\n', 'Other\r\nD:S-1-5-32-544:F\r\n', '')).map(([w, text]) =>
+  noDamage(text === null ? w : { ...w, files: { [ACL_BACKUP]: text } }),
+);
+const STATE_ARB: Record<string, fc.Arbitrary<WindowsState>> = { 'undo-change-rdp-port': withUdp, 'undo-reset-machinekeys-acl': withBackup };
+paramsArb['undo-change-rdp-port'] = fc
+  .tuple(
+    fc.constantFrom('3389', '3390', '443', '5985', '0', '70000', 'x', ''),
+    fc.constantFrom('keep', 'KEEP', '0', '1', '1', '2'),
+    fc.constantFrom('True', 'False', 'false', 'x'),
+    fc.constantFrom('3389', '3389.3390', 'Any', '3389-3390', '', '0', '70000'),
+    fc.constantFrom('keep', '3389', '3390', 'x'),
+  )
+  .map(([port, e, en, lp, udp]) => [
+    { name: 'Port', value: port },
+    { name: 'RuleExists', value: e },
+    { name: 'RuleEnabled', value: en },
+    { name: 'RuleLocalPort', value: lp },
+    { name: 'UdpLocalPort', value: udp },
+  ]);
+paramsArb['undo-reset-machinekeys-acl'] = fc
+  .tuple(
+    fc.constantFrom('20261130120000', '20261130120000', '2026113012000x'),
+    fc.constantFrom('0'.repeat(64), 'A'.repeat(64)),
+    fc.constantFrom('0123456789abcdef', '0123456789abcdef', 'nothex'),
+    fc.constantFrom('keep', 'S-1-5-32-544', 'S-1-5-18', 'bob'),
+    fc.constantFrom('keep', 'keep', 'S-1-5-32-544'),
+    fc.constantFrom('', 'f686aace6942fb7f7ceb231212eef4a4_6f1c2a3b-4d5e-4f60-8a71-92b3c4d5e6f7', 'b64.Li4vLi4v'),
+  )
+  .map(([stamp, hash, after, fo, ko, key]) => [
+    { name: 'Stamp', value: stamp },
+    { name: 'BackupHash', value: hash },
+    { name: 'After', value: after },
+    { name: 'FolderOwner', value: fo },
+    { name: 'KeyOwner', value: ko },
+    { name: 'KeyFile', value: key },
+  ]);
+
+/** fix -> undo chains: the undo parameters undo.ts derives from what the emulated fix printed (on a state made for the fix). */
+const brokenAcl = (w: WindowsState): WindowsState => noDamage({ ...w, rdpKeyFileAcl: ['S-1-5-18:F', 'S-1-5-32-544:F'], machineKeysAcl: [...w.machineKeysAcl, 'S-1-5-20:R:deny'] });
+const CHAINS: Array<[FixId, string, ScriptParameter[], ((w: WindowsState) => WindowsState)?]> = [
   ['enable-tls', 'fix-enable-tls', [{ name: 'Tls10', value: '1' }, { name: 'Tls11', value: '1' }]],
   ['enable-tls', 'fix-enable-tls', []],
   ['enable-nla', 'fix-enable-nla', []],
   ['fix-firewall-rule', 'fix-fix-firewall-rule', []],
+  ['change-rdp-port', 'fix-change-rdp-port', [{ name: 'Port', value: '3391' }], (w) => noDamage({ ...w, firewall: { rules: [{ name: 'RemoteDesktop-UserMode-In-UDP', protocol: 'UDP', localPort: w.rdpPort }] } })],
+  ['reset-machinekeys-acl', 'fix-reset-machinekeys-acl', [{ name: 'Scope', value: 'rdpkey' }], brokenAcl],
+  ['reset-machinekeys-acl', 'fix-reset-machinekeys-acl', [{ name: 'Scope', value: 'all' }], brokenAcl],
 ];
 
 function buildRuns(): Run[] {
   const runs: Run[] = [];
   const dir = scriptsDir();
   UNDO_SCRIPT_IDS.forEach((id, i) => {
-    const cases = fc.sample(fc.tuple(stateArb, paramsArb[id]), { seed: SEED + i, numRuns: PER_SCRIPT });
+    const cases = fc.sample(fc.tuple(STATE_ARB[id] ?? stateArb, paramsArb[id]), { seed: SEED + i, numRuns: PER_SCRIPT });
     cases.forEach(([w, ps], k) => {
       runs.push({ id: `gen${k}/${id}`, scriptId: id, windows: w, scriptPath: join(dir, `${id}.ps1`), parameters: ps, now: NOW });
       // the same undo again on the state the first run left (the emulation's; the first run's check holds it equal)
       const after = structuredClone(w);
-      emulateUndo(after, id, ps);
+      emulateUndo(after, id, ps, new Date(NOW));
       runs.push({ id: `again${k}/${id}`, scriptId: id, windows: after, scriptPath: join(dir, `${id}.ps1`), parameters: ps, now: NOW });
     });
   });
-  CHAINS.forEach(([fixId, fixScript, fixParams], i) => {
+  CHAINS.forEach(([fixId, fixScript, fixParams, prepare], i) => {
     const states = fc.sample(stateArb, { seed: SEED + 100 + i, numRuns: PER_SCRIPT });
     states.forEach((w, k) => {
-      const after = structuredClone(w);
+      const after = structuredClone(prepare ? prepare(w) : w);
       const fixed = emulateFix(after, fixScript, fixParams, new Date(NOW));
       const undo = undoScriptFor(fixId, JSON.parse(fixed.stdout) as Record<string, unknown>);
       if (!undo) return;
       runs.push({ id: `chain${i}.${k}/${undo.id}`, scriptId: undo.id, windows: after, scriptPath: join(dir, `${undo.id}.ps1`), parameters: undo.parameters, now: NOW });
+      // the undo once more, on the state the first undo left: a noop (the ACL undo: its backup is gone)
+      const twice = structuredClone(after);
+      emulateUndo(twice, undo.id, undo.parameters, new Date(NOW));
+      runs.push({ id: `chainagain${i}.${k}/${undo.id}`, scriptId: undo.id, windows: twice, scriptPath: join(dir, `${undo.id}.ps1`), parameters: undo.parameters, now: NOW });
     });
   });
   return runs;
@@ -206,7 +257,7 @@ if (!available) {
           continue;
         }
         const w = structuredClone(run.windows);
-        const e = emulateUndo(w, scriptId, run.parameters);
+        const e = emulateUndo(w, scriptId, run.parameters, new Date(NOW));
         const problems: string[] = [];
         if (m.stderr) problems.push(`model stderr: ${m.stderr.slice(0, 300)}`);
         if (m.hung) problems.push('model run hung');
@@ -220,7 +271,8 @@ if (!available) {
       }
       expect(mismatches.slice(0, 3)).toEqual([]);
       // the generated cases reach the change, the noop and the refusal, and undo a fix at least once
-      expect([...statuses].sort()).toEqual(expect.arrayContaining(['bad-param', 'done', 'noop']));
+      // (the ACL undo has no noop: its backup is gone after it ran)
+      expect([...statuses].sort()).toEqual(expect.arrayContaining(scriptId === 'undo-reset-machinekeys-acl' ? ['bad-param', 'done', 'backup-missing', 'backup-changed'] : ['bad-param', 'done', 'noop']));
       expect(chains).toBeGreaterThan(0);
     });
   });

@@ -22,10 +22,14 @@ const STATUS: Partial<Record<FixId, Record<string, unknown>>> = {
   'reset-machinekeys-acl': {
     ok: true,
     status: 'done',
-    restore: 'icacls "C:\\ProgramData\\Microsoft\\Crypto\\RSA" /restore "C:\\Windows\\Temp\\rdp-doctor-machinekeys-acl-20261130195300.txt"',
+    backup: 'C:\\ProgramData\\RDP Doctor\\backups\\machinekeys-acl-20261130195300.txt',
+    backupHash: 'a'.repeat(64),
+    keyFile: null,
+    owners: { folder: 'S-1-5-32-544', key: null },
+    after: '0123456789abcdef',
     before: { folder: ['S-1-5-18:F'], key: null },
   },
-  'change-rdp-port': { ok: true, status: 'done', oldPort: 3389, port: 3390, before: { port: 3389 } },
+  'change-rdp-port': { ok: true, status: 'done', oldPort: 3389, port: 3390, firewall: 'moved', before: { port: 3389, rule: { enabled: true, localPort: ['3389'] }, udp: null } },
 };
 
 function jobOf(fixId: string, over: Partial<Job> = {}, status: Record<string, unknown> | undefined = STATUS[fixId as FixId]): Job {
@@ -64,12 +68,19 @@ describe('undo offer: every catalogue fix either offers Undo or says why not', (
     expect(noUndoFor(jobOf('restart-vm', { state: 'failed' }))).toBeNull();
   });
 
-  it('change-rdp-port names the old port; reset-machinekeys-acl shows only its own restore command', () => {
-    expect(noUndoFor(jobOf('change-rdp-port'))).toEqual({ key: 'plans.undo.none.change-rdp-port-old', params: { port: '3389' } });
-    expect(noUndoFor(jobOf('change-rdp-port', {}, { ok: true, status: 'done', oldPort: '3389; x' }))?.key).toBe('plans.undo.none.change-rdp-port');
-    expect(noUndoFor(jobOf('reset-machinekeys-acl'))?.key).toBe('plans.undo.none.reset-machinekeys-acl-restore');
-    const forged = { ...STATUS['reset-machinekeys-acl'], restore: 'icacls "C:\\ProgramData\\Microsoft\\Crypto\\RSA" /restore "C:\\x.txt" & [click](https://evil)' };
-    expect(noUndoFor(jobOf('reset-machinekeys-acl', {}, forged))).toEqual({ key: 'plans.undo.none.reset-machinekeys-acl', params: {} });
+  it('change-rdp-port and reset-machinekeys-acl: Undo only from before-values that validate', () => {
+    const port = STATUS['change-rdp-port']!;
+    // a status line from before the fix recorded the UDP rule, a WinRM port, a forged port
+    expect(undoAvailable(jobOf('change-rdp-port', {}, { ...port, before: { port: 3389, rule: { enabled: true, localPort: ['3389'] } } }))).toBe(false);
+    expect(undoAvailable(jobOf('change-rdp-port', {}, { ...port, oldPort: 5985, before: { port: 5985, rule: { enabled: true, localPort: ['5985'] }, udp: null } }))).toBe(false);
+    expect(undoAvailable(jobOf('change-rdp-port', {}, { ...port, oldPort: '3389; x' }))).toBe(false);
+    // an old port under 1025 is put back as recorded
+    expect(undoAvailable(jobOf('change-rdp-port', {}, { ...port, oldPort: 443, before: { port: 443, rule: { enabled: true, localPort: ['443'] }, udp: null } }))).toBe(true);
+    const acl = STATUS['reset-machinekeys-acl']!;
+    // a backup outside the fix's folder (the Temp file of older versions), a forged path, no fingerprint (incomplete backup)
+    expect(noUndoFor(jobOf('reset-machinekeys-acl', {}, { ...acl, backup: 'C:\\Windows\\Temp\\rdp-doctor-machinekeys-acl-20261130195300.txt' }))?.key).toBe('plans.undo.none.noBeforeValues');
+    expect(undoAvailable(jobOf('reset-machinekeys-acl', {}, { ...acl, backup: 'C:\\ProgramData\\RDP Doctor\\backups\\machinekeys-acl-20261130195300.txt" & x' }))).toBe(false);
+    expect(undoAvailable(jobOf('reset-machinekeys-acl', {}, { ...acl, after: null }))).toBe(false);
   });
 
   it.each(LANGS)('the completed-fix card shows the reason instead of the Undo button (%s)', (lang) => {
@@ -78,12 +89,12 @@ describe('undo offer: every catalogue fix either offers Undo or says why not', (
       id: '9a0c2f4e-1d7b-4c36-9d8e-0a8f2f5d9b22', incidentId, vmId, vmName: 'vm-web-01', fixId: 'reset-machinekeys-acl', params: {}, paramsHash: 'h',
       requester: { id: '29:user', name: 'Alex' }, lang, state: 'approved', createdAt: '2026-11-25T10:00:00Z', expiresAt: '2026-11-25T11:00:00Z', cards: [],
     };
-    const job = jobOf('reset-machinekeys-acl', { lang });
-    const card = approvalCard(t, { approval, job, view: 'status', refreshUserIds: [], publicBaseUrl: 'https://x.example.com', canUndo: undoAvailable(job), noUndo: noUndoFor(job) });
+    const job = jobOf('renew-rdp-cert', { lang });
+    const card = approvalCard(t, { approval: { ...approval, fixId: 'renew-rdp-cert' }, job, view: 'status', refreshUserIds: [], publicBaseUrl: 'https://x.example.com', canUndo: undoAvailable(job), noUndo: noUndoFor(job) });
     expect(cardProblems(card)).toEqual([]);
     const text = cardText(card);
     expect(text).toContain(t('plans.undo.none.title'));
-    expect(text).toContain('rdp-doctor-machinekeys-acl-20261130195300.txt');
+    expect(text).toContain(t('plans.undo.none.renew-rdp-cert'));
     expect(JSON.stringify(card)).not.toContain('fix.undo');
     const undoable = jobOf('enable-tls', { lang });
     const card2 = approvalCard(t, { approval: { ...approval, fixId: 'enable-tls' }, job: undoable, view: 'status', refreshUserIds: [], publicBaseUrl: 'https://x.example.com', canUndo: undoAvailable(undoable), noUndo: noUndoFor(undoable) });

@@ -6,6 +6,7 @@ import { badInput, ev, findingOf, noParams, parseParams, requireFacts, scriptRun
 import { portMoveChanges } from './nsg-changes';
 import type { FixRun } from '../fixes';
 import type { Cause } from './types';
+import { undoChangeRdpPort } from '../undo-more';
 
 const STOPPED = { id: 'termservice-stopped', severity: 'critical' } as const;
 const CONFLICT = { id: 'rdp-port-conflict', severity: 'critical' } as const;
@@ -106,11 +107,7 @@ export const listener = {
       kind: 'script',
       scriptId: 'fix-change-rdp-port',
       params: changeParams,
-      noUndoReason: 'change-rdp-port',
-      noUndoDetail: (status) => {
-        const old = status?.oldPort;
-        return typeof old === 'number' && Number.isInteger(old) && old >= 1 && old <= 65535 ? { key: 'plans.undo.none.change-rdp-port-old', params: { port: String(old) } } : null;
-      },
+      undo: undoChangeRdpPort,
       readsNsgs: true,
       inputs: [{ id: 'port', type: 'number', labelKey: 'fixes.input.port', errorKey: 'fixes.input.portError', placeholder: '3390', min: 1025, max: 65535 }],
       build(params, facts, ctx): FixRun {

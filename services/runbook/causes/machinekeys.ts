@@ -5,11 +5,10 @@ import { countText, eventCount, grantsFull, grantsRead, isDeny, KEY_READER_SIDS,
 import { ev, findingOf, parseParams, scriptRun } from './kit';
 import type { FixRun } from '../fixes';
 import type { Cause } from './types';
+import { undoResetMachineKeysAcl } from '../undo-more';
 
 const ACL = { id: 'machinekeys-acl-broken', severity: 'critical' } as const;
 const LOGGED = { id: 'cert-key-errors-logged', severity: 'critical' } as const;
-/** The restore command fix-reset-machinekeys-acl printed: its own fixed shape only (it is shown on a card). */
-const RESTORE_CMD = /^icacls "C:\\ProgramData\\Microsoft\\Crypto\\RSA" \/restore "C:\\Windows\\Temp\\rdp-doctor-machinekeys-acl-[0-9]{14}\.txt"$/;
 const resetParams = z.strictObject({ scope: z.enum(['rdpkey', 'all']).optional() });
 
 /** TermService cannot read the certificate's key: the key file's or the MachineKeys folder's ACL, or the errors Schannel logged for it. */
@@ -47,9 +46,7 @@ export const machinekeys = {
       kind: 'script',
       scriptId: 'fix-reset-machinekeys-acl',
       params: resetParams,
-      noUndoReason: 'reset-machinekeys-acl',
-      noUndoDetail: (status) =>
-        typeof status?.restore === 'string' && RESTORE_CMD.test(status.restore) ? { key: 'plans.undo.none.reset-machinekeys-acl-restore', params: { restore: status.restore } } : null,
+      undo: undoResetMachineKeysAcl,
       inputs: [
         {
           id: 'scope',

@@ -6,7 +6,8 @@
 # 3. bounded TermService restart (sc.exe + timed poll; status "timeout" naming a stuck service);
 # 4. only when TermService listens on the new port, the built-in rules move to it and the RDP Doctor rule goes.
 # Ports in Windows' default dynamic range (49152-65535) are refused: an outgoing connection may take them.
-# The NSG rule for the new port is changed through ARM by the bot. Prints its before-values under "before".
+# The NSG rule for the new port is changed through ARM by the bot. Prints its before-values under "before": the
+# port, the built-in TCP rule and the UDP rule RemoteDesktop-UserMode-In-UDP (enabled, ports; null when absent).
 # Idempotent, non-interactive; prints one JSON status line and always exits 0. Never restarts the VM.
 param(
     [string]$Port = ''
@@ -213,7 +214,7 @@ try {
             throw 'TermService not found'
         }
         $ruleBefore = Get-RuleState $builtin
-        $status.before = [ordered]@{ port = $old; rule = $ruleBefore }
+        $status.before = [ordered]@{ port = $old; rule = $ruleBefore; udp = (Get-RuleState 'RemoteDesktop-UserMode-In-UDP') }
         $busy = @(Get-NetTCPConnection -LocalPort $new -State Listen -ErrorAction SilentlyContinue | Where-Object { [int]$_.OwningProcess -ne [int]$term.ProcessId })
         $covers = ($null -ne $ruleBefore -and $ruleBefore.enabled -and ($ruleBefore.localPort -contains [string]$new))
         $mineExists = ($null -ne (Get-NetFirewallRule -Name $mine -ErrorAction SilentlyContinue))

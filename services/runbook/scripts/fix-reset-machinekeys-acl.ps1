@@ -1,7 +1,10 @@
 # rdp-doctor-script: fix-reset-machinekeys-acl
 # RDP Doctor fix: let TermService (NETWORK SERVICE) read the RDP certificate's private key again.
-# 1. Saves the current ACLs of the MachineKeys folder and its files with icacls /save (the path is in the JSON;
-#    icacls keeps no owners). Nothing is saved or changed when the ACLs are already right ("noop").
+# 1. Saves the current ACLs of the MachineKeys folder and its files with icacls /save into its own folder,
+#    %ProgramData%\RDP Doctor\backups\machinekeys-acl-<UTC yyyyMMddHHmmss>.txt (the path, the SHA-256 of its text
+#    and the owners before are in the JSON: icacls keeps no owners). Nothing is saved or changed when the ACLs
+#    are already right ("noop"). After the change it prints "after", a fingerprint of the ACLs and owners of
+#    every item in the backup: undo-reset-machinekeys-acl restores the backup only while they are unchanged.
 # 2. Removes explicit Deny entries for the SIDs the key needs (SYSTEM, Administrators, NETWORK SERVICE, Everyone,
 #    Authenticated Users: a Deny is evaluated before any Allow, so a grant alone does not help), then grants
 #    SYSTEM and Administrators Full Control on the folder itself (no inheritance change).
@@ -338,7 +341,47 @@ function Repair-Item([string]$path, [string[]]$grants) {
     return ((Invoke-Grant $path $grants) -eq 0)
 }
 
-$status = [ordered]@{ id = 'fix-reset-machinekeys-acl'; ok = $false; status = 'failed'; scope = $null; backup = $null; restore = $null; keyFile = $null; files = 0; failed = 0; tookOwnership = 0; verified = $null; before = $null; step = $null }
+function Get-AclOwner([string]$path) {
+    try {
+        return [string](Get-Acl -LiteralPath $path -ErrorAction Stop).GetOwner([System.Security.Principal.SecurityIdentifier]).Value
+    } catch {
+        return $null
+    }
+}
+
+function Get-Sha256Hex([string]$text) {
+    $sha = [System.Security.Cryptography.SHA256]::Create()
+    $h = $sha.ComputeHash([System.Text.Encoding]::UTF8.GetBytes($text))
+    return (([BitConverter]::ToString($h)) -replace '-', '').ToLowerInvariant()
+}
+
+# icacls /save writes UTF-16LE [S]; the names are every other line, relative to the folder above MachineKeys
+function Read-AclBackup([string]$path) {
+    return [string](Get-Content -LiteralPath $path -Raw -Encoding Unicode -ErrorAction Stop)
+}
+
+function Get-BackupNames([string]$text) {
+    $lines = @($text -split "`r?`n" | Where-Object { $_ -ne '' })
+    $out = @()
+    for ($i = 0; $i + 1 -lt $lines.Count; $i += 2) {
+        $out += $lines[$i]
+    }
+    return ,$out
+}
+
+# 16 hex digits over the owner and the ACL of every item in the backup (the same in undo-reset-machinekeys-acl.ps1)
+function Get-AclPrint([string]$rsa, [string[]]$names) {
+    $parts = @()
+    foreach ($n in $names) {
+        $p = Join-Path $rsa $n
+        # a variable: @(Get-AclEntries ...) would wrap the array the function returns whole
+        $e = Get-AclEntries $p
+        $parts += ('{0}={1}={2}' -f $n, (Get-AclOwner $p), (@($e) -join ';'))
+    }
+    return (Get-Sha256Hex ($parts -join '|')).Substring(0, 16)
+}
+
+$status = [ordered]@{ id = 'fix-reset-machinekeys-acl'; ok = $false; status = 'failed'; scope = $null; backup = $null; backupHash = $null; restore = $null; keyFile = $null; files = 0; failed = 0; tookOwnership = 0; verified = $null; owners = $null; after = $null; before = $null; step = $null }
 try {
     if ($Scope -ne 'rdpkey' -and $Scope -ne 'all') {
         $status.status = 'bad-param'
@@ -378,13 +421,26 @@ try {
             $status.step = $null
         } else {
             $status.step = 'backup'
-            $bk = Join-Path $env:SystemRoot ('Temp\rdp-doctor-machinekeys-acl-{0}.txt' -f (Get-Date).ToUniversalTime().ToString('yyyyMMddHHmmss'))
+            $bkDir = Join-Path $env:ProgramData 'RDP Doctor\backups'
+            foreach ($d in @((Join-Path $env:ProgramData 'RDP Doctor'), $bkDir)) {
+                if (-not (Test-Path -LiteralPath $d -PathType Container)) {
+                    $null = New-Item -ItemType Directory -Path $d -ErrorAction Stop
+                }
+            }
+            $bk = Join-Path $bkDir ('machinekeys-acl-{0}.txt' -f (Get-Date).ToUniversalTime().ToString('yyyyMMddHHmmss'))
             $null = & icacls.exe $mk /save $bk /t /c /q 2>&1
             if (-not (Test-Path -LiteralPath $bk)) {
                 throw 'icacls /save wrote no backup'
             }
+            $bkText = Read-AclBackup $bk
+            $bkNames = Get-BackupNames $bkText
             $status.backup = $bk
+            $status.backupHash = Get-Sha256Hex $bkText
             $status.restore = ('icacls "{0}" /restore "{1}"' -f $rsa, $bk)
+            $status.owners = [ordered]@{ folder = (Get-AclOwner $mk); key = $null }
+            if ($key) {
+                $status.owners.key = Get-AclOwner $key
+            }
             if (-not $folderOk) {
                 $status.step = 'folder'
                 if (-not (Repair-Item $mk $FolderGrants)) {
@@ -398,6 +454,14 @@ try {
                 } else {
                     $status.failed = $status.failed + 1
                 }
+            }
+            # undo only from a complete backup: icacls /save skips an item it may not read
+            $complete = ($bkNames -contains 'MachineKeys')
+            if ($key -and $bkNames -notcontains ('MachineKeys\' + $key.Substring($key.LastIndexOf('\') + 1))) {
+                $complete = $false
+            }
+            if ($complete) {
+                $status.after = Get-AclPrint $rsa $bkNames
             }
             $status.step = 'termservice'
             $term = Get-RdSvc 'TermService'

@@ -75,6 +75,13 @@ function ConvertFrom-Iso([string]$s) {
 }
 
 # The same defaults as canonicalWindows() in services/simulator/fleet.ts (keep them equal).
+function ConvertTo-KeptFiles($f) {
+    $out = [ordered]@{}
+    if ($null -eq $f) { return $out }
+    foreach ($k in @($f.Keys)) { $out[[string]$k] = [string]$f[$k] }
+    return $out
+}
+
 function ConvertTo-CanonicalWindows($w) {
     $svc = [ordered]@{}
     foreach ($k in @($w.services.Keys)) { $svc[$k] = ConvertTo-CanonicalService $k $w.services[$k] }
@@ -196,6 +203,7 @@ function ConvertTo-CanonicalWindows($w) {
             cimClasses = (ConvertTo-ModelList (Get-Or $dmg 'cimClasses' @()))
             eventLogs = (ConvertTo-ModelList (Get-Or $dmg 'eventLogs' @()))
         }
+        files = (ConvertTo-KeptFiles $w.files)
     }
 }
 
@@ -221,14 +229,49 @@ function Initialize-WindowsModel {
         Boot = $Boot.ToUniversalTime()
         Hung = $false
         HungReason = $null
-        Files = [ordered]@{}        # extra files (backups etc.): full path (lower) -> @{ Path; Content }
+        Files = [ordered]@{}        # extra files (backups etc.): full path (lower) -> @{ Path; Dir; Content }
         ExtraKeys = [ordered]@{}    # registry keys/values outside the fleet's fields (lost at the end of the run)
         AddedEvents = New-Object System.Collections.ArrayList
         EventCache = @{}
     }
+    Import-ModelKeptFiles
 }
 
-function Get-WindowsModelState { return $script:M.W }
+# ---------------------------------------------------------------------------------------------
+# Files that persist between runs: what a script writes under C:\ProgramData\RDP Doctor (the product's
+# own folder: fix-reset-machinekeys-acl's icacls backups) is kept in the fleet state's `files` map
+# (path -> text) and loaded again by the next run on the same VM; folders are implied by the files in
+# them. Every other file a script writes (C:\Windows\Temp...) lives for the run only.
+# ---------------------------------------------------------------------------------------------
+$script:KEPT_ROOT = 'C:\ProgramData\RDP Doctor'
+
+function Import-ModelKeptFiles {
+    $files = $script:M.W.files
+    if ($null -eq $files) { return }
+    foreach ($path in @($files.Keys)) {
+        $q = ConvertTo-FilePath $path
+        # its folders down from the product's folder
+        $d = $q.Substring(0, $q.LastIndexOf('\'))
+        while ($d.Length -ge $script:KEPT_ROOT.Length -and -not $script:M.Files.Contains($d.ToLowerInvariant())) {
+            $script:M.Files[$d.ToLowerInvariant()] = @{ Path = $d; Dir = $true; Content = $null }
+            $d = $d.Substring(0, $d.LastIndexOf('\'))
+        }
+        $script:M.Files[$q.ToLowerInvariant()] = @{ Path = $q; Dir = $false; Content = [string]$files[$path] }
+    }
+}
+
+# the fleet `files` map after the run: the files under the product's folder
+function Export-ModelKeptFiles {
+    $out = [ordered]@{}
+    $root = $script:KEPT_ROOT.ToLowerInvariant() + '\'
+    foreach ($k in @($script:M.Files.Keys)) {
+        $f = $script:M.Files[$k]
+        if (-not $f.Dir -and $k.StartsWith($root)) { $out[$f.Path] = [string]$f.Content }
+    }
+    $script:M.W.files = $out
+}
+
+function Get-WindowsModelState { Export-ModelKeptFiles; return $script:M.W }
 
 function Get-WindowsModelInfo {
     [pscustomobject]@{

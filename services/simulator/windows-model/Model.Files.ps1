@@ -529,7 +529,12 @@ function Invoke-Icacls {
                     if ($first) { "$t $line"; $first = $false } else { (' ' * ($t.Length + 1)) + $line }
                 }
             } else {
-                $base = if ($recurse -and $t -ne (ConvertTo-FilePath $path)) { $t.Substring((ConvertTo-FilePath $path).TrimEnd('*').TrimEnd('\').Length + 1) } else { $t.Substring($t.LastIndexOf('\') + 1) }
+                # names relative to the folder /restore is later given: for `dir\*` that folder, for a folder
+                # itself its parent ("icacls d:\data /save f /t" then "icacls d:\ /restore f": the file lists
+                # `data` and `data\...`; TechNet wiki "How to Back Up and Restore NTFS and Share Permissions")
+                $given = ConvertTo-FilePath $path
+                $rel = $given.Substring(0, $given.LastIndexOf('\'))
+                $base = $t.Substring($rel.Length + 1)
                 [void]$saveText.Append("$base`r`nD:$((@($cur.Acl)) -join ';')`r`n")
                 if (-not $quiet) { "processed file: $t" }
             }
