@@ -2,6 +2,7 @@ import type { Translate } from '../services/i18n';
 import type { DiagnosisRecord } from '../services/incidents/model';
 import type { CauseInput } from '../services/runbook/causes';
 import { FIXES, isFixId, type FixId } from '../services/runbook/fixes';
+import { likelyCause, orderBySymptom } from '../services/runbook/symptoms';
 import { bind, markdownSafe, md, type CardJson } from './render';
 import { scriptView } from './script-view';
 import consentTemplate from './templates/consent.json';
@@ -129,7 +130,14 @@ type Detail = 'full' | 'noExplain' | 'firstEvidence';
 /** Evidence that names addresses and network rules: shown to approvers, not to self-service users. */
 export const DETAILED_EVIDENCE = /^runbook\.evidence\.(failedLogonSource|nsg[A-Za-z]*)$/;
 
-type FindingsData = { incidentId: string; diagnosis: DiagnosisRecord; requestable?: boolean; plain?: boolean };
+type FindingsData = {
+  incidentId: string;
+  diagnosis: DiagnosisRecord;
+  requestable?: boolean;
+  plain?: boolean;
+  /** what the user sees: orders the findings within a severity and names the likely cause (issue #14 item 5) */
+  symptom?: string;
+};
 
 export function findingsCard(raw: Translate, d: FindingsData): CardJson {
   const t = markdownSafe(raw);
@@ -158,8 +166,9 @@ function findingsCardAt(t: Translate, d: FindingsData, detail: Detail, withEvide
     const shown = f.evidence.filter((e) => !DETAILED_EVIDENCE.test(e.key)).map((e) => t(e.key, e.params));
     return shown.length < f.evidence.length ? [...shown, t('card.detailsForHelpdesk')] : shown;
   };
-  const { diagnosis } = d;
+  const diagnosis = { ...d.diagnosis, findings: orderBySymptom(d.diagnosis.findings, d.symptom) };
   const blocked = diagnosis.findings.some((f) => f.severity === 'blocker');
+  const likely = blocked ? null : likelyCause(diagnosis.findings, d.symptom);
   const agentDown = diagnosis.findings.some((f) => f.id === 'vm-agent-not-ready');
   const fixTitles = (findingId: string) =>
     diagnosis.fixes.filter((x) => x.addresses.includes(findingId)).map((x) => t(`fixes.${x.id}.title`));
@@ -193,6 +202,7 @@ function findingsCardAt(t: Translate, d: FindingsData, detail: Detail, withEvide
       // nothing explains the error: say what else to check (the client, the VPN, the account)
       summary: summaryKey === 'findings.summaryHealthy' ? `${t(summaryKey)}\n\n${t('chat.healthyNext')}` : t(summaryKey, { count: problems.length }),
       shortened: detail === 'full' ? '' : t('teams.findings.shortened'),
+      likely: likely ? t('intake.likelyCause', { symptom: t(`symptoms.${d.symptom}`), finding: t(`findings.${likely.id}.title`) }) : '',
       noFindings: t('findings.none'),
       stats: t('findings.stats', {
         runCommands: diagnosis.runCommandCalls,

@@ -119,7 +119,7 @@ export function registerDiagnosisVerbs(router: VerbRouter, deps: DiagnosisVerbDe
 /** The card that shows where an incident stands, for a click that came too late or twice. */
 function stateCard(t: ReturnType<typeof turnT>, incident: Incident, plain: boolean): CardJson {
   if (incident.diagnosis && (incident.state === 'diagnosed' || incident.state === 'blocked')) {
-    return findingsCard(t, { incidentId: incident.id, diagnosis: incident.diagnosis, plain });
+    return findingsCard(t, { incidentId: incident.id, diagnosis: incident.diagnosis, plain, symptom: incident.symptom });
   }
   if (incident.state === 'diagnosing') return progressCard(t, { vmName: incident.vmName ?? '', current: 'runCommand' });
   if (incident.state === 'cancelled') return cancelledCard(t, incident, false);
@@ -191,7 +191,7 @@ function createObserver(deps: DiagnosisVerbDeps): DiagnosisObserver {
     },
     async done(incident, record) {
       const t = translator(incident.lang, incident.tz);
-      await put(incident, findingsCard(t, { incidentId: incident.id, diagnosis: record, plain: !(deps.isApprover?.(incident.requester) ?? true) }));
+      await put(incident, findingsCard(t, { incidentId: incident.id, diagnosis: record, plain: !(deps.isApprover?.(incident.requester) ?? true), symptom: incident.symptom }));
       await notifier.send(incident.conversation, { type: 'message', text: t('findings.ready', { vm: record.vm.name }) });
     },
     async failed(incident, error: DomainError) {

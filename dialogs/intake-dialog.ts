@@ -67,7 +67,11 @@ export class IntakeDialog extends InterruptibleDialog {
     st.tries = opts.retry?.tries ?? 0;
     const text = opts.text ?? '';
     st.vmQuery = opts.retry ? undefined : (opts.vm ?? extractVmQuery(text) ?? undefined);
-    const symptom = opts.retry?.symptom ?? detectSymptom(text) ?? (opts.vm ? 'not-stated' : null);
+    // A VM named in the first message goes straight to consent: the symptom orders the
+    // explanation, never the checks, so a question about it is not worth a turn. Without a VM,
+    // a message that says only "it fails" ("RDP is broken") gets the question.
+    const detected = detectSymptom(text);
+    const symptom = opts.retry?.symptom ?? (st.vmQuery ? (detected ?? 'not-stated') : detected === 'generic' ? null : detected);
     if (symptom) return step.next(symptom);
     const t = turnT(step.context);
     // short button labels; the full messages people see in their client are in the card's body

@@ -3,9 +3,10 @@ import type { EffectiveNsg } from '../azure/gateway';
 import type { Lang } from '../i18n';
 import type { DiagnosticFacts } from '../runbook/diagnostic-output';
 import type { FixPlan } from '../runbook/plan';
+import type { Symptom } from '../runbook/symptoms';
 
-/** `not-stated`: the user named only the VM (`diagnose <vm>`), which says nothing about what they see. */
-export type Symptom = 'internal-error' | 'configuring-session' | 'cannot-connect' | 'other' | 'not-stated';
+/** What the user sees (the classification and what each points at: services/runbook/symptoms.ts). */
+export type { Symptom };
 
 export type IncidentState =
   | 'picking' // several VMs matched: waiting for the requester to choose

@@ -43,8 +43,6 @@ type Source =
   | { kind: 'cidr'; first: number; last: number; text: string }
   | { kind: 'tag'; name: string };
 
-/** Sources that are inside Azure (the default rules' tags): they do not make RDP reachable from outside. */
-const INTERNAL_TAGS = new Set(['virtualnetwork', 'azureloadbalancer']);
 const ANY_TOKENS = new Set(['*', 'any', '0.0.0.0/0', '::/0']);
 const PRIVATE_V4: Array<[number, number]> = [
   cidrRange('10.0.0.0', 8),
@@ -84,10 +82,6 @@ export function parseSource(token: string): Source {
     }
   }
   return { kind: 'tag', name: lower };
-}
-
-function isPublic(s: Source & { kind: 'cidr' }): boolean {
-  return !PRIVATE_V4.some(([a, b]) => s.first >= a && s.last <= b);
 }
 
 /** The named sources of a rule; the expansion is used only when nothing is named. */
@@ -147,28 +141,95 @@ export function matchingRules(nsg: EffectiveNsg, port: number): EffectiveSecurit
   return nsg.rules.filter((r) => coversTcpPort(r, port)).sort((a, b) => a.priority - b.priority);
 }
 
-/** Does a Deny for `d` stop every packet an Allow for `a` would let in (from outside Azure)? */
-function covers(d: Source, a: Source): boolean {
-  if (d.kind === 'any') return true;
-  if (d.kind === 'internet') return a.kind !== 'cidr' || isPublic(a);
-  if (d.kind === 'cidr') return a.kind === 'cidr' && a.first >= d.first && a.last <= d.last;
-  return a.kind === 'tag' && a.name === d.name;
+// --- who can still reach the port (issue #14 item 4, CONTRACTS §1: rdp-blocked-by-nsg) ---
+// A source is modelled as a set of IPv4 ranges plus opaque service tags. `VirtualNetwork` stands
+// for the private ranges (the VNet, peered VNets and on-premises over VPN use them), `Internet` for
+// the rest, `*` for both and every tag. An allow that only the virtual network can use is still an
+// allow: VPN, peering and Bastion users connect through it, so such a VM is not "blocked".
+
+const V4_LAST = 2 ** 32 - 1;
+type Ranges = Array<[number, number]>;
+interface AddrSet {
+  v4: Ranges;
+  /** service tags other than VirtualNetwork and Internet (AzureCloud, Storage, ...), lower case */
+  tags: Set<string>;
+  /** every tag (the source was `*`) */
+  allTags: boolean;
 }
 
-/** Common part of two sources; unknown tags are assumed to overlap (never claim "blocked" on a guess). */
-function intersect(a: Source, b: Source): Source | null {
-  if (a.kind === 'any') return b;
-  if (b.kind === 'any') return a;
-  if (a.kind === 'internet' && b.kind === 'internet') return a;
-  if (a.kind === 'cidr' && b.kind === 'cidr') {
-    if (a.last < b.first || b.last < a.first) return null;
-    return a.last - a.first <= b.last - b.first ? a : b;
+/** Service tags whose sources are Azure's own probes and control planes, never a person connecting. */
+export const NON_USER_TAGS = new Set(['azureloadbalancer', 'gatewaymanager', 'azuretrafficmanager']);
+
+const PRIVATE_RANGES: Ranges = normalize(PRIVATE_V4.map(([a, b]): [number, number] => [a, b]));
+const PUBLIC_RANGES: Ranges = subtractRanges([[0, V4_LAST]], PRIVATE_RANGES);
+
+function normalize(r: Ranges): Ranges {
+  const sorted = [...r].sort((x, y) => x[0] - y[0]);
+  const out: Ranges = [];
+  for (const [a, b] of sorted) {
+    const last = out[out.length - 1];
+    if (last && a <= last[1] + 1) last[1] = Math.max(last[1], b);
+    else out.push([a, b]);
   }
-  if (a.kind === 'internet' && b.kind === 'cidr') return isPublic(b) ? b : null;
-  if (b.kind === 'internet' && a.kind === 'cidr') return isPublic(a) ? a : null;
-  if (a.kind === 'cidr') return a;
-  if (b.kind === 'cidr') return b;
-  return a;
+  return out;
+}
+
+function subtractRanges(from: Ranges, minus: Ranges): Ranges {
+  let out = from;
+  for (const [c, d] of minus) {
+    const next: Ranges = [];
+    for (const [a, b] of out) {
+      if (d < a || c > b) next.push([a, b]);
+      else {
+        if (a < c) next.push([a, c - 1]);
+        if (d < b) next.push([d + 1, b]);
+      }
+    }
+    out = next;
+  }
+  return out;
+}
+
+function intersectRanges(x: Ranges, y: Ranges): Ranges {
+  const out: Ranges = [];
+  for (const [a, b] of x) for (const [c, d] of y) if (Math.max(a, c) <= Math.min(b, d)) out.push([Math.max(a, c), Math.min(b, d)]);
+  return normalize(out);
+}
+
+const EMPTY = (): AddrSet => ({ v4: [], tags: new Set(), allTags: false });
+const isEmpty = (s: AddrSet): boolean => s.v4.length === 0 && s.tags.size === 0 && !s.allTags;
+
+/** The addresses a source token stands for; `forAllow` leaves out the tags no user connects from. */
+function addrSetOf(src: Source, forAllow: boolean): AddrSet {
+  const s = EMPTY();
+  if (src.kind === 'any') return { v4: [[0, V4_LAST]], tags: new Set(), allTags: true };
+  if (src.kind === 'internet') s.v4 = PUBLIC_RANGES;
+  else if (src.kind === 'cidr') s.v4 = [[src.first, src.last]];
+  else if (src.name === 'virtualnetwork') s.v4 = PRIVATE_RANGES;
+  else if (!(forAllow && NON_USER_TAGS.has(src.name))) s.tags.add(src.name);
+  return s;
+}
+
+function union(x: AddrSet, y: AddrSet): AddrSet {
+  return { v4: normalize([...x.v4, ...y.v4]), tags: new Set([...x.tags, ...y.tags]), allTags: x.allTags || y.allTags };
+}
+
+/** What of `x` a Deny for `d` leaves: a deny of `Internet` takes the public service tags too. */
+function subtract(x: AddrSet, d: Source): AddrSet {
+  if (d.kind === 'any') return EMPTY();
+  const ds = addrSetOf(d, false);
+  const tagsGone = d.kind === 'internet';
+  return {
+    v4: subtractRanges(x.v4, ds.v4),
+    tags: tagsGone ? new Set() : new Set([...x.tags].filter((t) => !ds.tags.has(t))),
+    allTags: x.allTags && !tagsGone,
+  };
+}
+
+/** Sources both NSGs let through; a service tag is assumed to meet anything non-empty (never claim "blocked" on a guess). */
+function intersect(x: AddrSet, y: AddrSet): AddrSet {
+  if (isEmpty(x) || isEmpty(y)) return EMPTY();
+  return { v4: intersectRanges(x.v4, y.v4), tags: new Set([...x.tags, ...y.tags]), allTags: x.allTags && y.allTags };
 }
 
 export interface RuleRef {
@@ -183,13 +244,13 @@ export interface NsgVerdict {
   /** an Internet-wide source gets through every NSG: the rule that lets it in, per NSG */
   exposed: boolean;
   exposingRules: RuleRef[];
-  /** no source outside the virtual network reaches the port */
+  /** no user's source reaches the port, not even from the virtual network (VPN, peering, Bastion) */
   blocked: boolean;
   /** why it is blocked: per NSG, the first Deny that covers the port (if any); nsg without allow */
   blockingNsgs: Array<{ nsg: EffectiveNsg; deny: EffectiveSecurityRule | null }>;
   /** allowed sources exist in every NSG, but none is common to all of them */
   noCommonSource: boolean;
-  /** the Allow rules that let outside sources reach the port, per NSG */
+  /** the Allow rules that let some user's source (the virtual network's included) reach the port, per NSG */
   allowingRules: RuleRef[];
 }
 
@@ -202,21 +263,24 @@ export function internetExposingRule(nsg: EffectiveNsg, port: number): Effective
   return null;
 }
 
-/** Allow rules every source of which is not already denied by a higher-priority rule; internal tags left out. */
-function effectiveAllows(nsg: EffectiveNsg, port: number): Array<{ rule: EffectiveSecurityRule; sources: Source[] }> {
+/** Allow rules that still let some user's source in after the higher-priority denies, and the union of those sources. */
+function effectiveAllows(nsg: EffectiveNsg, port: number): { rules: EffectiveSecurityRule[]; reach: AddrSet } {
   const denied: Source[] = [];
-  const out: Array<{ rule: EffectiveSecurityRule; sources: Source[] }> = [];
+  const rules: EffectiveSecurityRule[] = [];
+  let reach = EMPTY();
   for (const r of matchingRules(nsg, port)) {
     const sources = namedSources(r).map(parseSource);
     if (r.access === 'Deny') {
       denied.push(...sources);
       continue;
     }
-    const external = sources.filter((s) => !(s.kind === 'tag' && INTERNAL_TAGS.has(s.name)));
-    const open = external.filter((s) => !denied.some((d) => covers(d, s)));
-    if (open.length > 0) out.push({ rule: r, sources: open });
+    let open = sources.map((x) => addrSetOf(x, true)).reduce(union, EMPTY());
+    for (const d of denied) open = subtract(open, d);
+    if (isEmpty(open)) continue;
+    rules.push(r);
+    reach = union(reach, open);
   }
-  return out;
+  return { rules, reach };
 }
 
 export function evaluateNsgs(nsgs: EffectiveNsg[], port: number): NsgVerdict {
@@ -239,9 +303,9 @@ export function evaluateNsgs(nsgs: EffectiveNsg[], port: number): NsgVerdict {
     verdict.exposed = true;
     verdict.exposingRules = exposing.map((e) => ({ nsg: e.nsg, rule: e.rule as EffectiveSecurityRule }));
   }
-  const allows = nsgs.map((nsg) => ({ nsg, allows: effectiveAllows(nsg, port) }));
-  for (const a of allows) for (const x of a.allows) verdict.allowingRules.push({ nsg: a.nsg, rule: x.rule });
-  const empty = allows.filter((a) => a.allows.length === 0);
+  const allows = nsgs.map((nsg) => ({ nsg, ...effectiveAllows(nsg, port) }));
+  for (const a of allows) for (const rule of a.rules) verdict.allowingRules.push({ nsg: a.nsg, rule });
+  const empty = allows.filter((a) => isEmpty(a.reach));
   if (empty.length > 0) {
     verdict.blocked = true;
     verdict.blockingNsgs = empty.map((a) => ({
@@ -250,12 +314,8 @@ export function evaluateNsgs(nsgs: EffectiveNsg[], port: number): NsgVerdict {
     }));
     return verdict;
   }
-  let common: Source[] = allows[0].allows.flatMap((x) => x.sources);
-  for (const a of allows.slice(1)) {
-    const next = a.allows.flatMap((x) => x.sources);
-    common = common.flatMap((c) => next.map((n) => intersect(c, n)).filter((s): s is Source => s !== null));
-  }
-  if (common.length === 0) {
+  const common = allows.slice(1).reduce((acc, a) => intersect(acc, a.reach), allows[0].reach);
+  if (isEmpty(common)) {
     verdict.blocked = true;
     verdict.noCommonSource = true;
   }

@@ -217,10 +217,10 @@ describe('blockers and VM choice', () => {
     expect(cardText(cardOf(consent))).toMatch(/Check vm-tlsoff-06\?/);
   });
 
-  it('asks for the symptom when the text does not say it', async () => {
+  it('asks for the symptom when the text says neither the symptom nor the VM', async () => {
     const conversationId = 'a:symptom';
     const mark = h.mark();
-    await h.say('vm-portclash-03 does not work', { conversationId });
+    await h.say('RDP does not work', { conversationId });
     const ask = await h.connector.waitFor((all) => all.slice(mark).find((c) => /What do you see when you connect\?/.test(JSON.stringify(c.activity))));
     // a card with short Action.Submit buttons (the playground has no imBack), the full messages in its body
     const actions = (cardOf(ask) as { actions: Array<{ type: string; title: string }> }).actions;
@@ -233,8 +233,53 @@ describe('blockers and VM choice', () => {
     expect(cardText(cardOf(ask))).toMatch(/An internal error has occurred/);
     const m2 = h.mark();
     await h.say('An internal error has occurred', { conversationId });
-    const consent = await h.connector.waitFor((all) => all.slice(m2).find((c) => c.conversationId === conversationId));
+    await h.connector.waitFor((all) => all.slice(m2).find((c) => c.conversationId === conversationId && /Which VM do you connect to\?/.test(c.activity.text ?? '')));
+    const m3 = h.mark();
+    await h.say('vm-portclash-03', { conversationId });
+    const consent = await h.connector.waitFor((all) => all.slice(m3).find((c) => c.conversationId === conversationId));
     expect(cardText(cardOf(consent))).toMatch(/Check vm-portclash-03\?[\s\S]*An internal error has occurred/);
+  });
+});
+
+describe('the whole "can\'t RDP" family in the chat (issue #14 item 5)', () => {
+  it.each([
+    ['en-US', "I can't RDP to vm-tlsoff-06", /Check vm-tlsoff-06\?[\s\S]*Can't connect over RDP/],
+    ['ru-RU', 'Не могу подключиться по RDP к vm-tlsoff-06', /Проверить vm-tlsoff-06\?[\s\S]*Не удаётся подключиться по RDP/],
+  ])('%s: a first message naming the VM gets the consent card, no symptom question', async (locale, text, want) => {
+    const conversationId = `a:family-${locale}`;
+    const mark = h.mark();
+    await h.say(text, { conversationId, locale });
+    const first = await h.connector.waitFor((all) => all.slice(mark).find((c) => c.conversationId === conversationId));
+    expect(cardText(cardOf(first))).toMatch(want);
+    expect(h.since(mark).filter((c) => c.conversationId === conversationId).map((c) => JSON.stringify(c.activity)).join('\n')).not.toMatch(/What do you see|Что вы видите/);
+  });
+
+  it.each([
+    ['en-US', 'The remote computer requires Network Level Authentication, which your computer does not support.', /Which VM do you connect to\?/, 'nla-required'],
+    ['ru-RU', 'Удаленный сеанс отключен, поскольку отсутствуют доступные серверы лицензирования удаленных рабочих столов.', /К какой ВМ вы подключаетесь\?/, 'licensing'],
+  ])('%s: pasted error text without a VM gets the VM question, and the symptom is recognised', async (locale, text, question, symptom) => {
+    const conversationId = `a:pasted-${locale}`;
+    const mark = h.mark();
+    await h.say(text, { conversationId, locale });
+    const ask = await h.connector.waitFor((all) => all.slice(mark).find((c) => c.conversationId === conversationId));
+    expect(ask.activity.text ?? '').toMatch(question);
+    const m2 = h.mark();
+    await h.say('vm-healthy-01', { conversationId, locale });
+    const consent = await h.connector.waitFor((all) => all.slice(m2).find((c) => c.conversationId === conversationId && /diagnose\.start/.test(JSON.stringify(cardOf(c) ?? ''))));
+    const { incidentId } = actionData(cardOf(consent), 'diagnose.start');
+    expect(await h.app.store.incidents.get(incidentId)).toMatchObject({ vmName: 'vm-healthy-01', symptom });
+  });
+
+  it('the symptom orders the findings card: the likely cause is named and listed first within its severity', async () => {
+    // vm-exposed-02: rdp-exposed-to-internet and brute-force-suspected, both critical
+    const plain = await consentAndWait(await report('check vm-exposed-02'));
+    const plainText = cardText(cardOf(plain.findings));
+    expect(plainText).not.toMatch(/Most likely/);
+    expect(plainText.indexOf('Password-guessing')).toBeGreaterThan(plainText.indexOf('open to the whole Internet'));
+    const told = await consentAndWait(await report('Your credentials did not work on vm-exposed-02'));
+    const toldText = cardText(cardOf(told.findings));
+    expect(toldText).toMatch(/Most likely the cause of what you see \("Your credentials did not work"\): Password-guessing attack suspected\./);
+    expect(toldText.indexOf('Password-guessing', toldText.indexOf('Most likely') + 40)).toBeLessThan(toldText.indexOf('open to the whole Internet'));
   });
 });
 

@@ -46,16 +46,18 @@ describe('a group chat with two members', () => {
     expect(cardText(vmCard)).toMatch(/Which VM do you connect to\?[\s\S]*mention me \(@RDP Doctor\)[\s\S]*\[Check this VM\]/);
     expect(JSON.stringify(vmCard)).toMatch(/"type":"Input\.Text","id":"intakeReply"/);
 
-    // Bea's mention starts her own intake (with her VM), it does not answer Alex's question
-    const askSymptom = await say(bea, GROUP, 'vm-tlsoff-06 does not work');
+    // Bea's mention starts her own intake (naming neither symptom nor VM), it does not answer Alex's question
+    const askSymptom = await say(bea, GROUP, 'RDP does not work');
     expect(cardText(cardOf(askSymptom))).toMatch(/What do you see when you connect\?[\s\S]*An internal error has occurred[\s\S]*\[Internal error\]/);
     expect(JSON.stringify(cardOf(askSymptom))).toMatch(/"type":"Action\.Submit","title":"Internal error","data":\{"intakeReply":"Internal error"\}/);
 
-    // Alex types the VM into the card; Bea clicks a symptom button
+    // Alex types the VM into the card; Bea clicks a symptom button, then types her VM
     const alexConsent = await answer(alex, GROUP, 'vm-certexpired-04');
     expect(cardText(cardOf(alexConsent))).toMatch(/Check vm-certexpired-04\?/);
     expect(await consentFor(alexConsent)).toMatchObject({ requester: { id: alex.userId }, vmName: 'vm-certexpired-04', symptom: 'internal-error' });
-    const beaConsent = await answer(bea, GROUP, 'Internal error');
+    const beaVm = await answer(bea, GROUP, 'Internal error');
+    expect(cardText(cardOf(beaVm))).toMatch(/Which VM do you connect to\?/);
+    const beaConsent = await answer(bea, GROUP, 'vm-tlsoff-06');
     expect(cardText(cardOf(beaConsent))).toMatch(/Check vm-tlsoff-06\?/);
     expect(await consentFor(beaConsent)).toMatchObject({ requester: { id: bea.userId }, vmName: 'vm-tlsoff-06', symptom: 'internal-error' });
   });

@@ -52,15 +52,18 @@ describe('a Russian message in a client whose locale is en-US', () => {
 describe('an English message in a client whose locale is ru-RU', () => {
   it('is answered in English', async () => {
     const c = newConversation();
-    expect(await say(c, 'vm-certexpired-04 does not work', 'ru-RU')).toMatch(/What do you see when you connect\?/);
-    expect(await say(c, 'Internal error', 'ru-RU')).toMatch(/Check vm-certexpired-04\?/);
+    // a VM named in the first message: straight to the consent card (issue #14 item 5)
+    expect(await say(c, 'vm-certexpired-04 does not work', 'ru-RU')).toMatch(/Check vm-certexpired-04\?/);
+    const d = newConversation();
+    expect(await say(d, 'Remote Desktop does not work for me', 'ru-RU')).toMatch(/What do you see when you connect\?/);
+    expect(await say(d, 'Internal error', 'ru-RU')).toMatch(/Which VM do you connect to\?/);
   });
 });
 
 describe('short or ambiguous text keeps the locale', () => {
   it.each([
-    ['ru-RU', 'vm-tlsoff-06', /Что вы видите при подключении\?/],
-    ['en-US', 'vm-tlsoff-06', /What do you see when you connect\?/],
+    ['ru-RU', 'vm-tlsoff-06', /Проверить vm-tlsoff-06\?/],
+    ['en-US', 'vm-tlsoff-06', /Check vm-tlsoff-06\?/],
     ['ru-RU', 'help', /Что я умею/],
     ['en-US', '42', /What do you see when you connect\?|Which VM/],
   ])('%s: %p', async (locale, text, answer) => {

@@ -82,12 +82,16 @@ afterAll(async () => {
 });
 
 it('a whole incident with every turn on the other instance finishes correctly', async () => {
-  // the intake dialog asks for the symptom on A and continues on B: its state is in Blob storage
+  // the intake dialog asks for the symptom on A, for the VM on B and ends on A: its state is in Blob storage
+  // (a first message naming the VM would go straight to consent: issue #14 item 5)
   const m0 = connector.captured.length;
-  await say(A, endUser, 'vm-tlsoff-06 does not work');
+  await say(A, endUser, 'RDP does not work');
   await connector.waitFor((all) => all.slice(m0).find((c) => c.conversationId === endUser.conversationId && /What do you see when you connect\?/.test(JSON.stringify(c.activity))));
-  const m1 = connector.captured.length;
+  const mVm = connector.captured.length;
   await say(B, endUser, 'An internal error has occurred');
+  await connector.waitFor((all) => all.slice(mVm).find((c) => c.conversationId === endUser.conversationId && /Which VM do you connect to\?/.test(c.activity.text ?? '')));
+  const m1 = connector.captured.length;
+  await say(A, endUser, 'vm-tlsoff-06');
   const consent = await connector.waitFor((all) => all.slice(m1).find((c) => c.conversationId === endUser.conversationId && /diagnose\.start/.test(JSON.stringify(cardOf(c) ?? ''))));
   expect(cardText(cardOf(consent))).toMatch(/Check vm-tlsoff-06\?/);
   const { incidentId } = actionData(cardOf(consent), 'diagnose.start');

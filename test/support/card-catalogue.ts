@@ -96,7 +96,7 @@ export function cards(lang: (typeof LANGS)[number]): Record<string, CardJson> {
     consent: consentCard(t, { incidentId, vm, symptom: 'internal-error', script: DIAGNOSE_RUN_TEXT, publicBaseUrl: base }),
     'vm-pick (the most candidates a search offers)': vmPickCard(t, { incidentId, query: 'x'.repeat(80), vms: Array.from({ length: 10 }, (_, i) => ({ ...vm, id: `${vm.id}${i}` })) }),
     progress: progressCard(t, { vmName: vm.name, current: 'runCommand' }),
-    'findings: every finding and every fix': findingsCard(t, { incidentId, diagnosis: everything }),
+    'findings: every finding and every fix': findingsCard(t, { incidentId, diagnosis: everything, symptom: 'nla-required' }),
     'offline guide': offlineGuideCard(t, { ...offlineGuide(t, 'F'), publicBaseUrl: base }),
     'status listing': messageCard({ title: t('status.title', { count: 100 }), text: Array(20).fill(line).join('\n\n'), fullWidth: true }),
     'history listing': messageCard({ title: t('history.title', { vm: vm.name, count: 500 }), text: Array(40).fill(line).join('\n\n'), fullWidth: true }),

@@ -62,7 +62,7 @@ function everyCard(lang: Lang): Record<string, CardJson> {
     consent: consentCard(t, { incidentId, vm, symptom: 'internal-error', script: DIAGNOSE_RUN_TEXT, publicBaseUrl: base }),
     consentInline: consentCard(t, { incidentId, vm, symptom: 'other', script: 'Get-Service TermService', publicBaseUrl: base }),
     pick: vmPickCard(t, { incidentId, query: 'web', vms: [vm, { ...vm, id: `${vm.id}2`, name: 'vm-web-02' }] }),
-    findingsAll: findingsCard(t, { incidentId, diagnosis: diagnosis(FINDING_IDS.filter((f) => SEVERITY[f] !== 'blocker')) }),
+    findingsAll: findingsCard(t, { incidentId, diagnosis: diagnosis(FINDING_IDS.filter((f) => SEVERITY[f] !== 'blocker')), symptom: 'nla-required' }),
     findingsPlain: findingsCard(t, { incidentId, diagnosis: diagnosis(['rdp-exposed-to-internet']), plain: true }),
     findingsHealthy: findingsCard(t, { incidentId, diagnosis: { ...diagnosis([]), fixes: [] } }),
     findingsBlocked: findingsCard(t, { incidentId, diagnosis: diagnosis(['vm-agent-not-ready']) }),

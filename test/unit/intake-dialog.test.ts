@@ -147,6 +147,33 @@ describe('input that cannot be a VM name gets what was wrong and what is accepte
   });
 });
 
+describe('the whole family, en and ru (issue #14 item 5)', () => {
+  it.each([
+    ['en-US', "I can't RDP to db-01", /Check db-01\?[\s\S]*Symptom: Can't connect over RDP/, 'generic'],
+    ['ru-RU', 'Не могу подключиться по RDP к db-01', /Проверить db-01\?[\s\S]*Симптом: Не удаётся подключиться по RDP/, 'generic'],
+    ['en-US', 'db-01 does not work', /Check db-01\?[\s\S]*Symptom: not stated/, 'not-stated'],
+    ['ru-RU', 'Чёрный экран на db-01', /Проверить db-01\?[\s\S]*Симптом: Чёрный экран после подключения/, 'black-screen'],
+  ])('%s: a first message naming the VM goes straight to consent: %p', async (locale, text, consent, symptom) => {
+    const reply = shown(await say(text, locale));
+    expect(reply).toMatch(consent);
+    expect(reply).not.toMatch(/What do you see|Что вы видите/);
+    expect((await store.incidents.listOpen()).map((i) => [i.vmName, i.state, i.symptom])).toEqual([['db-01', 'awaiting-consent', symptom]]);
+  });
+
+  it.each([
+    ['en-US', 'An authentication error has occurred. The function requested is not supported. This could be due to CredSSP encryption oracle remediation.', /Which VM do you connect to\?/, 'credssp'],
+    ['ru-RU', 'Произошла ошибка проверки подлинности. Указанная функция не поддерживается. Причиной ошибки может быть исправление шифрования CredSSP.', /К какой ВМ вы подключаетесь\?/, 'credssp'],
+    ['en-US', 'Error code: 0x204 Extended error code: 0x0', /Which VM do you connect to\?/, 'cannot-connect'],
+    ['ru-RU', 'Отказано в доступе', /К какой ВМ вы подключаетесь\?/, 'access-denied'],
+  ])('%s: pasted error text without a VM gets the VM question, and the symptom is kept: %p', async (locale, text, question, symptom) => {
+    const reply = shown(await say(text, locale));
+    expect(reply).toMatch(question);
+    expect(reply).not.toMatch(/What do you see|Что вы видите/);
+    expect(shown(await say('db-01', locale))).toMatch(/db-01/);
+    expect((await store.incidents.listOpen()).map((i) => [i.vmName, i.symptom])).toEqual([['db-01', symptom]]);
+  });
+});
+
 describe('the symptom question is a card with short Action.Submit buttons (issue #13, item 4)', () => {
   const actionsOf = (a: Partial<Activity>) => {
     const card = a.attachments?.[0]?.content as { actions?: Array<{ type: string; title: string; data?: { intakeReply?: string } }> };

@@ -2,6 +2,7 @@ import type { ScriptParameter } from '../../services/azure/gateway';
 import { parseDiagnosticOutput, type DiagnosticFacts } from '../../services/runbook/diagnostic-output';
 import { blockers, evaluate, type Finding } from '../../services/runbook/findings';
 import { buildFixRun, fixesFor, type ScriptFixRun } from '../../services/runbook/fixes';
+import { evaluateNsgs, ruleShortName } from '../../services/runbook/nsg';
 import { DIAGNOSE_SCRIPT } from '../../services/runbook/scripts';
 import type { FleetVm } from '../../services/simulator/fleet';
 import { scriptIdOf } from '../../services/simulator/interior';
@@ -84,8 +85,10 @@ describe('demo fleet: fixes change the simulated VM the way the real scripts wou
     expect(status).toMatchObject({ ok: true, status: 'done', oldPort: 3389, port: 3390, firewall: 'moved' });
     const again = diagnose(vm, interior);
     expect(again.facts?.port).toBe(3390);
-    // the NSG still only carries 3389 until the ARM part of the fix runs
-    expect(again.findings.map((f) => f.id)).toEqual(['rdp-blocked-by-nsg']);
+    // the office rule still only carries 3389 until the ARM part of the fix runs, but Azure's
+    // AllowVnetInBound lets the virtual network (VPN, peering, Bastion) reach 3390: not blocked
+    expect(again.findings.map((f) => f.id)).toEqual([]);
+    expect(evaluateNsgs(effectiveNsgsOf(vm), 3390).allowingRules.map((r) => ruleShortName(r.rule))).toEqual(['AllowVnetInBound']);
   });
 
   it('renew-rdp-cert replaces the expired certificate', () => {
