@@ -1,10 +1,11 @@
 import { z } from 'zod';
-import { parseScopeEntry } from '../services/incidents/self-service';
+import { parseScopeEntry } from '../incidents/self-service';
 
 /**
  * Configuration: read once from the environment (and `.env`), validated, then passed down.
  * Names are those of CONTRACTS.md §6. A bad value stops the start with one line that names
- * the variable and what it expects.
+ * the variable and what it expects. Shared by both composition roots (bot/index.ts, cli/index.ts);
+ * what only the bot's HTTP face needs is in bot/config.ts.
  */
 
 const bool = (def: boolean) =>
@@ -118,28 +119,6 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     HOST: c.HOST ?? (c.MicrosoftAppId ? '0.0.0.0' : '127.0.0.1'),
     demoMode: c.AZURE_SUBSCRIPTION_IDS.length === 0,
   };
-}
-
-/** Where people's browsers reach the bot (script pages): PUBLIC_BASE_URL, else this machine's port. */
-export function publicBaseUrl(c: Pick<Config, 'PUBLIC_BASE_URL'>, listeningPort: number): string {
-  return (c.PUBLIC_BASE_URL ?? `http://localhost:${listeningPort}`).replace(/\/+$/, '');
-}
-
-/**
- * The bot serves chat over HTTP: without an app id nothing authenticates who is talking, so real
- * Azure subscriptions (not a loopback endpoint such as the simulator) need an app id, or
- * ALLOW_UNAUTHENTICATED=true set on purpose. The CLI has no HTTP face and does not ask this.
- */
-export function assertBotExposure(c: Config): void {
-  const realAzure = c.AZURE_SUBSCRIPTION_IDS.length > 0 && !(c.AZURE_ARM_ENDPOINT && isLoopbackHost(c.AZURE_ARM_ENDPOINT));
-  if (realAzure && !c.MicrosoftAppId && !c.ALLOW_UNAUTHENTICATED) {
-    throw new ConfigError('AZURE_SUBSCRIPTION_IDS: real Azure subscriptions need MicrosoftAppId (unauthenticated chat could change VMs); set ALLOW_UNAUTHENTICATED=true only on purpose');
-  }
-}
-
-function isLoopbackHost(url: string): boolean {
-  const host = new URL(url).hostname.replace(/^\[|\]$/g, '');
-  return host === 'localhost' || host === '::1' || /^127\./.test(host);
 }
 
 /** What the start-up log shows: every setting, secrets replaced. */
