@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { CARD_BUDGET_BYTES, messageCard, utf16Bytes } from '../cards/diagnosis';
 import { markdownSafe, type CardJson } from '../cards/render';
+import { VM_RESOURCE_ID } from '../services/azure/arm-ids';
 import { DomainError } from '../services/errors';
 import type { Translate } from '../services/i18n';
 import type { ApprovalService } from '../services/incidents/approvals';
@@ -69,7 +70,7 @@ function summarize(e: AuditRecord): string {
 const armVmId = z
   .string()
   .max(400)
-  .regex(/^\/subscriptions\/[0-9a-f-]{36}\/resourceGroups\/[-\w._()]+\/providers\/Microsoft\.Compute\/virtualMachines\/[-\w.]+$/i);
+  .regex(VM_RESOURCE_ID);
 const olderData = z.object({ vmId: armVmId, beforeSeq: z.coerce.number().int().min(1).max(1e15) });
 
 /** `history.older` { vmId, beforeSeq }: the next page, for approvers only. */
