@@ -8,7 +8,7 @@ import type { DomainError } from '../services/errors';
 import { translator } from '../services/i18n';
 import type { DiagnosisObserver, IncidentService } from '../services/incidents/incident-service';
 import type { Incident, Person } from '../services/incidents/model';
-import type { Notifier } from '../services/incidents/notifier';
+import type { Notifier } from './notifier';
 import type { Logger } from '../services/log';
 import { DIAGNOSE_RUN_TEXT } from '../services/runbook/script-pages';
 import { errorText } from './error-text';

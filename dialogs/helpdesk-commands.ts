@@ -16,6 +16,7 @@ import type { ApprovalsChannel } from './lifecycle';
 import type { CommandHandler } from './main-dialog';
 import { personOf } from './person';
 import { turnLang, turnT, turnTimeZone } from './turn';
+import { conversationIdOf } from './chat-address';
 
 export interface HelpdeskDeps {
   store: AppStore;
@@ -54,7 +55,7 @@ export function helpdeskCommands(deps: HelpdeskDeps): Partial<Record<Command['ki
 
     async cancel(step) {
       const t = turnT(step.context);
-      const stopped = await deps.incidents.cancelActive(personOf(step.context), step.context.activity.conversation?.id);
+      const stopped = await deps.incidents.cancelActive(personOf(step.context), (a) => (conversationIdOf(a) ?? '') === (step.context.activity.conversation?.id ?? ''));
       if (stopped.length === 0) {
         await step.context.sendActivity(t('cancel.nothing'));
         return;
@@ -84,7 +85,7 @@ export function helpdeskCommands(deps: HelpdeskDeps): Partial<Record<Command['ki
       // the previous listing's copies in this conversation stop being updated: this one replaces them
       const here = TurnContext.getConversationReference(step.context.activity);
       const listingKey = `${LISTING_KEY}:${here.conversation?.id ?? ''}`;
-      const inThisConversation = (c: CardPlacement) => !!c.listing && c.conversation.conversation?.id === here.conversation?.id;
+      const inThisConversation = (c: CardPlacement) => !!c.listing && conversationIdOf(c.conversation) === here.conversation?.id;
       for (const id of (await store.settings.get<string[]>(listingKey)) ?? []) await store.approvals.removeCards(id, inThisConversation);
       await store.settings.set(listingKey, pending.map((a) => a.id));
       await step.context.sendActivity(t('approval.listTitle', { count: pending.length }));

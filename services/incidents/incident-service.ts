@@ -9,7 +9,7 @@ import type { JobRunner } from './jobs';
 import { RateLimiter } from './rate-limit';
 import { inSelfServiceScope, scopeIsEmpty, type SelfServiceScope } from './self-service';
 import { findVmCandidates } from './vm-lookup';
-import type { DiagnosisRecord, Incident, IncidentState, Person, Symptom } from './model';
+import type { ChatAddress, DiagnosisRecord, Incident, IncidentState, Person, Symptom } from './model';
 import { identityOf, samePerson } from './identity';
 
 export interface DiagnosisObserver {
@@ -194,12 +194,16 @@ export class IncidentService {
     return { incident: next, runCommandSent, withdrawn };
   }
 
-  /** `cancel` typed in a conversation: everything of this person there that is on its way to findings. */
-  async cancelActive(actor: Person, conversationId: string | undefined): Promise<CancelOutcome[]> {
+  /**
+   * `cancel` typed in a conversation: everything of this person there that is on its way to
+   * findings. `here` tells whether an incident's chat address is that conversation (the chat layer
+   * knows the address's shape; the domain does not).
+   */
+  async cancelActive(actor: Person, here: (address: ChatAddress) => boolean): Promise<CancelOutcome[]> {
     const out: CancelOutcome[] = [];
     for (const i of await this.deps.store.incidents.listOpen(1000)) {
       if (!CANCELLABLE_STATES.includes(i.state) || !samePerson(i.requester, actor)) continue;
-      if ((i.conversation.conversation?.id ?? '') !== (conversationId ?? '')) continue;
+      if (!here(i.conversation)) continue;
       const done = await this.cancel(i.id, actor);
       if (done) out.push(done);
     }

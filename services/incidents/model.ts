@@ -1,8 +1,16 @@
-import type { ConversationReference } from 'botbuilder';
 import type { EffectiveNsg } from '../azure/gateway';
 import type { Lang } from '../i18n';
 import type { DiagnosticFacts } from '../runbook/diagnostic-output';
 import type { FixPlan } from '../runbook/plan';
+
+/**
+ * Where the chat layer can reach a conversation again (proactive messages, card updates): a
+ * JSON-serialisable record the domain stores and hands back as it got it, never reading inside.
+ * Only bot/ and dialogs/ know its shape (today botbuilder's ConversationReference, converted in
+ * dialogs/chat-address.ts), so the stores keep the same JSON and a move to another chat SDK
+ * stays out of the domain.
+ */
+export type ChatAddress = { readonly [field: string]: unknown };
 
 /** `not-stated`: the user named only the VM (`diagnose <vm>`), which says nothing about what they see. */
 export type Symptom = 'internal-error' | 'configuring-session' | 'cannot-connect' | 'other' | 'not-stated';
@@ -61,7 +69,7 @@ export interface Incident {
   tz?: string;
   symptom: Symptom;
   requester: Person;
-  conversation: Partial<ConversationReference>;
+  conversation: ChatAddress;
   vmId?: string;
   vmName?: string;
   /** resource ids offered on the pick card: a pick must be one of them */
@@ -89,7 +97,7 @@ export type ApprovalState = 'pending' | 'approved' | 'rejected' | 'expired' | 'w
 
 /** Where a copy of an approval card was posted, so every copy can be updated. */
 export interface CardPlacement {
-  conversation: Partial<ConversationReference>;
+  conversation: ChatAddress;
   activityId: string;
   audience: 'requester' | 'approvers';
   /** posted by an `approvals` listing: the next listing in that conversation replaces it */
@@ -177,7 +185,7 @@ export interface KnownUser {
   id: string;
   aadObjectId?: string;
   name?: string;
-  personal?: Partial<ConversationReference>;
+  personal?: ChatAddress;
   /** the language of their client, for messages that are not answers (e.g. the approvals channel is gone) */
   lang?: Lang;
   /** their client's time zone (IANA), for the cards posted to them */
