@@ -4,6 +4,7 @@ import { DomainError, isDomainError } from '../errors';
 import type { Lang } from '../i18n';
 import type { Logger } from '../log';
 import type { AppStore } from '../store/store';
+import { recordAudit } from './audit';
 import { diagnoseVm, toRecord, type DiagnosisPhase, type DiagnosisReport } from './diagnosis';
 import type { JobRunner } from './jobs';
 import { RateLimiter } from './rate-limit';
@@ -104,7 +105,7 @@ export class IncidentService {
     candidates: VmSummary[];
   }): Promise<Incident> {
     if (!this.opened.take(identityOf(p.requester))) {
-      await this.deps.store.audit.append({ at: this.now().toISOString(), actor: p.requester.aadObjectId ?? p.requester.id, action: 'incident.rateLimited', details: {} });
+      await recordAudit(this.deps.store, this.now(), p.requester, 'incident.rateLimited', null, {});
       throw new DomainError('rate-limited', `${p.requester.id} opened too many incidents`, { params: { messageKey: 'limits.incidents' } });
     }
     const at = this.now().toISOString();
@@ -149,6 +150,11 @@ export class IncidentService {
       const closed = await this.deps.store.incidents.transition(other.id, [other.state], { state: 'closed', closedReason: 'superseded', supersededBy: incident.id, diagnosisLeaseUntil: undefined });
       if (closed) await this.audit({ id: 'rdp-doctor' }, 'incident.superseded', closed, { by: incident.id, was: other.state });
     }
+  }
+
+  /** The incidents not yet closed, resolved or superseded (`status`). */
+  listOpen(limit: number): Promise<Incident[]> {
+    return this.deps.store.incidents.listOpen(limit);
   }
 
   async get(incidentId: string): Promise<Incident> {
@@ -359,13 +365,6 @@ export class IncidentService {
   }
 
   private async audit(actor: Person, action: string, incident: Incident, details: Record<string, unknown>): Promise<void> {
-    await this.deps.store.audit.append({
-      at: this.now().toISOString(),
-      actor: actor.aadObjectId ?? actor.id,
-      action,
-      incidentId: incident.id,
-      vmId: incident.vmId,
-      details,
-    });
+    await recordAudit(this.deps.store, this.now(), actor, action, { incidentId: incident.id, vmId: incident.vmId }, details);
   }
 }
