@@ -5,6 +5,7 @@ import { VM_RESOURCE_ID } from '../services/azure/arm-ids';
 import { DomainError } from '../services/errors';
 import type { Translate } from '../services/i18n';
 import type { ApprovalService } from '../services/incidents/approvals';
+import { AuditTrail } from '../services/incidents/audit';
 import type { AuditRecord } from '../services/store/audit-chain';
 import type { AppStore } from '../services/store/store';
 import { personOf } from './person';
@@ -16,7 +17,7 @@ export const HISTORY_PAGE = 25;
 
 export async function historyCard(raw: Translate, store: AppStore, vm: { id: string; name: string }, beforeSeq?: number): Promise<CardJson> {
   const t = markdownSafe(raw);
-  const page = await store.audit.page({ vmId: vm.id, limit: HISTORY_PAGE, beforeSeq });
+  const page = await new AuditTrail(store).vmPage(vm.id, HISTORY_PAGE, beforeSeq);
   const names = new Map<string, string>();
   const lines: string[] = [];
   for (const e of page.entries) {
