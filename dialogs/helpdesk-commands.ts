@@ -17,7 +17,7 @@ import type { ApprovalsChannel } from './lifecycle';
 import type { CommandHandler } from './main-dialog';
 import { personOf } from './person';
 import { turnLang, turnT, turnTimeZone } from './turn';
-import { conversationIdOf } from './chat-address';
+import { chatAddressOf, conversationIdOf } from './chat-address';
 
 export interface HelpdeskDeps {
   /** chat-layer state only: settings (the approvals channel, the last listing) and the user directory */
@@ -98,7 +98,7 @@ export function helpdeskCommands(deps: HelpdeskDeps): Partial<Record<Command['ki
       for (const a of pending) {
         const view = personal ? presenter.viewFor(a, me) : 'status';
         const sent = await step.context.sendActivity({ attachments: [CardFactory.adaptiveCard(await presenter.card(a, view, turnLang(step.context), turnTimeZone(step.context), personal))] });
-        if (sent?.id) await approvals.addCard(a.id, { conversation: here, activityId: sent.id, audience: 'approvers', listing: true });
+        if (sent?.id) await approvals.addCard(a.id, { conversation: chatAddressOf(here), activityId: sent.id, audience: 'approvers', listing: true });
       }
     },
 
