@@ -4,6 +4,7 @@ import type { ApprovalService } from '../services/incidents/approvals';
 import type { Approval } from '../services/incidents/model';
 import type { Notifier } from './notifier';
 import type { Logger } from '../services/log';
+import { AuditTrail, SYSTEM_ACTOR } from '../services/incidents/audit';
 import type { AppStore } from '../services/store/store';
 import { APPROVALS_CHANNEL_KEY } from './fix-presenter';
 import { conversationIdOf } from './chat-address';
@@ -93,7 +94,7 @@ export class ConversationLifecycle {
     let copies = 0;
     for (const a of live.values()) copies += await store.approvals.removeCards(a.id, (c) => matches(base(conversationIdOf(c.conversation))));
 
-    await store.audit.append({ at: new Date().toISOString(), actor: 'rdp-doctor', action: 'conversation.forgotten', details: { ...what, reason, forgotten, copies } });
+    await new AuditTrail(store).record(SYSTEM_ACTOR, 'conversation.forgotten', null, { ...what, reason, forgotten, copies });
     logger.info({ ...what, reason, forgotten, copies }, 'forgot an unreachable conversation');
     if (channelGone) await this.tellApprovers(reason);
   }
