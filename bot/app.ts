@@ -28,7 +28,7 @@ import { JobRunner } from '../services/incidents/jobs';
 import type { Logger } from '../services/log';
 import { openStore } from '../services/store';
 import type { AppStore } from '../services/store/store';
-import { openAzure, type AzureAccess, type GatewayTimings } from './azure';
+import { openAzure, type AzureAccess, type GatewayTimings } from '../services/wiring/azure';
 
 export interface App {
   config: Config;

@@ -1,124 +1,11 @@
-import { z } from 'zod';
-import { parseScopeEntry } from '../services/incidents/self-service';
+import { ConfigError, type Config } from '../services/wiring/config';
 
 /**
- * Configuration: read once from the environment (and `.env`), validated, then passed down.
- * Names are those of CONTRACTS.md §6. A bad value stops the start with one line that names
- * the variable and what it expects.
+ * What only the bot's HTTP face asks of the configuration. Reading and validating the
+ * environment is shared with the CLI (services/wiring/config.ts) and re-exported here so the
+ * bot's modules keep one import.
  */
-
-const bool = (def: boolean) =>
-  z
-    .enum(['true', 'false', '1', '0', 'yes', 'no', ''], { message: 'expected true or false' })
-    .optional()
-    .transform((v) => (v === undefined || v === '' ? def : v === 'true' || v === '1' || v === 'yes'));
-
-const guid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-const csv = (item: z.ZodString, what: string) =>
-  z
-    .string()
-    .optional()
-    .transform((v) => (v ?? '').split(',').map((s) => s.trim()).filter(Boolean))
-    .pipe(z.array(item, { message: `expected a comma-separated list of ${what}` }));
-
-const schema = z.object({
-  PORT: z.coerce.number({ message: 'expected a port number' }).int().min(0).max(65535).default(3978),
-  /** default: 0.0.0.0 with an app id, 127.0.0.1 in local development (nothing authenticates callers) */
-  HOST: z.string().min(1).optional(),
-  DATA_DIR: z.string().min(1).default('./data'),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  PUBLIC_BASE_URL: z
-    .string()
-    .url({ message: 'expected the bot\'s public http(s) address, e.g. https://rdp-doctor.example.com' })
-    .refine((u) => /^https?:\/\//.test(u), 'expected the bot\'s public http(s) address, e.g. https://rdp-doctor.example.com')
-    .optional(),
-  MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(10 * 1024 * 1024).default(256 * 1024),
-
-  MicrosoftAppId: z.string().regex(guid, 'expected a GUID (the bot\'s Entra app id) or nothing for local development').or(z.literal('')).default(''),
-  MicrosoftAppPassword: z.string().default(''),
-  MicrosoftAppType: z.enum(['MultiTenant', 'SingleTenant', 'UserAssignedMSI', ''], { message: 'expected MultiTenant, SingleTenant or UserAssignedMSI' }).default(''),
-  MicrosoftAppTenantId: z.string().regex(guid, 'expected a tenant GUID').or(z.literal('')).default(''),
-
-  AZURE_SUBSCRIPTION_IDS: csv(z.string().regex(guid, 'not a GUID'), 'subscription GUIDs'),
-  AZURE_RESOURCE_GROUPS: csv(z.string().regex(/^[-\w._()]{1,90}$/, 'not a resource group name'), 'resource group names'),
-  AZURE_ARM_ENDPOINT: z.string().url({ message: 'expected an https URL' }).refine((u) => u.startsWith('https://'), 'expected an https URL').optional(),
-  AZURE_ARM_CA_FILE: z.string().optional(),
-  SIM_FLEET: z.string().optional(),
-  SIM_RUN_COMMAND_LATENCY_MS: z.coerce.number().int().min(0).max(600000).optional(),
-  SIM_SCRIPTS: z.enum(['pwsh', 'emulate', 'auto'], { message: 'expected pwsh, emulate or auto' }).default('auto'),
-
-  SELF_SERVICE_SCOPE: csv(z.string().refine((e) => parseScopeEntry(e) !== null, 'not a resource group name or tag:name=value'), 'resource group names or tag:name=value'),
-  ALLOWED_TENANT_IDS: csv(z.string().regex(guid, 'not a GUID'), 'tenant GUIDs'),
-  APPROVER_IDS: csv(z.string().regex(guid, 'not a GUID'), 'Entra object id GUIDs'),
-  ALLOW_SELF_APPROVAL: bool(false),
-  /** kinds of change that need two different approvers: restart, nsg (comma-separated; empty: one approver) */
-  TWO_PERSON_FIXES: z
-    .string()
-    .optional()
-    .transform((v) => (v ?? '').split(',').map((s) => s.trim().toLowerCase()).filter(Boolean))
-    .pipe(z.array(z.enum(['restart', 'nsg']), { message: 'expected a comma-separated list of restart, nsg' })),
-  APPROVAL_TTL_MINUTES: z.coerce.number({ message: 'expected minutes' }).int().min(1).max(7 * 24 * 60).default(60),
-  SNAPSHOT_BEFORE_FIX: bool(true),
-  STORAGE: z.enum(['sqlite', 'azure'], { message: 'expected sqlite or azure' }).default('sqlite'),
-  AZURE_STORAGE_CONNECTION_STRING: z.string().optional(),
-  AZURE_STORAGE_ACCOUNT_URL: z.string().url({ message: 'expected https://<account>.blob.core.windows.net' }).optional(),
-  AZURE_STORAGE_PREFIX: z.string().regex(/^[a-z][a-z0-9]{0,39}$/, 'expected lower-case letters and digits, starting with a letter').default('rdpdoctor'),
-  JOB_LEASE_SECONDS: z.coerce.number({ message: 'expected seconds' }).int().min(1).max(3600).default(60),
-  SWEEP_INTERVAL_SECONDS: z.coerce.number({ message: 'expected seconds' }).int().min(1).max(3600).default(30),
-  ALLOW_UNAUTHENTICATED: bool(false),
-  RATE_LIMIT_DIAGNOSES_PER_HOUR: z.coerce.number().int().min(1).max(10000).default(20),
-  RATE_LIMIT_SEARCHES_PER_HOUR: z.coerce.number().int().min(1).max(10000).default(60),
-  RATE_LIMIT_INCIDENTS_PER_HOUR: z.coerce.number().int().min(1).max(10000).default(30),
-  RATE_LIMIT_FIX_REQUESTS_PER_HOUR: z.coerce.number().int().min(1).max(10000).default(20),
-});
-
-export type Config = Omit<z.infer<typeof schema>, 'HOST'> & { HOST: string; demoMode: boolean };
-
-export class ConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ConfigError';
-  }
-}
-
-export function loadConfig(env: NodeJS.ProcessEnv): Config {
-  // treat empty strings as "not set" for optional values so `.env.example` copied as-is works
-  const cleaned: Record<string, string> = {};
-  for (const [k, v] of Object.entries(env)) if (v !== undefined && v !== '') cleaned[k] = v;
-  const r = schema.safeParse(cleaned);
-  if (!r.success) {
-    const issue = r.error.issues[0];
-    const name = String(issue?.path[0] ?? 'configuration');
-    throw new ConfigError(`${name}: ${issue?.message ?? 'invalid value'} (got ${JSON.stringify(env[name] ?? '')})`);
-  }
-  const c = r.data;
-  if (c.MicrosoftAppId && c.MicrosoftAppType !== 'UserAssignedMSI' && !c.MicrosoftAppPassword) {
-    throw new ConfigError('MicrosoftAppPassword: expected the bot\'s client secret when MicrosoftAppId is set (or MicrosoftAppType=UserAssignedMSI)');
-  }
-  // Since July 2025 new Azure Bot registrations cannot be multi-tenant: with an app id and no
-  // type, the bot is single-tenant (a MultiTenant default would make every reply fail there)
-  const appType = c.MicrosoftAppId && !c.MicrosoftAppType ? 'SingleTenant' : c.MicrosoftAppType;
-  if (appType === 'UserAssignedMSI' && !c.MicrosoftAppId) {
-    throw new ConfigError('MicrosoftAppId: expected the client id of the user-assigned managed identity when MicrosoftAppType=UserAssignedMSI');
-  }
-  if ((appType === 'SingleTenant' || appType === 'UserAssignedMSI') && !c.MicrosoftAppTenantId) {
-    const why = c.MicrosoftAppType ? `MicrosoftAppType=${appType}` : 'MicrosoftAppId is set (MicrosoftAppType defaults to SingleTenant; set MultiTenant only for an older multi-tenant registration)';
-    throw new ConfigError(`MicrosoftAppTenantId: expected the bot's Entra tenant GUID when ${why}`);
-  }
-  if (c.AZURE_ARM_CA_FILE && !c.AZURE_ARM_ENDPOINT) {
-    throw new ConfigError('AZURE_ARM_CA_FILE: only meaningful with AZURE_ARM_ENDPOINT');
-  }
-  if (c.STORAGE === 'azure' && !c.AZURE_STORAGE_CONNECTION_STRING && !c.AZURE_STORAGE_ACCOUNT_URL) {
-    throw new ConfigError('STORAGE: azure needs AZURE_STORAGE_CONNECTION_STRING or AZURE_STORAGE_ACCOUNT_URL');
-  }
-  return {
-    ...c,
-    MicrosoftAppType: appType,
-    HOST: c.HOST ?? (c.MicrosoftAppId ? '0.0.0.0' : '127.0.0.1'),
-    demoMode: c.AZURE_SUBSCRIPTION_IDS.length === 0,
-  };
-}
+export { ConfigError, loadConfig, redactedSummary, type Config } from '../services/wiring/config';
 
 /** Where people's browsers reach the bot (script pages): PUBLIC_BASE_URL, else this machine's port. */
 export function publicBaseUrl(c: Pick<Config, 'PUBLIC_BASE_URL'>, listeningPort: number): string {
@@ -142,25 +29,3 @@ function isLoopbackHost(url: string): boolean {
   return host === 'localhost' || host === '::1' || /^127\./.test(host);
 }
 
-/** What the start-up log shows: every setting, secrets replaced. */
-export function redactedSummary(c: Config): Record<string, unknown> {
-  return {
-    port: c.PORT,
-    publicBaseUrl: c.PUBLIC_BASE_URL ?? `(http://localhost:${c.PORT})`,
-    dataDir: c.DATA_DIR,
-    storage: c.STORAGE,
-    appId: c.MicrosoftAppId || '(none: local development, no authentication)',
-    appPassword: c.MicrosoftAppPassword ? '***' : '(not set)',
-    appType: c.MicrosoftAppType || '(default)',
-    tenantId: c.MicrosoftAppTenantId || '(not set)',
-    mode: c.demoMode ? 'demo (simulated Azure fleet)' : 'Azure',
-    subscriptions: c.AZURE_SUBSCRIPTION_IDS,
-    resourceGroups: c.AZURE_RESOURCE_GROUPS,
-    armEndpoint: c.AZURE_ARM_ENDPOINT ?? '(Azure public cloud)',
-    approvers: c.APPROVER_IDS.length,
-    allowSelfApproval: c.ALLOW_SELF_APPROVAL,
-    twoPersonFixes: c.TWO_PERSON_FIXES,
-    approvalTtlMinutes: c.APPROVAL_TTL_MINUTES,
-    snapshotBeforeFix: c.SNAPSHOT_BEFORE_FIX,
-  };
-}

@@ -1,6 +1,8 @@
 import type { Activity, CloudAdapter, ConversationReference } from 'botbuilder';
 import type { Logger } from '../services/log';
-import type { Notifier, UpdateOutcome } from '../services/incidents/notifier';
+import { conversationReferenceOf } from '../dialogs/chat-address';
+import type { Notifier, UpdateOutcome } from '../dialogs/notifier';
+import type { ChatAddress } from '../services/incidents/model';
 import { channelDeliveryError, ConversationGoneError } from './channel-transport';
 
 interface Slot {
@@ -22,7 +24,8 @@ export class AdapterNotifier implements Notifier {
 
   constructor(private readonly adapter: CloudAdapter, private readonly appId: string, private readonly logger: Logger) {}
 
-  async send(conversation: Partial<ConversationReference>, activity: Partial<Activity>): Promise<string | undefined> {
+  async send(address: ChatAddress, activity: Partial<Activity>): Promise<string | undefined> {
+    const conversation = conversationReferenceOf(address);
     return this.track(
       (async () => {
         let id: string | undefined;
@@ -35,7 +38,8 @@ export class AdapterNotifier implements Notifier {
     );
   }
 
-  update(conversation: Partial<ConversationReference>, activityId: string, activity: Partial<Activity>): Promise<UpdateOutcome> {
+  update(address: ChatAddress, activityId: string, activity: Partial<Activity>): Promise<UpdateOutcome> {
+    const conversation = conversationReferenceOf(address);
     const key = `${conversation.conversation?.id ?? ''}\n${activityId}`;
     let slot = this.slots.get(key);
     if (!slot) {

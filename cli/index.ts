@@ -1,8 +1,6 @@
 import 'dotenv/config';
 import { parseArgs } from 'node:util';
 import type { AuditVerification } from '../services/store/audit-chain';
-import { ConfigError, loadConfig } from '../bot/config';
-import { openAzure } from '../bot/azure';
 import { DomainError, isDomainError } from '../services/errors';
 import { t, type Lang } from '../services/i18n';
 import { diagnoseVm, assertVmQuery, type DiagnosisReport } from '../services/incidents/diagnosis';
@@ -10,6 +8,8 @@ import { findVmCandidates } from '../services/incidents/vm-lookup';
 import { createLogger } from '../services/log';
 import { loadFleetFile } from '../services/simulator/fleet';
 import { openStore } from '../services/store';
+import { openAzure } from '../services/wiring/azure';
+import { ConfigError, loadConfig } from '../services/wiring/config';
 
 /**
  * `rdp-doctor diagnose <vm-name-or-resource-id> [--fleet FILE] [--json] [--lang en|ru]`

@@ -3,11 +3,12 @@ import { z } from 'zod';
 import { consentCard, findingsCard, messageCard, offlineGuideCard, progressCard } from '../cards/diagnosis';
 import { helpCard } from '../cards/help';
 import { markdownSafe, type CardJson } from '../cards/render';
+import { VM_RESOURCE_ID } from '../services/azure/arm-ids';
 import type { DomainError } from '../services/errors';
 import { translator } from '../services/i18n';
 import type { DiagnosisObserver, IncidentService } from '../services/incidents/incident-service';
 import type { Incident, Person } from '../services/incidents/model';
-import type { Notifier } from '../services/incidents/notifier';
+import type { Notifier } from './notifier';
 import type { Logger } from '../services/log';
 import { DIAGNOSE_RUN_TEXT } from '../services/runbook/script-pages';
 import { errorText } from './error-text';
@@ -20,7 +21,7 @@ const id = z.string().uuid();
 const armVmId = z
   .string()
   .max(400)
-  .regex(/^\/subscriptions\/[0-9a-f-]{36}\/resourceGroups\/[-\w._()]+\/providers\/Microsoft\.Compute\/virtualMachines\/[-\w.]+$/i);
+  .regex(VM_RESOURCE_ID);
 
 export interface DiagnosisVerbDeps {
   incidents: IncidentService;

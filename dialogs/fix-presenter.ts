@@ -4,13 +4,14 @@ import { translator, UTC, type Lang } from '../services/i18n';
 import type { ApprovalService } from '../services/incidents/approvals';
 import type { FixObserver } from '../services/incidents/fix-runner';
 import type { Approval, CardPlacement, Incident, Job } from '../services/incidents/model';
-import type { Notifier } from '../services/incidents/notifier';
+import type { Notifier } from './notifier';
 import type { Logger } from '../services/log';
 import type { AppStore } from '../services/store/store';
 import { noUndoFor, undoAvailable } from '../services/incidents/planner';
 import { samePerson } from '../services/incidents/identity';
 import { errorText } from './error-text';
 import { DomainError } from '../services/errors';
+import { conversationIdOf } from './chat-address';
 
 export const APPROVALS_CHANNEL_KEY = 'approvalsChannel';
 
@@ -186,7 +187,7 @@ export class FixPresenter implements FixObserver {
     const zones = new Map<string, string>();
     for (const aad of this.deps.approvals.approverIds()) {
       const u = await this.deps.store.users.findByAadObjectId(aad);
-      const conversationId = u?.personal?.conversation?.id;
+      const conversationId = conversationIdOf(u?.personal);
       if (conversationId && u?.tz) zones.set(conversationId, u.tz);
     }
     return zones;
@@ -232,7 +233,7 @@ export class FixPresenter implements FixObserver {
     const t = translator(approval.lang, approval.tz);
     const text = t(key, { fix: t(`fixes.${approval.fixId}.title`), vm: approval.vmName });
     const places = new Map<string, CardPlacement>();
-    for (const place of approval.cards.filter((c) => c.audience === 'approvers')) places.set(place.conversation.conversation?.id ?? '', place);
+    for (const place of approval.cards.filter((c) => c.audience === 'approvers')) places.set(conversationIdOf(place.conversation) ?? '', place);
     await Promise.all(
       [...places.values()].map((place) =>
         this.deps.notifier.send(place.conversation, { type: 'message', text }).catch((e: unknown) => this.deps.logger.warn({ err: e }, 'could not notify approvers')),
@@ -244,9 +245,9 @@ export class FixPresenter implements FixObserver {
 /** Whose zone a posted copy shows: the requester's on their copy, an approver's in their personal chat, else UTC (a channel). */
 function zoneOfCopy(approval: Approval, zones: Map<string, string>, place: Pick<CardPlacement, 'conversation' | 'audience'>): string {
   if (place.audience === 'requester') return approval.tz ?? UTC;
-  return zones.get(place.conversation.conversation?.id ?? '') ?? UTC;
+  return zones.get(conversationIdOf(place.conversation) ?? '') ?? UTC;
 }
 
 export function sameConversation(a: CardPlacement, b: CardPlacement): boolean {
-  return (a.conversation.conversation?.id ?? '') === (b.conversation.conversation?.id ?? '');
+  return (conversationIdOf(a.conversation) ?? '') === (conversationIdOf(b.conversation) ?? '');
 }

@@ -6,6 +6,7 @@ import { isDomainError } from '../services/errors';
 import type { ApprovalService } from '../services/incidents/approvals';
 import type { CardPlacement, Incident } from '../services/incidents/model';
 import type { IncidentService } from '../services/incidents/incident-service';
+import { AuditTrail } from '../services/incidents/audit';
 import type { AppStore } from '../services/store/store';
 import { samePerson } from '../services/incidents/identity';
 import type { Command } from './commands';
@@ -16,8 +17,10 @@ import type { ApprovalsChannel } from './lifecycle';
 import type { CommandHandler } from './main-dialog';
 import { personOf } from './person';
 import { turnLang, turnT, turnTimeZone } from './turn';
+import { chatAddressOf, conversationIdOf } from './chat-address';
 
 export interface HelpdeskDeps {
+  /** chat-layer state only: settings (the approvals channel, the last listing) and the user directory */
   store: AppStore;
   incidents: IncidentService;
   approvals: ApprovalService;
@@ -31,19 +34,20 @@ const LISTING_KEY = 'approvals.listing';
 /** status, approvals, history <vm>, approvals here (CONTRACTS.md §5), in English and Russian. */
 export function helpdeskCommands(deps: HelpdeskDeps): Partial<Record<Command['kind'], CommandHandler>> {
   const { store, approvals, presenter } = deps;
+  const audit = new AuditTrail(store);
   return {
     async status(step) {
       const t = markdownSafe(turnT(step.context));
       const me = personOf(step.context);
       // open only: a healthy VM closes, a newer diagnosis supersedes, a verified fix resolves
-      const all = await store.incidents.listOpen(100);
+      const all = await deps.incidents.listOpen(100);
       const mine = approvals.isApprover(me) ? all : all.filter((i) => samePerson(i.requester, me));
       const shown = mine.slice(0, MAX_LINES);
       const lines = await Promise.all(
         shown.map(async (i) =>
           t('status.line', {
             vm: i.vmName ?? '?',
-            state: await stateLabel(t, store, i),
+            state: await stateLabel(t, approvals, i),
             requester: i.requester.name || (await presenter.displayName(i.requester)),
             at: i.updatedAt,
           }),
@@ -54,7 +58,7 @@ export function helpdeskCommands(deps: HelpdeskDeps): Partial<Record<Command['ki
 
     async cancel(step) {
       const t = turnT(step.context);
-      const stopped = await deps.incidents.cancelActive(personOf(step.context), step.context.activity.conversation?.id);
+      const stopped = await deps.incidents.cancelActive(personOf(step.context), (a) => (conversationIdOf(a) ?? '') === (step.context.activity.conversation?.id ?? ''));
       if (stopped.length === 0) {
         await step.context.sendActivity(t('cancel.nothing'));
         return;
@@ -76,7 +80,7 @@ export function helpdeskCommands(deps: HelpdeskDeps): Partial<Record<Command['ki
         return;
       }
       await approvals.expireDue();
-      const pending = await store.approvals.listPending(10, 'newest');
+      const pending = await approvals.listPending(10, 'newest');
       if (pending.length === 0) {
         await step.context.sendActivity(t('approval.none'));
         return;
@@ -84,8 +88,8 @@ export function helpdeskCommands(deps: HelpdeskDeps): Partial<Record<Command['ki
       // the previous listing's copies in this conversation stop being updated: this one replaces them
       const here = TurnContext.getConversationReference(step.context.activity);
       const listingKey = `${LISTING_KEY}:${here.conversation?.id ?? ''}`;
-      const inThisConversation = (c: CardPlacement) => !!c.listing && c.conversation.conversation?.id === here.conversation?.id;
-      for (const id of (await store.settings.get<string[]>(listingKey)) ?? []) await store.approvals.removeCards(id, inThisConversation);
+      const inThisConversation = (c: CardPlacement) => !!c.listing && conversationIdOf(c.conversation) === here.conversation?.id;
+      for (const id of (await store.settings.get<string[]>(listingKey)) ?? []) await approvals.removeCards(id, inThisConversation);
       await store.settings.set(listingKey, pending.map((a) => a.id));
       await step.context.sendActivity(t('approval.listTitle', { count: pending.length }));
       // Approve and Reject right away only in the approver's own chat; elsewhere the base card
@@ -94,7 +98,7 @@ export function helpdeskCommands(deps: HelpdeskDeps): Partial<Record<Command['ki
       for (const a of pending) {
         const view = personal ? presenter.viewFor(a, me) : 'status';
         const sent = await step.context.sendActivity({ attachments: [CardFactory.adaptiveCard(await presenter.card(a, view, turnLang(step.context), turnTimeZone(step.context), personal))] });
-        if (sent?.id) await approvals.addCard(a.id, { conversation: here, activityId: sent.id, audience: 'approvers', listing: true });
+        if (sent?.id) await approvals.addCard(a.id, { conversation: chatAddressOf(here), activityId: sent.id, audience: 'approvers', listing: true });
       }
     },
 
@@ -128,7 +132,7 @@ export function helpdeskCommands(deps: HelpdeskDeps): Partial<Record<Command['ki
         return;
       }
       if (!approvals.isApprover(me)) {
-        await store.audit.append({ at: new Date().toISOString(), actor: me.aadObjectId ?? me.id, action: 'approvals.channel.refused', details: { reason: 'not-approver' } });
+        await audit.record(me, 'approvals.channel.refused', null, { reason: 'not-approver' });
         await step.context.sendActivity(t('approval.channelNotApprover'));
         return;
       }
@@ -143,19 +147,15 @@ export function helpdeskCommands(deps: HelpdeskDeps): Partial<Record<Command['ki
         teamId: typeof team === 'string' ? team : undefined,
       };
       await store.settings.set(APPROVALS_CHANNEL_KEY, channelRef);
-      await store.audit.append({ at: new Date().toISOString(), actor: me.aadObjectId ?? me.id, action: 'approvals.channel.set', details: { conversationId: channelId } });
+      await audit.record(me, 'approvals.channel.set', null, { conversationId: channelId });
       await step.context.sendActivity(t('approval.channelSet'));
     },
   };
 }
 
 /** Where an incident stands, as its reporter reads it: a diagnosed VM whose fix waits for an approver says so. */
-async function stateLabel(t: ReturnType<typeof turnT>, store: AppStore, i: Incident): Promise<string> {
-  if (i.state === 'diagnosed' || i.state === 'blocked' || i.state === 'failed') {
-    const now = Date.now();
-    const pending = (await store.approvals.listByIncident(i.id)).some((a) => a.state === 'pending' && Date.parse(a.expiresAt) > now);
-    if (pending) return t('incidents.status.awaitingApproval');
-  }
+async function stateLabel(t: ReturnType<typeof turnT>, approvals: ApprovalService, i: Incident): Promise<string> {
+  if ((i.state === 'diagnosed' || i.state === 'blocked' || i.state === 'failed') && (await approvals.hasPending(i.id))) return t('incidents.status.awaitingApproval');
   return t(`incident.state.${i.state}`);
 }
 

@@ -1,9 +1,11 @@
 import { z } from 'zod';
 import { CARD_BUDGET_BYTES, messageCard, utf16Bytes } from '../cards/diagnosis';
 import { markdownSafe, type CardJson } from '../cards/render';
+import { VM_RESOURCE_ID } from '../services/azure/arm-ids';
 import { DomainError } from '../services/errors';
 import type { Translate } from '../services/i18n';
 import type { ApprovalService } from '../services/incidents/approvals';
+import { AuditTrail } from '../services/incidents/audit';
 import type { AuditRecord } from '../services/store/audit-chain';
 import type { AppStore } from '../services/store/store';
 import { personOf } from './person';
@@ -15,7 +17,7 @@ export const HISTORY_PAGE = 25;
 
 export async function historyCard(raw: Translate, store: AppStore, vm: { id: string; name: string }, beforeSeq?: number): Promise<CardJson> {
   const t = markdownSafe(raw);
-  const page = await store.audit.page({ vmId: vm.id, limit: HISTORY_PAGE, beforeSeq });
+  const page = await new AuditTrail(store).vmPage(vm.id, HISTORY_PAGE, beforeSeq);
   const names = new Map<string, string>();
   const lines: string[] = [];
   for (const e of page.entries) {
@@ -69,7 +71,7 @@ function summarize(e: AuditRecord): string {
 const armVmId = z
   .string()
   .max(400)
-  .regex(/^\/subscriptions\/[0-9a-f-]{36}\/resourceGroups\/[-\w._()]+\/providers\/Microsoft\.Compute\/virtualMachines\/[-\w.]+$/i);
+  .regex(VM_RESOURCE_ID);
 const olderData = z.object({ vmId: armVmId, beforeSeq: z.coerce.number().int().min(1).max(1e15) });
 
 /** `history.older` { vmId, beforeSeq }: the next page, for approvers only. */

@@ -1,3 +1,4 @@
+import { VM_RESOURCE_ID_IN_TEXT } from '../services/azure/arm-ids';
 import { VM_SEARCH_PATTERN } from '../services/azure/graph-query';
 import type { Symptom } from '../services/runbook/symptoms';
 
@@ -85,12 +86,11 @@ export function detectSymptom(text: string): Symptom | null {
   return null;
 }
 
-export const RESOURCE_ID = /\/subscriptions\/[0-9a-f-]{36}\/resourceGroups\/[-\w._()]{1,90}\/providers\/Microsoft\.Compute\/virtualMachines\/[-\w.]{1,64}/i;
 // Azure VM names: letters, digits, '-', '_' and '.', 1-64 characters (15 for a Windows computer name)
 const TOKEN = /[A-Za-z0-9][A-Za-z0-9_.-]{0,62}[A-Za-z0-9]/g;
 // the word after "to"/"к"/...: at most a VM name's 64 characters
 export const AFTER = /(?:\bto|\bon|\bvm|\bmachine|\bк|\bна|\bвм|\bмашин[аеуы]?)\s+["'«]?([A-Za-z0-9][A-Za-z0-9_.-]{0,62}[A-Za-z0-9])/i;
-export const VM_PATTERNS = [RESOURCE_ID, TOKEN, AFTER];
+export const VM_PATTERNS = [VM_RESOURCE_ID_IN_TEXT, TOKEN, AFTER];
 const NOT_VM = new Set(['rdp', 'tls', 'nla', 'vm', 'azure', 'windows', 'error', 'internal', 'remote', 'desktop', 'mstsc']);
 
 /**
@@ -98,7 +98,7 @@ const NOT_VM = new Set(['rdp', 'tls', 'nla', 'vm', 'azure', 'windows', 'error', 
  * looks like a machine name (has a digit or a hyphen). Null when nothing looks like one.
  */
 export function extractVmQuery(text: string): string | null {
-  const id = RESOURCE_ID.exec(text);
+  const id = VM_RESOURCE_ID_IN_TEXT.exec(text);
   if (id) return id[0];
   const after = AFTER.exec(text);
   if (after && looksLikeVm(after[1])) return after[1];

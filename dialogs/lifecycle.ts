@@ -2,10 +2,12 @@ import type { ConversationReference } from 'botbuilder';
 import { translator } from '../services/i18n';
 import type { ApprovalService } from '../services/incidents/approvals';
 import type { Approval } from '../services/incidents/model';
-import type { Notifier } from '../services/incidents/notifier';
+import type { Notifier } from './notifier';
 import type { Logger } from '../services/log';
+import { AuditTrail, SYSTEM_ACTOR } from '../services/incidents/audit';
 import type { AppStore } from '../services/store/store';
 import { APPROVALS_CHANNEL_KEY } from './fix-presenter';
+import { conversationIdOf } from './chat-address';
 
 /** The approvals channel as stored by `approvals here`: where to post, and the team it belongs to. */
 export type ApprovalsChannel = Partial<ConversationReference> & { teamId?: string };
@@ -76,7 +78,7 @@ export class ConversationLifecycle {
     }
     for (const userId of people) {
       const u = await store.users.get(userId);
-      if (u?.personal && matches(base(u.personal.conversation?.id))) {
+      if (u?.personal && matches(base(conversationIdOf(u.personal)))) {
         await store.users.upsert({ ...u, personal: undefined, updatedAt: new Date().toISOString() });
         forgotten.push(`personal:${u.id}`);
       }
@@ -90,9 +92,9 @@ export class ConversationLifecycle {
       if (a) live.set(a.id, a);
     }
     let copies = 0;
-    for (const a of live.values()) copies += await store.approvals.removeCards(a.id, (c) => matches(base(c.conversation.conversation?.id)));
+    for (const a of live.values()) copies += await store.approvals.removeCards(a.id, (c) => matches(base(conversationIdOf(c.conversation))));
 
-    await store.audit.append({ at: new Date().toISOString(), actor: 'rdp-doctor', action: 'conversation.forgotten', details: { ...what, reason, forgotten, copies } });
+    await new AuditTrail(store).record(SYSTEM_ACTOR, 'conversation.forgotten', null, { ...what, reason, forgotten, copies });
     logger.info({ ...what, reason, forgotten, copies }, 'forgot an unreachable conversation');
     if (channelGone) await this.tellApprovers(reason);
   }

@@ -1,6 +1,7 @@
 import { TurnContext } from 'botbuilder';
 import { clientTimeZone, pickLang, UTC } from '../services/i18n';
 import type { AppStore } from '../services/store/store';
+import { conversationIdOf } from './chat-address';
 
 /**
  * Remembers who talked to the bot and, for personal chats, how to reach them later: approval
@@ -29,7 +30,7 @@ export async function recordUser(store: AppStore, context: TurnContext): Promise
     existing.name === next.name &&
     existing.lang === next.lang &&
     existing.tz === next.tz &&
-    existing.personal?.conversation?.id === next.personal?.conversation?.id &&
+    conversationIdOf(existing.personal) === conversationIdOf(next.personal) &&
     existing.personal?.serviceUrl === next.personal?.serviceUrl;
   if (!same) await store.users.upsert(next);
 }

@@ -22,6 +22,14 @@ export function parseTypedId(id: string, provider: string, type: string): Parsed
   return p;
 }
 
+/**
+ * A VM's resource id within ARM's limits (subscription GUID, resource group 1-90, VM name 1-64
+ * characters): the one pattern for ids that come from people and cards. `_IN_TEXT` finds one in
+ * a message; `VM_RESOURCE_ID` checks a whole value (card data).
+ */
+export const VM_RESOURCE_ID_IN_TEXT = /\/subscriptions\/[0-9a-f-]{36}\/resourceGroups\/[-\w._()]{1,90}\/providers\/Microsoft\.Compute\/virtualMachines\/[-\w.]{1,64}/i;
+export const VM_RESOURCE_ID = new RegExp(`^${VM_RESOURCE_ID_IN_TEXT.source}$`, 'i');
+
 export const parseVmId = (id: string): ParsedResourceId | null => parseTypedId(id, 'Microsoft.Compute', 'virtualMachines');
 
 export function vmIdFrom(subscriptionId: string, resourceGroup: string, name: string): string {

@@ -4,6 +4,7 @@ import type { Logger } from '../log';
 import { buildFixRun, FIX_PARAMS, isFixId } from '../runbook/fixes';
 import { highRiskKinds, type FixPlan, type HighRiskKind } from '../runbook/plan';
 import type { AppStore } from '../store/store';
+import { recordAudit } from './audit';
 import type { Approval, Incident, Job, Person } from './model';
 import { identityOf, samePerson } from './identity';
 import { RateLimiter } from './rate-limit';
@@ -197,6 +198,22 @@ export class ApprovalService {
     await this.deps.store.approvals.addCard(approvalId, card);
   }
 
+  /** Forgets the posted copies `drop` selects (e.g. a listing replaced by a newer one); returns how many. */
+  removeCards(approvalId: string, drop: (card: Approval['cards'][number]) => boolean): Promise<number> {
+    return this.deps.store.approvals.removeCards(approvalId, drop);
+  }
+
+  /** The requests waiting for a decision (the `approvals` listing). */
+  listPending(limit: number, order: 'oldest' | 'newest'): Promise<Approval[]> {
+    return this.deps.store.approvals.listPending(limit, order);
+  }
+
+  /** Whether a request of this incident still waits for a decision (and has not expired). */
+  async hasPending(incidentId: string): Promise<boolean> {
+    const now = this.now().getTime();
+    return (await this.deps.store.approvals.listByIncident(incidentId)).some((a) => a.state === 'pending' && Date.parse(a.expiresAt) > now);
+  }
+
   async get(approvalId: string): Promise<Approval> {
     const a = await this.deps.store.approvals.get(approvalId);
     if (!a) throw refuse('approval.unknown');
@@ -299,17 +316,10 @@ export class ApprovalService {
   }
 
   private async audit(actor: Person, action: string, a: Approval, details: Record<string, unknown>): Promise<void> {
-    await this.deps.store.audit.append({
-      at: this.now().toISOString(),
-      actor: actor.aadObjectId ?? actor.id,
-      action,
-      incidentId: a.incidentId,
-      vmId: a.vmId,
-      details: { approvalId: a.id, ...details },
-    });
+    await recordAudit(this.deps.store, this.now(), actor, action, { incidentId: a.incidentId, vmId: a.vmId }, { approvalId: a.id, ...details });
   }
 
   private async auditRaw(actor: Person, action: string, details: Record<string, unknown>): Promise<void> {
-    await this.deps.store.audit.append({ at: this.now().toISOString(), actor: actor.aadObjectId ?? actor.id, action, details });
+    await recordAudit(this.deps.store, this.now(), actor, action, null, details);
   }
 }

@@ -5,6 +5,7 @@ import { blockers, evaluate } from '../runbook/findings';
 import { defaultSnapshotName, FIXES, isFixId, type ArmOp, type FixRun } from '../runbook/fixes';
 import { sameJson, type FixPlan } from '../runbook/plan';
 import type { AppStore } from '../store/store';
+import { recordAudit, SYSTEM_ACTOR } from './audit';
 import { approvalHash } from './approvals';
 import { diagnoseVm, toRecord } from './diagnosis';
 import type { JobRunner } from './jobs';
@@ -326,14 +327,7 @@ export class FixRunner {
   }
 
   private async audit(job: Job, action: string, details: Record<string, unknown>): Promise<void> {
-    await this.deps.store.audit.append({
-      at: this.now().toISOString(),
-      actor: 'rdp-doctor',
-      action,
-      incidentId: job.incidentId,
-      vmId: job.vmId,
-      details: { jobId: job.id, fixId: job.fixId, ...details },
-    });
+    await recordAudit(this.deps.store, this.now(), SYSTEM_ACTOR, action, { incidentId: job.incidentId, vmId: job.vmId }, { jobId: job.id, fixId: job.fixId, ...details });
   }
 }
 

@@ -4,12 +4,13 @@ import { DomainError, isDomainError } from '../errors';
 import type { Lang } from '../i18n';
 import type { Logger } from '../log';
 import type { AppStore } from '../store/store';
+import { recordAudit } from './audit';
 import { diagnoseVm, toRecord, type DiagnosisPhase, type DiagnosisReport } from './diagnosis';
 import type { JobRunner } from './jobs';
 import { RateLimiter } from './rate-limit';
 import { inSelfServiceScope, scopeIsEmpty, type SelfServiceScope } from './self-service';
 import { findVmCandidates } from './vm-lookup';
-import type { DiagnosisRecord, Incident, IncidentState, Person, Symptom } from './model';
+import type { ChatAddress, DiagnosisRecord, Incident, IncidentState, Person, Symptom } from './model';
 import { identityOf, samePerson } from './identity';
 
 export interface DiagnosisObserver {
@@ -104,7 +105,7 @@ export class IncidentService {
     candidates: VmSummary[];
   }): Promise<Incident> {
     if (!this.opened.take(identityOf(p.requester))) {
-      await this.deps.store.audit.append({ at: this.now().toISOString(), actor: p.requester.aadObjectId ?? p.requester.id, action: 'incident.rateLimited', details: {} });
+      await recordAudit(this.deps.store, this.now(), p.requester, 'incident.rateLimited', null, {});
       throw new DomainError('rate-limited', `${p.requester.id} opened too many incidents`, { params: { messageKey: 'limits.incidents' } });
     }
     const at = this.now().toISOString();
@@ -151,6 +152,11 @@ export class IncidentService {
     }
   }
 
+  /** The incidents not yet closed, resolved or superseded (`status`). */
+  listOpen(limit: number): Promise<Incident[]> {
+    return this.deps.store.incidents.listOpen(limit);
+  }
+
   async get(incidentId: string): Promise<Incident> {
     const incident = await this.deps.store.incidents.get(incidentId);
     if (!incident) throw new DomainError('not-found', `incident ${incidentId} not found`, { params: { what: 'incident' } });
@@ -194,12 +200,16 @@ export class IncidentService {
     return { incident: next, runCommandSent, withdrawn };
   }
 
-  /** `cancel` typed in a conversation: everything of this person there that is on its way to findings. */
-  async cancelActive(actor: Person, conversationId: string | undefined): Promise<CancelOutcome[]> {
+  /**
+   * `cancel` typed in a conversation: everything of this person there that is on its way to
+   * findings. `here` tells whether an incident's chat address is that conversation (the chat layer
+   * knows the address's shape; the domain does not).
+   */
+  async cancelActive(actor: Person, here: (address: ChatAddress) => boolean): Promise<CancelOutcome[]> {
     const out: CancelOutcome[] = [];
     for (const i of await this.deps.store.incidents.listOpen(1000)) {
       if (!CANCELLABLE_STATES.includes(i.state) || !samePerson(i.requester, actor)) continue;
-      if ((i.conversation.conversation?.id ?? '') !== (conversationId ?? '')) continue;
+      if (!here(i.conversation)) continue;
       const done = await this.cancel(i.id, actor);
       if (done) out.push(done);
     }
@@ -355,13 +365,6 @@ export class IncidentService {
   }
 
   private async audit(actor: Person, action: string, incident: Incident, details: Record<string, unknown>): Promise<void> {
-    await this.deps.store.audit.append({
-      at: this.now().toISOString(),
-      actor: actor.aadObjectId ?? actor.id,
-      action,
-      incidentId: incident.id,
-      vmId: incident.vmId,
-      details,
-    });
+    await recordAudit(this.deps.store, this.now(), actor, action, { incidentId: incident.id, vmId: incident.vmId }, details);
   }
 }

@@ -1,4 +1,3 @@
-import type { ConversationReference } from 'botbuilder';
 import type { EffectiveNsg } from '../azure/gateway';
 import type { Lang } from '../i18n';
 import type { DiagnosticFacts } from '../runbook/diagnostic-output';
@@ -7,6 +6,15 @@ import type { Symptom } from '../runbook/symptoms';
 
 /** What the user sees (the classification and what each points at: services/runbook/symptoms.ts). */
 export type { Symptom };
+
+/**
+ * Where the chat layer can reach a conversation again (proactive messages, card updates): a
+ * JSON-serialisable record the domain stores and hands back as it got it, never reading inside.
+ * Only bot/ and dialogs/ know its shape (today botbuilder's ConversationReference, converted in
+ * dialogs/chat-address.ts), so the stores keep the same JSON and a move to another chat SDK
+ * stays out of the domain.
+ */
+export type ChatAddress = { readonly [field: string]: unknown };
 
 export type IncidentState =
   | 'picking' // several VMs matched: waiting for the requester to choose
@@ -62,7 +70,7 @@ export interface Incident {
   tz?: string;
   symptom: Symptom;
   requester: Person;
-  conversation: Partial<ConversationReference>;
+  conversation: ChatAddress;
   vmId?: string;
   vmName?: string;
   /** resource ids offered on the pick card: a pick must be one of them */
@@ -90,7 +98,7 @@ export type ApprovalState = 'pending' | 'approved' | 'rejected' | 'expired' | 'w
 
 /** Where a copy of an approval card was posted, so every copy can be updated. */
 export interface CardPlacement {
-  conversation: Partial<ConversationReference>;
+  conversation: ChatAddress;
   activityId: string;
   audience: 'requester' | 'approvers';
   /** posted by an `approvals` listing: the next listing in that conversation replaces it */
@@ -178,7 +186,7 @@ export interface KnownUser {
   id: string;
   aadObjectId?: string;
   name?: string;
-  personal?: Partial<ConversationReference>;
+  personal?: ChatAddress;
   /** the language of their client, for messages that are not answers (e.g. the approvals channel is gone) */
   lang?: Lang;
   /** their client's time zone (IANA), for the cards posted to them */

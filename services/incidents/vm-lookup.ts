@@ -1,6 +1,5 @@
+import { parseVmId } from '../azure/arm-ids';
 import type { AzureGateway, VmSummary } from '../azure/gateway';
-
-const RESOURCE_ID = /^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.Compute\/virtualMachines\/[^/]+$/i;
 
 /**
  * The VMs a user's words name: a resource id (checked against the scope by the gateway), else the
@@ -9,7 +8,7 @@ const RESOURCE_ID = /^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/
  */
 export async function findVmCandidates(gateway: AzureGateway, query: string): Promise<VmSummary[]> {
   const q = query.trim();
-  if (RESOURCE_ID.test(q)) return [await gateway.getVm(q)];
+  if (parseVmId(q)) return [await gateway.getVm(q)];
   const found = await gateway.findVms(q);
   const exact = found.filter((v) => v.name.toLowerCase() === q.toLowerCase());
   return (exact.length ? exact : found).sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id));

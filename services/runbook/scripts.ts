@@ -1,7 +1,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ScriptParameter } from '../azure/gateway';
-import { SCRIPT_ID_PATTERN } from '../simulator/interior';
+import { SCRIPT_ID_PATTERN } from './script-id';
 
 /**
  * The PowerShell scripts the project ships (services/runbook/scripts/*.ps1), read once at module

@@ -43,12 +43,8 @@ export interface VmInterior {
   onRestart?(vm: FleetVm): void;
 }
 
-export const SCRIPT_ID_PATTERN = /^#\s*rdp-doctor-script:\s*([a-z0-9-]+)\s*$/m;
-
-export function scriptIdOf(script: string): string | null {
-  const m = SCRIPT_ID_PATTERN.exec(script);
-  return m ? m[1] : null;
-}
+/** The script id is the runbook's header format (services/runbook/script-id.ts). */
+export { scriptIdOf } from '../runbook/script-id';
 
 /** An interior that answers at once (the emulation, test doubles). */
 export interface SyncVmInterior extends VmInterior {

@@ -1,5 +1,6 @@
 import { startHarness, type Harness } from '../support/bot-harness';
 import { cardOf, activity, actionData, diagnoseAs, invoke, type User } from '../support/journey';
+import { conversationIdOf } from '../../dialogs/chat-address';
 
 /**
  * When the bot can no longer write somewhere (app uninstalled, bot or user removed, team
@@ -68,7 +69,7 @@ it('a deleted approvals channel is forgotten, approvers hear it in their languag
   expect(r.status).toBe(200);
   expect(await h.app.store.settings.get('approvalsChannel')).toBeNull();
   // the channel copy of the pending approval is no longer updated
-  expect((await h.app.store.approvals.get(first.approvalId))!.cards.map((c) => c.conversation.conversation?.id)).not.toContain(CHANNEL);
+  expect((await h.app.store.approvals.get(first.approvalId))!.cards.map((c) => conversationIdOf(c.conversation))).not.toContain(CHANNEL);
   const told = await h.connector.waitFor((all) => {
     const notes = all.slice(mark).filter((c) => /approvals channel|канал согласований/.test(c.activity.text ?? ''));
     return notes.length === 2 ? notes : undefined;
@@ -114,7 +115,7 @@ it('an approver who uninstalled the app is no longer sent approvals; a 403 Messa
   // writing again brings the chat back
   h.connector.refusals.delete(approver.conversationId);
   await hello(approver);
-  expect((await h.app.store.users.get(approver.userId))?.personal?.conversation?.id).toBe(approver.conversationId);
+  expect(conversationIdOf((await h.app.store.users.get(approver.userId))?.personal)).toBe(approver.conversationId);
 });
 
 it('the bot removed from a group chat sends no further step or notice there', async () => {
@@ -141,7 +142,7 @@ it('the bot removed from a group chat sends no further step or notice there', as
     membersRemoved: [{ id: '28:rdp-doctor', name: 'RDP Doctor' }],
   });
   expect(h.app.channel.isGone(group.conversationId)).toBe(true);
-  expect((await h.app.store.approvals.get(approvalId))!.cards.map((c) => c.conversation.conversation?.id)).toEqual([approver.conversationId]);
+  expect((await h.app.store.approvals.get(approvalId))!.cards.map((c) => conversationIdOf(c.conversation))).toEqual([approver.conversationId]);
 
   const from = h.connector.requests.length;
   await h.post(activity(h, approver, invoke('approval.approve', { approvalId }, approverCopy.activityId)));

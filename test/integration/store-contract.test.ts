@@ -11,6 +11,7 @@ import { SqliteStore } from '../../services/store/sqlite';
 import type { AppStore } from '../../services/store/store';
 import { startAzurite, type Azurite } from '../support/azurite';
 import { QueueClient } from '@azure/storage-queue';
+import { conversationIdOf } from '../../dialogs/chat-address';
 
 /**
  * One contract, two backends: what the workflow relies on from its store holds for SQLite
@@ -257,12 +258,12 @@ describe.each([sqlite, azure])('store contract: $name', (backend) => {
     for (let i = 0; i < 3; i++) await a.approvals.addCard(ap.id, place('dead', i));
     await a.approvals.addCard(ap.id, place('alive', 0));
     const [removed] = await Promise.all([
-      b.approvals.removeCards(ap.id, (c) => c.conversation.conversation?.id === 'dead'),
+      b.approvals.removeCards(ap.id, (c) => conversationIdOf(c.conversation) === 'dead'),
       ...Array.from({ length: 4 }, (_, i) => a.approvals.addCard(ap.id, place('alive', i + 1))),
     ]);
     expect(removed).toBe(3);
     expect((await a.approvals.get(ap.id))?.cards.map((c) => c.activityId).sort()).toEqual(['alive-0', 'alive-1', 'alive-2', 'alive-3', 'alive-4']);
-    expect(await a.approvals.removeCards(ap.id, (c) => c.conversation.conversation?.id === 'dead')).toBe(0);
+    expect(await a.approvals.removeCards(ap.id, (c) => conversationIdOf(c.conversation) === 'dead')).toBe(0);
     expect(await a.approvals.removeCards('11111111-2222-4333-8444-555555555555', () => true)).toBe(0);
   });
 

@@ -9,6 +9,7 @@ import type { Person } from '../../services/incidents/model';
 import { silentLogger } from '../../services/log';
 import { openStore } from '../../services/store';
 import type { AppStore } from '../../services/store/store';
+import { conversationIdOf } from '../../dialogs/chat-address';
 
 /**
  * A cancel that comes while the diagnosis is still in its precheck (the ARM reads): the diagnostic
@@ -79,7 +80,7 @@ it('a diagnosis cancelled before its Run Command never sends it, and shows no re
   const opened = await incidents.open({ requester: alex, conversation: { conversation: { id: 'a:1' } } as never, lang: 'en', symptom: 'internal-error', candidates: [vm] });
   expect(await incidents.startDiagnosis(opened.id, alex, observer)).not.toBeNull();
   await reading; // the precheck's VM read is under way
-  const stopped = await incidents.cancelActive(alex, 'a:1');
+  const stopped = await incidents.cancelActive(alex, (a) => conversationIdOf(a) === 'a:1');
   expect(stopped.map((s) => [s.incident.id, s.runCommandSent])).toEqual([[opened.id, false]]);
   release();
   expect(await jobs.drain(10000)).toBe(true);
@@ -114,8 +115,8 @@ it('cancel only stops the person\'s own incidents in that conversation; a newer 
   const elsewhere = await incidents.open({ requester: alex, conversation: { conversation: { id: 'a:2' } } as never, lang: 'en', symptom: 'other', candidates: [vm2] });
   const bobs = await incidents.open({ requester: other, conversation: { conversation: { id: 'a:1' } } as never, lang: 'en', symptom: 'other', candidates: [vm] });
   expect(await store.incidents.get(older.id)).toMatchObject({ state: 'closed', closedReason: 'superseded', supersededBy: mine.id });
-  expect((await incidents.cancelActive(alex, 'a:1')).map((s) => s.incident.id)).toEqual([mine.id]);
+  expect((await incidents.cancelActive(alex, (a) => conversationIdOf(a) === 'a:1')).map((s) => s.incident.id)).toEqual([mine.id]);
   expect((await store.incidents.get(bobs.id))?.state).toBe('awaiting-consent');
   expect((await store.incidents.get(elsewhere.id))?.state).toBe('awaiting-consent');
-  expect((await incidents.cancelActive(alex, 'a:1'))).toEqual([]);
+  expect((await incidents.cancelActive(alex, (a) => conversationIdOf(a) === 'a:1'))).toEqual([]);
 });

@@ -1,17 +1,22 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { AzureGateway } from '../services/azure/gateway';
-import { createAzureGateway, type AzureGatewaySettings } from '../services/azure/factory';
+import type { AzureGateway } from '../azure/gateway';
+import { createAzureGateway, type AzureGatewaySettings } from '../azure/factory';
+import type { Logger } from '../log';
+import { loadFleetFile } from '../simulator/fleet';
+import { startSimulator, type SimulatorHandle } from '../simulator/server';
+import type { ScriptEngine } from '../simulator/interior';
+import { createInterior } from '../simulator/pwsh-interior';
+import { createVmInterior } from '../simulator/vm-interior';
+import { ConfigError, type Config } from './config';
+
+/*
+ * Azure access for both composition roots (bot/index.ts, cli/index.ts): the real cloud, another
+ * ARM endpoint, or the in-process simulator of demo mode.
+ */
 
 /** Retry, poll and time-out settings of the gateway (tests make them short). */
 export type GatewayTimings = AzureGatewaySettings['timings'];
-import type { Logger } from '../services/log';
-import { loadFleetFile } from '../services/simulator/fleet';
-import { startSimulator, type SimulatorHandle } from '../services/simulator/server';
-import type { ScriptEngine } from '../services/simulator/interior';
-import { createInterior } from '../services/simulator/pwsh-interior';
-import { createVmInterior } from '../services/simulator/vm-interior';
-import { ConfigError, type Config } from './config';
 
 export interface AzureAccess {
   gateway: AzureGateway;
@@ -29,8 +34,8 @@ export interface AzureAccess {
 
 /** Where demo mode's fleet comes from when SIM_FLEET is not set: the one shipped in the repo. */
 export function defaultFleetPath(): string {
-  // works from dist/bot and from bot/ (ts-jest)
-  for (const base of [join(__dirname, '..', 'services'), join(__dirname, '..', '..', 'services')]) {
+  // works from dist/services/wiring (the JSON is not copied to dist) and from services/wiring (ts-jest)
+  for (const base of [join(__dirname, '..'), join(__dirname, '..', '..', '..', 'services')]) {
     const p = join(base, 'simulator', 'fleets', 'demo-fleet.json');
     try {
       readFileSync(p);
