@@ -70,7 +70,7 @@ export class ApprovalService {
   constructor(private readonly deps: { store: AppStore; policy: ApprovalPolicy; logger: Logger; now?: () => Date; planner?: Planner }) {
     this.approvers = new Set(deps.policy.approverIds.map((id) => id.toLowerCase()));
     this.now = deps.now ?? (() => new Date());
-    this.requests = new RateLimiter(deps.policy.fixRequestsPerHour ?? 20, 3600_000, () => this.now().getTime());
+    this.requests = new RateLimiter('fix-requests', deps.policy.fixRequestsPerHour ?? 20, 3600_000, () => this.now().getTime(), deps.store.limits);
   }
 
   isApprover(person: Person): boolean {
@@ -163,11 +163,10 @@ export class ApprovalService {
     const approvalsRequired = plan && highRiskKinds(plan).some((k) => twoPerson.includes(k)) ? 2 : undefined;
     const bound = { incidentId: incident.id, vmId: incident.vmId, fixId, params, ...(plan ? { plan } : {}), ...(approvalsRequired ? { approvalsRequired } : {}) };
     const paramsHash = approvalHash(bound);
-    const existing = (await this.deps.store.approvals.listByIncident(incident.id)).find(
-      (a) => a.state === 'pending' && a.paramsHash === paramsHash && Date.parse(a.expiresAt) > this.now().getTime(),
-    );
+    const same = (await this.deps.store.approvals.listByIncident(incident.id)).filter((a) => a.paramsHash === paramsHash);
+    const existing = same.find((a) => a.state === 'pending' && Date.parse(a.expiresAt) > this.now().getTime());
     if (existing) return { approval: existing, created: false }; // the same request twice (a double click): one approval
-    if (!this.requests.take(identityOf(actor))) {
+    if (!(await this.requests.take(identityOf(actor)))) {
       await this.auditRaw(actor, 'approval.rateLimited', { incidentId: incident.id, fixId });
       throw new DomainError('rate-limited', `${actor.id} requested too many fixes`, { params: { messageKey: 'limits.fixRequests' } });
     }
@@ -176,7 +175,8 @@ export class ApprovalService {
     const addressed = incident.diagnosis?.fixes.find((f) => f.id === fixId)?.addresses ?? [];
     const findings = (incident.diagnosis?.findings ?? []).filter((f) => addressed.includes(f.id));
     const approval: Approval = {
-      id: randomUUID(),
+      // the same request made twice at once, on two instances, gets the same id: one create wins
+      id: requestId(incident.id, paramsHash, same.length),
       ...bound,
       ...(findings.length ? { findings } : {}),
       vmName: incident.vmName ?? '',
@@ -189,7 +189,13 @@ export class ApprovalService {
       expiresAt: new Date(at.getTime() + this.deps.policy.ttlMinutes * 60000).toISOString(),
       cards: [],
     };
-    await this.deps.store.approvals.create(approval);
+    try {
+      await this.deps.store.approvals.create(approval);
+    } catch (e) {
+      const winner = await this.deps.store.approvals.get(approval.id);
+      if (winner) return { approval: winner, created: false };
+      throw e;
+    }
     await this.audit(actor, 'approval.requested', approval, { fixId, params, ...(plan ? { plan } : {}), ...(approvalsRequired ? { approvalsRequired } : {}) });
     return { approval, created: true };
   }
@@ -322,4 +328,17 @@ export class ApprovalService {
   private async auditRaw(actor: Person, action: string, details: Record<string, unknown>): Promise<void> {
     await recordAudit(this.deps.store, this.now(), actor, action, null, details);
   }
+}
+
+/**
+ * The id of the `n`th request of one fix with the same parameters on one incident: derived, not
+ * random, so that two instances taking the same double click at once write the same row and the
+ * store refuses the second (a UUID of version 8, RFC 9562's custom layout, from SHA-256).
+ */
+export function requestId(incidentId: string, paramsHash: string, n: number): string {
+  const h = createHash('sha256').update(`${incidentId}\n${paramsHash}\n${n}`).digest();
+  h[6] = (h[6] & 0x0f) | 0x80;
+  h[8] = (h[8] & 0x3f) | 0x80;
+  const x = h.subarray(0, 16).toString('hex');
+  return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20, 32)}`;
 }

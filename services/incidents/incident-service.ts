@@ -72,14 +72,14 @@ export class IncidentService {
 
   constructor(private readonly deps: IncidentServiceDeps) {
     this.now = deps.now ?? (() => new Date());
-    this.limiter = new RateLimiter(deps.diagnosesPerHour ?? 20, 3600_000, () => this.now().getTime());
-    this.searches = new RateLimiter(deps.searchesPerHour ?? 60, 3600_000, () => this.now().getTime());
-    this.opened = new RateLimiter(deps.incidentsPerHour ?? 30, 3600_000, () => this.now().getTime());
+    this.limiter = new RateLimiter('diagnoses', deps.diagnosesPerHour ?? 20, 3600_000, () => this.now().getTime(), deps.store.limits);
+    this.searches = new RateLimiter('searches', deps.searchesPerHour ?? 60, 3600_000, () => this.now().getTime(), deps.store.limits);
+    this.opened = new RateLimiter('incidents', deps.incidentsPerHour ?? 30, 3600_000, () => this.now().getTime(), deps.store.limits);
   }
 
   /** A person's search: counted against their hourly limit before Azure is asked anything. */
   async resolveVmFor(person: Person, query: string): Promise<VmSummary[]> {
-    if (!this.searches.take(identityOf(person))) {
+    if (!(await this.searches.take(identityOf(person)))) {
       this.deps.logger.warn({ actor: identityOf(person) }, 'search limit reached');
       throw new DomainError('rate-limited', `${person.id} searched too often`, { params: { messageKey: 'limits.searches' } });
     }
@@ -104,7 +104,7 @@ export class IncidentService {
     symptom: Symptom;
     candidates: VmSummary[];
   }): Promise<Incident> {
-    if (!this.opened.take(identityOf(p.requester))) {
+    if (!(await this.opened.take(identityOf(p.requester)))) {
       await recordAudit(this.deps.store, this.now(), p.requester, 'incident.rateLimited', null, {});
       throw new DomainError('rate-limited', `${p.requester.id} opened too many incidents`, { params: { messageKey: 'limits.incidents' } });
     }
@@ -240,7 +240,7 @@ export class IncidentService {
     const incident = await this.get(incidentId);
     this.assertRequester(incident, actor);
     if (incident.state === 'diagnosing') return null; // a double click: no rate-limit hit for it
-    if (!this.limiter.take(identityOf(actor))) {
+    if (!(await this.limiter.take(identityOf(actor)))) {
       await this.audit(actor, 'diagnosis.rateLimited', incident, {});
       throw new DomainError('rate-limited', `${actor.id} started too many diagnoses`);
     }

@@ -1,6 +1,7 @@
 import type { Storage } from 'botbuilder';
 import { samePerson } from '../incidents/identity';
 import type { JobQueue } from '../incidents/job-queue';
+import type { LimitWindows } from '../incidents/rate-limit';
 import type { AuditPage, AuditPageFilter, AuditRecord, AuditVerification } from './audit-chain';
 import type { Approval, ApprovalVote, AuditEntry, Incident, IncidentState, Job, JobState, KnownUser } from '../incidents/model';
 
@@ -20,6 +21,8 @@ export interface AppStore {
   readonly settings: SettingsRepo;
   readonly audit: AuditLog;
   readonly jobQueue: JobQueue;
+  /** per-user limit windows shared by every instance; absent: each process keeps its own (one instance) */
+  readonly limits?: LimitWindows;
   /** Resolves when the backend answers; rejects otherwise (`/readyz`). */
   ping(): Promise<void>;
   close(): Promise<void>;

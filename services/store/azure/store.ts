@@ -10,6 +10,7 @@ import { AzureSettingsRepo, AzureUserRepo } from './directory';
 import { AzureApprovalRepo, AzureJobRepo } from './fixes';
 import { AzureIncidentRepo } from './incidents';
 import { AzureJobQueue, type AzureJobQueueOptions } from './job-queue';
+import { AzureLimitWindows } from './limits';
 import { getOrNull } from './tables';
 
 export interface AzureStoreOptions {
@@ -38,6 +39,7 @@ export class AzureStore implements AppStore {
   readonly settings: AzureSettingsRepo;
   readonly audit: AzureAuditLog;
   readonly jobQueue: AzureJobQueue;
+  readonly limits: AzureLimitWindows;
   private closed = false;
 
   private constructor(
@@ -53,6 +55,8 @@ export class AzureStore implements AppStore {
     this.approvals = new AzureApprovalRepo(parts.fixes, this.jobs);
     this.users = new AzureUserRepo(parts.users);
     this.settings = new AzureSettingsRepo(parts.settings);
+    // the limit windows share the settings table (own partitions: `limit-<scope>`)
+    this.limits = new AzureLimitWindows(parts.settings);
     this.audit = new AzureAuditLog(parts.audit);
     this.jobQueue = new AzureJobQueue(queue, { ...opts.queue, logger: opts.logger });
   }
