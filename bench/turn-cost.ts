@@ -25,28 +25,34 @@ function arg(name: string, fallback: number): number {
   return v === undefined ? fallback : Number(v);
 }
 
-async function drive(conversations: number, concurrency: number, one: (n: number) => Promise<ConversationRun>, first: number): Promise<number> {
+/** Runs the conversations; a failed one (a reset connection on a loaded machine) is counted, not fatal. */
+async function drive(conversations: number, concurrency: number, one: (n: number) => Promise<ConversationRun>, first: number): Promise<{ turns: number; errors: number }> {
   let next = first;
   let turns = 0;
+  let errors = 0;
   const background: Array<Promise<unknown>> = [];
   const user = async (): Promise<void> => {
     while (next < first + conversations) {
-      const run = await one(next++);
-      turns += run.turns.length;
-      if (run.background) background.push(run.background);
+      try {
+        const run = await one(next++);
+        turns += run.turns.length;
+        if (run.background) background.push(run.background.catch(() => errors++));
+      } catch {
+        errors++;
+      }
     }
   };
   await Promise.all(Array.from({ length: concurrency }, user));
   await Promise.all(background);
-  return turns;
+  return { turns, errors };
 }
 
-async function measure(child: StartedChild, conversations: number, warmup: number, concurrency: number, one: (n: number) => Promise<ConversationRun>, first: number): Promise<{ turns: number; cpuMs: number; perTurn: number }> {
+async function measure(child: StartedChild, conversations: number, warmup: number, concurrency: number, one: (n: number) => Promise<ConversationRun>, first: number): Promise<{ turns: number; errors: number; cpuMs: number; perTurn: number }> {
   await drive(warmup, concurrency, one, first);
   const before = cpuMs(child.child.pid);
-  const turns = await drive(conversations, concurrency, one, first + warmup);
+  const { turns, errors } = await drive(conversations, concurrency, one, first + warmup);
   const used = cpuMs(child.child.pid) - before;
-  return { turns, cpuMs: used, perTurn: used / turns };
+  return { turns, errors, cpuMs: used, perTurn: used / turns };
 }
 
 async function main(): Promise<void> {
@@ -74,7 +80,7 @@ async function main(): Promise<void> {
       first += conversations + warmup;
       const line = `| ${r} | ${conversations} x ${concurrency} | ${b.turns} | ${b.perTurn.toFixed(2)} | ${e.perTurn.toFixed(2)} | ${(b.perTurn / e.perTurn).toFixed(1)}x |`;
       rows.push(line);
-      process.stdout.write(`round ${r}: bot ${b.cpuMs.toFixed(0)} ms CPU / ${b.turns} turns, echo ${e.cpuMs.toFixed(0)} ms / ${e.turns} turns\n`);
+      process.stdout.write(`round ${r}: bot ${b.cpuMs.toFixed(0)} ms CPU / ${b.turns} turns, echo ${e.cpuMs.toFixed(0)} ms / ${e.turns} turns; failed conversations: bot ${b.errors}, echo ${e.errors}\n`);
     }
     process.stdout.write(`\n| round | conversations x concurrency | turns | bot CPU ms/turn | echo CPU ms/turn | ratio |\n|---|---|---:|---:|---:|---:|\n${rows.join('\n')}\n`);
     echoParty.client.close();
