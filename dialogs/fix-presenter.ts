@@ -3,7 +3,7 @@ import { approvalCard, type ApprovalView } from '../cards/approval';
 import { translator, UTC, type Lang } from '../services/i18n';
 import type { ApprovalService } from '../services/incidents/approvals';
 import type { FixObserver } from '../services/incidents/fix-runner';
-import type { Approval, CardPlacement, Incident, Job } from '../services/incidents/model';
+import type { Approval, CardPlacement, Incident, Job, KnownUser } from '../services/incidents/model';
 import type { Notifier } from './notifier';
 import type { Logger } from '../services/log';
 import type { AppStore } from '../services/store/store';
@@ -14,6 +14,13 @@ import { DomainError } from '../services/errors';
 import { conversationIdOf } from './chat-address';
 
 export const APPROVALS_CHANNEL_KEY = 'approvalsChannel';
+
+/** What every copy of one approval's card is built from, read once per render (not once per copy). */
+interface CardFacts {
+  job: Job | null;
+  incident: Incident | null;
+  refreshUserIds: string[];
+}
 
 /**
  * Where approval cards go and how every copy is kept current: the requester's conversation
@@ -36,13 +43,26 @@ export class FixPresenter implements FixObserver {
   ) {}
 
   /** Teams ids of the people whose view of the card differs: the approvers we know, and the requester. */
-  async refreshUserIds(approval: Approval): Promise<string[]> {
+  async refreshUserIds(approval: Approval, approvers?: KnownUser[]): Promise<string[]> {
     const ids = new Set<string>([approval.requester.id]);
+    for (const u of approvers ?? (await this.approverUsers())) ids.add(u.id);
+    return [...ids].slice(0, 60);
+  }
+
+  /** The approvers the bot knows (has met in a chat), in configuration order. */
+  private async approverUsers(): Promise<KnownUser[]> {
+    const known: KnownUser[] = [];
     for (const aad of this.deps.approvals.approverIds()) {
       const u = await this.deps.store.users.findByAadObjectId(aad);
-      if (u) ids.add(u.id);
+      if (u) known.push(u);
     }
-    return [...ids].slice(0, 60);
+    return known;
+  }
+
+  private async factsOf(approval: Approval, approvers?: KnownUser[]): Promise<CardFacts> {
+    const job = approval.jobId ? await this.deps.store.jobs.get(approval.jobId) : null;
+    const incident = await this.deps.store.incidents.get(approval.incidentId);
+    return { job, incident, refreshUserIds: await this.refreshUserIds(approval, approvers) };
   }
 
   viewFor(approval: Approval, person: { id: string; aadObjectId?: string }): ApprovalView {
@@ -58,14 +78,13 @@ export class FixPresenter implements FixObserver {
    * else the requester's (their copy) or UTC (a copy for people we do not know). `detailed`: the
    * viewer is an approver (all the evidence).
    */
-  async card(approval: Approval, view: ApprovalView, lang: Lang = approval.lang, tz: string | undefined = approval.tz, detailed = false) {
-    const job = approval.jobId ? await this.deps.store.jobs.get(approval.jobId) : null;
-    const incident = await this.deps.store.incidents.get(approval.incidentId);
+  async card(approval: Approval, view: ApprovalView, lang: Lang = approval.lang, tz: string | undefined = approval.tz, detailed = false, facts?: CardFacts) {
+    const { job, incident, refreshUserIds } = facts ?? (await this.factsOf(approval));
     return approvalCard(translator(lang, tz), {
       approval,
       job,
       view,
-      refreshUserIds: await this.refreshUserIds(approval),
+      refreshUserIds,
       snapshotId: incident?.snapshotId,
       publicBaseUrl: this.deps.publicBaseUrl(),
       canUndo: undoAvailable(job) && incident?.state !== 'fixing',
@@ -111,10 +130,12 @@ export class FixPresenter implements FixObserver {
    * per conversation in the channel client). Returns how many approver places were reached.
    */
   async publish(approval: Approval, requester: Partial<ConversationReference>, targets: Array<Partial<ConversationReference>>): Promise<number> {
-    const zones = await this.zonesOf();
+    const approvers = await this.approverUsers();
+    const zones = zonesOf(approvers);
+    let facts: Promise<CardFacts> | undefined;
     const cards = new Map<string, Promise<Record<string, unknown>>>();
     const cardIn = (tz: string) => {
-      if (!cards.has(tz)) cards.set(tz, this.card(approval, 'status', approval.lang, tz));
+      if (!cards.has(tz)) cards.set(tz, (facts ??= this.factsOf(approval, approvers)).then((f) => this.card(approval, 'status', approval.lang, tz, false, f)));
       return cards.get(tz)!;
     };
     const post = async (conversation: Partial<ConversationReference>, audience: CardPlacement['audience']) => {
@@ -168,10 +189,13 @@ export class FixPresenter implements FixObserver {
     const approval = await this.deps.store.approvals.get(approvalId);
     if (!approval) return { landed: Promise.resolve() };
     // every copy is the base card (each person's view comes through refresh), with times in the zone of whoever reads that copy
-    const zones = await this.zonesOf();
+    const approvers = await this.approverUsers();
+    const zones = zonesOf(approvers);
+    // read once, when the first copy needs it, and shared by every copy
+    let facts: Promise<CardFacts> | undefined;
     const bases = new Map<string, Promise<Partial<Activity>>>();
     const baseIn = (tz: string) => {
-      if (!bases.has(tz)) bases.set(tz, this.card(approval, 'status', approval.lang, tz).then((card) => ({ type: 'message', attachments: [CardFactory.adaptiveCard(card)] })));
+      if (!bases.has(tz)) bases.set(tz, (facts ??= this.factsOf(approval, approvers)).then((f) => this.card(approval, 'status', approval.lang, tz, false, f)).then((card) => ({ type: 'message', attachments: [CardFactory.adaptiveCard(card)] })));
       return bases.get(tz)!;
     };
     const landed = approval.cards.map(async (place) => {
@@ -180,17 +204,6 @@ export class FixPresenter implements FixObserver {
       if (outcome === 'gone') await this.deps.store.approvals.removeCards(approval.id, (c) => c.activityId === place.activityId && sameConversation(c, place));
     });
     return { landed: Promise.all(landed).then(() => undefined) };
-  }
-
-  /** The time zones of the approvers we know, by their personal conversation. */
-  private async zonesOf(): Promise<Map<string, string>> {
-    const zones = new Map<string, string>();
-    for (const aad of this.deps.approvals.approverIds()) {
-      const u = await this.deps.store.users.findByAadObjectId(aad);
-      const conversationId = conversationIdOf(u?.personal);
-      if (conversationId && u?.tz) zones.set(conversationId, u.tz);
-    }
-    return zones;
   }
 
   /** Tells the requester, in their conversation, in their language. */
@@ -240,6 +253,16 @@ export class FixPresenter implements FixObserver {
       ),
     );
   }
+}
+
+/** The time zones of the approvers we know, by their personal conversation. */
+function zonesOf(approvers: KnownUser[]): Map<string, string> {
+  const zones = new Map<string, string>();
+  for (const u of approvers) {
+    const conversationId = conversationIdOf(u.personal);
+    if (conversationId && u.tz) zones.set(conversationId, u.tz);
+  }
+  return zones;
 }
 
 /** Whose zone a posted copy shows: the requester's on their copy, an approver's in their personal chat, else UTC (a channel). */

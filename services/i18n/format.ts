@@ -100,18 +100,31 @@ export function formatDateTime(lang: Lang, tz: string | null | undefined, when: 
 
 /** A decimal number with the language's separator: 8.3 / 8,3. */
 export function formatNumber(lang: Lang, n: number, fractionDigits = 1): string {
-  return new Intl.NumberFormat(LOCALE[lang], { minimumFractionDigits: 0, maximumFractionDigits: fractionDigits, useGrouping: false }).format(n);
+  return numberFormat(lang, 0, fractionDigits).format(n);
 }
+
+// Building an Intl formatter costs far more than using one (the bench profile): one per language and shape.
+const numberFormats = new Map<string, Intl.NumberFormat>();
+function numberFormat(lang: Lang, min: number, max: number): Intl.NumberFormat {
+  const key = `${lang}|${min}|${max}`;
+  let f = numberFormats.get(key);
+  if (!f) {
+    f = new Intl.NumberFormat(LOCALE[lang], { minimumFractionDigits: min, maximumFractionDigits: max, useGrouping: false });
+    if (numberFormats.size < 50) numberFormats.set(key, f);
+  }
+  return f;
+}
+const pluralRules: Record<Lang, Intl.PluralRules> = { en: new Intl.PluralRules(PLURAL_LOCALE.en), ru: new Intl.PluralRules(PLURAL_LOCALE.ru) };
 
 /** Seconds from milliseconds, one decimal: `8.3` / `8,3` (the unit is in the message). */
 export function formatSeconds(lang: Lang, ms: number): string {
-  return new Intl.NumberFormat(LOCALE[lang], { minimumFractionDigits: 1, maximumFractionDigits: 1, useGrouping: false }).format(ms / 1000);
+  return numberFormat(lang, 1, 1).format(ms / 1000);
 }
 
 /** The plural category of a count in a language (`one`, `few`, `many`, `other`); "2000+" counts as 2000. */
 export function pluralCategory(lang: Lang, count: number | string): Intl.LDMLPluralRule {
   const n = typeof count === 'number' ? count : Number(String(count).replace(/[^\d.]/g, ''));
-  return new Intl.PluralRules(PLURAL_LOCALE[lang]).select(Number.isFinite(n) ? n : 0);
+  return pluralRules[lang].select(Number.isFinite(n) ? n : 0);
 }
 
 /** The plural categories each language's catalogue must give in a `{n, plural, ...}` form. */

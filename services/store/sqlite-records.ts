@@ -6,6 +6,16 @@ import { GENESIS_HASH, seal, verifyChain, type AuditPage, type AuditPageFilter, 
 
 type Db = Database.Database;
 
+// Preparing a statement compiles its SQL each time (the bench profile showed it per turn): one per text and database.
+const statements = new WeakMap<Db, Map<string, Database.Statement>>();
+function prepared<P extends unknown[] = unknown[], R = unknown>(db: Db, sql: string): Database.Statement<P, R> {
+  let byText = statements.get(db);
+  if (!byText) statements.set(db, (byText = new Map()));
+  let st = byText.get(sql);
+  if (!st) byText.set(sql, (st = db.prepare(sql)));
+  return st as unknown as Database.Statement<P, R>;
+}
+
 interface IncidentRow {
   doc: string;
 }
@@ -16,6 +26,7 @@ export class SqliteIncidentRepo implements IncidentRepo {
   private readonly getStmt;
   private readonly writeStmt;
   private readonly transitionTx;
+  private readonly byVmStmt;
 
   constructor(private readonly db: Db) {
     db.exec(`CREATE TABLE IF NOT EXISTS incidents (
@@ -28,11 +39,15 @@ export class SqliteIncidentRepo implements IncidentRepo {
       doc TEXT NOT NULL
     );
     CREATE INDEX IF NOT EXISTS incidents_state ON incidents(state);
-    CREATE INDEX IF NOT EXISTS incidents_vm ON incidents(vm_id, created_at);`);
+    CREATE INDEX IF NOT EXISTS incidents_vm ON incidents(vm_id, created_at);
+    CREATE INDEX IF NOT EXISTS incidents_vm_lower ON incidents(lower(vm_id), created_at);`);
     this.insertStmt = db.prepare<[string, string, string | null, string, string, string, string]>(
       'INSERT INTO incidents (id, state, vm_id, requester_id, created_at, updated_at, doc) VALUES (?, ?, ?, ?, ?, ?, ?)',
     );
     this.getStmt = db.prepare<[string], IncidentRow>('SELECT doc FROM incidents WHERE id = ?');
+    // Azure resource ids compare case-insensitively: the expression index incidents_vm_lower serves this
+    // query (every new incident of a VM runs it); without it each run scanned and sorted the whole table.
+    this.byVmStmt = db.prepare<[string, number], IncidentRow>('SELECT doc FROM incidents WHERE lower(vm_id) = lower(?) ORDER BY created_at DESC LIMIT ?');
     this.writeStmt = db.prepare<[string, string | null, string, string, string]>(
       'UPDATE incidents SET state = ?, vm_id = ?, updated_at = ?, doc = ? WHERE id = ?',
     );
@@ -66,17 +81,13 @@ export class SqliteIncidentRepo implements IncidentRepo {
 
   async listOpen(limit = 50): Promise<Incident[]> {
     const marks = OPEN_STATES.map(() => '?').join(',');
-    return this.db
-      .prepare<unknown[], IncidentRow>(`SELECT doc FROM incidents WHERE state IN (${marks}) ORDER BY created_at DESC LIMIT ?`)
+    return prepared<unknown[], IncidentRow>(this.db, `SELECT doc FROM incidents WHERE state IN (${marks}) ORDER BY created_at DESC LIMIT ?`)
       .all(...OPEN_STATES, limit)
       .map((r) => JSON.parse(r.doc) as Incident);
   }
 
   async listByVm(vmId: string, limit = 50): Promise<Incident[]> {
-    return this.db
-      .prepare<[string, number], IncidentRow>('SELECT doc FROM incidents WHERE lower(vm_id) = lower(?) ORDER BY created_at DESC LIMIT ?')
-      .all(vmId, limit)
-      .map((r) => JSON.parse(r.doc) as Incident);
+    return this.byVmStmt.all(vmId, limit).map((r) => JSON.parse(r.doc) as Incident);
   }
 }
 
@@ -176,7 +187,7 @@ export class SqliteAuditLog implements AuditLog {
       args.push(filter.beforeSeq);
     }
     const sql = `SELECT * FROM audit_log ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT ?`;
-    const rows = this.db.prepare<unknown[], AuditRow>(sql).all(...args, limit + 1);
+    const rows = prepared<unknown[], AuditRow>(this.db, sql).all(...args, limit + 1);
     const entries = rows.slice(0, limit).map(auditRecord);
     return { entries, olderThan: rows.length > limit ? entries[entries.length - 1].seq : undefined };
   }
@@ -272,8 +283,7 @@ export class SqliteApprovalRepo implements ApprovalRepo {
   }
 
   async create(a: Approval): Promise<void> {
-    this.db
-      .prepare('INSERT INTO approvals (id, incident_id, vm_id, state, created_at, doc) VALUES (?, ?, ?, ?, ?, ?)')
+    prepared(this.db, 'INSERT INTO approvals (id, incident_id, vm_id, state, created_at, doc) VALUES (?, ?, ?, ?, ?, ?)')
       .run(a.id, a.incidentId, a.vmId, a.state, a.createdAt, JSON.stringify(a));
   }
 
@@ -299,15 +309,13 @@ export class SqliteApprovalRepo implements ApprovalRepo {
   }
 
   async listPending(limit = 50, order: 'oldest' | 'newest' = 'oldest'): Promise<Approval[]> {
-    return this.db
-      .prepare<[number], DocRow>(`SELECT doc FROM approvals WHERE state = 'pending' ORDER BY created_at ${order === 'newest' ? 'DESC' : 'ASC'}, rowid ${order === 'newest' ? 'DESC' : 'ASC'} LIMIT ?`)
+    return prepared<[number], DocRow>(this.db, `SELECT doc FROM approvals WHERE state = 'pending' ORDER BY created_at ${order === 'newest' ? 'DESC' : 'ASC'}, rowid ${order === 'newest' ? 'DESC' : 'ASC'} LIMIT ?`)
       .all(limit)
       .map((r) => JSON.parse(r.doc) as Approval);
   }
 
   async listByIncident(incidentId: string): Promise<Approval[]> {
-    return this.db
-      .prepare<[string], DocRow>('SELECT doc FROM approvals WHERE incident_id = ? ORDER BY created_at ASC')
+    return prepared<[string], DocRow>(this.db, 'SELECT doc FROM approvals WHERE incident_id = ? ORDER BY created_at ASC')
       .all(incidentId)
       .map((r) => JSON.parse(r.doc) as Approval);
   }
@@ -339,7 +347,7 @@ export class SqliteJobRepo implements JobRepo {
       if (!row) return null;
       const job = JSON.parse(row.doc) as Job;
       if (job.state !== 'queued') return null;
-      const busy = db.prepare<[string, string], { n: number }>("SELECT COUNT(*) AS n FROM jobs WHERE vm_key = ? AND state = 'running' AND id <> ?").get(job.vmId.toLowerCase(), id);
+      const busy = prepared<[string, string], { n: number }>(db, "SELECT COUNT(*) AS n FROM jobs WHERE vm_key = ? AND state = 'running' AND id <> ?").get(job.vmId.toLowerCase(), id);
       if (busy && busy.n > 0) return null;
       const next: Job = { ...job, state: 'running', leaseUntil, updatedAt: new Date().toISOString() };
       this.writeStmt.run('running', JSON.stringify(next), id);
@@ -388,8 +396,7 @@ export class SqliteJobRepo implements JobRepo {
 
   async listByState(states: JobState[], limit = 100): Promise<Job[]> {
     const marks = states.map(() => '?').join(',');
-    return this.db
-      .prepare<unknown[], DocRow>(`SELECT doc FROM jobs WHERE state IN (${marks}) ORDER BY created_at ASC LIMIT ?`)
+    return prepared<unknown[], DocRow>(this.db, `SELECT doc FROM jobs WHERE state IN (${marks}) ORDER BY created_at ASC LIMIT ?`)
       .all(...states, limit)
       .map((r) => JSON.parse(r.doc) as Job);
   }
@@ -416,18 +423,17 @@ export class SqliteUserRepo implements UserRepo {
   }
 
   async upsert(u: KnownUser): Promise<void> {
-    this.db
-      .prepare('INSERT INTO users (id, aad_object_id, doc) VALUES (?, ?, ?) ON CONFLICT(id) DO UPDATE SET aad_object_id = excluded.aad_object_id, doc = excluded.doc')
+    prepared(this.db, 'INSERT INTO users (id, aad_object_id, doc) VALUES (?, ?, ?) ON CONFLICT(id) DO UPDATE SET aad_object_id = excluded.aad_object_id, doc = excluded.doc')
       .run(u.id, u.aadObjectId?.toLowerCase() ?? null, JSON.stringify(u));
   }
 
   async get(id: string): Promise<KnownUser | null> {
-    const row = this.db.prepare<[string], DocRow>('SELECT doc FROM users WHERE id = ?').get(id);
+    const row = prepared<[string], DocRow>(this.db, 'SELECT doc FROM users WHERE id = ?').get(id);
     return row ? (JSON.parse(row.doc) as KnownUser) : null;
   }
 
   async findByAadObjectId(aad: string): Promise<KnownUser | null> {
-    const row = this.db.prepare<[string], DocRow>('SELECT doc FROM users WHERE aad_object_id = ? LIMIT 1').get(aad.toLowerCase());
+    const row = prepared<[string], DocRow>(this.db, 'SELECT doc FROM users WHERE aad_object_id = ? LIMIT 1').get(aad.toLowerCase());
     return row ? (JSON.parse(row.doc) as KnownUser) : null;
   }
 }
@@ -438,11 +444,11 @@ export class SqliteSettingsRepo implements SettingsRepo {
   }
 
   async get<T>(key: string): Promise<T | null> {
-    const row = this.db.prepare<[string], { value: string }>('SELECT value FROM settings WHERE key = ?').get(key);
+    const row = prepared<[string], { value: string }>(this.db, 'SELECT value FROM settings WHERE key = ?').get(key);
     return row ? (JSON.parse(row.value) as T) : null;
   }
 
   async set<T>(key: string, value: T): Promise<void> {
-    this.db.prepare('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, JSON.stringify(value));
+    prepared(this.db, 'INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, JSON.stringify(value));
   }
 }

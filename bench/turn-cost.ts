@@ -1,0 +1,107 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { startBot, startEcho, type BenchPaths, type StartedChild } from './bots';
+import { BotClient } from './client';
+import { BenchConnector } from './connector';
+import { DIAGNOSABLE_VMS, diagnoseConversation, echoConversation, type ConversationRun, type Party } from './conversations';
+import { cpuMs, stopAll } from './procs';
+import { startSimulatorChild } from './simulator';
+
+/**
+ * `npm run bench:turn-cost`: figure 1's turn cost as a fixed amount of work instead of a time
+ * window. Each bot gets the same number of conversations (after a warm-up), `concurrency` at a
+ * time, and its CPU time is read before the first and after the last one's background work has
+ * reached the channel: CPU per turn = that difference / turns. A busy machine makes it slower,
+ * not different, so it is the figure to compare before and after a change to the turn's code
+ * (figure 1 counts the turns that end in a window, and with few turns a window is noisy).
+ *
+ *   npm run bench:turn-cost -- --conversations=300 --concurrency=10 --rounds=2 [--profile]
+ *
+ * `--profile`: the bot runs with --cpu-prof (bench/profiles/); summarise with `npm run profile`.
+ */
+function arg(name: string, fallback: number): number {
+  const v = process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+  return v === undefined ? fallback : Number(v);
+}
+
+/** Runs the conversations; a failed one (a reset connection on a loaded machine) is counted, not fatal. */
+async function drive(conversations: number, concurrency: number, one: (n: number) => Promise<ConversationRun>, first: number): Promise<{ turns: number; errors: number }> {
+  let next = first;
+  let turns = 0;
+  let errors = 0;
+  const background: Array<Promise<unknown>> = [];
+  const user = async (): Promise<void> => {
+    while (next < first + conversations) {
+      try {
+        const run = await one(next++);
+        turns += run.turns.length;
+        if (run.background) background.push(run.background.catch(() => errors++));
+      } catch {
+        errors++;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, user));
+  await Promise.all(background);
+  return { turns, errors };
+}
+
+async function measure(child: StartedChild, conversations: number, warmup: number, concurrency: number, one: (n: number) => Promise<ConversationRun>, first: number): Promise<{ turns: number; errors: number; cpuMs: number; perTurn: number }> {
+  await drive(warmup, concurrency, one, first);
+  const before = cpuMs(child.child.pid);
+  const { turns, errors } = await drive(conversations, concurrency, one, first + warmup);
+  const used = cpuMs(child.child.pid) - before;
+  return { turns, errors, cpuMs: used, perTurn: used / turns };
+}
+
+async function main(): Promise<void> {
+  const conversations = arg('conversations', 300);
+  const concurrency = arg('concurrency', 10);
+  const rounds = arg('rounds', 2);
+  const warmup = arg('warmup', 50);
+  const repo = resolve(__dirname, '..', '..');
+  const paths: BenchPaths = { repo, tmp: mkdtempSync(join(tmpdir(), 'rdp-doctor-turn-cost-')) };
+  const connector = new BenchConnector();
+  await connector.start();
+  try {
+    const sim = await startSimulatorChild(repo, join(paths.tmp, 'sim'), 0);
+    const echo = await startEcho(paths);
+    const profile = process.argv.includes('--profile');
+    const bot = await startBot(paths, { sim, nodeArgs: profile ? ['--cpu-prof', '--cpu-prof-dir', join(repo, 'bench', 'profiles')] : [] });
+    const echoParty: Party = { client: new BotClient(echo.child.port, connector.url), connector };
+    const botParty: Party = { client: new BotClient(bot.child.port, connector.url), connector };
+    const vm = (n: number) => DIAGNOSABLE_VMS[n % DIAGNOSABLE_VMS.length];
+    const rows: string[] = [];
+    let first = 0;
+    for (let r = 1; r <= rounds; r++) {
+      const e = await measure(echo, conversations, warmup, concurrency, (n) => echoConversation(echoParty, `a:echo-${n}`, `29:echo-${n}`, vm(n)), first);
+      const b = await measure(bot, conversations, warmup, concurrency, (n) => diagnoseConversation(botParty, `a:bot-${n}`, `29:user-${n}`, vm(n)), first);
+      first += conversations + warmup;
+      const line = `| ${r} | ${conversations} x ${concurrency} | ${b.turns} | ${b.perTurn.toFixed(2)} | ${e.perTurn.toFixed(2)} | ${(b.perTurn / e.perTurn).toFixed(1)}x |`;
+      rows.push(line);
+      process.stdout.write(`round ${r}: bot ${b.cpuMs.toFixed(0)} ms CPU / ${b.turns} turns, echo ${e.cpuMs.toFixed(0)} ms / ${e.turns} turns; failed conversations: bot ${b.errors}, echo ${e.errors}\n`);
+    }
+    process.stdout.write(`\n| round | conversations x concurrency | turns | bot CPU ms/turn | echo CPU ms/turn | ratio |\n|---|---|---:|---:|---:|---:|\n${rows.join('\n')}\n`);
+    echoParty.client.close();
+    botParty.client.close();
+  } finally {
+    await stopAll();
+    await connector.stop();
+    rmSync(paths.tmp, { recursive: true, force: true });
+  }
+}
+
+const watchdog = setTimeout(() => {
+  process.stderr.write('turn-cost: still running after 8 min, giving up\n');
+  void stopAll().finally(() => process.exit(1));
+}, 8 * 60 * 1000);
+watchdog.unref();
+
+main().then(
+  () => process.exit(0),
+  (e: unknown) => {
+    process.stderr.write(`turn-cost failed: ${(e as Error).stack ?? String(e)}\n`);
+    void stopAll().finally(() => process.exit(1));
+  },
+);

@@ -1,0 +1,77 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Incident } from '../../services/incidents/model';
+import { SqliteStore } from '../../services/store/sqlite';
+
+/**
+ * What the bench profile asked of the SQLite store, checked without a clock: every new incident
+ * of a VM lists that VM's incidents (supersede), so the query must be served by an index, not a
+ * scan and sort of every incident ever opened; statements are reused, and reusing one never
+ * mixes up results.
+ */
+const VM = '/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-demo/providers/Microsoft.Compute/virtualMachines/vm-one';
+
+function incident(n: number, vmId: string): Incident {
+  const at = new Date(Date.UTC(2026, 10, 30, 12, 0, n)).toISOString();
+  return {
+    id: randomUUID(),
+    createdAt: at,
+    updatedAt: at,
+    state: 'awaiting-consent',
+    lang: 'en',
+    symptom: 'internal-error',
+    requester: { id: `29:user-${n}`, name: 'Alex' },
+    conversation: { conversation: { id: `a:user-${n}`, isGroup: false, conversationType: 'personal', name: '' }, serviceUrl: 'http://localhost/' },
+    vmId,
+    vmName: 'vm',
+    candidates: [],
+  };
+}
+
+describe('SQLite store: the hot queries', () => {
+  let dir: string;
+  let store: SqliteStore;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'rdp-store-perf-'));
+    store = SqliteStore.open(dir);
+  });
+  afterEach(async () => {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("a VM's incidents are found through an index (any case of the id), newest first, bounded", async () => {
+    const plan = store.db
+      .prepare<[string, number], { detail: string }>('EXPLAIN QUERY PLAN SELECT doc FROM incidents WHERE lower(vm_id) = lower(?) ORDER BY created_at DESC LIMIT ?')
+      .all(VM, 50)
+      .map((r) => r.detail)
+      .join('; ');
+    expect(plan).toContain('USING INDEX incidents_vm_lower');
+    expect(plan).not.toContain('SCAN incidents');
+    expect(plan).not.toContain('TEMP B-TREE');
+
+    for (let n = 0; n < 60; n++) await store.incidents.create(incident(n, n % 2 ? VM : VM.toUpperCase()));
+    await store.incidents.create(incident(99, VM.replace('vm-one', 'vm-two')));
+    const listed = await store.incidents.listByVm(VM.replace('vm-one', 'VM-ONE'), 50);
+    expect(listed).toHaveLength(50);
+    expect(listed.every((i) => i.vmId?.toLowerCase() === VM.toLowerCase())).toBe(true);
+    expect(listed[0].requester.id).toBe('29:user-59');
+    expect(listed.map((i) => i.createdAt)).toEqual([...listed.map((i) => i.createdAt)].sort().reverse());
+    expect(await store.incidents.listByVm(VM, 3)).toHaveLength(3);
+  });
+
+  it('a reused statement answers each call with its own arguments', async () => {
+    await store.users.upsert({ id: '29:a', aadObjectId: 'AAD-A', name: 'A', updatedAt: '2026-11-30T12:00:00Z' });
+    await store.users.upsert({ id: '29:b', aadObjectId: 'aad-b', name: 'B', updatedAt: '2026-11-30T12:00:00Z' });
+    await store.users.upsert({ id: '29:a', aadObjectId: 'aad-a', name: 'A2', updatedAt: '2026-11-30T12:00:01Z' });
+    expect((await store.users.get('29:a'))?.name).toBe('A2');
+    expect((await store.users.get('29:b'))?.name).toBe('B');
+    expect(await store.users.get('29:c')).toBeNull();
+    expect((await store.users.findByAadObjectId('AAD-B'))?.id).toBe('29:b');
+    await store.settings.set('k', { v: 1 });
+    await store.settings.set('k', { v: 2 });
+    expect(await store.settings.get('k')).toEqual({ v: 2 });
+  });
+});
