@@ -35,6 +35,8 @@ export interface VmDetails extends VmRef {
   osDiskName?: string;
   primaryNicId?: string;
   bootDiagnosticsEnabled: boolean;
+  /** the primary NIC has a public IP (ARM: ipConfigurations[].publicIPAddress); undefined = not read */
+  publicIp?: boolean;
 }
 
 /** One effective security rule, as ARM's effectiveNetworkSecurityGroups returns it. */

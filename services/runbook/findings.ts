@@ -119,6 +119,8 @@ export function evaluate(input: EvaluateInput): Finding[] {
   if (nsgs) out.push(...nsgFindings(nsgs, port));
   if (facts) out.push(...factFindings(facts, now));
   for (const cause of REGISTRY) out.push(...cause.check(input));
+  // §1b (famhost): a VM the guest firewall blocks is reported once, by guest-firewall-blocks-rdp (which shows the built-in rule's state)
+  if (out.some((f) => f.id === 'guest-firewall-blocks-rdp')) return sortFindings(out.filter((f) => f.id !== 'firewall-rule-mismatch'));
   return sortFindings(out);
 }
 
@@ -185,6 +187,7 @@ function factFindings(f: DiagnosticFacts, now: Date): Finding[] {
     if (failed > 0) e.push(ev('failedLogons', { count: countText(failed, CAPS.events4625), since }));
     if (incomplete > 0) e.push(ev('incompleteConnections', { count: countText(incomplete, CAPS.events), since }));
     for (const s of (f.logons ?? []).slice(0, 3)) e.push(ev('failedLogonSource', { ip: s.ip, count: s.count }));
+    if (f.host?.aud === false) e.push(ev('failedLogonsNotAudited')); // §1b (famhost): no 4625 is written, the count says nothing
     out.push(finding('brute-force-suspected', e));
   }
 

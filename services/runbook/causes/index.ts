@@ -1,4 +1,12 @@
 import type { Cause, CauseFix } from './types';
+// --- §1b causes (famhost) ---
+import { guestFirewall } from './guest-firewall';
+import { secureChannel } from './secure-channel';
+import { credSsp } from './credssp';
+import { rdshLicensing } from './rdsh-licensing';
+import { systemDisk } from './system-disk';
+import { publicIp } from './public-ip';
+// --- end §1b causes (famhost) ---
 
 export type { Cause, CauseFinding, CauseFix, CauseGuidance } from './types';
 
@@ -9,7 +17,16 @@ export type { Cause, CauseFinding, CauseFix, CauseGuidance } from './types';
  * findings.ts/fixes.ts. To add a cause: write its module, add it here, add its script lines,
  * locale lines, fleet field (docs/fleet-format.md) and a demo VM.
  */
-export const CAUSES = [] as const satisfies readonly Cause[];
+export const CAUSES = [
+  // --- §1b causes (famhost) ---
+  guestFirewall,
+  secureChannel,
+  credSsp,
+  rdshLicensing,
+  systemDisk,
+  publicIp,
+  // --- end §1b causes (famhost) ---
+] as const satisfies readonly Cause[];
 
 type FindingIdsOf<C> = C extends { findings: readonly (infer F)[] } ? (F extends { id: infer I extends string } ? I : never) : never;
 type FixIdsOf<C> = C extends { fixes: readonly (infer X)[] } ? (X extends { id: infer I extends string } ? I : never) : never;
