@@ -1,6 +1,7 @@
 import type { Translate } from '../services/i18n';
 import type { DiagnosisRecord } from '../services/incidents/model';
 import { conflictingServices, FIXES, isFixId, type FixId } from '../services/runbook/fixes';
+import { guidanceFor } from '../services/runbook/causes/guidance';
 import { bind, markdownSafe, md, type CardJson } from './render';
 import { scriptView } from './script-view';
 import consentTemplate from './templates/consent.json';
@@ -156,6 +157,18 @@ function findingsCardAt(t: Translate, d: FindingsData, detail: Detail, withEvide
       ...(fixes.length ? [`${t('findings.fixes')}: ${fixes.join('; ')}`] : []),
     ].join('\n');
   };
+  // §1b (famhost): a finding without a safe fix says what to do, by whom, and links the Microsoft article
+  const guide = (findingId: string) => {
+    const g = guidanceFor(findingId);
+    if (!g) return { guideUrl: '', guideTitle: '', guideBy: '', guideSteps: '', guideLink: '' };
+    return {
+      guideUrl: g.article,
+      guideTitle: t('guidance.title'),
+      guideBy: t('guidance.by', { who: t(`guidance.who.${g.who}`) }),
+      guideSteps: detail === 'firstEvidence' ? '' : t(g.textKey),
+      guideLink: t('guidance.article'),
+    };
+  };
   return bind(findingsTemplate, {
     incidentId: d.incidentId,
     offlineGuide: agentDown,
@@ -168,6 +181,7 @@ function findingsCardAt(t: Translate, d: FindingsData, detail: Detail, withEvide
       title: t(`findings.${f.id}.title`),
       explain: detail === 'full' ? t(`findings.${f.id}.explain`) : '',
       details: i < withEvidence ? details(f) : '',
+      ...guide(f.id),
     })),
     s: {
       title: t('findings.title', { vm: diagnosis.vm.name }),

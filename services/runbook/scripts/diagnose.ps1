@@ -663,7 +663,7 @@ try {
     $sd = $env:SystemDrive
     if (-not $sd) { $sd = 'C:' }
     $ld = Get-CimInstance -ClassName Win32_LogicalDisk -Filter ("DeviceID='{0}'" -f $sd) -OperationTimeoutSec 30 -ErrorAction Stop | Select-Object -First 1
-    if ($ld) { $host1b.mb = [int][math]::Floor([double]$ld.FreeSpace / 1MB) }
+    if ($ld) { $host1b.mb = [int]([math]::Floor([double]$ld.FreeSpace / 1048576)) }
 } catch {
     Add-Err 'hdisk'
 }
