@@ -158,14 +158,15 @@ function findingsCardAt(t: Translate, d: FindingsData, detail: Detail, withEvide
     ].join('\n');
   };
   // §1b (famhost): a finding without a safe fix says what to do, by whom, and links the Microsoft article
-  const guide = (findingId: string) => {
+  // (the steps only at full detail; none past the findings that keep their evidence: the card must fit)
+  const guide = (findingId: string, i: number) => {
     const g = guidanceFor(findingId);
-    if (!g) return { guideUrl: '', guideTitle: '', guideBy: '', guideSteps: '', guideLink: '' };
+    if (!g || i >= withEvidence) return { guideUrl: '', guideTitle: '', guideBy: '', guideSteps: '', guideLink: '' };
     return {
       guideUrl: g.article,
       guideTitle: t('guidance.title'),
       guideBy: t('guidance.by', { who: t(`guidance.who.${g.who}`) }),
-      guideSteps: detail === 'firstEvidence' ? '' : t(g.textKey),
+      guideSteps: detail === 'full' ? t(g.textKey) : '',
       guideLink: t('guidance.article'),
     };
   };
@@ -181,7 +182,7 @@ function findingsCardAt(t: Translate, d: FindingsData, detail: Detail, withEvide
       title: t(`findings.${f.id}.title`),
       explain: detail === 'full' ? t(`findings.${f.id}.explain`) : '',
       details: i < withEvidence ? details(f) : '',
-      ...guide(f.id),
+      ...guide(f.id, i),
     })),
     s: {
       title: t('findings.title', { vm: diagnosis.vm.name }),

@@ -44,7 +44,8 @@ function filterCovers(r: ModelRule, port: number | null): boolean {
   });
 }
 
-function firewallFacts(w: CanonicalWindows, port: number | null): HostFacts['fw'] {
+/** The firewall part of `host` for the active profile (also what the firewall fix counts). */
+export function firewallFacts(w: CanonicalWindows, port: number | null): NonNullable<HostFacts['fw']> {
   const act = w.firewall.activeProfile;
   const prof = w.firewall.profiles[act];
   const rules = activeRules(w);

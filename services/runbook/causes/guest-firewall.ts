@@ -1,6 +1,7 @@
 import type { EvaluateInput, Evidence, Finding } from '../findings';
 import { stepFailed } from '../diagnostic-output';
-import { ev, findingOf } from './kit';
+import type { UndoScript } from '../undo';
+import { ev, findingOf, noParams, parseParams, scriptRun } from './kit';
 import type { Cause } from './types';
 
 /**
@@ -48,6 +49,34 @@ export function guestFirewallBlocks(input: EvaluateInput): Evidence[] | null {
   return e;
 }
 
+/**
+ * allow-rdp-through-firewall (CONTRACTS §2): turns "block all incoming" off for the active profile
+ * (allow rules are ignored while it is on) and, when no rule then lets TCP to the RDP port in,
+ * enables the built-in rule (when it covers the port) or creates "RDP Doctor - Remote Desktop
+ * (TCP-In)". Risk high: it can switch a firewall-wide setting off (the card says so). No restart: a
+ * firewall change applies at once (SCRIPT-REVIEW D). Nothing on the OS disk worth a snapshot: the
+ * undo puts the before-values back.
+ */
+const FIX_ID = 'allow-rdp-through-firewall';
+const PORTS = /^[0-9]{1,5}$/;
+
+function undoOf(status: Record<string, unknown>): UndoScript | null {
+  const changed = Array.isArray(status.changed) ? status.changed.filter((x): x is string => typeof x === 'string') : [];
+  const profile = status.profile;
+  if (changed.length === 0 || (profile !== 'Domain' && profile !== 'Private' && profile !== 'Public')) return null;
+  const parameters = [{ name: 'Profile', value: profile }];
+  if (changed.includes('blockAll')) parameters.push({ name: 'BlockAll', value: '1' });
+  if (changed.includes('builtin')) parameters.push({ name: 'Builtin', value: 'False' });
+  if (changed.includes('created')) parameters.push({ name: 'Own', value: 'remove' });
+  if (changed.includes('own')) {
+    const own = (status.before as { own?: { enabled?: unknown; localPort?: unknown } } | null)?.own;
+    const ports = Array.isArray(own?.localPort) ? own.localPort.map(String) : [];
+    if (typeof own?.enabled !== 'boolean' || ports.length === 0 || ports.length > 10 || !ports.every((p) => PORTS.test(p))) return null;
+    parameters.push({ name: 'Own', value: own.enabled ? 'True' : 'False' }, { name: 'OwnPort', value: ports.join('.') });
+  }
+  return { id: 'undo-allow-rdp-through-firewall', parameters, needsRestart: false };
+}
+
 export const guestFirewall = {
   name: 'guest-firewall',
   findings: [FINDING],
@@ -55,4 +84,21 @@ export const guestFirewall = {
     const e = guestFirewallBlocks(input);
     return e ? [findingOf(FINDING, e)] : [];
   },
+  fixes: [
+    {
+      id: FIX_ID,
+      addresses: [FINDING.id],
+      risk: 'high',
+      needsRestart: false,
+      changesDisk: false,
+      kind: 'script',
+      scriptId: 'fix-allow-rdp-through-firewall',
+      params: noParams,
+      build(params: unknown) {
+        parseParams(noParams, params, FIX_ID);
+        return scriptRun(FIX_ID, 'fix-allow-rdp-through-firewall', false, []);
+      },
+      undo: undoOf,
+    },
+  ],
 } as const satisfies Cause;

@@ -588,7 +588,7 @@ try {
     Add-Err 'ev:4625'
 }
 
-# --- §1b: guest firewall, domain, CredSSP, licensing, disk ---
+# --- S1b: guest firewall, domain, CredSSP, licensing, disk ---
 # Guest firewall: the active profile (Get-NetConnectionProfile NetworkCategory; DomainAuthenticated = Domain),
 # its Enabled / "block all incoming" (AllowInboundRules False) / DefaultInboundAction, and the enabled inbound
 # Allow rules of the ActiveStore (Group Policy included) whose profile includes the active one and whose port
@@ -671,7 +671,8 @@ try {
 # Subcategory GUID,Inclusion Setting,Exclusion Setting); Logon = {0CCE9215-...}. The setting is text, English
 # words only are read (localized Windows: null, "unknown") [S]
 try {
-    $ap = @(auditpol.exe /get /subcategory:'{0CCE9215-69AE-11D9-BED3-505054503030}' /r 2>$null | Where-Object { [string]$_ -match '0CCE9215' })
+    $apArgs = @('/get', '/subcategory:{0CCE9215-69AE-11D9-BED3-505054503030}', '/r')
+    $ap = @(& auditpol.exe @apArgs 2>$null | Where-Object { [string]$_ -match '0CCE9215' })
     if ($ap.Count -gt 0) {
         $sv = ([string]$ap[0]).Split(',')
         if ($sv.Count -ge 5) {
@@ -682,7 +683,7 @@ try {
 } catch {
     Add-Err 'haud'
 }
-# --- end §1b ---
+# --- end S1b ---
 
 $out = [ordered]@{
     v = 1
