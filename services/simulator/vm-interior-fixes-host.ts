@@ -115,15 +115,17 @@ export function undoAllowRdpThroughFirewall(w: WindowsState, ps: ScriptParameter
   if (!ok) return { ...st, status: 'bad-param' };
   const changed: string[] = [];
   const act = profile as 'Domain' | 'Private' | 'Public';
+  // a damaged firewall rule provider: Get-NetFirewallRule -ErrorAction SilentlyContinue finds nothing
+  const readable = !(w.damage?.cimClasses ?? []).includes('MSFT_NetFirewallRule');
   if (blockAll === '1' && !canonicalWindows(w).firewall.profiles[act].blockAllInbound) {
     setBlockAll(w, act, true);
     changed.push('blockAll');
   }
-  if (builtin === 'False' && ruleState(w, BUILTIN_RULE)?.enabled === true) {
+  if (builtin === 'False' && readable && ruleState(w, BUILTIN_RULE)?.enabled === true) {
     setRule(w, BUILTIN_RULE, false);
     changed.push('builtin');
   }
-  const mine = ruleState(w, OWN_RULE);
+  const mine = readable ? ruleState(w, OWN_RULE) : null;
   if (own === 'remove' && mine) {
     const i = (w.firewall?.rules ?? []).findIndex((x) => lower(x.name) === lower(OWN_RULE) && x.source !== 'GroupPolicy');
     if (i >= 0) w.firewall?.rules?.splice(i, 1);

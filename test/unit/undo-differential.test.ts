@@ -133,6 +133,16 @@ const paramsArb: Record<string, fc.Arbitrary<ScriptParameter[]>> = {
       { name: 'Enabled', value: en },
       { name: 'LocalPort', value: lp },
     ]),
+  // §1b (famhost)
+  'undo-allow-rdp-through-firewall': fc
+    .tuple(fc.constantFrom('Public', 'Domain', 'Private', 'public', ''), fc.constantFrom('', '1', '0'), fc.constantFrom('', 'False', 'True'), fc.constantFrom('', 'remove', 'True', 'False', 'x'), fc.constantFrom('', '3389', '3389.3390', '0'))
+    .map(([p, b, bi, o, op]) => [
+      { name: 'Profile', value: p },
+      { name: 'BlockAll', value: b },
+      { name: 'Builtin', value: bi },
+      { name: 'Own', value: o },
+      { name: 'OwnPort', value: op },
+    ]),
 };
 
 /** fix -> undo chains: the undo parameters undo.ts derives from what the emulated fix printed. */
@@ -141,6 +151,7 @@ const CHAINS: Array<[FixId, string, ScriptParameter[]]> = [
   ['enable-tls', 'fix-enable-tls', []],
   ['enable-nla', 'fix-enable-nla', []],
   ['fix-firewall-rule', 'fix-fix-firewall-rule', []],
+  ['allow-rdp-through-firewall', 'fix-allow-rdp-through-firewall', []],
 ];
 
 function buildRuns(): Run[] {
