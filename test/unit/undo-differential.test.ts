@@ -135,7 +135,7 @@ const paramsArb: Record<string, fc.Arbitrary<ScriptParameter[]>> = {
     ]),
   // §1b (famhost)
   'undo-allow-rdp-through-firewall': fc
-    .tuple(fc.constantFrom('Public', 'Domain', 'Private', 'public', ''), fc.constantFrom('', '1', '0'), fc.constantFrom('', 'False', 'True'), fc.constantFrom('', 'remove', 'True', 'False', 'x'), fc.constantFrom('', '3389', '3389.3390', '0'))
+    .tuple(fc.constantFrom('Public', 'Public', 'Domain', 'Private', 'public', ''), fc.constantFrom('', '', '1', '0'), fc.constantFrom('', '', 'False', 'True'), fc.constantFrom('', '', 'remove', 'True', 'False', 'x'), fc.constantFrom('3389', '3389', '3389.3390', '0', ''))
     .map(([p, b, bi, o, op]) => [
       { name: 'Profile', value: p },
       { name: 'BlockAll', value: b },
