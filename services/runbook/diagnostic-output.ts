@@ -59,15 +59,14 @@ const tlsValues = z.object({ Enabled: dword, DisabledByDefault: dword }).strict(
  * `host`: what diagnose.ps1's §1b block reads (short keys: the output budget is 3,500 bytes).
  * fw: the active firewall profile `p` (Domain|Private|Public), whether it is enabled `on`, blocks
  *     all inbound `blk` (AllowInboundRules False, "block all incoming"), its default inbound action
- *     `def`, and the enabled inbound Allow rules of that profile covering TCP to the RDP port `allow`
- *     (names clipped, 2 at most, `n` = how many); null = the firewall could not be read (err `hfw`).
+ *     `def`, and how many enabled inbound Allow rules of that profile cover TCP to the RDP port `n`;
+ *     null = the firewall could not be read (err `hfw`).
  * sc: Test-ComputerSecureChannel (domain-joined only; null = workgroup or not tested, err `hsc`).
  * ao: CredSSP AllowEncryptionOracle (null = value absent: the default 1, Mitigated).
  * rdsh: null = the RD Session Host role is not installed; `ls` = license servers configured,
  *     `gd` = licensing grace days left (0 = over).
  * mb: free MB on the system drive. aud: failed-logon auditing (4625) on; null = unknown.
  */
-export const HOST_CAPS = { allowRules: 2, ruleName: 24 } as const;
 export const hostFactsSchema = z
   .object({
     fw: z
@@ -77,7 +76,6 @@ export const hostFactsSchema = z
         blk: z.boolean(),
         def: z.enum(['Allow', 'Block']),
         n: z.number().int().min(0),
-        allow: z.array(z.string().max(HOST_CAPS.ruleName)).max(HOST_CAPS.allowRules),
       })
       .strict()
       .nullable(),

@@ -1,4 +1,4 @@
-import { HOST_CAPS, type HostFacts } from '../runbook/diagnostic-output';
+import type { HostFacts } from '../runbook/diagnostic-output';
 import type { CanonicalWindows } from './fleet';
 
 /**
@@ -13,7 +13,6 @@ const RDP_RULE = 'RemoteDesktop-UserMode-In-TCP';
 export const MODEL_GRACE_DAYS_LEFT = 97;
 
 const lower = (s: string): string => s.toLowerCase();
-const clean = (s: string, max: number): string => s.replace(/[^A-Za-z0-9._$ -]/g, '_').slice(0, 32).slice(0, max);
 
 interface ModelRule {
   name: string;
@@ -55,16 +54,14 @@ export function firewallFacts(w: CanonicalWindows, port: number | null): NonNull
     const first = rules.find((x) => lower(x.name) === lower(r.name)) ?? r;
     if (filterCovers(first, port)) covered.add(lower(r.name));
   }
-  const allow: string[] = [];
   let n = 0;
   for (const r of rules) {
     if (!r.enabled || lower(r.direction) !== 'inbound' || lower(r.action) !== 'allow') continue;
     if (lower(r.profile) !== 'any' && !r.profile.split(/,\s*/).some((p) => lower(p) === lower(act))) continue;
     if (!covered.has(lower(r.name))) continue;
     n++;
-    if (allow.length < HOST_CAPS.allowRules) allow.push(clean(r.name, HOST_CAPS.ruleName));
   }
-  return { p: act, on: prof.enabled, blk: prof.blockAllInbound, def: prof.defaultInbound === 'Allow' ? 'Allow' : 'Block', n, allow };
+  return { p: act, on: prof.enabled, blk: prof.blockAllInbound, def: prof.defaultInbound === 'Allow' ? 'Allow' : 'Block', n };
 }
 
 /** diagnose.ps1's `host` for this state; `domain` is what the script read (PartOfDomain), errors go to addErr in the script's order. */

@@ -34,7 +34,7 @@ describe('§1b host findings (famhost)', () => {
 
   it('guest-firewall-blocks-rdp: block-all on the active profile, or no allow rule with a Block default', () => {
     expect(ids(withHost((h) => h.fw && (h.fw.blk = true)))).toEqual(['guest-firewall-blocks-rdp']);
-    expect(ids(withHost((h) => h.fw && ((h.fw.n = 0), (h.fw.allow = []))))).toEqual(['guest-firewall-blocks-rdp']);
+    expect(ids(withHost((h) => h.fw && (h.fw.n = 0)))).toEqual(['guest-firewall-blocks-rdp']);
     // a disabled profile, or a default Allow, lets RDP in
     expect(ids(withHost((h) => h.fw && ((h.fw.blk = true), (h.fw.on = false))))).toEqual([]);
     expect(ids(withHost((h) => h.fw && ((h.fw.n = 0), (h.fw.def = 'Allow'))))).toEqual([]);
@@ -47,7 +47,7 @@ describe('§1b host findings (famhost)', () => {
     expect(ids(disabledOnly)).toEqual(['firewall-rule-mismatch']);
     const blocked = withHost((h, f) => {
       if (f.fw) f.fw.enabled = false;
-      if (h.fw) ((h.fw.n = 0), (h.fw.allow = []));
+      if (h.fw) h.fw.n = 0;
     });
     expect(ids(blocked)).toEqual(['guest-firewall-blocks-rdp']);
     expect(blocked[0].evidence.map((x) => x.key)).toEqual(['runbook.evidence.guestFwNoAllow', 'runbook.evidence.fwRuleDisabled']);

@@ -43,6 +43,7 @@ describe('fix catalogue', () => {
       'start-vm': 'arm',
       'restart-vm': 'arm',
       'snapshot-os-disk': 'arm',
+      'allow-rdp-through-firewall': 'script', // §1b (famhost)
     });
     // TLS and NLA settings take effect at boot; the key ACL reset restarts so the logged key errors stop (README)
     expect(FIX_IDS.filter((id) => FIXES[id].needsRestart).sort()).toEqual(['enable-nla', 'enable-tls', 'reset-machinekeys-acl']);

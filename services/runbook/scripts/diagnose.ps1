@@ -611,21 +611,14 @@ try {
             if ($ok -or $x -eq $pp) { $filters[[string]$f.InstanceID] = $true }
         }
     }
-    $allow = New-Object System.Collections.ArrayList
     $nAllow = 0
     foreach ($r in @(Get-NetFirewallRule -PolicyStore ActiveStore -ErrorAction Stop)) {
         if ([string]$r.Enabled -ne 'True' -or [string]$r.Direction -ne 'Inbound' -or [string]$r.Action -ne 'Allow') { continue }
         $rp = [string]$r.Profile
         if ($rp -ne 'Any' -and -not (@($rp -split ',\s*') -contains $act)) { continue }
-        if (-not $filters.ContainsKey([string]$r.Name)) { continue }
-        $nAllow++
-        if ($allow.Count -lt 2) {
-            $nm = Get-Clean ([string]$r.Name)
-            if ($nm.Length -gt 24) { $nm = $nm.Substring(0, 24) }
-            [void]$allow.Add($nm)
-        }
+        if ($filters.ContainsKey([string]$r.Name)) { $nAllow++ }
     }
-    $host1b.fw = [ordered]@{ p = $act; on = ([string]$prof.Enabled -eq 'True'); blk = ([string]$prof.AllowInboundRules -eq 'False'); def = $(if ([string]$prof.DefaultInboundAction -eq 'Allow') { 'Allow' } else { 'Block' }); n = $nAllow; allow = @($allow) }
+    $host1b.fw = [ordered]@{ p = $act; on = ([string]$prof.Enabled -eq 'True'); blk = ([string]$prof.AllowInboundRules -eq 'False'); def = $(if ([string]$prof.DefaultInboundAction -eq 'Allow') { 'Allow' } else { 'Block' }); n = $nAllow }
 } catch {
     Add-Err 'hfw'
 }
