@@ -3,6 +3,7 @@ import type { DiagnosisRecord } from '../services/incidents/model';
 import type { CauseInput } from '../services/runbook/causes';
 import { FIXES, isFixId, type FixId } from '../services/runbook/fixes';
 import { likelyCause, orderBySymptom } from '../services/runbook/symptoms';
+import { guidanceFor } from '../services/runbook/causes/guidance';
 import { bind, markdownSafe, md, type CardJson } from './render';
 import { scriptView } from './script-view';
 import consentTemplate from './templates/consent.json';
@@ -151,6 +152,10 @@ export function findingsCard(raw: Translate, d: FindingsData): CardJson {
   for (let withEvidence = d.diagnosis.findings.length - 1; !fits(card) && withEvidence >= 0; withEvidence--) {
     card = findingsCardAt(t, d, 'firstEvidence', withEvidence);
   }
+  // still too heavy (many findings, each with fixes): the fixes of the last findings wait for the next diagnosis
+  for (let maxFixes = d.diagnosis.fixes.length - 1; !fits(card) && maxFixes >= 1; maxFixes--) {
+    card = findingsCardAt(t, d, 'firstEvidence', 0, maxFixes);
+  }
   return card;
 }
 
@@ -160,7 +165,7 @@ export function utf16Bytes(card: unknown): number {
 }
 
 /** `t` is already markdown-safe (findingsCard). */
-function findingsCardAt(t: Translate, d: FindingsData, detail: Detail, withEvidence = Infinity): CardJson {
+function findingsCardAt(t: Translate, d: FindingsData, detail: Detail, withEvidence = Infinity, maxFixes = Infinity): CardJson {
   const evidenceOf = (f: DiagnosisRecord['findings'][number]): string[] => {
     if (!d.plain) return f.evidence.map((e) => t(e.key, e.params));
     const shown = f.evidence.filter((e) => !DETAILED_EVIDENCE.test(e.key)).map((e) => t(e.key, e.params));
@@ -184,10 +189,24 @@ function findingsCardAt(t: Translate, d: FindingsData, detail: Detail, withEvide
       ...(fixes.length ? [`${t('findings.fixes')}: ${fixes.join('; ')}`] : []),
     ].join('\n');
   };
+  // §1b (famhost): a finding without a safe fix says what to do, by whom, and links the Microsoft article
+  // (the steps only at full detail; none past the findings that keep their evidence: the card must fit)
+  const guide = (findingId: string, i: number) => {
+    const g = guidanceFor(findingId);
+    if (!g || i >= withEvidence) return { guideUrl: '', guideTitle: '', guideBy: '', guideSteps: '', guideLink: '' };
+    return {
+      guideUrl: g.article,
+      guideTitle: t('guidance.title'),
+      guideBy: t('guidance.by', { who: t(`guidance.who.${g.who}`) }),
+      guideSteps: detail === 'full' ? t(g.textKey) : '',
+      guideLink: t('guidance.article'),
+    };
+  };
+  const offered = d.requestable === false ? [] : fixActions(t, diagnosis).map((f) => (detail === 'firstEvidence' ? { ...f, description: '' } : f));
   return bind(findingsTemplate, {
     incidentId: d.incidentId,
     offlineGuide: agentDown,
-    fixActions: d.requestable === false ? [] : fixActions(t, diagnosis).map((f) => (detail === 'firstEvidence' ? { ...f, description: '' } : f)),
+    fixActions: offered.slice(0, maxFixes),
     summaryColor: blocked || problems.length ? 'Attention' : 'Good',
     findings: diagnosis.findings.map((f, i) => ({
       id: f.id,
@@ -196,6 +215,7 @@ function findingsCardAt(t: Translate, d: FindingsData, detail: Detail, withEvide
       title: t(`findings.${f.id}.title`),
       explain: detail === 'full' ? t(`findings.${f.id}.explain`) : '',
       details: i < withEvidence ? details(f) : '',
+      ...guide(f.id, i),
     })),
     s: {
       title: t('findings.title', { vm: diagnosis.vm.name }),
@@ -219,6 +239,7 @@ function findingsCardAt(t: Translate, d: FindingsData, detail: Detail, withEvide
       again: t('findings.again'),
       fixesTitle: t('fixes.sectionTitle'),
       fixesIntro: t('fixes.sectionIntro'),
+      fixesMore: offered.length > maxFixes ? t('teams.findings.moreFixes', { count: offered.length - maxFixes }) : '',
       request: t('fixes.request'),
       requestShort: t('fixes.requestShort'),
     },

@@ -35,6 +35,8 @@ export interface VmDetails extends VmRef {
   osDiskName?: string;
   primaryNicId?: string;
   bootDiagnosticsEnabled: boolean;
+  /** the primary NIC has a public IP (ARM: ipConfigurations[].publicIPAddress); undefined = not read */
+  publicIp?: boolean;
 }
 
 /** One effective security rule, as ARM's effectiveNetworkSecurityGroups returns it. */
@@ -116,6 +118,8 @@ export interface AzureGateway {
   findVms(query: string): Promise<VmSummary[]>;
   /** The VM with its instance view. Refuses ids outside the allowed scope (`out-of-scope`). */
   getVm(vmId: string): Promise<VmDetails>;
+  /** §1b: whether the VM's primary NIC has a public IP (its ipConfigurations' publicIPAddress); undefined = no NIC. Optional for test doubles. */
+  hasPublicIp?(vm: VmDetails): Promise<boolean | undefined>;
   /** Effective NSG rules of the VM's primary NIC (one entry per associated NSG). */
   getEffectiveNsgRules(vm: VmDetails): Promise<EffectiveNsg[]>;
   /** Action Run Command (RunPowerShellScript). Retries 409 conflicts a bounded number of times. */

@@ -170,6 +170,19 @@ export class SdkAzureGateway implements AzureGateway {
     });
   }
 
+  // §1b (famhost): one NIC read, no Run Command: a stopped VM gets rdp-no-public-ip too
+  async hasPublicIp(vm: VmDetails): Promise<boolean | undefined> {
+    this.vmRef(vm.id);
+    if (!vm.primaryNicId) return undefined;
+    const nic = parseTypedId(vm.primaryNicId, 'Microsoft.Network', 'networkInterfaces');
+    if (!nic) throw new DomainError('bad-input', `not a network interface id: ${vm.primaryNicId}`, { params: { target: vm.name } });
+    return this.bounded('hasPublicIp', vm.name, this.s.requestTimeoutInMs, undefined, async (signal) => {
+      this.counts.armReads++;
+      const n = await this.clients.networkFor(nic.subscriptionId).networkInterfaces.get(nic.resourceGroup, nic.name, { abortSignal: signal });
+      return (n.ipConfigurations ?? []).some((c) => !!c.publicIPAddress?.id);
+    });
+  }
+
   async getEffectiveNsgRules(vm: VmDetails): Promise<EffectiveNsg[]> {
     this.vmRef(vm.id);
     if (!vm.primaryNicId) return [];

@@ -50,6 +50,8 @@ export async function diagnoseVm(gateway: AzureGateway & CountingGateway, vmId: 
   // The NSG read does not need the VM running; start it with the blockers' verdict known
   // only when it is useful: a blocked VM still gets the network evidence.
   const nsgPromise: Promise<EffectiveNsg[] | null> = vm.primaryNicId ? gateway.getEffectiveNsgRules(vm).catch(() => null) : Promise.resolve(null);
+  // §1b (famhost): the public IP presence (rdp-no-public-ip), read beside the NSGs; unknown on a failure
+  const ipPromise: Promise<boolean | undefined> = vm.primaryNicId && gateway.hasPublicIp ? gateway.hasPublicIp(vm).catch(() => undefined) : Promise.resolve(undefined);
 
   let facts: DiagnosticFacts | null = null;
   if (stop.length === 0) {
@@ -65,10 +67,12 @@ export async function diagnoseVm(gateway: AzureGateway & CountingGateway, vmId: 
       }),
     ]);
     await opts.onPhase?.('analysis');
+    vm.publicIp = await ipPromise;
     facts = parseDiagnosticOutput(output.stdout);
     return finish(vm, evaluate({ vm, nsgs, facts, now: now() }), false, facts, nsgs);
   }
   const nsgs = await nsgPromise;
+  vm.publicIp = await ipPromise;
   return finish(vm, [...stop, ...evaluate({ vm, nsgs, facts: null, now: now() })], true, null, nsgs);
 
   function finish(v: VmDetails, findings: Finding[], blocked: boolean, f: DiagnosticFacts | null, n: EffectiveNsg[] | null): DiagnosisReport {

@@ -54,6 +54,41 @@ const serviceState = z
 
 const tlsValues = z.object({ Enabled: dword, DisabledByDefault: dword }).strict();
 
+// --- §1b: guest firewall, domain, CredSSP, licensing, disk (famhost) ---
+/**
+ * `host`: what diagnose.ps1's §1b block reads (short keys: the output budget is 3,500 bytes).
+ * fw: the active firewall profile `p` (Domain|Private|Public), whether it is enabled `on`, blocks
+ *     all inbound `blk` (AllowInboundRules False, "block all incoming"), its default inbound action
+ *     `def`, and how many enabled inbound Allow rules of that profile cover TCP to the RDP port `n`;
+ *     null = the firewall could not be read (err `hfw`).
+ * sc: Test-ComputerSecureChannel (domain-joined only; null = workgroup or not tested, err `hsc`).
+ * ao: CredSSP AllowEncryptionOracle (null = value absent: the default 1, Mitigated).
+ * rdsh: null = the RD Session Host role is not installed; `ls` = license servers configured,
+ *     `gd` = licensing grace days left (0 = over).
+ * mb: free MB on the system drive. aud: failed-logon auditing (4625) on; null = unknown.
+ */
+export const hostFactsSchema = z
+  .object({
+    fw: z
+      .object({
+        p: z.enum(['Domain', 'Private', 'Public']),
+        on: z.boolean(),
+        blk: z.boolean(),
+        def: z.enum(['Allow', 'Block']),
+        n: z.number().int().min(0),
+      })
+      .strict()
+      .nullable(),
+    sc: z.boolean().nullable(),
+    ao: dword,
+    rdsh: z.object({ ls: z.number().int().min(0), gd: z.number().int().min(0).nullable() }).strict().nullable(),
+    mb: z.number().int().min(0).nullable(),
+    aud: z.boolean().nullable(),
+  })
+  .strict();
+export type HostFacts = z.infer<typeof hostFactsSchema>;
+// --- end §1b (famhost) ---
+
 export const diagnosticFactsSchema = z
   .object({
     v: z.literal(1),
@@ -127,6 +162,8 @@ export const diagnosticFactsSchema = z
       .array(z.object({ ip: z.string().regex(/^[0-9A-Fa-f:.]{1,45}$/), count: z.number().int().min(0) }).strict())
       .max(CAPS.logons)
       .nullable(),
+    /** §1b host facts (famhost); absent in outputs of older scripts */
+    host: hostFactsSchema.nullable().optional(),
     err: z.array(z.string().regex(/^[A-Za-z0-9:._-]{1,24}$/)).max(CAPS.err),
   })
   .strict();

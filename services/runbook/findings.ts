@@ -68,7 +68,10 @@ export function blockers(vm: VmDetails): Finding[] {
 
 /** Findings from the Azure-side network view and the script's facts, each cause's check (blockers are not repeated here). */
 export function evaluate(input: EvaluateInput): Finding[] {
-  return sortFindings(REGISTRY.flatMap((cause) => cause.check(input)));
+  const out = REGISTRY.flatMap((cause) => cause.check(input));
+  // §1b: a VM the guest firewall blocks is reported once, by guest-firewall-blocks-rdp (which shows the built-in rule's state)
+  if (out.some((f) => f.id === 'guest-firewall-blocks-rdp')) return sortFindings(out.filter((f) => f.id !== 'firewall-rule-mismatch'));
+  return sortFindings(out);
 }
 
 export function sortFindings(findings: Finding[]): Finding[] {

@@ -22,9 +22,10 @@ export const FIX_SCRIPT_IDS = [
   'fix-reset-machinekeys-acl',
   'fix-enable-tls',
   'fix-enable-nla',
+  'fix-allow-rdp-through-firewall', // §1b (famhost)
 ] as const;
 /** Undo scripts: put back the before-values a fix script printed. */
-export const UNDO_SCRIPT_IDS = ['undo-enable-tls', 'undo-enable-nla', 'undo-fix-firewall-rule', 'undo-change-rdp-port', 'undo-reset-machinekeys-acl'] as const;
+export const UNDO_SCRIPT_IDS = ['undo-enable-tls', 'undo-enable-nla', 'undo-fix-firewall-rule', 'undo-change-rdp-port', 'undo-reset-machinekeys-acl', 'undo-allow-rdp-through-firewall'] as const;
 export const SCRIPT_IDS = ['diagnose', ...FIX_SCRIPT_IDS, ...UNDO_SCRIPT_IDS] as const;
 export type ScriptId = (typeof SCRIPT_IDS)[number];
 

@@ -157,6 +157,8 @@ export function nicResourceOf(fleet: Fleet, vm: FleetVm): JsonObject {
             privateIPAddressVersion: 'IPv4',
             privateIPAllocationMethod: 'Dynamic',
             provisioningState: 'Succeeded',
+            // fleet `publicIp`: null = none; absent or a string = one exists (CONTRACTS §3b)
+            ...(vm.publicIp === null ? {} : { publicIPAddress: { id: `${rgPath(fleet, vm)}/providers/Microsoft.Network/publicIPAddresses/${vm.name}-ip` } }),
             subnet: { id: subnetIdOf(fleet, vm) },
           },
         },

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { ScriptParameter } from '../azure/gateway';
 import { CAPS, serializeFacts, type DiagnosticFacts } from '../runbook/diagnostic-output';
 import { canonicalWindows, type CanonicalWindows, type WindowsState } from './fleet';
+import { hostFactsFromWindows } from './vm-interior-diagnose-host';
 
 /**
  * The emulation of diagnose.ps1: the line the script prints under the modelled Windows
@@ -218,6 +219,7 @@ export function factsFromWindows(state: WindowsState, now: Date, boot: Date, opt
     rsop,
     events,
     logons,
+    host: hostFactsFromWindows(w, port, domain, addErr),
     err,
   };
 }

@@ -5,6 +5,7 @@ import type { InteriorResult } from './interior';
 import { toPsJson } from '../runbook/diagnostic-output';
 import { onNextRestart } from './vm-interior';
 import { runUndoInside } from './vm-interior-undo';
+import { allowRdpThroughFirewall } from './vm-interior-fixes-host';
 
 /**
  * The emulation of the fix scripts (services/runbook/scripts/fix-*.ps1): the change each makes
@@ -988,6 +989,9 @@ export function emulateFix(w: WindowsState, scriptId: string, ps: ScriptParamete
       break;
     case 'fix-enable-nla':
       st = enableNla(b);
+      break;
+    case 'fix-allow-rdp-through-firewall': // §1b (famhost)
+      st = allowRdpThroughFirewall(w);
       break;
     default:
       throw new Error(`unknown fix script ${scriptId}`);

@@ -3,6 +3,7 @@ import type { FleetVm, WindowsState } from './fleet';
 import type { InteriorResult } from './interior';
 import { toPsJson } from '../runbook/diagnostic-output';
 import { access, aclOwner, aclPrint, aclItem, backupNames, BACKUP_DIR, Box, itemAcl, RSA, sha256, svcFailure, SYSTEM_TOKEN, type FixEmulation } from './vm-interior-fixes';
+import { undoAllowRdpThroughFirewall } from './vm-interior-fixes-host';
 
 /**
  * The emulation of the undo scripts (services/runbook/scripts/undo-*.ps1): the change each makes
@@ -15,7 +16,7 @@ import { access, aclOwner, aclPrint, aclItem, backupNames, BACKUP_DIR, Box, item
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 type Status = { [k: string]: Json };
 
-export const UNDO_EMULATED = ['undo-enable-tls', 'undo-enable-nla', 'undo-fix-firewall-rule', 'undo-change-rdp-port', 'undo-reset-machinekeys-acl'] as const;
+export const UNDO_EMULATED = ['undo-enable-tls', 'undo-enable-nla', 'undo-fix-firewall-rule', 'undo-change-rdp-port', 'undo-reset-machinekeys-acl', 'undo-allow-rdp-through-firewall'] as const;
 
 /** PowerShell's `[string]$x` parameter binding: an absent parameter takes the script's default. */
 function param(ps: ScriptParameter[], name: string, fallback: string): string {
@@ -324,6 +325,9 @@ export function emulateUndo(w: WindowsState, scriptId: string, ps: ScriptParamet
     }
     case 'undo-reset-machinekeys-acl':
       st = undoResetMachineKeysAcl(new Box(w, now), ps);
+      break;
+    case 'undo-allow-rdp-through-firewall': // §1b (famhost)
+      st = undoAllowRdpThroughFirewall(w, ps);
       break;
     default:
       throw new Error(`unknown undo script ${scriptId}`);

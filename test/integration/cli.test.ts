@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { SqliteStore } from '../../services/store/sqlite';
-import { DEMO_EXPECTED } from '../support/demo-expectations';
+import { DEMO_BLOCKED, DEMO_EXPECTED } from '../support/demo-expectations';
 import { pwshForTests } from '../support/pwsh';
 import { startHarness } from '../support/bot-harness';
 import { diagnoseAs } from '../support/journey';
@@ -45,7 +45,7 @@ describe('rdp-doctor diagnose --json', () => {
     expect(out.vm.name).toBe(vm);
     expect(out.findings.map((f) => f.id)).toEqual(expected);
     for (const f of out.findings) expect(f.evidence.length).toBeGreaterThan(0);
-    const blocked = vm === 'vm-stopped-07' || vm === 'vm-noagent-08';
+    const blocked = DEMO_BLOCKED.includes(vm);
     expect(out.runCommandCalls).toBe(blocked ? 0 : 1);
     expect(out.armCalls).toBeGreaterThan(0);
     expect(out.elapsedMs).toBeGreaterThanOrEqual(0);
@@ -84,7 +84,7 @@ describe('rdp-doctor diagnose --json: which engine ran the script', () => {
       const out = JSON.parse(r.stdout) as { findings: Array<{ id: string }>; scriptEngine: string; runCommandCalls: number };
       expect(out.findings.map((f) => f.id)).toEqual(expected);
       expect(out.scriptEngine).toBe('pwsh');
-      expect(out.runCommandCalls).toBe(vm === 'vm-stopped-07' || vm === 'vm-noagent-08' ? 0 : 1);
+      expect(out.runCommandCalls).toBe(DEMO_BLOCKED.includes(vm) ? 0 : 1);
     },
   );
 

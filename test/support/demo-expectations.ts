@@ -13,7 +13,14 @@ export const DEMO_EXPECTED: Record<string, string[]> = {
   'vm-noagent-08': ['vm-agent-not-ready'],
   // has a Run Command conflict fault: these are the findings once the run goes through
   'vm-busy-09': [],
+  // §1b (famhost)
+  'vm-guestfw-31': ['guest-firewall-blocks-rdp'],
+  'vm-trust-32': ['secure-channel-broken'],
+  'vm-credssp-33': ['credssp-oracle-strict'],
+  'vm-rdsh-34': ['rdsh-licensing-expired'],
+  'vm-diskfull-35': ['system-disk-full'],
+  'vm-private-36': ['vm-not-running', 'rdp-no-public-ip'],
 };
 
 /** VMs whose diagnosis stops at a blocker, before any Run Command. */
-export const DEMO_BLOCKED = ['vm-stopped-07', 'vm-noagent-08'];
+export const DEMO_BLOCKED = ['vm-stopped-07', 'vm-noagent-08', 'vm-private-36'];

@@ -136,6 +136,51 @@ const windowsArb: fc.Arbitrary<WindowsState> = fc
     return windowsStateSchema.parse(w);
   });
 
+// --- §1b host fields (famhost): firewall profiles and rules, secure channel, CredSSP, RDSH, system drive ---
+const fwProfileArb = fc.record({ enabled: fc.boolean(), blockAllInbound: fc.boolean(), defaultInbound: fc.constantFrom('Allow', 'Block') }, { requiredKeys: [] });
+const hostArb = fc.record(
+  {
+    firewall: fc.record(
+      {
+        activeProfile: fc.constantFrom('Domain', 'Private', 'Public'),
+        profiles: fc.record({ Domain: fwProfileArb, Private: fwProfileArb, Public: fwProfileArb }, { requiredKeys: [] }),
+        rules: fc.array(
+          fc.record(
+            {
+              name: fc.constantFrom('Allow RDP', 'RDP Doctor - Remote Desktop (TCP-In)', 'web-443', 'Block-3389 <x>', 'RemoteDesktop-UserMode-In-TCP'),
+              enabled: fc.boolean(),
+              action: fc.constantFrom('Allow', 'Block'),
+              protocol: fc.constantFrom('TCP', 'UDP', 'Any', 'tcp'),
+              localPort: fc.oneof(fc.constantFrom(3389, 3390, 443), fc.constantFrom('3389', 'Any', '3000-4000', 'RPC'), fc.constant<string[]>(['443', '3389'])),
+              profile: fc.constantFrom('Any', 'Public', 'Domain, Private', 'Private'),
+              direction: fc.constantFrom('Inbound', 'Outbound'),
+              source: fc.constantFrom('Local', 'GroupPolicy'),
+            },
+            { requiredKeys: ['name'] },
+          ),
+          { maxLength: 4 },
+        ),
+      },
+      { requiredKeys: [] },
+    ),
+    secureChannel: fc.boolean(),
+    credSsp: fc.record({ allowEncryptionOracle: fc.constantFrom(0, 1, 2, null) }, { requiredKeys: [] }),
+    rdsh: fc.record({ installed: fc.boolean(), licenseServers: fc.constantFrom<string[]>([], ['ls01.contoso.com']), graceExpired: fc.boolean() }, { requiredKeys: [] }),
+    systemDrive: fc.record({ freeMB: fc.oneof(fc.integer({ min: 0, max: 30000 }), fc.constantFrom(150.5, 199.99, 1023.4)) }),
+    damage: fc.constantFrom('MSFT_NetFirewallProfile', 'Win32_TerminalServiceSetting', 'Win32_LogicalDisk'),
+  },
+  { requiredKeys: [] },
+);
+/** The generated states with the §1b fields added on every other state (the others keep the defaults). */
+const windowsHostArb: fc.Arbitrary<WindowsState> = fc.tuple(windowsArb, hostArb, fc.integer({ min: 0, max: 5 })).map(([w, h, k]) => {
+  if (k % 2 === 0) return w;
+  const { damage, ...rest } = h;
+  const out = { ...w, ...rest } as WindowsState;
+  if (damage && k === 5) out.damage = { cimClasses: [...(w.damage?.cimClasses ?? []), damage] };
+  return windowsStateSchema.parse(out);
+});
+// --- end §1b (famhost) ---
+
 const sinceArb = fc.constantFrom(undefined, undefined, undefined, '20261130101500', '20261129180000', '20261201000000', '20261399999999', 'x');
 
 const pwsh = pwshForTests('diagnose differential (test/unit/diagnose-differential.test.ts)');
@@ -149,7 +194,7 @@ d('diagnose.ps1 under the modelled Windows = the emulation', () => {
   }
   const cases: Case[] = [];
   for (const vm of demoFleetVms()) if (vm.windows) cases.push({ id: vm.name, windows: vm.windows, since: undefined });
-  const generated = fc.sample(fc.tuple(windowsArb, sinceArb), { seed: SEED, numRuns: GENERATED });
+  const generated = fc.sample(fc.tuple(windowsHostArb, sinceArb), { seed: SEED, numRuns: GENERATED });
   generated.forEach(([w, since], i) => cases.push({ id: `gen-${i}`, windows: w, since }));
   const results = new Map<string, { stdout: string; stderr: string; hung: boolean; windows: WindowsState }>();
 

@@ -57,6 +57,16 @@ function everythingWrong(): WindowsState {
     // just past the script's -MaxEvents caps (2,000; 5,000 for 4625): the model builds every event
     events24h: { '1057': 2100, '1058': 2100, '1006': 2100, '36870': 2100, '36871': 2100, '36872': 2100, '4625': 5400 },
     failedLogonSources: Array.from({ length: 9 }, (_, i) => ({ ip: `ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.25${i}`, count: 600 })),
+    // §1b (famhost): every host check failing, with the longest values the script prints
+    firewall: {
+      activeProfile: 'Private',
+      profiles: { Private: { enabled: true, blockAllInbound: true, defaultInbound: 'Block' } },
+      rules: Array.from({ length: 5 }, (_, i) => ({ name: `${long('r', 40)}${i}`, protocol: 'TCP', localPort: 'Any', profile: 'Any' })),
+    },
+    secureChannel: false,
+    credSsp: { allowEncryptionOracle: 0 },
+    rdsh: { installed: true, licenseServers: [], graceExpired: true },
+    systemDrive: { freeMB: 2147483647 },
   });
 }
 
@@ -64,7 +74,7 @@ function everythingWrong(): WindowsState {
 function everythingBroken(): WindowsState {
   return windowsStateSchema.parse({
     ...everythingWrong(),
-    damage: { cimClasses: ['MSFT_NetTCPConnection', 'Win32_Service', 'MSFT_NetFirewallRule', 'Win32_OperatingSystem', 'Win32_ComputerSystem', 'RSOP_RegistryPolicySetting', 'Win32_TSGeneralSetting'] },
+    damage: { cimClasses: ['MSFT_NetTCPConnection', 'Win32_Service', 'MSFT_NetFirewallRule', 'Win32_OperatingSystem', 'Win32_ComputerSystem', 'RSOP_RegistryPolicySetting', 'Win32_TSGeneralSetting', 'MSFT_NetFirewallProfile', 'Win32_TerminalServiceSetting', 'Win32_LogicalDisk'] },
   });
 }
 

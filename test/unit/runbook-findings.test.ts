@@ -289,6 +289,13 @@ describe('catalogue', () => {
       'tls-disabled': 'critical',
       'tls-managed-by-policy': 'info',
       'nla-disabled': 'warning',
+      // §1b (famhost)
+      'guest-firewall-blocks-rdp': 'critical',
+      'secure-channel-broken': 'critical',
+      'credssp-oracle-strict': 'info',
+      'rdsh-licensing-expired': 'critical',
+      'system-disk-full': 'critical',
+      'rdp-no-public-ip': 'info',
     };
     expect([...FINDING_IDS].sort()).toEqual(Object.keys(contract).sort());
     expect(SEVERITY).toEqual(contract);

@@ -47,6 +47,8 @@ export function vmDetailsOf(vm: FleetVm, subscriptionId = '00000000-0000-0000-00
     agentStatus: vm.agentStatus,
     primaryNicId: `${rg}/providers/Microsoft.Network/networkInterfaces/${vm.name}-nic`,
     bootDiagnosticsEnabled: true,
+    // §1b: what the NIC read gives (fleet publicIp null = none)
+    publicIp: vm.publicIp !== null,
   };
 }
 

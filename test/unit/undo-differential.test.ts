@@ -133,6 +133,16 @@ const paramsArb: Record<string, fc.Arbitrary<ScriptParameter[]>> = {
       { name: 'Enabled', value: en },
       { name: 'LocalPort', value: lp },
     ]),
+  // §1b (famhost)
+  'undo-allow-rdp-through-firewall': fc
+    .tuple(fc.constantFrom('Public', 'Public', 'Domain', 'Private', 'public', ''), fc.constantFrom('', '', '1', '0'), fc.constantFrom('', '', 'False', 'True'), fc.constantFrom('', '', 'remove', 'True', 'False', 'x'), fc.constantFrom('3389', '3389', '3389.3390', '0', ''))
+    .map(([p, b, bi, o, op]) => [
+      { name: 'Profile', value: p },
+      { name: 'BlockAll', value: b },
+      { name: 'Builtin', value: bi },
+      { name: 'Own', value: o },
+      { name: 'OwnPort', value: op },
+    ]),
 };
 
 /** undo-change-rdp-port and undo-reset-machinekeys-acl: their own states (no damaged firewall provider: both write rules or ACLs) and parameters. */
@@ -188,6 +198,7 @@ const CHAINS: Array<[FixId, string, ScriptParameter[], ((w: WindowsState) => Win
   ['change-rdp-port', 'fix-change-rdp-port', [{ name: 'Port', value: '3391' }], (w) => noDamage({ ...w, firewall: { rules: [{ name: 'RemoteDesktop-UserMode-In-UDP', protocol: 'UDP', localPort: w.rdpPort }] } })],
   ['reset-machinekeys-acl', 'fix-reset-machinekeys-acl', [{ name: 'Scope', value: 'rdpkey' }], brokenAcl],
   ['reset-machinekeys-acl', 'fix-reset-machinekeys-acl', [{ name: 'Scope', value: 'all' }], brokenAcl],
+  ['allow-rdp-through-firewall', 'fix-allow-rdp-through-firewall', []],
 ];
 
 function buildRuns(): Run[] {

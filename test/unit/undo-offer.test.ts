@@ -16,6 +16,8 @@ const STATUS: Partial<Record<FixId, Record<string, unknown>>> = {
   'enable-tls': { ok: true, status: 'done', before: { 'TLS 1.2': { Enabled: 0, DisabledByDefault: 1 } } },
   'enable-nla': { ok: true, status: 'done', changed: ['UserAuthentication'], before: { UserAuthentication: 0 } },
   'fix-firewall-rule': { ok: true, status: 'done', before: { exists: true, enabled: false, localPort: ['3389'] } },
+  // §1b (famhost)
+  'allow-rdp-through-firewall': { ok: true, status: 'done', port: 3389, profile: 'Public', changed: ['blockAll', 'created'], before: { blockAll: true, builtin: null, own: null } },
   'free-rdp-port': { ok: true, status: 'done', before: { service: 'Foo', state: 'Running' } },
   'start-termservice': { ok: true, status: 'done', action: 'started', before: { state: 'Stopped', startMode: 'Disabled' } },
   'renew-rdp-cert': { ok: true, status: 'done', before: { thumbprint: 'AB' } },

@@ -61,6 +61,10 @@ const SCRIPT_CASES: Partial<Record<FixId, ScriptCase[]>> = {
     { name: 'rule disabled', windows: { ...healthy(), firewallRdpRule: { enabled: false, localPort: 3389 } }, params: [] },
     { name: 'rule missing', windows: { ...healthy(), firewallRdpRule: null }, params: [] },
   ],
+  'allow-rdp-through-firewall': [
+    { name: 'block all incoming on the active profile', windows: { ...healthy(), firewall: { activeProfile: 'Public', profiles: { Public: { enabled: true, blockAllInbound: true, defaultInbound: 'Block' } } } }, params: [] },
+    { name: 'no allow rule covers the port', windows: { ...healthy(), firewallRdpRule: { enabled: false, localPort: 3389 }, firewall: { activeProfile: 'Public', profiles: { Public: { enabled: true, blockAllInbound: false, defaultInbound: 'Block' } } } }, params: [] },
+  ],
   'change-rdp-port': [
     {
       name: 'UDP rule too',

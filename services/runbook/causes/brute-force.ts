@@ -19,6 +19,7 @@ export const bruteForce = {
     if (failed > 0) e.push(ev('failedLogons', { count: countText(failed, CAPS.events4625), since: f.since }));
     if (incomplete > 0) e.push(ev('incompleteConnections', { count: countText(incomplete, CAPS.events), since: f.since }));
     for (const s of (f.logons ?? []).slice(0, 3)) e.push(ev('failedLogonSource', { ip: s.ip, count: s.count }));
+    if (f.host?.aud === false) e.push(ev('failedLogonsNotAudited')); // §1b: no 4625 is written, the count says nothing
     return [findingOf(BRUTE_FORCE, e)];
   },
 } as const satisfies Cause;

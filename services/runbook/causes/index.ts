@@ -10,6 +10,14 @@ import { snapshot } from './snapshot';
 import { tls } from './tls';
 import type { Cause, CauseFix } from './types';
 import { vmState } from './vm-state';
+// --- §1b causes (famhost) ---
+import { guestFirewall } from './guest-firewall';
+import { secureChannel } from './secure-channel';
+import { credSsp } from './credssp';
+import { rdshLicensing } from './rdsh-licensing';
+import { systemDisk } from './system-disk';
+import { publicIp } from './public-ip';
+// --- end §1b causes (famhost) ---
 
 export type { Cause, CauseFinding, CauseFix, CauseGuidance, CauseInput } from './types';
 
@@ -21,7 +29,27 @@ export type { Cause, CauseFinding, CauseFix, CauseGuidance, CauseInput } from '.
  * fixes for the same finding. To add a cause: write its module, add it here, add its script
  * lines, locale lines, fleet field (docs/fleet-format.md) and a demo VM (docs/causes.md).
  */
-export const CAUSES = [rdpExposed, bruteForce, listener, nsgBlocked, firewall, certificate, machinekeys, tls, nla, vmState, snapshot] as const satisfies readonly Cause[];
+export const CAUSES = [
+  rdpExposed,
+  bruteForce,
+  listener,
+  nsgBlocked,
+  firewall,
+  certificate,
+  machinekeys,
+  tls,
+  nla,
+  // --- §1b causes (famhost) ---
+  guestFirewall,
+  secureChannel,
+  credSsp,
+  rdshLicensing,
+  systemDisk,
+  publicIp,
+  // --- end §1b causes (famhost) ---
+  vmState,
+  snapshot,
+] as const satisfies readonly Cause[];
 
 type FindingIdsOf<C> = C extends { findings: readonly (infer F)[] } ? (F extends { id: infer I extends string } ? I : never) : never;
 type FixIdsOf<C> = C extends { fixes: readonly (infer X)[] } ? (X extends { id: infer I extends string } ? I : never) : never;

@@ -588,6 +588,96 @@ try {
     Add-Err 'ev:4625'
 }
 
+# --- S1b: guest firewall, domain, CredSSP, licensing, disk ---
+# Guest firewall: the active profile (Get-NetConnectionProfile NetworkCategory; DomainAuthenticated = Domain),
+# its Enabled / "block all incoming" (AllowInboundRules False) / DefaultInboundAction, and the enabled inbound
+# Allow rules of the ActiveStore (Group Policy included) whose profile includes the active one and whose port
+# filter covers TCP to the RDP port [S26]. One Get-NetFirewallPortFilter -All, joined by InstanceID: no per-rule query.
+$host1b = [ordered]@{ fw = $null; sc = $null; ao = $null; rdsh = $null; mb = $null; aud = $null }
+try {
+    $cat = [string](@(Get-NetConnectionProfile -ErrorAction Stop | Select-Object -ExpandProperty NetworkCategory) | Select-Object -First 1)
+    $act = 'Public'
+    if ($cat -like 'Domain*') { $act = 'Domain' } elseif ($cat -eq 'Private') { $act = 'Private' }
+    $prof = Get-NetFirewallProfile -Name $act -PolicyStore ActiveStore -ErrorAction Stop | Select-Object -First 1
+    $pp = [string]$port
+    $filters = @{}
+    foreach ($f in @(Get-NetFirewallPortFilter -All -PolicyStore ActiveStore -ErrorAction Stop)) {
+        $pr = [string]$f.Protocol
+        if ($pr -ne 'TCP' -and $pr -ne 'Any' -and $pr -ne '6') { continue }
+        foreach ($lp in @($f.LocalPort)) {
+            $x = [string]$lp
+            $ok = ($x -eq 'Any')
+            if ($x -match '^([0-9]+)-([0-9]+)$') { $ok = ([int]$Matches[1] -le $port -and [int]$Matches[2] -ge $port) }
+            if ($ok -or $x -eq $pp) { $filters[[string]$f.InstanceID] = $true }
+        }
+    }
+    $nAllow = 0
+    foreach ($r in @(Get-NetFirewallRule -PolicyStore ActiveStore -ErrorAction Stop)) {
+        if ([string]$r.Enabled -ne 'True' -or [string]$r.Direction -ne 'Inbound' -or [string]$r.Action -ne 'Allow') { continue }
+        $rp = [string]$r.Profile
+        if ($rp -ne 'Any' -and -not (@($rp -split ',\s*') -contains $act)) { continue }
+        if ($filters.ContainsKey([string]$r.Name)) { $nAllow++ }
+    }
+    $host1b.fw = [ordered]@{ p = $act; on = ([string]$prof.Enabled -eq 'True'); blk = ([string]$prof.AllowInboundRules -eq 'False'); def = $(if ([string]$prof.DefaultInboundAction -eq 'Allow') { 'Allow' } else { 'Block' }); n = $nAllow }
+} catch {
+    Add-Err 'hfw'
+}
+# Secure channel, domain members only; Test-ComputerSecureChannel can hang when no DC answers: a job, 30 s at most
+if ($domain) {
+    try {
+        $job = Start-Job -ScriptBlock { Test-ComputerSecureChannel -ErrorAction Stop }
+        if (Wait-Job -Job $job -Timeout 30) {
+            $host1b.sc = [bool](@(Receive-Job -Job $job -ErrorAction Stop) | Select-Object -Last 1)
+        } else {
+            Add-Err 'hsc:timeout'
+            Stop-Job -Job $job -ErrorAction SilentlyContinue
+        }
+        Remove-Job -Job $job -Force -ErrorAction SilentlyContinue
+    } catch {
+        Add-Err 'hsc'
+    }
+}
+# CredSSP policy value (absent = 1, Mitigated); RD Session Host licensing: TerminalServerMode 1 = RDSH role,
+# GetSpecifiedLicenseServerList, GetGracePeriodDays (0 = over) of Win32_TerminalServiceSetting
+try {
+    $cs = Get-ItemProperty -LiteralPath 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Policies\System\CredSSP\Parameters' -ErrorAction SilentlyContinue
+    $host1b.ao = Get-Dword $cs 'AllowEncryptionOracle'
+    $tss = Get-CimInstance -Namespace 'root\cimv2\TerminalServices' -ClassName Win32_TerminalServiceSetting -OperationTimeoutSec 30 -ErrorAction Stop | Select-Object -First 1
+    if ($tss -and [int]$tss.TerminalServerMode -eq 1) {
+        $ls = @((Invoke-CimMethod -InputObject $tss -MethodName GetSpecifiedLicenseServerList -OperationTimeoutSec 30 -ErrorAction Stop).SpecifiedLSList | Where-Object { $_ })
+        $gd = (Invoke-CimMethod -InputObject $tss -MethodName GetGracePeriodDays -OperationTimeoutSec 30 -ErrorAction Stop).DaysLeft
+        $host1b.rdsh = [ordered]@{ ls = $ls.Count; gd = $(if ($null -eq $gd) { $null } else { [int]$gd }) }
+    }
+} catch {
+    Add-Err 'hrdsh'
+}
+# Free space on the system drive (Win32_LogicalDisk, MB)
+try {
+    $sd = $env:SystemDrive
+    if (-not $sd) { $sd = 'C:' }
+    $ld = Get-CimInstance -ClassName Win32_LogicalDisk -Filter ("DeviceID='{0}'" -f $sd) -OperationTimeoutSec 30 -ErrorAction Stop | Select-Object -First 1
+    if ($ld) { $host1b.mb = [int]([math]::Floor([double]$ld.FreeSpace / 1048576)) }
+} catch {
+    Add-Err 'hdisk'
+}
+# Failed-logon auditing: "auditpol /get /subcategory:{GUID} /r" prints CSV (Machine Name,Policy Target,Subcategory,
+# Subcategory GUID,Inclusion Setting,Exclusion Setting); Logon = {0CCE9215-...}. The setting is text, English
+# words only are read (localized Windows: null, "unknown") [S]
+try {
+    $apArgs = @('/get', '/subcategory:{0CCE9215-69AE-11D9-BED3-505054503030}', '/r')
+    $ap = @(& auditpol.exe @apArgs 2>$null | Where-Object { [string]$_ -match '0CCE9215' })
+    if ($ap.Count -gt 0) {
+        $sv = ([string]$ap[0]).Split(',')
+        if ($sv.Count -ge 5) {
+            $inc = $sv[4].Trim()
+            if ($inc -match 'Failure') { $host1b.aud = $true } elseif ($inc -eq 'Success' -or $inc -eq 'No Auditing') { $host1b.aud = $false }
+        }
+    }
+} catch {
+    Add-Err 'haud'
+}
+# --- end S1b ---
+
 $out = [ordered]@{
     v = 1
     id = 'diagnose'
@@ -610,6 +700,7 @@ $out = [ordered]@{
     rsop = $rsop
     events = $events
     logons = $logons
+    host = $host1b
     err = @($errs)
 }
 try {

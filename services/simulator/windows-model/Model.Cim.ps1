@@ -90,6 +90,14 @@ function Get-CimObjects([string]$ns, [string]$class) {
                     MinEncryptionLevel = [uint32](Get-Or $w.rdpTcp 'MinEncryptionLevel' 2)
                 })
         }
+        'Win32_TerminalServiceSetting' {
+            # TerminalServerMode 1 = Remote Desktop Session Host role installed, 0 = remote administration
+            if ($nsl -ne 'root\cimv2\terminalservices') { return $null }
+            return , @([pscustomobject]@{
+                    PSTypeName = 'Microsoft.Management.Infrastructure.CimInstance#root/cimv2/TerminalServices/Win32_TerminalServiceSetting'
+                    ServerName = $env:COMPUTERNAME; TerminalServerMode = [uint32]$(if ($w.rdsh.installed) { 1 } else { 0 })
+                })
+        }
         'RSOP_RegistryPolicySetting' {
             if ($nsl -ne 'root\rsop\computer') { return $null }
             # RSOP lists Administrative Templates registry policy, winning GPO at precedence 1 [S34];

@@ -74,6 +74,10 @@ function Get-NetFirewallPortFilter {
     param([Parameter(ValueFromPipeline)] $AssociatedNetFirewallRule, [string]$PolicyStore = 'PersistentStore', [switch]$All)
     process {
         if (Test-CimDamaged 'MSFT_NetFirewallRule') { Write-CimFailure $PSCmdlet 'MSFT_NetProtocolPortFilter' 'Get-NetFirewallPortFilter'; return }
+        # -All without a rule: every rule's filter of the store; InstanceID is the rule's Name (InstanceID)
+        if ($All -and $null -eq $AssociatedNetFirewallRule) {
+            $AssociatedNetFirewallRule = @(Get-ModelFirewallRules | Where-Object { Test-StoreHas $_ $PolicyStore } | ForEach-Object { [pscustomobject]@{ Name = $_.name } })
+        }
         foreach ($rule in @($AssociatedNetFirewallRule)) {
             $r = $null
             foreach ($x in (Get-ModelFirewallRules)) { if ($null -eq $r -and $x.name -eq $rule.Name) { $r = $x } }

@@ -22,6 +22,7 @@ Set-StrictMode -Off
 . $PSScriptRoot/Model.Services.ps1
 . $PSScriptRoot/Model.Firewall.ps1
 . $PSScriptRoot/Model.Events.ps1
+. $PSScriptRoot/Model.Host.ps1
 
 Export-ModuleMember -Function @(
     # model control (used by the runner and tests)
@@ -45,5 +46,8 @@ Export-ModuleMember -Function @(
     # events
     'Get-WinEvent',
     # misc
-    'Test-ComputerSecureChannel', 'Get-Date', 'Start-Sleep', 'Restart-Computer', 'Stop-Computer', 'Read-Host'
+    'Test-ComputerSecureChannel', 'Get-Date', 'Start-Sleep', 'Restart-Computer', 'Stop-Computer', 'Read-Host',
+    # §1b host checks (Model.Host.ps1)
+    'Get-NetConnectionProfile', 'Set-NetFirewallProfile', 'Start-Job', 'Wait-Job', 'Receive-Job', 'Stop-Job', 'Remove-Job',
+    'Invoke-CimMethod', 'auditpol.exe', 'auditpol'
 )
