@@ -191,7 +191,7 @@ function factFindings(f: DiagnosticFacts, now: Date): Finding[] {
   // TermService and the listener on the RDP port
   const term = f.services?.TermService;
   const termRunning = term?.state === 'Running';
-  if (f.services && !stepFailed(f, 'svc') && !termRunning) {
+  if (f.services && !stepFailed(f, 'svc') && !termRunning && term?.start !== 'Disabled') {
     out.push(
       finding('termservice-stopped', [
         term ? ev('serviceState', { service: 'TermService', state: term.state, start: term.start }) : ev('serviceAbsent', { service: 'TermService' }),

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { ScriptParameter } from '../azure/gateway';
 import { CAPS, serializeFacts, type DiagnosticFacts } from '../runbook/diagnostic-output';
 import { canonicalWindows, type CanonicalWindows, type WindowsState } from './fleet';
+import { rdpSwitchFacts } from './vm-interior-diagnose-rdpoff';
 
 /**
  * The emulation of diagnose.ps1: the line the script prints under the modelled Windows
@@ -219,6 +220,7 @@ export function factsFromWindows(state: WindowsState, now: Date, boot: Date, opt
     events,
     logons,
     err,
+    ...rdpSwitchFacts(w, now, from, addErr), // §1b: remote desktop switched off, TermService config
   };
 }
 

@@ -3,6 +3,7 @@ import type { FleetVm, WindowsState } from './fleet';
 import type { InteriorResult } from './interior';
 import { toPsJson } from '../runbook/diagnostic-output';
 import type { FixEmulation } from './vm-interior-fixes';
+import { emulateRdpOff } from './vm-interior-fixes-rdpoff';
 
 /**
  * The emulation of the undo scripts (services/runbook/scripts/undo-*.ps1): the change each makes
@@ -147,6 +148,8 @@ function undoFirewallRule(w: WindowsState, ps: ScriptParameter[]): Status {
 
 /** What an undo script prints and changes, exactly as under the modelled Windows. */
 export function emulateUndo(w: WindowsState, scriptId: string, ps: ScriptParameter[]): FixEmulation {
+  const rdpOff = emulateRdpOff(w, scriptId, ps); // §1b: remote desktop switched off, TermService config
+  if (rdpOff) return rdpOff;
   const before = JSON.stringify(w);
   let st: Status;
   switch (scriptId) {

@@ -13,6 +13,13 @@ export const DEMO_EXPECTED: Record<string, string[]> = {
   'vm-noagent-08': ['vm-agent-not-ready'],
   // has a Run Command conflict fault: these are the findings once the run goes through
   'vm-busy-09': [],
+  // --- §1b: remote desktop switched off, TermService config ---
+  'vm-rdpoff-21': ['rdp-connections-denied'],
+  // nothing listens when the listener is disabled (fEnableWinStation = 0): both are reported
+  'vm-listener-22': ['rdp-not-listening', 'rdp-listener-disabled'],
+  'vm-svcdisabled-23': ['termservice-disabled'],
+  'vm-svcaccount-24': ['termservice-wrong-account'],
+  'vm-svccrash-25': ['termservice-crashing'],
 };
 
 /** VMs whose diagnosis stops at a blocker, before any Run Command. */

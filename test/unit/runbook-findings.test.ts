@@ -289,6 +289,13 @@ describe('catalogue', () => {
       'tls-disabled': 'critical',
       'tls-managed-by-policy': 'info',
       'nla-disabled': 'warning',
+      // --- §1b: remote desktop switched off, TermService config ---
+      'rdp-connections-denied': 'critical',
+      'rdp-listener-disabled': 'critical',
+      'termservice-disabled': 'critical',
+      'termservice-wrong-account': 'critical',
+      'termservice-crashing': 'warning',
+      // --- end §1b: remote desktop switched off, TermService config ---
     };
     expect([...FINDING_IDS].sort()).toEqual(Object.keys(contract).sort());
     expect(SEVERITY).toEqual(contract);

@@ -1,4 +1,6 @@
 import type { Cause, CauseFix } from './types';
+import { rdpOff } from './rdp-off';
+import { termserviceConfig } from './termservice-config';
 
 export type { Cause, CauseFinding, CauseFix, CauseGuidance } from './types';
 
@@ -9,7 +11,7 @@ export type { Cause, CauseFinding, CauseFix, CauseGuidance } from './types';
  * findings.ts/fixes.ts. To add a cause: write its module, add it here, add its script lines,
  * locale lines, fleet field (docs/fleet-format.md) and a demo VM.
  */
-export const CAUSES = [] as const satisfies readonly Cause[];
+export const CAUSES = [rdpOff, termserviceConfig] as const satisfies readonly Cause[];
 
 type FindingIdsOf<C> = C extends { findings: readonly (infer F)[] } ? (F extends { id: infer I extends string } ? I : never) : never;
 type FixIdsOf<C> = C extends { fixes: readonly (infer X)[] } ? (X extends { id: infer I extends string } ? I : never) : never;
