@@ -88,6 +88,36 @@ export const hostFactsSchema = z
   .strict();
 export type HostFacts = z.infer<typeof hostFactsSchema>;
 // --- end §1b (famhost) ---
+// --- §1b: remote desktop switched off, TermService config ---
+/** TermService's account as Win32_Service.StartName reports it, cleaned by the script (null: service or value absent). */
+export const ACCOUNT_TEXT = /^[A-Za-z0-9 ._$@\\-]{1,40}$/;
+/**
+ * `rs`: is Remote Desktop switched on, and is TermService configured as Windows ships it. Registry
+ * values are null when absent (the Windows default applies); `acct` is null when it could not be
+ * read (`err` then names `rs:acct`), `crash` when the System log could not (`ev:scm`).
+ */
+const rdpSwitchFacts = z
+  .object({
+    /** Terminal Server fDenyTSConnections */
+    dn: dword,
+    /** the Terminal Services policy's fDenyTSConnections (wins over dn) */
+    gdn: dword,
+    /** Terminal Server TSEnabled */
+    en: dword,
+    /** Terminal Server TSServerDrainMode */
+    dr: dword,
+    /** RDP-Tcp fEnableWinStation */
+    ws: dword,
+    /** RDP-Tcp fLogonDisabled */
+    ld: dword,
+    /** TermService's StartName */
+    acct: z.string().regex(ACCOUNT_TEXT).nullable(),
+    /** Service Control Manager 7031/7034 naming TermService in the event window */
+    crash: z.number().int().min(0).nullable(),
+  })
+  .strict()
+  .nullable();
+// --- end §1b: remote desktop switched off, TermService config ---
 
 export const diagnosticFactsSchema = z
   .object({
@@ -165,6 +195,9 @@ export const diagnosticFactsSchema = z
     /** §1b host facts (famhost); absent in outputs of older scripts */
     host: hostFactsSchema.nullable().optional(),
     err: z.array(z.string().regex(/^[A-Za-z0-9:._-]{1,24}$/)).max(CAPS.err),
+    // --- §1b: remote desktop switched off, TermService config ---
+    rs: rdpSwitchFacts,
+    // --- end §1b: remote desktop switched off, TermService config ---
   })
   .strict();
 

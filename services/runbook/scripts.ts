@@ -23,9 +23,24 @@ export const FIX_SCRIPT_IDS = [
   'fix-enable-tls',
   'fix-enable-nla',
   'fix-allow-rdp-through-firewall', // §1b (famhost)
+  // --- §1b: remote desktop switched off, TermService config ---
+  'fix-allow-rdp-connections',
+  'fix-reset-rdp-listener',
+  'fix-reset-termservice-config',
 ] as const;
 /** Undo scripts: put back the before-values a fix script printed. */
-export const UNDO_SCRIPT_IDS = ['undo-enable-tls', 'undo-enable-nla', 'undo-fix-firewall-rule', 'undo-change-rdp-port', 'undo-reset-machinekeys-acl', 'undo-allow-rdp-through-firewall'] as const;
+export const UNDO_SCRIPT_IDS = [
+  'undo-enable-tls',
+  'undo-enable-nla',
+  'undo-fix-firewall-rule',
+  'undo-change-rdp-port',
+  'undo-reset-machinekeys-acl',
+  'undo-allow-rdp-through-firewall',
+  // --- §1b: remote desktop switched off, TermService config ---
+  'undo-allow-rdp-connections',
+  'undo-reset-rdp-listener',
+  'undo-reset-termservice-config',
+] as const;
 export const SCRIPT_IDS = ['diagnose', ...FIX_SCRIPT_IDS, ...UNDO_SCRIPT_IDS] as const;
 export type ScriptId = (typeof SCRIPT_IDS)[number];
 

@@ -3,6 +3,7 @@ import type { ScriptParameter } from '../azure/gateway';
 import { CAPS, serializeFacts, type DiagnosticFacts } from '../runbook/diagnostic-output';
 import { canonicalWindows, type CanonicalWindows, type WindowsState } from './fleet';
 import { hostFactsFromWindows } from './vm-interior-diagnose-host';
+import { rdpSwitchFacts } from './vm-interior-diagnose-rdpoff';
 
 /**
  * The emulation of diagnose.ps1: the line the script prints under the modelled Windows
@@ -221,6 +222,7 @@ export function factsFromWindows(state: WindowsState, now: Date, boot: Date, opt
     logons,
     host: hostFactsFromWindows(w, port, domain, addErr),
     err,
+    ...rdpSwitchFacts(w, now, from, addErr), // §1b: remote desktop switched off, TermService config
   };
 }
 

@@ -6,6 +6,7 @@ import { toPsJson } from '../runbook/diagnostic-output';
 import { onNextRestart } from './vm-interior';
 import { runUndoInside } from './vm-interior-undo';
 import { allowRdpThroughFirewall } from './vm-interior-fixes-host';
+import { emulateRdpOff } from './vm-interior-fixes-rdpoff';
 
 /**
  * The emulation of the fix scripts (services/runbook/scripts/fix-*.ps1): the change each makes
@@ -963,6 +964,8 @@ function enableNla(b: Box): Status {
 
 /** What a fix script prints and changes, exactly as under the modelled Windows (no simulator after-effects). */
 export function emulateFix(w: WindowsState, scriptId: string, ps: ScriptParameter[], now: Date): FixEmulation {
+  const rdpOff = emulateRdpOff(w, scriptId, ps); // §1b: remote desktop switched off, TermService config
+  if (rdpOff) return rdpOff;
   const b = new Box(w, now);
   let st: Status;
   switch (scriptId) {

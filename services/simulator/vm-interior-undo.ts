@@ -4,6 +4,7 @@ import type { InteriorResult } from './interior';
 import { toPsJson } from '../runbook/diagnostic-output';
 import { access, aclOwner, aclPrint, aclItem, backupNames, BACKUP_DIR, Box, itemAcl, RSA, sha256, svcFailure, SYSTEM_TOKEN, type FixEmulation } from './vm-interior-fixes';
 import { undoAllowRdpThroughFirewall } from './vm-interior-fixes-host';
+import { emulateRdpOff } from './vm-interior-fixes-rdpoff';
 
 /**
  * The emulation of the undo scripts (services/runbook/scripts/undo-*.ps1): the change each makes
@@ -304,6 +305,8 @@ function undoResetMachineKeysAcl(b: Box, ps: ScriptParameter[]): Status {
 
 /** What an undo script prints and changes, exactly as under the modelled Windows. */
 export function emulateUndo(w: WindowsState, scriptId: string, ps: ScriptParameter[], now: Date = new Date(0)): FixEmulation {
+  const rdpOff = emulateRdpOff(w, scriptId, ps); // §1b: remote desktop switched off, TermService config
+  if (rdpOff) return rdpOff;
   const before = JSON.stringify(w);
   let st: Status;
   let seconds = 0;

@@ -20,6 +20,13 @@ export const DEMO_EXPECTED: Record<string, string[]> = {
   'vm-rdsh-34': ['rdsh-licensing-expired'],
   'vm-diskfull-35': ['system-disk-full'],
   'vm-private-36': ['vm-not-running', 'rdp-no-public-ip'],
+  // --- §1b: remote desktop switched off, TermService config ---
+  'vm-rdpoff-21': ['rdp-connections-denied'],
+  // nothing listens when the listener is disabled (fEnableWinStation = 0): both are reported
+  'vm-listener-22': ['rdp-not-listening', 'rdp-listener-disabled'],
+  'vm-svcdisabled-23': ['termservice-disabled'],
+  'vm-svcaccount-24': ['termservice-wrong-account'],
+  'vm-svccrash-25': ['termservice-crashing'],
 };
 
 /** VMs whose diagnosis stops at a blocker, before any Run Command. */

@@ -35,7 +35,7 @@ const stateArb = fc.constantFrom('Running', 'Stopped', 'StartPending', 'StopPend
 const serviceArb = fc.oneof(
   fc.constantFrom('Running', 'Stopped', 'Disabled', 'StartPending', 'StopPending'),
   fc.record(
-    { state: stateArb, startMode: fc.constantFrom('Auto', 'Manual', 'Disabled'), startName: fc.constantFrom('NT Authority\\NetworkService', 'LocalSystem'), hangs: fc.boolean() },
+    { state: stateArb, startMode: fc.constantFrom('Auto', 'Manual', 'Disabled'), startName: fc.constantFrom('NT Authority\\NetworkService', 'LocalSystem', 'NT AUTHORITY\\NETWORK SERVICE', `CONTOSO\\${'svc-rdp'.repeat(8)}`, 'd\u00e9j\u00e0\\<x>'), hangs: fc.boolean() },
     { requiredKeys: [] },
   ),
 );
@@ -104,6 +104,10 @@ const windowsArb: fc.Arbitrary<WindowsState> = fc
     auditFailedLogons: fc.oneof({ weight: 5, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: fc.constant(false) }),
     sources: fc.array(fc.record({ ip: ipArb, count: fc.integer({ min: 0, max: 120 }), logonType: fc.option(fc.constantFrom(2, 3, 10), { nil: undefined, freq: 4 }) }), { maxLength: 7 }),
     damage: fc.option(fc.subarray(['MSFT_NetTCPConnection', 'Win32_Service', 'MSFT_NetFirewallRule', 'Win32_OperatingSystem', 'Win32_ComputerSystem', 'RSOP_RegistryPolicySetting', 'Win32_TSGeneralSetting'], { minLength: 1, maxLength: 2 }), { nil: undefined, freq: 6 }),
+    // --- §1b: remote desktop switched off, TermService config ---
+    ts: fc.record({ fDenyTSConnections: fc.constantFrom(0, 1, 2, null), TSEnabled: fc.constantFrom(0, 1, null), TSServerDrainMode: fc.constantFrom(0, 1, 2, null) }, { requiredKeys: [] }),
+    listenerValues: fc.record({ fEnableWinStation: fc.constantFrom(0, 1, null), fLogonDisabled: fc.constantFrom(0, 1, null) }, { requiredKeys: [] }),
+    scm: fc.record({ '7031': countArb, '7034': fc.constantFrom(0, 1, 1500) }, { requiredKeys: [] }),
   })
   .map((g) => {
     const services: WindowsState['services'] = {};
@@ -133,6 +137,10 @@ const windowsArb: fc.Arbitrary<WindowsState> = fc
     if (g.auditFailedLogons === false) w.auditFailedLogons = false;
     if (g.gpRule && !g.firewallRdpRule) w.firewall = { rules: [{ name: 'RemoteDesktop-UserMode-In-TCP', localPort: '3389', source: 'GroupPolicy', enabled: true }] };
     if (g.damage) w.damage = { cimClasses: g.damage };
+    // §1b: remote desktop switched off, TermService config
+    w.terminalServer = g.ts;
+    w.rdpTcp = { ...w.rdpTcp, ...g.listenerValues };
+    w.events24h = { ...w.events24h, ...g.scm };
     return windowsStateSchema.parse(w);
   });
 

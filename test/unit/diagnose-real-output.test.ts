@@ -37,7 +37,8 @@ function everythingWrong(): WindowsState {
       services: Array.from({ length: 5 }, (__, j) => `${long('$', 30)}${i}${j}`),
     })),
     services: {
-      TermService: { state: 'StopPending', startMode: 'Disabled', startName: 'LocalSystem' },
+      // (§1b: the longest account the script keeps, with a backslash JSON doubles)
+      TermService: { state: 'StopPending', startMode: 'Disabled', startName: `CONTOSO\\${long('a', 40)}` },
       SessionEnv: { state: 'StartPending', startMode: 'Disabled' },
       UmRdpService: { state: 'StopPending', startMode: 'Disabled' },
     },
@@ -50,12 +51,22 @@ function everythingWrong(): WindowsState {
       'TLS 1.1': { Enabled: -2147483648, DisabledByDefault: -2147483648 },
       'TLS 1.2': { Enabled: -2147483648, DisabledByDefault: -2147483648 },
     },
-    rdpTcp: { SecurityLayer: -2147483648, UserAuthentication: -2147483648, fAllowSecProtocolNegotiation: -2147483648 },
+    rdpTcp: {
+      SecurityLayer: -2147483648,
+      UserAuthentication: -2147483648,
+      fAllowSecProtocolNegotiation: -2147483648,
+      // §1b: remote desktop switched off, TermService config
+      fEnableWinStation: -2147483648,
+      fLogonDisabled: -2147483648,
+    },
+    // §1b: remote desktop switched off, TermService config (the policy value below is the widest too)
+    terminalServer: { fDenyTSConnections: -2147483648, TSEnabled: -2147483648, TSServerDrainMode: -2147483648 },
+    policyValues: { 'SOFTWARE\\Policies\\Microsoft\\Windows NT\\Terminal Services\\fDenyTSConnections': -2147483648 },
     firewallRdpRule: { enabled: false, localPort: Array.from({ length: 8 }, (_, i) => `6553${i}-6553${i}`) },
     domainJoined: true,
     policyManagedKeys: Array.from({ length: 10 }, (_, i) => `${SCHANNEL}\\TLS 1.${i % 3}\\Server\\${long('\\', 30)}${i}`),
     // just past the script's -MaxEvents caps (2,000; 5,000 for 4625): the model builds every event
-    events24h: { '1057': 2100, '1058': 2100, '1006': 2100, '36870': 2100, '36871': 2100, '36872': 2100, '4625': 5400 },
+    events24h: { '1057': 2100, '1058': 2100, '1006': 2100, '36870': 2100, '36871': 2100, '36872': 2100, '4625': 5400, '7031': 1100, '7034': 1100 },
     failedLogonSources: Array.from({ length: 9 }, (_, i) => ({ ip: `ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.25${i}`, count: 600 })),
     // §1b (famhost): every host check failing, with the longest values the script prints
     firewall: {
@@ -114,6 +125,8 @@ describe('diagnose.ps1 output as the script printed it (checked-in samples)', ()
     expect(Object.values(f.events).every((n) => (n ?? 0) > 0)).toBe(true);
     expect(f.services?.TermService?.start).toBe('Disabled');
     expect(f.cert?.notAfter).toBe('2020-01-01T00:00:00Z');
+    // §1b: remote desktop switched off, TermService config
+    expect(f.rs).toEqual({ dn: -2147483648, gdn: -2147483648, en: -2147483648, dr: -2147483648, ws: -2147483648, ld: -2147483648, acct: `CONTOSO\\${'a'.repeat(32)}`, crash: 2000 });
   });
 
   it('a broken WMI: the failed steps are named in err (at most 5), the line stays within the bound', () => {

@@ -296,6 +296,13 @@ describe('catalogue', () => {
       'rdsh-licensing-expired': 'critical',
       'system-disk-full': 'critical',
       'rdp-no-public-ip': 'info',
+      // --- §1b: remote desktop switched off, TermService config ---
+      'rdp-connections-denied': 'critical',
+      'rdp-listener-disabled': 'critical',
+      'termservice-disabled': 'critical',
+      'termservice-wrong-account': 'critical',
+      'termservice-crashing': 'warning',
+      // --- end §1b: remote desktop switched off, TermService config ---
     };
     expect([...FINDING_IDS].sort()).toEqual(Object.keys(contract).sort());
     expect(SEVERITY).toEqual(contract);

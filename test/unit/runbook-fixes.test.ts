@@ -25,7 +25,7 @@ const conflictFacts = healthyFacts((f) => {
 describe('fix catalogue', () => {
   it('has every fix id of CONTRACTS §2, each with what it addresses', () => {
     expect([...FIX_IDS].sort()).toEqual(
-      ['restrict-rdp-source', 'free-rdp-port', 'change-rdp-port', 'start-termservice', 'fix-firewall-rule', 'renew-rdp-cert', 'reset-machinekeys-acl', 'enable-tls', 'enable-nla', 'start-vm', 'restart-vm', 'snapshot-os-disk', 'allow-rdp-through-firewall'].sort(),
+      ['restrict-rdp-source', 'free-rdp-port', 'change-rdp-port', 'start-termservice', 'fix-firewall-rule', 'renew-rdp-cert', 'reset-machinekeys-acl', 'enable-tls', 'enable-nla', 'start-vm', 'restart-vm', 'snapshot-os-disk', 'allow-rdp-through-firewall', 'allow-rdp-connections', 'reset-rdp-listener', 'reset-termservice-config'].sort(),
     );
     for (const id of FIX_IDS) expect(FIXES[id].id).toBe(id);
     // written out from CONTRACTS §2 and the README's table, not read back from the catalogue
@@ -44,9 +44,13 @@ describe('fix catalogue', () => {
       'restart-vm': 'arm',
       'snapshot-os-disk': 'arm',
       'allow-rdp-through-firewall': 'script', // §1b (famhost)
+      // --- §1b: remote desktop switched off, TermService config ---
+      'allow-rdp-connections': 'script',
+      'reset-rdp-listener': 'script',
+      'reset-termservice-config': 'script',
     });
     // TLS and NLA settings take effect at boot; the key ACL reset restarts so the logged key errors stop (README)
-    expect(FIX_IDS.filter((id) => FIXES[id].needsRestart).sort()).toEqual(['enable-nla', 'enable-tls', 'reset-machinekeys-acl']);
+    expect(FIX_IDS.filter((id) => FIXES[id].needsRestart).sort()).toEqual(['enable-nla', 'enable-tls', 'reset-machinekeys-acl', 'reset-rdp-listener', 'reset-termservice-config']);
   });
 
   it('every script fix ships a script whose header names it', () => {

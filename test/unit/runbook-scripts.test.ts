@@ -57,7 +57,8 @@ describe('shipped PowerShell scripts', () => {
     const s = full.split('\n').filter((l) => !/^\s*#/.test(l)).join('\n');
     expect(s).not.toMatch(/\b(Restart-Service|Stop-Service|Start-Service|Set-Service)\b/i);
     expect(s).not.toMatch(/-Force\b[^\n]*sc\.exe|sc\.exe[^\n]*-Force/i);
-    if (/sc\.exe/.test(s)) {
+    // service control: a start or stop (sc.exe config returns at once and needs no poll)
+    if (/sc\.exe\s+(start|stop)\b|Invoke-RdSc @\('(start|stop)'/.test(s)) {
       expect(s).toMatch(/function Wait-RdSvc[\s\S]*?for \(\$i = 0; \$i -lt \$WaitSeconds; \$i \+= 2\)/);
       expect(s).toMatch(/\$WaitSeconds = \d+/);
     }

@@ -66,6 +66,8 @@ const stateArb = fc
     sl: fc.constantFrom(undefined, 0, 1, 2),
     rule: fc.option(fc.record({ enabled: fc.boolean(), localPort: fc.constantFrom<number | string | string[]>(3389, '3390', ['3389', '3391'], 'Any') }), { nil: null }),
     damagedFirewall: fc.integer({ min: 0, max: 9 }).map((n) => n === 0),
+    // §1b: remote desktop switched off, TermService config
+    rdpOff: fc.constantFrom('none', 'none', 'deny', 'listener', 'svc'),
   })
   .map((g): WindowsState => {
     const schannelServer: WindowsState['schannelServer'] = {};
@@ -79,7 +81,7 @@ const stateArb = fc
     return {
       rdpPort: g.port,
       listeners: [{ port: g.port, pid: 1104, process: 'svchost', services: ['TermService'] }],
-      services: { TermService: 'Running', SessionEnv: 'Running', UmRdpService: 'Running' },
+      services: { TermService: g.rdpOff === 'svc' ? { state: 'Running', startName: 'LocalSystem' } : 'Running', SessionEnv: 'Running', UmRdpService: 'Running' },
       rdpCertificate: { thumbprint: '3F2A9C0D7E1B4A6C8D2E0F1A3B5C7D9E1F2A3B4C', notAfter: '2031-05-01T00:00:00Z', hasPrivateKey: true },
       sslCertificateSHA1Hash: null,
       machineKeysAcl: ['S-1-5-32-544:F', 'S-1-1-0:special'],
@@ -88,6 +90,8 @@ const stateArb = fc
       rdpTcp,
       firewallRdpRule: g.rule,
       damage: g.damagedFirewall ? { cimClasses: ['MSFT_NetFirewallRule'] } : undefined,
+      ...(g.rdpOff === 'deny' ? { terminalServer: { fDenyTSConnections: 1 } } : {}),
+      ...(g.rdpOff === 'listener' ? { terminalServer: { TSServerDrainMode: 2 } } : {}),
       domainJoined: false,
       policyManagedKeys: [],
       events24h: { '36871': 1 },
@@ -142,6 +146,23 @@ const paramsArb: Record<string, fc.Arbitrary<ScriptParameter[]>> = {
       { name: 'Builtin', value: bi },
       { name: 'Own', value: o },
       { name: 'OwnPort', value: op },
+    ]),
+  // --- §1b: remote desktop switched off, TermService config (more cases: test/unit/rdpoff-fixes.test.ts) ---
+  'undo-allow-rdp-connections': fc.constantFrom('keep', 'absent', '0', '1', 'yes', '-1', '4294967296').map((v) => [{ name: 'DenyTSConnections', value: v }]),
+  'undo-reset-rdp-listener': fc
+    .tuple(dwordParam, dwordParam, dwordParam, dwordParam)
+    .map(([a, b, c, d]) => [
+      { name: 'EnableWinStation', value: a },
+      { name: 'LogonDisabled', value: b },
+      { name: 'TSEnabled', value: c },
+      { name: 'TSServerDrainMode', value: d },
+    ]),
+  'undo-reset-termservice-config': fc
+    .tuple(fc.constantFrom('keep', 'Auto', 'manual', 'Disabled', 'Boot'), fc.constantFrom('keep', 'LocalSystem', 'b64.TlQgQXV0aG9yaXR5XExvY2FsU2VydmljZQ==', 'b64.Q09OVE9TT1xzdmM='), fc.constantFrom('keep', 'own', 'share', 'kernel'))
+    .map(([m, a, t]) => [
+      { name: 'StartMode', value: m },
+      { name: 'Account', value: a },
+      { name: 'Type', value: t },
     ]),
 };
 
@@ -199,6 +220,9 @@ const CHAINS: Array<[FixId, string, ScriptParameter[], ((w: WindowsState) => Win
   ['reset-machinekeys-acl', 'fix-reset-machinekeys-acl', [{ name: 'Scope', value: 'rdpkey' }], brokenAcl],
   ['reset-machinekeys-acl', 'fix-reset-machinekeys-acl', [{ name: 'Scope', value: 'all' }], brokenAcl],
   ['allow-rdp-through-firewall', 'fix-allow-rdp-through-firewall', []],
+  ['allow-rdp-connections', 'fix-allow-rdp-connections', []],
+  ['reset-rdp-listener', 'fix-reset-rdp-listener', []],
+  ['reset-termservice-config', 'fix-reset-termservice-config', []],
 ];
 
 function buildRuns(): Run[] {

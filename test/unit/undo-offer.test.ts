@@ -32,6 +32,10 @@ const STATUS: Partial<Record<FixId, Record<string, unknown>>> = {
     before: { folder: ['S-1-5-18:F'], key: null },
   },
   'change-rdp-port': { ok: true, status: 'done', oldPort: 3389, port: 3390, firewall: 'moved', before: { port: 3389, rule: { enabled: true, localPort: ['3389'] }, udp: null } },
+  // --- §1b: remote desktop switched off, TermService config ---
+  'allow-rdp-connections': { ok: true, status: 'done', changed: ['fDenyTSConnections'], before: { fDenyTSConnections: 1 } },
+  'reset-rdp-listener': { ok: true, status: 'done', changed: ['fEnableWinStation'], before: { fEnableWinStation: 0, fLogonDisabled: 0, TSEnabled: 1, TSServerDrainMode: 0 } },
+  'reset-termservice-config': { ok: true, status: 'done', changed: ['start'], before: { start: 'Disabled', account: 'NT Authority\\NetworkService', type: 'own' } },
 };
 
 function jobOf(fixId: string, over: Partial<Job> = {}, status: Record<string, unknown> | undefined = STATUS[fixId as FixId]): Job {

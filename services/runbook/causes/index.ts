@@ -18,6 +18,10 @@ import { rdshLicensing } from './rdsh-licensing';
 import { systemDisk } from './system-disk';
 import { publicIp } from './public-ip';
 // --- end §1b causes (famhost) ---
+// --- §1b causes (famsvc) ---
+import { rdpOff } from './rdp-off';
+import { termserviceConfig } from './termservice-config';
+// --- end §1b causes (famsvc) ---
 
 export type { Cause, CauseFinding, CauseFix, CauseGuidance, CauseInput } from './types';
 
@@ -39,6 +43,10 @@ export const CAUSES = [
   machinekeys,
   tls,
   nla,
+  // --- §1b causes (famsvc) ---
+  rdpOff,
+  termserviceConfig,
+  // --- end §1b causes (famsvc) ---
   // --- §1b causes (famhost) ---
   guestFirewall,
   secureChannel,

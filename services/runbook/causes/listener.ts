@@ -45,7 +45,8 @@ export const listener = {
     const port = f.port ?? DEFAULT_RDP_PORT;
     const term = f.services?.TermService;
     const termRunning = term?.state === 'Running';
-    if (f.services && !stepFailed(f, 'svc') && !termRunning) {
+    // a Disabled TermService is reported as termservice-disabled (termservice-config.ts) instead
+    if (f.services && !stepFailed(f, 'svc') && !termRunning && term?.start !== 'Disabled') {
       out.push(
         findingOf(STOPPED, [
           term ? ev('serviceState', { service: 'TermService', state: term.state, start: term.start }) : ev('serviceAbsent', { service: 'TermService' }),

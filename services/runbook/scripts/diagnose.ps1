@@ -703,6 +703,47 @@ $out = [ordered]@{
     host = $host1b
     err = @($errs)
 }
+# --- CONTRACTS 1b: remote desktop switched off, TermService config ---
+# rs: Terminal Server fDenyTSConnections/TSEnabled/TSServerDrainMode, the Terminal Services policy's
+# fDenyTSConnections (it wins), RDP-Tcp fEnableWinStation/fLogonDisabled (null = absent: Windows' default),
+# TermService's account (Win32_Service.StartName), and Service Control Manager 7031/7034 naming TermService.
+$rs = [ordered]@{ dn = $null; gdn = $null; en = $null; dr = $null; ws = (Get-Dword $tsv 'fEnableWinStation'); ld = (Get-Dword $tsv 'fLogonDisabled'); acct = $null; crash = $null }
+try {
+    $tsk = Get-ItemProperty -LiteralPath 'HKLM:\SYSTEM\CurrentControlSet\Control\Terminal Server' -ErrorAction Stop
+    $rs.dn = Get-Dword $tsk 'fDenyTSConnections'
+    $rs.en = Get-Dword $tsk 'TSEnabled'
+    $rs.dr = Get-Dword $tsk 'TSServerDrainMode'
+    $gpk = Get-ItemProperty -LiteralPath 'HKLM:\SOFTWARE\Policies\Microsoft\Windows NT\Terminal Services' -ErrorAction SilentlyContinue
+    $rs.gdn = Get-Dword $gpk 'fDenyTSConnections'
+} catch {
+    Add-Err 'rsreg'
+}
+# 7031/7034 carry the service's display name (localized): compare with the VM's own, and the English one
+$tsNames = @('TermService', 'Remote Desktop Services')
+try {
+    $tss = Get-CimInstance -ClassName Win32_Service -Filter "Name='TermService'" -OperationTimeoutSec 30 -ErrorAction Stop | Select-Object -First 1
+    if ($tss) {
+        $tsNames += [string]$tss.DisplayName
+        if ($tss.StartName) {
+            $a = ([string]$tss.StartName) -replace '[^A-Za-z0-9 ._$@\\-]', '_'
+            if ($a.Length -gt 40) {
+                $a = $a.Substring(0, 40)
+            }
+            $rs.acct = $a
+        }
+    }
+} catch {
+    Add-Err 'rsacct'
+}
+try {
+    $scm = @(Get-Events @{ LogName = 'System'; ProviderName = 'Service Control Manager'; Id = 7031, 7034; StartTime = $start } 2000)
+    $rs.crash = @($scm | Where-Object { $tsNames -contains [string]$_.Properties[0].Value }).Count
+} catch {
+    Add-Err 'ev:scm'
+}
+$out.rs = $rs
+$out.err = @($errs)
+# --- end CONTRACTS 1b: remote desktop switched off, TermService config ---
 try {
     $json = ConvertTo-Json -InputObject $out -Depth 6 -Compress
     if ($json.Length -gt 3500) {
