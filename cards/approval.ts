@@ -172,11 +172,15 @@ function statusLine(t: Translate, a: Approval, job?: Job | null): { text: string
   return { text: t('job.status.failed', { step: job.error?.step ? t(`job.step.${job.error.step}`) : '-' }), color: 'Attention' };
 }
 
+const MAX_REMAINING_LINES = 12;
+
 function verification(t: Translate, r: NonNullable<Job['result']>): { title: string; color: string; text: string } {
   const title = (id: string) => t(`findings.${id}.title`);
   const lines = [
     ...r.gone.map((id) => t('job.verify.gone', { finding: title(id) })),
-    ...r.remaining.map((id) => t('job.verify.remaining', { finding: title(id) })),
+    // a card has room for a dozen lines of what is left; the rest is counted (the findings card lists them all)
+    ...r.remaining.slice(0, MAX_REMAINING_LINES).map((id) => t('job.verify.remaining', { finding: title(id) })),
+    ...(r.remaining.length > MAX_REMAINING_LINES ? [t('job.verify.moreRemaining', { count: r.remaining.length - MAX_REMAINING_LINES })] : []),
     ...r.appeared.map((id) => t('job.verify.appeared', { finding: title(id) })),
   ];
   const clean = r.remaining.length === 0 && r.appeared.length === 0;

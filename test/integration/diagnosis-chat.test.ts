@@ -11,7 +11,8 @@ import { actionData, cardOf, refusal } from '../support/journey';
 let h: Harness;
 let conv = 0;
 beforeAll(async () => {
-  h = await startHarness();
+  // every demo VM is diagnosed by one user here: more than the default hourly limits
+  h = await startHarness({ RATE_LIMIT_DIAGNOSES_PER_HOUR: '200', RATE_LIMIT_INCIDENTS_PER_HOUR: '200', RATE_LIMIT_SEARCHES_PER_HOUR: '400' });
 });
 afterAll(async () => {
   await h.close();

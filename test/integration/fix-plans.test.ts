@@ -273,7 +273,10 @@ describe('undo', () => {
   ])('fix-firewall-rule on %s: fix, undo, the firewall rule is as before', async (name, rule) => {
     const clone = JSON.parse(JSON.stringify(fleetVm(h, 'vm-healthy-01'))) as FleetVm;
     clone.windows!.firewallRdpRule = rule;
-    h.app.azure.simulator!.fleet.vms.push(fleetVmSchema.parse({ ...clone, name }));
+    // another rule still lets RDP in: the guest firewall does not block the VM (that would be
+    // guest-firewall-blocks-rdp), only the built-in rule is off or gone (firewall-rule-mismatch)
+    const windows = { ...clone.windows!, firewall: { rules: [{ name: 'Corp RDP', enabled: true, action: 'Allow', protocol: 'TCP', localPort: '3389', profile: 'Any' }] } };
+    h.app.azure.simulator!.fleet.vms.push(fleetVmSchema.parse({ ...clone, windows, name }));
     const stateBefore = stateOf(h, name);
     const { incidentId } = await diagnoseAs(h, userA, `internal error on ${name}`);
     const { approvalId } = await request(h, userA, incidentId, 'fix-firewall-rule');

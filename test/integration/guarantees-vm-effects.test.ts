@@ -74,7 +74,15 @@ it('start-termservice starts TermService and nothing else changes; no restart', 
 }, 180000);
 
 it('fix-firewall-rule enables the RDP rule on the RDP port and nothing else; no restart', async () => {
-  const { before, after, job, incident } = await fixed('vm-fw-43', (vm) => (vm.windows!.firewallRdpRule = { enabled: false, localPort: 3389 }), 'fix-firewall-rule');
+  // another rule lets RDP in, so the guest firewall does not block the VM: only the built-in rule is off (firewall-rule-mismatch)
+  const { before, after, job, incident } = await fixed(
+    'vm-fw-43',
+    (vm) => {
+      vm.windows!.firewallRdpRule = { enabled: false, localPort: 3389 };
+      vm.windows!.firewall = { rules: [{ name: 'Corp RDP', enabled: true, action: 'Allow', protocol: 'TCP', localPort: '3389', profile: 'Any' }] };
+    },
+    'fix-firewall-rule',
+  );
   expect(job.state).toBe('succeeded');
   expect(before.firewallRdpRule).toEqual({ enabled: false, localPort: ['3389'] });
   expect(after).toEqual({ ...before, firewallRdpRule: { enabled: true, localPort: ['3389'] } });

@@ -1,7 +1,8 @@
 import { approvalCard } from '../../cards/approval';
 import { CARD_BUDGET_BYTES, utf16Bytes } from '../../cards/diagnosis';
 import { LANGS, translator } from '../../services/i18n';
-import type { Approval } from '../../services/incidents/model';
+import type { Approval, Job } from '../../services/incidents/model';
+import { FINDING_IDS } from '../../services/runbook/findings';
 import { cardProblems } from '../support/card-validation';
 import { cardText } from '../support/connector';
 
@@ -104,5 +105,18 @@ describe.each(LANGS)('approval card validity line (%s)', (lang) => {
       expect(text).toContain(t(label));
       expect(text).toContain(moment(at));
     }
+  });
+});
+
+describe.each(LANGS)('verification on a finished fix (%s)', (lang) => {
+  const t = translator(lang);
+  it('names what is gone and the first dozen that remain, and counts the rest', () => {
+    const remaining = FINDING_IDS.filter((f) => f !== 'brute-force-suspected').slice(0, 20);
+    const job = { id: 'j1', approvalId: approval.id, incidentId: approval.incidentId, vmId, vmName: approval.vmName, fixId: approval.fixId, params: {}, paramsHash: 'h', lang, state: 'succeeded', steps: [], createdAt: '', updatedAt: '', result: { gone: ['brute-force-suspected'], remaining, appeared: [] } } as Job;
+    const text = cardText(approvalCard(t, { approval: { ...approval, state: 'approved', decidedAt: '2026-11-25T10:20:00Z' }, job, view: 'status', refreshUserIds: [], publicBaseUrl: base }));
+    expect(text).toContain(t('job.verify.gone', { finding: t('findings.brute-force-suspected.title') }));
+    for (const id of remaining.slice(0, 12)) expect(text).toContain(t('job.verify.remaining', { finding: t(`findings.${id}.title`) }));
+    expect(text).not.toContain(t('job.verify.remaining', { finding: t(`findings.${remaining[12]}.title`) }));
+    expect(text).toContain(t('job.verify.moreRemaining', { count: 8 }));
   });
 });

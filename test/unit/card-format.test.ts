@@ -106,7 +106,6 @@ describe.each(LANGS)('every card in %s', (lang) => {
     const text = cardText(cards.findingsAll);
     // with every finding at once the card cannot hold every fix's form: the last ones are announced, not dropped silently
     const missing = offeredFixes.filter((fixId) => !text.split('\n').includes(t(`fixes.${fixId}.title`)));
-    expect(missing.length).toBeLessThan(offeredFixes.length / 2);
     if (missing.length > 0) expect(text).toContain(t('teams.findings.moreFixes', { count: missing.length }));
     for (const fixId of offeredFixes.slice(0, 5)) expect(text.split('\n')).toContain(t(`fixes.${fixId}.title`));
   });

@@ -61,6 +61,15 @@ const SCRIPT_CASES: Partial<Record<FixId, ScriptCase[]>> = {
     { name: 'rule disabled', windows: { ...healthy(), firewallRdpRule: { enabled: false, localPort: 3389 } }, params: [] },
     { name: 'rule missing', windows: { ...healthy(), firewallRdpRule: null }, params: [] },
   ],
+  'allow-rdp-connections': [{ name: 'Remote Desktop off', windows: { ...healthy(), terminalServer: { fDenyTSConnections: 1 } }, params: [] }],
+  'reset-rdp-listener': [
+    { name: 'listener disabled', windows: { ...healthy(), listeners: [], rdpTcp: { SecurityLayer: 2, UserAuthentication: 1, fAllowSecProtocolNegotiation: 1, fEnableWinStation: 0 } }, params: [] },
+    { name: 'drain mode and logons off', windows: { ...healthy(), terminalServer: { TSServerDrainMode: 2 }, rdpTcp: { SecurityLayer: 2, UserAuthentication: 1, fLogonDisabled: 1 } }, params: [] },
+  ],
+  'reset-termservice-config': [
+    { name: 'TermService disabled', windows: { ...healthy(), listeners: [], services: { TermService: { state: 'Stopped', startMode: 'Disabled' }, SessionEnv: 'Running', UmRdpService: 'Stopped' } }, params: [] },
+    { name: 'TermService as LocalSystem', windows: { ...healthy(), services: { TermService: { state: 'Running', startMode: 'Manual', startName: 'LocalSystem' }, SessionEnv: 'Running', UmRdpService: 'Running' } }, params: [] },
+  ],
   'allow-rdp-through-firewall': [
     { name: 'block all incoming on the active profile', windows: { ...healthy(), firewall: { activeProfile: 'Public', profiles: { Public: { enabled: true, blockAllInbound: true, defaultInbound: 'Block' } } } }, params: [] },
     { name: 'no allow rule covers the port', windows: { ...healthy(), firewallRdpRule: { enabled: false, localPort: 3389 }, firewall: { activeProfile: 'Public', profiles: { Public: { enabled: true, blockAllInbound: false, defaultInbound: 'Block' } } } }, params: [] },
