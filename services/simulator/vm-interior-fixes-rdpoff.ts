@@ -1,4 +1,5 @@
 import type { ScriptParameter } from '../azure/gateway';
+import { eqi, param, validDword } from './ps-binding';
 import { toPsJson } from '../runbook/diagnostic-output';
 import { canonicalService, canonicalWindows, type CanonicalService, type WindowsState } from './fleet';
 
@@ -23,18 +24,6 @@ const NETWORK_SERVICE = 'NT Authority\\NetworkService';
 
 const line = (st: Status): string => `${toPsJson(st)}\r\n`;
 
-function param(ps: ScriptParameter[], name: string, fallback: string): string {
-  const p = ps.find((x) => x.name.toLowerCase() === name.toLowerCase());
-  return p === undefined ? fallback : p.value;
-}
-
-/** PowerShell's -eq on strings: case-insensitive. */
-const eqi = (a: string, b: string): boolean => a.toLowerCase() === b.toLowerCase();
-
-function validDword(v: string): boolean {
-  if (eqi(v, 'keep') || eqi(v, 'absent')) return true;
-  return /^[0-9]{1,10}$/.test(v) && Number(v) <= 4294967295;
-}
 const unsigned = (n: number | null): string | null => (n === null ? null : String(n < 0 ? n + 4294967296 : n));
 const int32 = (want: string): number => {
   const n = Number(want);

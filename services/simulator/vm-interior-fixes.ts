@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { ScriptParameter } from '../azure/gateway';
+import { param } from './ps-binding';
 import { canonicalService, normaliseThumb, type CanonicalService, type FleetVm, type WindowsState } from './fleet';
 import type { InteriorResult } from './interior';
 import { toPsJson } from '../runbook/diagnostic-output';
@@ -43,11 +44,6 @@ const WAIT_SECONDS = 60;
 const PENDING_SECONDS = 3;
 const SERVICE_NAME = /^[A-Za-z0-9_.$ -]{1,80}$/;
 const RDP_SERVICES = ['TermService', 'SessionEnv', 'UmRdpService'];
-
-function param(ps: ScriptParameter[], name: string, fallback: string): string {
-  const p = ps.find((x) => x.name.toLowerCase() === name.toLowerCase());
-  return p === undefined ? fallback : p.value;
-}
 
 /** The scripts' Write-Status: one ASCII JSON line (ConvertTo-AsciiJson), `before` cut past 3,400 characters. */
 export function statusLine(status: Status): string {

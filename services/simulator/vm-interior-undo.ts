@@ -1,4 +1,5 @@
 import type { ScriptParameter } from '../azure/gateway';
+import { eqi, param, validDword } from './ps-binding';
 import type { FleetVm, WindowsState } from './fleet';
 import type { InteriorResult } from './interior';
 import { toPsJson } from '../runbook/diagnostic-output';
@@ -18,21 +19,6 @@ type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 type Status = { [k: string]: Json };
 
 export const UNDO_EMULATED = ['undo-enable-tls', 'undo-enable-nla', 'undo-fix-firewall-rule', 'undo-change-rdp-port', 'undo-reset-machinekeys-acl', 'undo-allow-rdp-through-firewall'] as const;
-
-/** PowerShell's `[string]$x` parameter binding: an absent parameter takes the script's default. */
-function param(ps: ScriptParameter[], name: string, fallback: string): string {
-  const p = ps.find((x) => x.name.toLowerCase() === name.toLowerCase());
-  return p === undefined ? fallback : p.value;
-}
-
-/** PowerShell's -eq on strings: case-insensitive. */
-const eqi = (a: string, b: string): boolean => a.toLowerCase() === b.toLowerCase();
-
-/** Test-Value of the scripts: keep, absent (any case) or a DWORD in decimal (1..10 digits, <= 4294967295). */
-function validDword(v: string): boolean {
-  if (eqi(v, 'keep') || eqi(v, 'absent')) return true;
-  return /^[0-9]{1,10}$/.test(v) && Number(v) <= 4294967295;
-}
 
 /** A REG_DWORD as the scripts compare it: unsigned decimal (the registry provider returns Int32, 0xFFFFFFFF as -1). */
 const unsigned = (n: number | null | undefined): string | null => (n === undefined || n === null ? null : String(n < 0 ? n + 4294967296 : n));

@@ -1,6 +1,7 @@
 import type { EvaluateInput, Evidence, Finding } from '../findings';
 import { stepFailed } from '../diagnostic-output';
 import type { UndoScript } from '../undo';
+import { firewallPortCovers } from './checks';
 import { ev, findingOf, noParams, parseParams, scriptRun } from './kit';
 import type { Cause } from './types';
 
@@ -19,17 +20,6 @@ import type { Cause } from './types';
 const FINDING = { id: 'guest-firewall-blocks-rdp', severity: 'critical' } as const;
 const RDP_RULE = 'RemoteDesktop-UserMode-In-TCP';
 const DEFAULT_RDP_PORT = 3389;
-
-/** findings.ts's firewallPortCovers: cause modules load before findings.ts (kit.ts), so no run-time import of it. */
-function firewallPortCovers(spec: string, port: number): boolean {
-  const s = spec.trim();
-  if (s === '*' || s.toLowerCase() === 'any') return true;
-  const m = /^(\d{1,5})(?:-(\d{1,5}))?$/.exec(s);
-  if (!m) return false;
-  const lo = Number(m[1]);
-  const hi = m[2] === undefined ? lo : Number(m[2]);
-  return port >= lo && port <= hi;
-}
 
 export function guestFirewallBlocks(input: EvaluateInput): Evidence[] | null {
   const f = input.facts;
