@@ -5,6 +5,7 @@ import { DomainError, isDomainError } from '../services/errors';
 import { t, type Lang } from '../services/i18n';
 import { diagnoseVm, assertVmQuery, type DiagnosisReport } from '../services/incidents/diagnosis';
 import { findVmCandidates } from '../services/incidents/vm-lookup';
+import { guidanceFor } from '../services/runbook/causes/guidance';
 import { createLogger } from '../services/log';
 import { loadFleetFile } from '../services/simulator/fleet';
 import { openStore } from '../services/store';
@@ -169,6 +170,13 @@ function toText(r: DiagnosisReport, lang: Lang): string {
     lines.push(`[${t(lang, `severity.${f.severity}`)}] ${t(lang, `findings.${f.id}.title`)} (${f.id})`);
     for (const e of f.evidence) lines.push(`    - ${t(lang, e.key, e.params)}`);
     for (const fix of r.fixes.filter((x) => x.addresses.includes(f.id))) lines.push(`    > ${t(lang, `fixes.${fix.id}.title`)} (${fix.id})`);
+    // a finding without a safe fix: what to do, by whom, and Microsoft's article (as on the findings card)
+    const g = guidanceFor(f.id);
+    if (g) {
+      lines.push(`    ${t(lang, 'guidance.title')} (${t(lang, 'guidance.by', { who: t(lang, `guidance.who.${g.who}`) })}):`);
+      for (const step of t(lang, g.textKey).split('\n').filter((x) => x.trim() !== '')) lines.push(`      ${step}`);
+      lines.push(`      ${t(lang, 'guidance.article')}: ${g.article}`);
+    }
   }
   lines.push('', t(lang, 'findings.stats', { runCommands: r.runCommandCalls, armCalls: r.armCalls, seconds: (r.elapsedMs / 1000).toFixed(1), at: new Date().toISOString() }));
   return `${lines.join('\n')}\n`;

@@ -58,6 +58,18 @@ describe('rdp-doctor diagnose --json', () => {
     expect(r.stdout).toMatch(/TLS 1\.2 отключён для сервера \(tls-disabled\)/);
   });
 
+  it('a finding without a fix prints what to do, by whom, and Microsoft\'s article (en, ru)', async () => {
+    const en = await run(['diagnose', 'vm-trust-32', '--fleet', fleet], { SIM_SCRIPTS: 'emulate' });
+    expect(en.code).toBe(0);
+    expect(en.stdout).toMatch(/secure-channel-broken\)\n.*\n    What to do \(By: a domain administrator\):\n/);
+    expect(en.stdout).toContain('Microsoft article: https://learn.microsoft.com/');
+    const ru = await run(['diagnose', 'vm-credssp-33', '--fleet', fleet, '--lang', 'ru'], { SIM_SCRIPTS: 'emulate' });
+    expect(ru.stdout).toContain('Статья Microsoft: https://learn.microsoft.com/en-us/troubleshoot/azure/virtual-machines/windows/credssp-encryption-oracle-remediation');
+    // a finding with a fix offers the fix, not guidance
+    const tls = await run(['diagnose', 'vm-tlsoff-06', '--fleet', fleet], { SIM_SCRIPTS: 'emulate' });
+    expect(tls.stdout).not.toContain('What to do');
+  });
+
   it('takes a full resource id', async () => {
     const id = '/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-demo/providers/Microsoft.Compute/virtualMachines/vm-portclash-03';
     const r = await run(['diagnose', id, '--fleet', fleet, '--json'], { SIM_SCRIPTS: 'emulate' });
