@@ -15,5 +15,6 @@ export function base64Strict(text: string): string {
     if (chunk[2] !== '=') bytes.push((v >> 8) & 255);
     if (chunk[3] !== '=') bytes.push(v & 255);
   }
-  return new TextDecoder('utf-8', { fatal: true }).decode(Uint8Array.from(bytes));
+  // ignoreBOM: a leading U+FEFF is a character the scripts keep ([Text.Encoding]::UTF8.GetString), not a mark to drop
+  return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(Uint8Array.from(bytes));
 }
