@@ -19,3 +19,12 @@ export function validDword(v: string): boolean {
   if (eqi(v, 'keep') || eqi(v, 'absent')) return true;
   return /^[0-9]{1,10}$/.test(v) && Number(v) <= 4294967295;
 }
+
+/** A REG_DWORD as the scripts compare it: unsigned decimal (the registry provider returns Int32, 0xFFFFFFFF as -1). */
+export const unsigned = (n: number | null | undefined): string | null => (n === undefined || n === null ? null : String(n < 0 ? n + 4294967296 : n));
+
+/** What a DWORD write of the unsigned decimal leaves in the registry, as the provider reads it back (Int32). */
+export const int32 = (want: string): number => {
+  const n = Number(want);
+  return n > 2147483647 ? n - 4294967296 : n;
+};

@@ -1,5 +1,5 @@
 import type { ScriptParameter } from '../azure/gateway';
-import { eqi, param, validDword } from './ps-binding';
+import { eqi, int32, param, unsigned, validDword } from './ps-binding';
 import { toPsJson } from '../runbook/diagnostic-output';
 import { canonicalService, canonicalWindows, type CanonicalService, type WindowsState } from './fleet';
 
@@ -24,11 +24,6 @@ const NETWORK_SERVICE = 'NT Authority\\NetworkService';
 
 const line = (st: Status): string => `${toPsJson(st)}\r\n`;
 
-const unsigned = (n: number | null): string | null => (n === null ? null : String(n < 0 ? n + 4294967296 : n));
-const int32 = (want: string): number => {
-  const n = Number(want);
-  return n > 2147483647 ? n - 4294967296 : n;
-};
 
 type TsName = 'fDenyTSConnections' | 'TSEnabled' | 'TSServerDrainMode';
 type ListenerName = 'fEnableWinStation' | 'fLogonDisabled';

@@ -1,5 +1,5 @@
 import type { ScriptParameter } from '../azure/gateway';
-import { eqi, param, validDword } from './ps-binding';
+import { eqi, int32, param, unsigned, validDword } from './ps-binding';
 import type { FleetVm, WindowsState } from './fleet';
 import type { InteriorResult } from './interior';
 import { toPsJson } from '../runbook/diagnostic-output';
@@ -20,13 +20,6 @@ type Status = { [k: string]: Json };
 
 export const UNDO_EMULATED = ['undo-enable-tls', 'undo-enable-nla', 'undo-fix-firewall-rule', 'undo-change-rdp-port', 'undo-reset-machinekeys-acl', 'undo-allow-rdp-through-firewall'] as const;
 
-/** A REG_DWORD as the scripts compare it: unsigned decimal (the registry provider returns Int32, 0xFFFFFFFF as -1). */
-const unsigned = (n: number | null | undefined): string | null => (n === undefined || n === null ? null : String(n < 0 ? n + 4294967296 : n));
-/** What a DWORD write of the unsigned decimal leaves in the registry, as the provider reads it back (Int32). */
-const int32 = (want: string): number => {
-  const n = Number(want);
-  return n > 2147483647 ? n - 4294967296 : n;
-};
 
 const line = (st: Status): string => `${toPsJson(st)}\r\n`;
 
