@@ -137,3 +137,138 @@ export interface AzureGateway {
   /** Deletes one security rule of an NSG (the undo of a rule RDP Doctor created). */
   deleteNsgRule(nsgId: string, ruleName: string, options?: LongOperationOptions): Promise<void>;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Offline repair (issue #15): what a rescue-VM repair needs from Azure. Every resource the bot
+// creates carries the tags of `RepairTags`; clean-up only ever deletes resources with them.
+// ---------------------------------------------------------------------------------------------
+
+/** The tags on every resource an offline repair creates: how clean-up and recovery recognise them. */
+export interface RepairTags {
+  /** always 'rdp-doctor' */
+  'created-by': string;
+  /** the incident the repair belongs to */
+  'rdp-doctor-incident': string;
+  [name: string]: string;
+}
+
+/** What a rescue VM must match: the broken VM's compute model (not its instance view). */
+export interface VmModel {
+  id: string;
+  name: string;
+  resourceGroup: string;
+  subscriptionId: string;
+  location: string;
+  /** availability zone ('1', '2', '3'), or none */
+  zone?: string;
+  vmSize: string;
+  /** the OS disk's Hyper-V generation: Gen1 = 'V1', Gen2 = 'V2' */
+  hyperVGeneration: 'V1' | 'V2';
+  /** ARM securityProfile.securityType; undefined = Standard */
+  securityType?: 'TrustedLaunch' | 'ConfidentialVM';
+  osDiskId: string;
+  osDiskName: string;
+  /** e.g. Premium_LRS */
+  osDiskSku?: string;
+  /** the primary NIC's subnet: the rescue VM's NIC goes in the same subnet */
+  subnetId: string;
+  dataDisks: { lun: number; diskId: string }[];
+  tags?: Record<string, string>;
+}
+
+export interface DiskInfo {
+  id: string;
+  name: string;
+  /** the VM the disk is attached to, if any */
+  managedBy?: string;
+  hyperVGeneration?: 'V1' | 'V2';
+  tags?: Record<string, string>;
+}
+
+export interface CreateSnapshotSpec {
+  resourceGroup: string;
+  name: string;
+  location: string;
+  sourceDiskId: string;
+  tags: RepairTags;
+}
+
+export interface CreateDiskSpec {
+  resourceGroup: string;
+  name: string;
+  location: string;
+  zone?: string;
+  sourceSnapshotId: string;
+  hyperVGeneration: 'V1' | 'V2';
+  securityType?: 'TrustedLaunch' | 'ConfidentialVM';
+  sku?: string;
+  tags: RepairTags;
+}
+
+export interface RescueVmSpec {
+  resourceGroup: string;
+  /** derived only from validated ids (never from tags or user text) */
+  name: string;
+  location: string;
+  zone?: string;
+  vmSize: string;
+  hyperVGeneration: 'V1' | 'V2';
+  securityType?: 'TrustedLaunch' | 'ConfidentialVM';
+  /** the NIC is created in this subnet, with no public IP */
+  subnetId: string;
+  nicName: string;
+  tags: RepairTags;
+}
+
+export interface TaggedResource {
+  id: string;
+  /** ARM type, e.g. Microsoft.Compute/virtualMachines */
+  type: string;
+  name: string;
+  tags: Record<string, string>;
+}
+
+export interface RepairGateway {
+  /** The VM's compute model (generation, security type, zone, size, OS disk, subnet). */
+  getVmModel(vmId: string): Promise<VmModel>;
+  /** A managed disk, or null when it does not exist. */
+  getDisk(diskId: string): Promise<DiskInfo | null>;
+  createSnapshot(spec: CreateSnapshotSpec, options?: LongOperationOptions): Promise<{ snapshotId: string }>;
+  createDiskFromSnapshot(spec: CreateDiskSpec, options?: LongOperationOptions): Promise<{ diskId: string }>;
+  /** A NIC without a public IP, then a Windows VM on it, with the same generation and security type; waits for the agent. */
+  createRescueVm(spec: RescueVmSpec, options?: LongOperationOptions): Promise<{ vmId: string; nicId: string; osDiskId: string }>;
+  attachDataDisk(vmId: string, diskId: string, lun: number, options?: LongOperationOptions): Promise<void>;
+  detachDataDisk(vmId: string, diskId: string, options?: LongOperationOptions): Promise<void>;
+  deallocateVm(vmId: string, options?: LongOperationOptions): Promise<void>;
+  /** Points a deallocated VM's OS disk at another disk (Azure refuses a generation mismatch). */
+  swapOsDisk(vmId: string, diskId: string, options?: LongOperationOptions): Promise<void>;
+  /** Deletes; a resource that is already gone is not an error (idempotent clean-up). */
+  deleteVm(vmId: string, options?: LongOperationOptions): Promise<void>;
+  deleteNic(nicId: string, options?: LongOperationOptions): Promise<void>;
+  deleteDisk(diskId: string, options?: LongOperationOptions): Promise<void>;
+  deleteSnapshot(snapshotId: string, options?: LongOperationOptions): Promise<void>;
+  /** Resources of one resource group carrying `tagName=tagValue` (recovery and clean-up). */
+  listTaggedResources(subscriptionId: string, resourceGroup: string, tagName: string, tagValue: string): Promise<TaggedResource[]>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fleet sweeps (issue #16): every VM in scope, page by page, through Resource Graph.
+// ---------------------------------------------------------------------------------------------
+
+export interface SweepScopeFilter {
+  /** narrow to these subscriptions (each must be within the configured scope) */
+  subscriptionIds?: string[];
+  /** narrow to one resource group */
+  resourceGroup?: string;
+}
+
+export interface VmPage {
+  vms: VmSummary[];
+  /** Resource Graph's $skipToken for the next page; absent on the last page */
+  skipToken?: string;
+}
+
+export interface SweepGateway {
+  /** One page of the VMs in scope (Resource Graph, paged). */
+  listVmsPage(filter: SweepScopeFilter, skipToken?: string): Promise<VmPage>;
+}

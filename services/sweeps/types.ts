@@ -1,0 +1,41 @@
+import type { SweepScopeFilter } from '../azure/gateway';
+
+/**
+ * Fleet sweeps (issue #16): the digest one sweep produces, shared by the sweep service
+ * (services/sweeps), the digest card (cards/) and the CLI (`rdp-doctor sweep --json`).
+ */
+export type SweepKind = 'fast' | 'deep';
+export type SweepState = 'running' | 'done' | 'failed' | 'cancelled';
+
+export interface SweepVmResult {
+  vmId: string;
+  vmName: string;
+  resourceGroup: string;
+  subscriptionId: string;
+  /** finding ids (CONTRACTS.md §1 / §1b) found on this VM, worst first */
+  findings: string[];
+  /** the worst severity among them ('critical' | 'high' | 'medium' | 'low' | 'info'), or null when clean */
+  worst: string | null;
+  /** why the VM was not checked (deep sweep): 'not-running', 'agent-not-ready', 'busy', 'checked-recently', 'error:<code>' */
+  skipped?: string;
+}
+
+export interface SweepDigest {
+  id: string;
+  kind: SweepKind;
+  state: SweepState;
+  scope: SweepScopeFilter;
+  startedAt: string;
+  endedAt?: string;
+  /** who started it ('schedule' for the scheduler) */
+  startedBy: string;
+  total: number;
+  done: number;
+  /** count of VMs per finding id */
+  counts: Record<string, number>;
+  /** the worst VMs first (bounded: the card shows a few, the JSON all) */
+  vms: SweepVmResult[];
+  /** ARM calls made, Run Commands made (for the bench and the card's footer) */
+  armCalls: number;
+  runCommands: number;
+}
