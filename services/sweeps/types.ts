@@ -14,7 +14,7 @@ export interface SweepVmResult {
   subscriptionId: string;
   /** finding ids (CONTRACTS.md §1 / §1b) found on this VM, worst first */
   findings: string[];
-  /** the worst severity among them ('critical' | 'high' | 'medium' | 'low' | 'info'), or null when clean */
+  /** the worst severity among them (findings.ts Severity: 'blocker' | 'critical' | 'warning' | 'info'), or null when clean */
   worst: string | null;
   /** why the VM was not checked (deep sweep): 'not-running', 'agent-not-ready', 'busy', 'checked-recently', 'error:<code>' */
   skipped?: string;
