@@ -50,3 +50,55 @@ export interface RepairPlan {
   /** the drive letter the copy is given on the rescue VM */
   drive: string;
 }
+
+const ID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const OFFLINE_SCRIPTS = ['offline-registry', 'offline-machinekeys', 'offline-bcd'] as const;
+/** the copy of the OS disk is attached at this LUN on the rescue VM and shows up as this drive */
+export const REPAIR_LUN = 0;
+export const REPAIR_DRIVE = 'F';
+
+/** Short, stable, derived from the incident's UUID only: the same incident always gives the same names (a resumed repair finds its resources). */
+export function repairNameStem(incidentId: string): string {
+  if (!ID_PATTERN.test(incidentId)) throw new Error(`not an incident id: ${incidentId.slice(0, 40)}`);
+  return `rdpd-${incidentId.replace(/-/g, '').slice(0, 12).toLowerCase()}`;
+}
+
+/**
+ * The plan of one offline repair of `vm` for `incidentId`. Pure: the same inputs give the same
+ * plan, so the approval's hash covers it and a resumed repair recomputes the same names.
+ */
+export function planRepair(incidentId: string, vm: VmModel): RepairPlan {
+  const stem = repairNameStem(incidentId);
+  const rg = `/subscriptions/${vm.subscriptionId}/resourceGroups/${vm.resourceGroup}/providers`;
+  const snapshot = `${stem}-snapshot`;
+  const disk = `${stem}-osdisk`;
+  const rescue = `${stem}-rescue`;
+  const creates: RepairResource[] = [
+    { kind: 'snapshot', name: snapshot, id: `${rg}/Microsoft.Compute/snapshots/${snapshot}`, removedAtEnd: false, costKey: 'repair.cost.snapshot' },
+    { kind: 'disk', name: disk, id: `${rg}/Microsoft.Compute/disks/${disk}`, removedAtEnd: false, costKey: 'repair.cost.disk' },
+    { kind: 'nic', name: `${rescue}-nic`, id: `${rg}/Microsoft.Network/networkInterfaces/${rescue}-nic`, removedAtEnd: true, costKey: 'repair.cost.nic' },
+    { kind: 'vm', name: rescue, id: `${rg}/Microsoft.Compute/virtualMachines/${rescue}`, removedAtEnd: true, costKey: 'repair.cost.vm' },
+    { kind: 'vm-os-disk', name: `${rescue}-os`, id: `${rg}/Microsoft.Compute/disks/${rescue}-os`, removedAtEnd: true, costKey: 'repair.cost.vmOsDisk' },
+  ];
+  return {
+    incidentId,
+    vm: {
+      id: vm.id,
+      name: vm.name,
+      resourceGroup: vm.resourceGroup,
+      subscriptionId: vm.subscriptionId,
+      location: vm.location,
+      zone: vm.zone,
+      vmSize: vm.vmSize,
+      hyperVGeneration: vm.hyperVGeneration,
+      securityType: vm.securityType,
+      osDiskId: vm.osDiskId,
+      osDiskName: vm.osDiskName,
+    },
+    steps: REPAIR_STEPS,
+    creates,
+    keepsOriginalDisk: { id: vm.osDiskId, name: vm.osDiskName },
+    offlineScriptIds: OFFLINE_SCRIPTS,
+    drive: REPAIR_DRIVE,
+  };
+}

@@ -39,3 +39,27 @@ export interface SweepDigest {
   armCalls: number;
   runCommands: number;
 }
+
+export interface SweepRequest {
+  kind: SweepKind;
+  scope: SweepScopeFilter;
+  /** the approver's user id, or 'schedule' */
+  startedBy: string;
+  /** where the digest card goes (the approvals channel by default); opaque to the service */
+  replyTo?: string;
+}
+
+/** Told about a sweep's progress (the digest card is updated from this) and its end. */
+export interface SweepObserver {
+  progress(digest: SweepDigest): Promise<void>;
+  finished(digest: SweepDigest): Promise<void>;
+}
+
+/** What the chat, the scheduler and the CLI use (services/sweeps implements it). */
+export interface Sweeps {
+  /** Validates the scope (within the configured one), stores the sweep and starts it; returns the first digest (done = 0). */
+  start(request: SweepRequest): Promise<SweepDigest>;
+  get(sweepId: string): Promise<SweepDigest | null>;
+  /** the newest sweeps first */
+  list(limit: number): Promise<SweepDigest[]>;
+}
