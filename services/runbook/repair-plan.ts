@@ -25,7 +25,7 @@ export type RepairStepId = (typeof REPAIR_STEPS)[number];
 
 export type RepairResourceKind = 'snapshot' | 'disk' | 'vm' | 'nic' | 'vm-os-disk';
 
-/** One resource the repair creates (and removes at the end, except the repaired disk that becomes the OS disk and the snapshot kept with the original disk). */
+/** One resource the repair creates. All are removed at the end except the repaired disk, which becomes the OS disk (the original OS disk, not created by the bot, is kept). */
 export interface RepairResource {
   kind: RepairResourceKind;
   name: string;
@@ -74,7 +74,7 @@ export function planRepair(incidentId: string, vm: VmModel): RepairPlan {
   const disk = `${stem}-osdisk`;
   const rescue = `${stem}-rescue`;
   const creates: RepairResource[] = [
-    { kind: 'snapshot', name: snapshot, id: `${rg}/Microsoft.Compute/snapshots/${snapshot}`, removedAtEnd: false, costKey: 'repair.cost.snapshot' },
+    { kind: 'snapshot', name: snapshot, id: `${rg}/Microsoft.Compute/snapshots/${snapshot}`, removedAtEnd: true, costKey: 'repair.cost.snapshot' },
     { kind: 'disk', name: disk, id: `${rg}/Microsoft.Compute/disks/${disk}`, removedAtEnd: false, costKey: 'repair.cost.disk' },
     { kind: 'nic', name: `${rescue}-nic`, id: `${rg}/Microsoft.Network/networkInterfaces/${rescue}-nic`, removedAtEnd: true, costKey: 'repair.cost.nic' },
     { kind: 'vm', name: rescue, id: `${rg}/Microsoft.Compute/virtualMachines/${rescue}`, removedAtEnd: true, costKey: 'repair.cost.vm' },
