@@ -295,6 +295,9 @@ export class FixRunner {
           else await gateway.upsertNsgRule(change.nsgId, change.rule);
         }
         return { rules: op.rules.map((r) => ({ nsgId: r.nsgId, name: r.rule.name, source: r.rule.sourceAddressPrefix ?? r.rule.sourceAddressPrefixes, ports: r.rule.destinationPortRange ?? r.rule.destinationPortRanges })) };
+      case 'offlineRepair':
+        // issue #15: services/incidents/repair-runner.ts takes these jobs (being built)
+        throw new DomainError('internal', 'offline repair is not wired yet');
     }
   }
 

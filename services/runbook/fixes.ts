@@ -6,6 +6,7 @@ import { badInput } from './causes/kit';
 import type { CauseInput } from './causes/types';
 import type { DiagnosticFacts } from './diagnostic-output';
 import type { ScriptId } from './scripts';
+import type { RepairPlan } from './repair-plan';
 
 export { conflictingServices } from './causes/listener';
 export { validateSourceCidr } from './causes/nsg-changes';
@@ -22,7 +23,9 @@ export type ArmOp =
   | { op: 'startVm' }
   | { op: 'restartVm' }
   | { op: 'snapshotOsDisk'; snapshotName: string }
-  | { op: 'nsgRules'; rules: NsgRuleChange[] };
+  | { op: 'nsgRules'; rules: NsgRuleChange[] }
+  /** issue #15: the whole rescue-VM repair, run step by step by services/incidents/repair-runner.ts */
+  | { op: 'offlineRepair'; plan: RepairPlan };
 
 export interface NsgRuleChange {
   nsgId: string;

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { NsgDetails, ScriptParameter, SecurityRuleSpec } from '../azure/gateway';
 import { FIXES, isFixId, type FixRun, type NsgRuleChange } from './fixes';
+import type { RepairPlan } from './repair-plan';
 
 /**
  * What exactly a fix will do, worked out when it is requested: shown on the approval card,
@@ -12,13 +13,15 @@ export interface FixPlan {
   /** the Run Command script and its exact parameters, when the fix runs one */
   script: { id: string; parameters: ScriptParameter[] } | null;
   /** the ARM operation, when the fix is one (`nsgRules` also after a script: change-rdp-port) */
-  arm: 'startVm' | 'restartVm' | 'snapshotOsDisk' | 'nsgRules' | null;
+  arm: 'startVm' | 'restartVm' | 'snapshotOsDisk' | 'nsgRules' | 'offlineRepair' | null;
   /** every security rule written or deleted, with what it is now */
   nsg: PlannedRuleChange[];
   /** the VM is restarted after the script, if the script reports a change that needs it */
   restart: boolean;
   /** network interfaces and subnets besides this VM's NIC that the changed NSGs also apply to */
   alsoAffects: string[];
+  /** offline-repair (issue #15): every step and every resource created, sealed in the approval's hash like the rest */
+  repair?: RepairPlan;
 }
 
 export interface PlannedRuleChange {
