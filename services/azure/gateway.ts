@@ -268,7 +268,37 @@ export interface VmPage {
   skipToken?: string;
 }
 
+/** A NIC as the fast sweep needs it (Resource Graph row). */
+export interface SweepNic {
+  id: string;
+  /** the VM it is attached to */
+  vmId?: string;
+  subnetId?: string;
+  /** the NSG associated with the NIC itself */
+  nsgId?: string;
+  hasPublicIp: boolean;
+}
+
+/** An NSG with its own rules and associations, and where it lives (Resource Graph row). */
+export interface SweepNsg extends NsgDetails {
+  subscriptionId: string;
+  resourceGroup: string;
+}
+
+/** The run-time status of one VM, from the subscription-wide instance view list. */
+export interface SweepVmStatus {
+  vmId: string;
+  powerState: PowerState;
+  agentStatus: AgentStatus;
+}
+
 export interface SweepGateway {
-  /** One page of the VMs in scope (Resource Graph, paged). */
+  /** One page of the VMs in scope (Resource Graph, paged; several subscriptions in one query). */
   listVmsPage(filter: SweepScopeFilter, skipToken?: string): Promise<VmPage>;
+  /** One page of the NICs in scope (Resource Graph): subnet, NIC NSG, public IP. */
+  listNicsPage(filter: SweepScopeFilter, skipToken?: string): Promise<{ nics: SweepNic[]; skipToken?: string }>;
+  /** One page of the NSGs in scope (Resource Graph), with their rules and associations. */
+  listNsgsPage(filter: SweepScopeFilter, skipToken?: string): Promise<{ nsgs: SweepNsg[]; skipToken?: string }>;
+  /** One page of every VM's power state and agent status in one subscription (virtualMachines listAll with statusOnly=true; ARM nextLink paging). */
+  listVmStatusPage(subscriptionId: string, nextLink?: string): Promise<{ statuses: SweepVmStatus[]; nextLink?: string }>;
 }

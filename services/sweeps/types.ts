@@ -63,3 +63,10 @@ export interface Sweeps {
   /** the newest sweeps first */
   list(limit: number): Promise<SweepDigest[]>;
 }
+
+/**
+ * The fast sweep reads in bulk (ARM reads only, no Run Command): the VM pages, the NIC and NSG
+ * pages (Resource Graph) and each subscription's status pages (listAll statusOnly=true); then
+ * evaluates each VM with the same NSG evaluation and blockers as a diagnosis. The deep sweep
+ * runs the read-only diagnosis on running VMs with a ready agent.
+ */
