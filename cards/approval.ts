@@ -7,6 +7,7 @@ import type { FixPlan } from '../services/runbook/plan';
 import { getScript, SCRIPT_IDS, type ScriptId } from '../services/runbook/scripts';
 import { CARD_BUDGET_BYTES, DETAILED_EVIDENCE, utf16Bytes } from './diagnosis';
 import { bind, markdownSafe, md, type CardJson } from './render';
+import { repairCardData, repairStatus, stepLabel } from './repair';
 import { scriptView } from './script-view';
 import template from './templates/approval.json';
 
@@ -70,13 +71,16 @@ function bindApproval(
   const { approval: a, job } = d;
   const def = isFixId(a.fixId) ? FIXES[a.fixId] : undefined;
   const who = (p?: { name?: string; id: string }) => md(p?.name || p?.id || '');
+  // offline-repair (issue #15): its steps, resources, costs and how it ended (cards/repair.ts)
+  const repairPlan = a.plan?.repair;
+  const repair = repairPlan ? repairCardData(raw, repairPlan, job) : null;
   const card = bind(template, {
     approvalId: a.id,
     refreshUserIds: d.refreshUserIds,
     vmName: md(a.vmName),
     fixTitle: t(`fixes.${a.fixId}.title`),
     risk: def ? t(`fixes.risk.${def.risk}`) : '',
-    restart: a.plan ? (a.plan.restart ? t('plans.restartIfChanged') : t('common.no')) : t(def?.needsRestart ? 'common.yes' : 'common.no'),
+    restart: repair ? t('repair.plan.restartFact') : a.plan ? (a.plan.restart ? t('plans.restartIfChanged') : t('common.no')) : t(def?.needsRestart ? 'common.yes' : 'common.no'),
     requester: who(a.requester),
     // while pending: until when it can be decided; afterwards: when it was decided (or that it lapsed)
     expiresAt: t('format.moment', { at: a.state !== 'pending' && a.decidedAt ? a.decidedAt : a.expiresAt }),
@@ -87,7 +91,13 @@ function bindApproval(
     // an approver it does not know yet, or a client without refresh, asks for their view with this button
     canAsk: d.view === 'status' && a.state === 'pending',
     snapshotNote: d.snapshotId ? t('job.snapshotNote', { id: d.snapshotId.split('/').pop() ?? d.snapshotId }) : '',
-    steps: (job?.steps ?? []).map((s) => ({ mark: STEP_MARK[s.state], color: STEP_COLOR[s.state], text: t(`job.step.${s.name}`) })),
+    // a repair's dozen steps go in one text block (repairProgress), a fix's few in column sets
+    steps: repair ? [] : (job?.steps ?? []).map((s) => ({ mark: STEP_MARK[s.state], color: STEP_COLOR[s.state], text: stepLabel(t, s.name, false) })),
+    repair: repair ? { steps: repair.steps, resourcesTitle: repair.resourcesTitle, resources: repair.resources, notes: repair.notes } : null,
+    repairProgress: repair?.progress ?? '',
+    // the plan's numbered steps until the job's own steps (with their marks) take their place
+    showRepairSteps: !!repair && (job?.steps ?? []).length === 0,
+    repairOutcome: repair?.outcome ?? null,
     verification: job?.result && job.result.outcome !== 'already-fixed' ? verification(t, job.result) : null,
     planLines: a.plan ? planLines(raw, a.plan) : [],
     evidence,
@@ -114,6 +124,7 @@ function bindApproval(
       refresh: t('approval.refresh'),
       openDecision: t('approval.openDecision'),
       planTitle: t('plans.title'),
+      repairStepsTitle: t('repair.plan.stepsTitle'),
       evidenceTitle: t('incidents.approval.evidenceTitle'),
       reasonLabel: t('incidents.reject.reasonLabel'),
       reasonPlaceholder: t('incidents.reject.reasonPlaceholder'),
@@ -165,11 +176,13 @@ function statusLine(t: Translate, a: Approval, job?: Job | null): { text: string
   if (a.state === 'withdrawn') return { text: t('approval.status.withdrawn'), color: 'Attention' };
   if (a.state === 'expired') return { text: t('approval.status.expired'), color: 'Attention' };
   if (!job || job.state === 'queued') return { text: t('approval.status.approved', { by }), color: 'Accent' };
+  const repair = a.plan?.repair ? repairStatus(t, job, by) : null;
+  if (repair) return repair;
   if (job.state === 'running') return { text: t('job.status.running', { by }), color: 'Accent' };
   if (job.state === 'succeeded' && job.result?.outcome === 'already-fixed') return { text: t('plans.alreadyFixedStatus', { by }), color: 'Good' };
   if (job.state === 'succeeded') return { text: t('job.status.succeeded', { by }), color: 'Good' };
   if (job.state === 'interrupted') return { text: t('job.status.interrupted'), color: 'Attention' };
-  return { text: t('job.status.failed', { step: job.error?.step ? t(`job.step.${job.error.step}`) : '-' }), color: 'Attention' };
+  return { text: t('job.status.failed', { step: job.error?.step ? stepLabel(t, job.error.step, false) : '-' }), color: 'Attention' };
 }
 
 const MAX_REMAINING_LINES = 12;

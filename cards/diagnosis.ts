@@ -105,10 +105,13 @@ function inputsOf(t: Translate, inputs: readonly CauseInput[], facts: DiagnosisR
   });
 }
 
+/** The offline repair (issue #15) is offered beside the offline guide, not among the fixes run inside the VM. */
+export const OFFLINE_REPAIR_FIX = 'offline-repair';
+
 /** The fixes a findings card offers to request, with what each needs from the requester. */
 function fixActions(t: Translate, diagnosis: DiagnosisRecord) {
   return diagnosis.fixes
-    .filter((f) => isFixId(f.id) && FIXES[f.id as FixId].addresses.length > 0)
+    .filter((f) => f.id !== OFFLINE_REPAIR_FIX && isFixId(f.id) && FIXES[f.id as FixId].addresses.length > 0)
     .map((f) => ({ f, def: FIXES[f.id as FixId] }))
     .map(({ f, def }) => ({ f, def, inputs: inputsOf(t, def.inputs, diagnosis.facts) }))
     // a required choice with nothing to choose (no service holds the port): the fix cannot be requested here
@@ -203,9 +206,17 @@ function findingsCardAt(t: Translate, d: FindingsData, detail: Detail, withEvide
     };
   };
   const offered = d.requestable === false ? [] : fixActions(t, diagnosis).map((f) => (detail === 'firstEvidence' ? { ...f, description: '' } : f));
+  // issue #15: "Repair offline (rescue VM)", the normal fix request (no parameters), beside the offline guide
+  const repairDef = (FIXES as Record<string, { risk: string } | undefined>)[OFFLINE_REPAIR_FIX];
+  const repairOffer =
+    agentDown && d.requestable !== false && diagnosis.fixes.some((f) => f.id === OFFLINE_REPAIR_FIX)
+      ? { explain: detail === 'full' ? t('repair.offer.explain') : '', facts: t('repair.offer.facts', { risk: t(`fixes.risk.${repairDef?.risk ?? 'high'}`) }) }
+      : null;
   return bind(findingsTemplate, {
     incidentId: d.incidentId,
     offlineGuide: agentDown,
+    repairOffer,
+    repairFixId: OFFLINE_REPAIR_FIX,
     fixActions: offered.slice(0, maxFixes),
     summaryColor: blocked || problems.length ? 'Attention' : 'Good',
     findings: diagnosis.findings.map((f, i) => ({
@@ -232,6 +243,8 @@ function findingsCardAt(t: Translate, d: FindingsData, detail: Detail, withEvide
         at: diagnosis.at,
       }),
       offlineButton: t('offline.button'),
+      repairOffer: t('repair.offer.title'),
+      repairNoBoot: t('repair.offer.noBoot'),
       offlineAsk: t('offline.ask'),
       driveLabel: t('offline.driveLabel'),
       driveError: t('offline.driveError'),

@@ -9,6 +9,7 @@ import type { Approval, DiagnosisRecord, Job } from '../../services/incidents/mo
 import { FINDING_IDS, SEVERITY } from '../../services/runbook/findings';
 import { FIXES, FIX_IDS } from '../../services/runbook/fixes';
 import { DIAGNOSE_RUN_TEXT } from '../../services/runbook/script-pages';
+import { planRepair, REPAIR_STEPS } from '../../services/runbook/repair-plan';
 
 /**
  * Every card the bot sends, at its worst (longest names, every finding, every fix, every state),
@@ -87,6 +88,46 @@ function approvals(lang: (typeof LANGS)[number]): Record<string, CardJson> {
   return out;
 }
 
+// --- offline repair (issue #15, repair-card): the approval card with the whole plan, at its longest ---
+function repairApprovals(lang: (typeof LANGS)[number]): Record<string, CardJson> {
+  const t = translator(lang);
+  const osDiskName = `${longName}_OsDisk_1_${'0'.repeat(32)}`.slice(0, 80);
+  const repair = planRepair(incidentId, {
+    id: vm.id, name: vm.name, resourceGroup: vm.resourceGroup, subscriptionId: vm.subscriptionId, location: 'germanywestcentral', zone: '3',
+    vmSize: 'Standard_E104ids_v5', hyperVGeneration: 'V2', securityType: 'TrustedLaunch',
+    osDiskId: `/subscriptions/${vm.subscriptionId}/resourceGroups/${vm.resourceGroup}/providers/Microsoft.Compute/disks/${osDiskName}`, osDiskName,
+    subnetId: `/subscriptions/${vm.subscriptionId}/resourceGroups/${vm.resourceGroup}/providers/Microsoft.Network/virtualNetworks/${'v'.repeat(64)}/subnets/${'s'.repeat(80)}`, dataDisks: [],
+  });
+  const a: Approval = {
+    id: '9a0c2f4e-1d7b-4c36-9d8e-0a8f2f5d9b22', incidentId, vmId: vm.id, vmName: vm.name, fixId: 'offline-repair', params: {}, paramsHash: 'h',
+    requester: { id: '29:' + 'x'.repeat(100), name: 'Alexandra Konstantinopolskaya-Wilberforce' }, lang, state: 'pending',
+    createdAt: '2026-11-25T10:00:00.000Z', expiresAt: '2026-11-25T11:00:00.000Z', cards: [], approvalsRequired: 2,
+    votes: [{ by: { id: '29:approver', name: 'Helpdesk Hana Konstantinopolskaya' }, at: '2026-11-25T10:05:00.000Z' }],
+    decidedBy: { id: '29:approver', name: 'Helpdesk Hana Konstantinopolskaya' },
+    plan: { fixId: 'offline-repair', script: null, arm: 'offlineRepair', nsg: [], restart: false, alsoAffects: [], repair },
+  };
+  // the runner's step names are the plan's (JobStepName grows with issue #15)
+  const steps = (state: (i: number) => Job['steps'][number]['state']) => REPAIR_STEPS.map((name, i) => ({ name, state: state(i), detail: { id: 'x'.repeat(200) } })) as unknown as Job['steps'];
+  const job = (state: Job['state'], extra: Partial<Job>): Job => ({
+    id: 'j1', approvalId: a.id, incidentId, vmId: vm.id, vmName: vm.name, fixId: 'offline-repair', params: {}, paramsHash: 'h', lang, state, steps: steps(() => 'done'), createdAt: '', updatedAt: '', plan: a.plan, ...extra,
+  });
+  const users = Array.from({ length: 60 }, (_, i) => `29:${String(i).padStart(100, 'x')}`);
+  const card = (approval: Approval, j: Job | null, view: 'approver' | 'status') =>
+    approvalCard(t, { approval, job: j, view, refreshUserIds: users, publicBaseUrl: base, noUndo: { key: 'plans.undo.notPossible', params: {} } });
+  const remaining = onRunningVm;
+  return {
+    'offline-repair pending, approver view, the whole plan': card(a, null, 'approver'),
+    'offline-repair running': card({ ...a, state: 'approved' }, job('running', { steps: steps((i) => (i < 6 ? 'done' : i === 6 ? 'running' : 'pending')) }), 'status'),
+    'offline-repair succeeded': card({ ...a, state: 'approved' }, job('succeeded', { result: { gone: ['vm-agent-not-ready'], remaining, appeared: [] } }), 'status'),
+    'offline-repair failed, roll-back incomplete': card(
+      { ...a, state: 'approved' },
+      job('failed', { steps: steps((i) => (i < 7 ? 'done' : i === 7 ? 'failed' : 'skipped')), error: { code: 'azure-error', step: 'swap-os-disk' as Job['steps'][number]['name'], params: { rolledBack: 'false', vmState: 'deallocated' } } }),
+      'status',
+    ),
+  };
+}
+// --- end offline repair ---
+
 export function cards(lang: (typeof LANGS)[number]): Record<string, CardJson> {
   const t = translator(lang);
   const line = 'x'.repeat(180);
@@ -101,6 +142,7 @@ export function cards(lang: (typeof LANGS)[number]): Record<string, CardJson> {
     'status listing': messageCard({ title: t('status.title', { count: 100 }), text: Array(20).fill(line).join('\n\n'), fullWidth: true }),
     'history listing': messageCard({ title: t('history.title', { vm: vm.name, count: 500 }), text: Array(40).fill(line).join('\n\n'), fullWidth: true }),
     ...approvals(lang),
+    ...repairApprovals(lang),
   };
 }
 
