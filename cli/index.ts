@@ -169,7 +169,13 @@ function toText(r: DiagnosisReport, lang: Lang): string {
   for (const f of r.findings) {
     lines.push(`[${t(lang, `severity.${f.severity}`)}] ${t(lang, `findings.${f.id}.title`)} (${f.id})`);
     for (const e of f.evidence) lines.push(`    - ${t(lang, e.key, e.params)}`);
-    for (const fix of r.fixes.filter((x) => x.addresses.includes(f.id))) lines.push(`    > ${t(lang, `fixes.${fix.id}.title`)} (${fix.id})`);
+    for (const fix of r.fixes.filter((x) => x.addresses.includes(f.id))) {
+      lines.push(`    > ${t(lang, `fixes.${fix.id}.title`)} (${fix.id})`);
+      // issue #15: the offline repair is not run from here; where it is run, and its documentation
+      if (fix.id === 'offline-repair') lines.push(`      ${t(lang, 'repair.cli.hint')}`);
+    }
+    // issue #15: a VM whose Windows does not boot far enough for the agent looks the same from Azure
+    if (f.id === 'vm-agent-not-ready') lines.push(`    ${t(lang, 'repair.cli.noBoot')}`);
     // a finding without a safe fix: what to do, by whom, and Microsoft's article (as on the findings card)
     const g = guidanceFor(f.id);
     if (g) {
