@@ -1,0 +1,110 @@
+import { translator, type Lang } from '../../services/i18n';
+import { markdownSafe } from '../../cards/render';
+import { startHarness, type Harness } from '../support/bot-harness';
+import { cardText } from '../support/connector';
+import { actionData, activity, cardOf, diagnoseAs, invoke, type User } from '../support/journey';
+
+/**
+ * The offline repair as the helpdesk meets it in the chat (issue #15, repair-card): the findings
+ * card of the demo VM without a ready agent offers "Repair offline (rescue VM)" beside the offline
+ * guide; clicking it is the normal fix request, and the approvers' card lists every step and every
+ * resource of the sealed plan with its cost, in the requester's language. Approved, the same card
+ * follows the repair to its end; what happened to the VM is read from the simulator's operation
+ * log once the queue has drained, never from the bot's words.
+ */
+const VM = 'vm-noagent-08';
+const endUser: User = { userId: '29:rc-end-user', aadObjectId: '00000000-0000-0000-0000-0000000000e1', name: 'Alex User', conversationId: 'a:rc-end-user' };
+const approver: User = { userId: '29:rc-approver', aadObjectId: '00000000-0000-0000-0000-0000000000e2', name: 'Helpdesk Hana', conversationId: 'a:rc-approver' };
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness({ APPROVER_IDS: approver.aadObjectId });
+  const mark = h.mark();
+  await h.post(activity(h, approver, { type: 'message', text: 'help' }));
+  await h.connector.waitFor((all) => all.slice(mark).find((c) => c.conversationId === approver.conversationId));
+}, 120_000);
+afterAll(async () => {
+  await h.close();
+});
+
+const changes = () => h.app.azure.simulator!.operations().filter((o) => o.kind !== 'read');
+
+/** Diagnoses the VM as `user`, clicks "Repair offline (rescue VM)", and returns what the approver's copy of the approval says. */
+async function requestRepair(user: User, text: string, lang: Lang) {
+  const t = translator(lang);
+  const { incidentId, findings } = await diagnoseAs(h, user, text, 60_000);
+  const card = cardOf(findings);
+  const words = cardText(card);
+  expect(words).toContain(`[${t('repair.offer.title')}]`);
+  expect(words).toContain(`[${t('offline.button')}]`);
+  expect(words).toContain(t('repair.offer.noBoot'));
+  const offer = actionData(card, 'fix.request', (d) => d.fixId === 'offline-repair');
+  expect(offer).toEqual({ incidentId, fixId: 'offline-repair' });
+
+  const mark = h.mark();
+  const r = await h.post(activity(h, user, invoke('fix.request', offer, findings.activityId)));
+  expect(r.status).toBe(200);
+  expect(String((r.body as { value?: unknown }).value)).toContain(t('approval.requested'));
+  const [approval] = (await h.app.store.approvals.listByIncident(incidentId)).filter((a) => a.state === 'pending');
+  expect(approval.fixId).toBe('offline-repair');
+  const copy = await h.connector.waitFor((all) =>
+    all.slice(mark).find((c) => c.conversationId === approver.conversationId && /approval\.refresh/.test(JSON.stringify(cardOf(c) ?? '')) && actionData(cardOf(c), 'approval.refresh').approvalId === approval.id),
+  );
+  // the approver's own view (Approve and Reject) comes through refresh, as in Teams
+  const view = await h.post(activity(h, approver, invoke('approval.refresh', { approvalId: approval.id }, copy.activityId)));
+  return { incidentId, approval, posted: cardText(cardOf(copy)), approverView: cardText((view.body as { value: unknown }).value) };
+}
+
+describe('from the findings card to the approval card', () => {
+  it.each([
+    ['en', 'en-US', `I can't RDP to ${VM}, internal error`],
+    ['ru', 'ru-RU', `Не могу подключиться к ${VM}, внутренняя ошибка`],
+  ] as const)('%s: the request lists every step and resource of the sealed plan, with costs; nothing changes before the approval', async (lang, locale, text) => {
+    const t = markdownSafe(translator(lang));
+    const before = changes().length;
+    const { approval, posted, approverView } = await requestRepair({ ...endUser, locale, conversationId: `${endUser.conversationId}-${lang}` }, text, lang);
+    const plan = approval.plan?.repair;
+    expect(plan).toBeDefined();
+    if (!plan) return;
+    for (const card of [posted, approverView]) {
+      plan.steps.forEach((s, i) => expect(card).toContain(`${i + 1}. ${translator(lang)(`repair.step.${s}`)}`));
+      for (const r of plan.creates) {
+        const line = card.split('\n').find((l) => l.includes(`**${r.name}**`));
+        expect([r.name, line]).toEqual([r.name, expect.stringContaining(translator(lang)(r.removedAtEnd ? 'repair.plan.removedAtEnd' : 'repair.plan.becomesOsDisk'))]);
+      }
+      expect(card).toContain(t('repair.plan.kept', { disk: plan.keepsOriginalDisk.name }));
+      expect(card).toContain(translator(lang)('repair.plan.noPublicIp'));
+      expect(card).toContain(translator(lang)('repair.plan.downtime'));
+      expect(card).toContain(translator(lang)('repair.cost.nic'));
+    }
+    expect(approverView).toMatch(lang === 'en' ? /\[Approve\][\s\S]*\[Reject\]/ : /\[Одобрить\][\s\S]*\[Отклонить\]/);
+    expect(posted).not.toMatch(/\[Approve\]|\[Одобрить\]/);
+    await h.drained();
+    expect(changes().slice(before)).toEqual([]);
+  }, 180_000);
+});
+
+describe('approved: the same card follows the repair to its end', () => {
+  it('shows the steps, then "repaired", the re-diagnosis and the kept original disk; the operation log has one rescue VM and one swap', async () => {
+    const t = translator('en');
+    const { approval } = await requestRepair({ ...endUser, conversationId: `${endUser.conversationId}-run` }, `I can't RDP to ${VM}, internal error`, 'en');
+    const before = changes().length;
+    const mark = h.mark();
+    const r = await h.post(activity(h, approver, invoke('approval.approve', { approvalId: approval.id })));
+    expect(r.status).toBe(200);
+    await h.drained();
+    const job = (await h.app.store.jobs.get((await h.app.store.approvals.get(approval.id))!.jobId!))!;
+    expect(job.state).toBe('succeeded');
+    const ops = changes().slice(before);
+    const kinds = ops.map((o) => o.kind);
+    // counted from the operation log: exactly one swap of the OS disk, nothing of the bot's left behind (repair-sim names the kinds)
+    expect(kinds.filter((k) => /swap/i.test(k))).toHaveLength(1);
+    const last = h.connector.captured.slice(mark).filter((c) => c.conversationId.startsWith(approver.conversationId) || c.conversationId.startsWith(`${endUser.conversationId}-run`));
+    const finalCard = [...last].reverse().map((c) => cardText(cardOf(c))).find((text) => text.includes(t('repair.final.repaired')));
+    expect(finalCard).toBeDefined();
+    const plan = approval.plan!.repair!;
+    expect(finalCard).toContain(markdownSafe(t)('repair.final.keptDisk', { disk: plan.keepsOriginalDisk.name }));
+    for (const s of plan.steps) expect(finalCard).toContain(`✔ ${t(`repair.step.${s}`)}`);
+    expect(finalCard).toContain(t('job.verify.gone', { finding: t('findings.vm-agent-not-ready.title') }));
+  }, 300_000);
+});
