@@ -77,10 +77,18 @@ function notesFor(job: Job | null | undefined, all: string[]): string[] {
   return [];
 }
 
-/** A failed repair whose roll-back did not finish (the runner says so in the error's params). */
+/** A failed repair whose roll-back did not finish: the runner's `error.params.rollback` is `incomplete` (repair-runner.ts). */
 function rollbackFailed(job: Job): boolean {
   const p = job.error?.params ?? {};
-  return p.rolledBack === 'false' || p.rolledBack === 0 || p.rollback === 'failed' || p.rollback === 'incomplete';
+  return p.rollback === 'incomplete' || p.rollback === 'failed' || p.rolledBack === 'false';
+}
+
+/** The original OS disk as the runner recorded it (`result.keptOsDisk`, `error.params.originalDisk`), else as planned. */
+function originalDisk(plan: RepairPlan, job: Job): string {
+  const kept = (job.result as { keptOsDisk?: { name?: string } } | undefined)?.keptOsDisk?.name;
+  const named = job.error?.params?.originalDisk;
+  const last = (v: string) => v.split('/').filter(Boolean).pop() ?? v;
+  return kept || (typeof named === 'string' && named ? last(named) : plan.keepsOriginalDisk.name);
 }
 
 /** The VM's state after a failed repair, in words, when the runner reported it (`vmState` or `powerState`). */
@@ -97,14 +105,14 @@ function outcome(raw: Translate, plan: RepairPlan, job?: Job | null): RepairCard
   if (!job) return null;
   const t = markdownSafe(raw);
   if (job.state === 'succeeded' && job.result?.outcome !== 'already-fixed') {
-    return { title: raw('repair.final.repaired'), color: 'Good', text: t('repair.final.keptDisk', { disk: plan.keepsOriginalDisk.name }) };
+    return { title: raw('repair.final.repaired'), color: 'Good', text: t('repair.final.keptDisk', { disk: originalDisk(plan, job) }) };
   }
   if (job.state !== 'failed') return null;
   const step = job.error?.step ? stepLabel(raw, job.error.step, true) : '-';
   const lines = [
     rollbackFailed(job)
       ? t('repair.final.rollbackFailed', { incident: plan.incidentId, resourceGroup: plan.vm.resourceGroup })
-      : t('repair.final.rolledBack', { disk: plan.keepsOriginalDisk.name }),
+      : t('repair.final.rolledBack', { disk: originalDisk(plan, job) }),
     vmStateText(raw, job),
   ].filter((l) => l !== '');
   return { title: t('repair.final.failed', { step }), color: 'Attention', text: lines.join('\n\n') };

@@ -121,7 +121,7 @@ function repairApprovals(lang: (typeof LANGS)[number]): Record<string, CardJson>
     'offline-repair succeeded': card({ ...a, state: 'approved' }, job('succeeded', { result: { gone: ['vm-agent-not-ready'], remaining, appeared: [] } }), 'status'),
     'offline-repair failed, roll-back incomplete': card(
       { ...a, state: 'approved' },
-      job('failed', { steps: steps((i) => (i < 7 ? 'done' : i === 7 ? 'failed' : 'skipped')), error: { code: 'azure-error', step: 'swap-os-disk' as Job['steps'][number]['name'], params: { rolledBack: 'false', vmState: 'deallocated' } } }),
+      job('failed', { steps: steps((i) => (i < 7 ? 'done' : i === 7 ? 'failed' : 'skipped')), error: { code: 'azure-error', step: 'swap-os-disk' as Job['steps'][number]['name'], params: { failedStep: 'swap-os-disk', vmState: 'deallocating', osDisk: 'x'.repeat(200), originalDisk: 'x'.repeat(200), rollback: 'incomplete', rollbackFailures: 5 } } }),
       'status',
     ),
   };

@@ -61,7 +61,8 @@ function cards(lang: Lang) {
     failed: card(
       approval(lang, decided),
       job(lang, 'failed', REPAIR_STEPS.map((s, i) => step(s, i < failedAt ? 'done' : i === failedAt ? 'failed' : 'skipped')), {
-        error: { code: 'azure-error', step: 'swap-os-disk' as JobStep['name'], params: { vmState: 'running' } },
+        // the params repair-runner.ts puts on a failed repair's job
+        error: { code: 'azure-error', step: 'swap-os-disk' as JobStep['name'], params: { failedStep: 'swap-os-disk', vmState: 'running', osDisk: model.osDiskId, originalDisk: model.osDiskId, rollback: 'done', rollbackFailures: 0 } },
       }),
     ),
   };
@@ -134,6 +135,12 @@ describe.each(LANGS)('the offline repair cards (%s)', (lang) => {
     expect(text).toContain(t('job.verify.gone', { finding: t('findings.vm-agent-not-ready.title') }));
   });
 
+  it('names the kept disk as the runner recorded it (result.keptOsDisk)', () => {
+    const recorded = job(lang, 'succeeded', allDone, { result: { gone: [], remaining: [], appeared: [], keptOsDisk: { id: `${model.osDiskId}-recorded`, name: 'disk-as-recorded' } } as Job['result'] });
+    const text = cardText(approvalCard(translator(lang), { approval: approval(lang, decided), job: recorded, view: 'status', refreshUserIds: [], publicBaseUrl: base }));
+    expect(text).toContain(t('repair.final.keptDisk', { disk: 'disk-as-recorded' }));
+  });
+
   it('a failed repair: the step it failed at, rolled back, and the state the VM is in', () => {
     const text = cardText(all.failed);
     const at = t('repair.step.swap-os-disk');
@@ -145,7 +152,7 @@ describe.each(LANGS)('the offline repair cards (%s)', (lang) => {
   });
 
   it('a roll-back that did not finish says so and names where to look', () => {
-    const failed = job(lang, 'failed', allDone, { error: { code: 'azure-error', step: 'cleanup' as JobStep['name'], params: { rolledBack: 'false', vmState: 'deallocated' } } });
+    const failed = job(lang, 'failed', allDone, { error: { code: 'azure-error', step: 'cleanup' as JobStep['name'], params: { failedStep: 'cleanup', rollback: 'incomplete', rollbackFailures: 1, vmState: 'deallocated' } } });
     const text = cardText(approvalCard(t, { approval: approval(lang, decided), job: failed, view: 'status', refreshUserIds: [], publicBaseUrl: base }));
     expect(text).toContain(t('repair.final.rollbackFailed', { incident: incidentId, resourceGroup: 'rg-demo' }));
     expect(text).toContain(t('repair.vmState.deallocated'));
