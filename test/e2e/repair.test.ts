@@ -34,10 +34,12 @@ test('agent not ready: findings, Repair offline, the plan on the approval card, 
   const findings = await s.chat.waitForCardText(new RegExp(`Diagnosis of ${VM}`), { timeoutMs: 60000 });
   expect(findings).toMatch(/The VM agent is not ready/);
   expect(findings).toMatch(/does not start far enough for the agent shows as this same finding/);
-  expect(await s.chat.cardButtons(new RegExp(`Diagnosis of ${VM}`))).toEqual(expect.arrayContaining(['Repair offline (rescue VM)', 'Offline repair guide']));
+  expect(findings).toMatch(/Repair offline \(rescue VM\)/);
+  expect(await s.chat.cardButtons(new RegExp(`Diagnosis of ${VM}`))).toEqual(expect.arrayContaining(['Request…', 'Offline repair guide']));
   await s.chat.screenshot('findings with Repair offline beside the offline guide');
 
-  await s.chat.clickCardButton('Repair offline (rescue VM)', { inCard: new RegExp(`Diagnosis of ${VM}`) });
+  // the repair's Request… is the last one on the card: its section comes after the fixes run inside the VM
+  await s.chat.clickCardButton('Request…', { inCard: new RegExp(`Diagnosis of ${VM}`) });
   await s.chat.screenshot('Repair offline opened: what it does');
   await s.chat.clickCardButton('Request this fix', { inCard: new RegExp(`Diagnosis of ${VM}`) });
 

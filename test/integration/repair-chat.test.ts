@@ -35,7 +35,7 @@ async function requestRepair(user: User, text: string, lang: Lang) {
   const { incidentId, findings } = await diagnoseAs(h, user, text, 60_000);
   const card = cardOf(findings);
   const words = cardText(card);
-  expect(words).toContain(`[${t('repair.offer.title')}]`);
+  expect(words).toContain(`\n${t('repair.offer.title')}\n[${t('fixes.requestShort')}]\n`);
   expect(words).toContain(`[${t('offline.button')}]`);
   expect(words).toContain(t('repair.offer.noBoot'));
   const offer = actionData(card, 'fix.request', (d) => d.fixId === 'offline-repair');

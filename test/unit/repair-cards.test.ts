@@ -7,6 +7,7 @@ import type { Approval, DiagnosisRecord, Job, JobStep } from '../../services/inc
 import type { FixPlan } from '../../services/runbook/plan';
 import { planRepair, REPAIR_STEPS } from '../../services/runbook/repair-plan';
 import { activity } from '../support/card-catalogue';
+import { cardLint } from '../support/card-lint';
 import { cardProblems } from '../support/card-validation';
 import { cardText } from '../support/connector';
 import { TEAMS_MAX_ACTIVITY_BYTES, utf16Bytes } from '../support/teams-limits';
@@ -79,10 +80,11 @@ describe.each(LANGS)('the offline repair cards (%s)', (lang) => {
   const all = cards(lang);
   const w = words[lang];
 
-  it.each(Object.keys(all))('%s validates with the adaptivecards renderer and fits in a Teams message', (name) => {
+  it.each(Object.keys(all))('%s validates with the adaptivecards renderer, fits in a Teams message, and passes the card lint', (name) => {
     const card = all[name as keyof typeof all];
     expect(cardProblems(card)).toEqual([]);
     expect(utf16Bytes(activity(card))).toBeLessThan(TEAMS_MAX_ACTIVITY_BYTES);
+    expect(cardLint(card)).toEqual([]);
   });
 
   it('the approval card lists every step of the plan, in order, in words', () => {
@@ -180,8 +182,10 @@ describe('the findings card offers the offline repair beside the offline guide',
     const card = findingsCard(t, { incidentId, diagnosis: withRepair });
     expect(cardProblems(card)).toEqual([]);
     const text = cardText(card);
-    expect(text).toContain(`[${t('repair.offer.title')}]\n`);
-    expect(text.indexOf(`[${t('repair.offer.title')}]`)).toBeLessThan(text.indexOf(`[${t('offline.button')}]`));
+    // its name in the body (a button's title is never wrapped: card-lint), then Request…, then the guide's own row
+    expect(text).toContain(`\n${t('repair.offer.title')}\n[${t('fixes.requestShort')}]\n`);
+    expect(text.indexOf(t('repair.offer.title'))).toBeLessThan(text.indexOf(`[${t('offline.button')}]`));
+    expect(cardLint(card)).toEqual([]);
     expect(text).toContain(t('repair.offer.noBoot'));
     expect(text).toContain(t('repair.offer.explain'));
     const requests = fixRequests(card);
