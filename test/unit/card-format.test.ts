@@ -28,7 +28,8 @@ const vm = {
   subscriptionId: '00000000-0000-0000-0000-000000000001',
   location: 'westeurope',
 };
-const offeredFixes = FIX_IDS.filter((f) => f !== 'snapshot-os-disk' && f !== 'free-rdp-port');
+// offline-repair is offered beside the offline guide, on a VM whose agent is not ready only (cards/diagnosis.ts), never among these
+const offeredFixes = FIX_IDS.filter((f) => f !== 'snapshot-os-disk' && f !== 'free-rdp-port' && (f as string) !== 'offline-repair');
 const diagnosis = (ids: readonly string[]): DiagnosisRecord => ({
   at: '2026-11-29T15:28:45.796Z',
   findings: ids.map((id) => ({
