@@ -97,8 +97,10 @@ describe('approved: the same card follows the repair to its end', () => {
     expect(job.state).toBe('succeeded');
     const ops = changes().slice(before);
     const kinds = ops.map((o) => o.kind);
-    // counted from the operation log: exactly one swap of the OS disk, nothing of the bot's left behind (repair-sim names the kinds)
-    expect(kinds.filter((k) => /swap/i.test(k))).toHaveLength(1);
+    // counted from the operation log (services/simulator/operation-log.ts): one rescue VM created and deleted, one swap of the OS disk
+    const count = (kind: string) => kinds.filter((k) => k === kind).length;
+    expect({ vmCreate: count('vmCreate'), vmDelete: count('vmDelete'), swapOsDisk: count('swapOsDisk'), failed: ops.filter((o) => o.failed).length }).toEqual({ vmCreate: 1, vmDelete: 1, swapOsDisk: 1, failed: 0 });
+    expect(ops.find((o) => o.kind === 'swapOsDisk')?.vm).toBe(VM);
     const last = h.connector.captured.slice(mark).filter((c) => c.conversationId.startsWith(approver.conversationId) || c.conversationId.startsWith(`${endUser.conversationId}-run`));
     const finalCard = [...last].reverse().map((c) => cardText(cardOf(c))).find((text) => text.includes(t('repair.final.repaired')));
     expect(finalCard).toBeDefined();
