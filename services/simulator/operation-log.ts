@@ -4,7 +4,7 @@ import type { ScriptEngine } from './interior';
 export type OperationKind =
   | 'read' | 'runCommand' | 'start' | 'restart' | 'snapshot' | 'nsgRuleWrite'
   // issue #15 (repair-sim): the offline repair's operations (services/simulator/routes-repair.ts)
-  | 'diskCreate' | 'nicCreate' | 'vmCreate' | 'attachDisk' | 'detachDisk' | 'deallocate' | 'swapOsDisk'
+  | 'diskCreate' | 'diskUpdate' | 'nicCreate' | 'vmCreate' | 'attachDisk' | 'detachDisk' | 'deallocate' | 'swapOsDisk'
   | 'vmDelete' | 'nicDelete' | 'diskDelete' | 'snapshotDelete';
 
 export interface OperationLogEntry {
