@@ -871,6 +871,16 @@ export const REPAIR_ROUTES: readonly Route[] = [
  * The simulator's RBAC emulation (server.ts `allowedActions`) refuses a request whose linked
  * actions the role lacks, naming the first missing one, as Azure does.
  */
+export const REPAIR_LINKED_ACTIONS = [
+  'Microsoft.Network/virtualNetworks/subnets/join/action',
+  'Microsoft.Network/networkInterfaces/join/action',
+  'Microsoft.Compute/disks/write',
+  'Microsoft.Compute/disks/read',
+  'Microsoft.Compute/snapshots/read',
+  'Microsoft.Network/networkInterfaces/delete',
+  'Microsoft.Compute/disks/delete',
+] as const;
+
 export function linkedActions(method: string, path: string): string[] {
   const p = path.toLowerCase();
   if (method === 'PUT' && /\/microsoft\.network\/networkinterfaces\/[^/]+\/?$/.test(p)) return ['Microsoft.Network/virtualNetworks/subnets/join/action'];
@@ -878,5 +888,7 @@ export function linkedActions(method: string, path: string): string[] {
   if (method === 'PUT' && /\/microsoft\.compute\/snapshots\/[^/]+\/?$/.test(p)) return ['Microsoft.Compute/disks/read'];
   if (method === 'PUT' && /\/microsoft\.compute\/disks\/[^/]+\/?$/.test(p)) return ['Microsoft.Compute/snapshots/read'];
   if (method === 'PATCH' && /\/microsoft\.compute\/virtualmachines\/[^/]+\/?$/.test(p)) return ['Microsoft.Compute/disks/write'];
+  // [S] what a VM's deleteOption 'Delete' removes with it, the caller must be allowed to delete
+  if (method === 'DELETE' && /\/microsoft\.compute\/virtualmachines\/[^/]+\/?$/.test(p)) return ['Microsoft.Network/networkInterfaces/delete', 'Microsoft.Compute/disks/delete'];
   return [];
 }

@@ -356,6 +356,55 @@ describe('RepairGateway: SdkAzureGateway against the simulator (issue #15)', () 
     detach: 'detachDisk', deallocate: 'deallocate', swap: 'swapOsDisk', start: 'start', delete: 'vmDelete',
   };
 
+  test('RBAC: the shipped role is enough for the whole repair; without any one of its repair actions a step is forbidden, naming it', async () => {
+    const role = JSON.parse(readFileSync(join(__dirname, '..', '..', 'infra', 'rdp-doctor-role.json'), 'utf8')) as { Actions: string[] };
+    const allowed = [...role.Actions];
+    const rbacSim = await startSimulator({ fleet: demoFleet(), interior: createVmInterior(), port: 0, allowedActions: allowed });
+    const rbacGw = createAzureGateway({ endpoint: rbacSim.endpoint, caPem: rbacSim.caPem, subscriptionIds: [SUB], timings: { pollIntervalInMs: 10, agentPollIntervalInMs: 10, operationTimeoutInMs: 60_000 } });
+    const sequence = async (vmName: string): Promise<void> => {
+      const model = await rbacGw.getVmModel(idOf(vmName));
+      const plan = planRepair(newIncident(), model);
+      const tags = tagsOf(plan);
+      const snap = await rbacGw.createSnapshot({ resourceGroup: RG, name: resource(plan, 'snapshot').name, location: model.location, sourceDiskId: model.osDiskId, tags });
+      const disk = await rbacGw.createDiskFromSnapshot({ resourceGroup: RG, name: resource(plan, 'disk').name, location: model.location, sourceSnapshotId: snap.snapshotId, hyperVGeneration: model.hyperVGeneration, tags });
+      const rescue = await rbacGw.createRescueVm({ resourceGroup: RG, name: resource(plan, 'vm').name, location: model.location, vmSize: model.vmSize, hyperVGeneration: model.hyperVGeneration, subnetId: model.subnetId, nicName: resource(plan, 'nic').name, tags });
+      await rbacGw.attachDataDisk(rescue.vmId, disk.diskId, REPAIR_LUN);
+      await rbacGw.detachDataDisk(rescue.vmId, disk.diskId);
+      await rbacGw.deallocateVm(idOf(vmName));
+      await rbacGw.swapOsDisk(idOf(vmName), disk.diskId);
+      await rbacGw.startVm(idOf(vmName));
+      await rbacGw.deleteVm(rescue.vmId);
+      await rbacGw.deleteNic(rescue.nicId);
+      await rbacGw.deleteDisk(rescue.osDiskId);
+      await rbacGw.deleteSnapshot(snap.snapshotId);
+      await rbacGw.listTaggedResources(SUB, RG, 'rdp-doctor-incident', plan.incidentId);
+    };
+    const repairActions = [
+      'Microsoft.Compute/virtualMachines/write', 'Microsoft.Compute/virtualMachines/delete', 'Microsoft.Compute/virtualMachines/deallocate/action',
+      'Microsoft.Compute/disks/write', 'Microsoft.Compute/disks/delete', 'Microsoft.Compute/snapshots/delete',
+      'Microsoft.Network/networkInterfaces/write', 'Microsoft.Network/networkInterfaces/delete', 'Microsoft.Network/networkInterfaces/join/action',
+      'Microsoft.Network/virtualNetworks/subnets/join/action',
+    ];
+    try {
+      for (const a of repairActions) expect(role.Actions).toContain(a);
+      await sequence('vm-healthy-01');
+      let n = 0;
+      for (const missing of repairActions) {
+        allowed.splice(0, allowed.length, ...role.Actions.filter((a) => a !== missing));
+        const err = await errorOf(sequence('vm-exposed-02'));
+        expect([missing, err.code, err.params.permission]).toEqual([missing, 'forbidden', missing]);
+        // each run may have got some way: start the next from a running VM on its own disk
+        const vm = rbacSim.fleet.vms.find((v) => v.name === 'vm-exposed-02') as FleetVm;
+        vm.powerState = 'running';
+        vm.agentStatus = 'Ready';
+        n++;
+      }
+      expect(n).toBe(repairActions.length);
+    } finally {
+      await rbacSim.close();
+    }
+  }, 300_000);
+
   test.each(REPAIR_FAULT_OPS.map((op) => [op]))('faults.repair.%s: the step fails as Azure fails, is logged as failed, and changes nothing', async (op) => {
     const name = `vm-fault-${op.toLowerCase()}`;
     cloneVm('vm-healthy-01', name, (v) => {
