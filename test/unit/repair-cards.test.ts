@@ -197,9 +197,13 @@ describe('the findings card offers the offline repair beside the offline guide',
   it('not offered when the diagnosis does not offer it, nor to someone who may not request fixes', () => {
     const t = translator('en');
     const without = findingsCard(t, { incidentId, diagnosis: agentDown([{ id: 'restart-vm', addresses: ['vm-agent-not-ready'] }]) });
-    expect(cardText(without)).not.toContain('Repair offline (rescue VM)');
+    expect(fixRequests(without).filter((r) => r.fixId === 'offline-repair')).toEqual([]);
+    expect(cardText(without)).not.toContain(`\n${t('repair.offer.title')}\n[`);
     expect(cardText(without)).toContain('[Offline repair guide]');
-    expect(cardText(findingsCard(t, { incidentId, diagnosis: withRepair, requestable: false }))).not.toContain('Repair offline (rescue VM)');
+    // the finding still names its fixes in words; what is gone is the request
+    const plain = findingsCard(t, { incidentId, diagnosis: withRepair, requestable: false });
+    expect(fixRequests(plain)).toEqual([]);
+    expect(cardText(plain)).not.toContain(`\n${t('repair.offer.title')}\n[`);
   });
 });
 
