@@ -1,3 +1,6 @@
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { translator, type Lang } from '../../services/i18n';
 import { markdownSafe } from '../../cards/render';
 import { startHarness, type Harness } from '../support/bot-harness';
@@ -110,4 +113,33 @@ describe('approved: the same card follows the repair to its end', () => {
     for (const s of plan.steps) expect(finalCard).toContain(`✔ ${t(`repair.step.${s}`)}`);
     expect(finalCard).toContain(t('job.verify.gone', { finding: t('findings.vm-agent-not-ready.title') }));
   }, 300_000);
+});
+
+describe('rdp-doctor diagnose (the built CLI) lists the repair as the fix', () => {
+  const root = join(__dirname, '..', '..');
+  const run = (args: string[]) =>
+    new Promise<{ code: number; stdout: string }>((resolve) => {
+      execFile(process.execPath, [join(root, 'bin', 'rdp-doctor.js'), 'diagnose', VM, '--fleet', join(root, 'services', 'simulator', 'fleets', 'demo-fleet.json'), ...args], { env: { PATH: process.env.PATH ?? '', SIM_SCRIPTS: 'emulate' }, timeout: 60000 }, (err, stdout) =>
+        resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout }),
+      );
+    });
+  beforeAll(() => {
+    if (!existsSync(join(root, 'dist', 'cli', 'index.js'))) throw new Error('run `npm run build` first (npm test does it)');
+  });
+
+  it.each(['en', 'ru'] as const)('text (%s): the repair under the blocker, where it runs, and that a VM that does not boot looks the same', async (lang) => {
+    const t = translator(lang);
+    const r = await run(['--lang', lang]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`    > ${t('fixes.offline-repair.title')} (offline-repair)\n      ${t('repair.cli.hint')}\n`);
+    expect(r.stdout).toContain(`    ${t('repair.cli.noBoot')}\n`);
+  }, 90_000);
+
+  it('--json keeps the shape of CONTRACTS §4: the repair is one more fix of the finding', async () => {
+    const r = await run(['--json']);
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout) as { findings: Array<{ id: string }>; fixes: Array<{ id: string; addresses: string[] }> };
+    expect(out.findings.map((f) => f.id)).toEqual(['vm-agent-not-ready']);
+    expect(out.fixes).toContainEqual({ id: 'offline-repair', addresses: ['vm-agent-not-ready'] });
+  }, 90_000);
 });
