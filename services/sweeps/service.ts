@@ -156,8 +156,8 @@ export function createSweeps(deps: SweepsDeps): SweepService {
   }
 
   async function run(digest: SweepDigest): Promise<SweepDigest> {
-    const started = Date.now();
-    let lastProgress = Date.now();
+    const started = now().getTime();
+    let lastProgress = started;
     let pending: SweepVmResult[] = [];
     let chain: Promise<void> = Promise.resolve();
     // every change of the digest and every write goes through one chain: no two at once
@@ -172,11 +172,12 @@ export function createSweeps(deps: SweepsDeps): SweepService {
       pending = [];
       await deps.store.sweeps.putResults(digest.id, batch);
     };
-    const progress = async (force = false): Promise<void> => {
-      if (!force && Date.now() - lastProgress < progressEvery) return;
-      lastProgress = Date.now();
+    const progress = async (): Promise<void> => {
+      const at = now().getTime();
+      if (at - lastProgress < progressEvery) return;
+      lastProgress = at;
       await flush();
-      const elapsed = Math.max(1, Date.now() - started);
+      const elapsed = Math.max(1, at - started);
       if (digest.done > 0 && digest.total > digest.done) digest.eta = new Date(now().getTime() + ((digest.total - digest.done) * elapsed) / digest.done).toISOString();
       await deps.store.sweeps.update(digest);
       await observer?.progress(structuredClone(digest)).catch((e: unknown) => deps.logger.warn({ err: e, sweepId: digest.id }, 'sweep progress not shown'));
@@ -260,6 +261,7 @@ export function createSweeps(deps: SweepsDeps): SweepService {
       }
       for (const b of busy.splice(0, busy.length)) await record(resultOf(b.vm, b.fast, 'busy'));
       await serial(async () => {
+        await flush();
         digest.state = stopping ? 'cancelled' : 'done';
       });
     } catch (e) {
@@ -272,9 +274,8 @@ export function createSweeps(deps: SweepsDeps): SweepService {
     await serial(async () => {
       digest.endedAt = now().toISOString();
       delete digest.eta;
-      await flush();
       await deps.store.sweeps.update(digest);
-    });
+    }).catch((e: unknown) => deps.logger.error({ err: e, sweepId: digest.id }, 'sweep end not stored'));
     await recordAudit(deps.store, now(), SYSTEM_ACTOR, 'sweep.ended', null, {
       sweepId: digest.id,
       state: digest.state,
