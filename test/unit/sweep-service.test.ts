@@ -34,7 +34,7 @@ interface Fake {
 }
 
 /** `n` running VMs; `exposed(i)`: RDP open to the Internet; `onRun`: what the Run Command does (default: the healthy output). */
-function fakeGateway(n: number, opts: { exposed?: (i: number) => boolean; onRun?: (vmId: string, attempt: number) => Promise<void> | void; pageSize?: number } = {}): Fake {
+function fakeGateway(n: number, opts: { exposed?: (i: number) => boolean; publicIp?: (i: number) => boolean; onRun?: (vmId: string, attempt: number) => Promise<void> | void; pageSize?: number } = {}): Fake {
   const pageSize = opts.pageSize ?? 10;
   const page = <T>(all: T[], token?: string) => {
     const at = Number(token ?? 0);
@@ -53,7 +53,7 @@ function fakeGateway(n: number, opts: { exposed?: (i: number) => boolean; onRun?
       },
       async listNicsPage(_f, token) {
         const p = page(idx, token);
-        return { nics: p.items.map((i): SweepNic => ({ id: `${vmId(i)}-nic`, vmId: vmId(i), nsgId: nsgId(i), hasPublicIp: true })), skipToken: p.next };
+        return { nics: p.items.map((i): SweepNic => ({ id: `${vmId(i)}-nic`, vmId: vmId(i), nsgId: nsgId(i), hasPublicIp: opts.publicIp?.(i) ?? true })), skipToken: p.next };
       },
       async listNsgsPage(_f, token) {
         const p = page(idx, token);
@@ -213,11 +213,13 @@ it('tells the observer progress at most every interval, with an ETA, then the en
 });
 
 it('keeps only the worst VMs in the digest; every result is in the store', async () => {
-  const f = fakeGateway(120, { exposed: (i) => i % 2 === 0 });
+  // the first 60 VMs have no public IP (info), then every other one is open to the Internet (critical): the worse come later
+  const f = fakeGateway(120, { exposed: (i) => i >= 60 && i % 2 === 0, publicIp: (i) => i >= 60 });
   const d = await sweep(deps(f.gateway, clock(), { worstLimit: 10 }), 'fast');
   expect(d.vms).toHaveLength(10);
   expect(d.vms.every((v) => v.findings.includes('rdp-exposed-to-internet'))).toBe(true);
-  expect(d.counts['rdp-exposed-to-internet']).toBe(60);
+  expect(d.counts['rdp-exposed-to-internet']).toBe(30);
+  expect(d.counts['rdp-no-public-ip']).toBe(60);
   expect((await store.sweeps.results(d.id, 1000)).results).toHaveLength(120);
   expect(f.runs).toHaveLength(0);
 });
