@@ -1,7 +1,7 @@
 import type { AzureGateway, SweepGateway } from '../azure/gateway';
 import type { AzureScope } from '../azure/scope';
 import type { Logger } from '../log';
-import { loadFleetFile, type Fleet } from '../simulator/fleet';
+import { fleetSubscriptions, loadFleetFile } from '../simulator/fleet';
 import type { AppStore } from '../store/store';
 import { defaultFleetPath, type AzureAccess } from '../wiring/azure';
 import type { Config } from '../wiring/config';
@@ -13,20 +13,6 @@ import { createSweeps, type SweepService, type SweepsDeps } from './service';
 export function isSweepGateway(g: AzureGateway): g is AzureGateway & SweepGateway {
   const s = g as Partial<SweepGateway>;
   return typeof s.listVmsPage === 'function' && typeof s.listNicsPage === 'function' && typeof s.listNsgsPage === 'function' && typeof s.listVmStatusPage === 'function';
-}
-
-/** Every subscription of a (possibly generated, multi-subscription) fleet. */
-function fleetSubscriptions(fleet: Fleet): string[] {
-  const subs = new Set<string>([fleet.subscriptionId.toLowerCase()]);
-  for (const vm of fleet.vms as Array<{ subscriptionId?: unknown }>) if (typeof vm.subscriptionId === 'string') subs.add(vm.subscriptionId.toLowerCase());
-  const extra = (fleet as { subscriptions?: unknown }).subscriptions;
-  if (Array.isArray(extra)) {
-    for (const s of extra) {
-      if (typeof s === 'string') subs.add(s.toLowerCase());
-      else if (s && typeof s === 'object' && typeof (s as { id?: unknown }).id === 'string') subs.add((s as { id: string }).id.toLowerCase());
-    }
-  }
-  return [...subs];
 }
 
 /** The scope a sweep may cover: the configured subscriptions and resource groups (demo mode and --fleet: the fleet's). */

@@ -16,7 +16,6 @@ import { createSweeps, type SweepService } from '../../services/sweeps';
 import type { SweepDigest, SweepVmResult } from '../../services/sweeps/types';
 import { defaultFleetPath } from '../../services/wiring/azure';
 import { t } from '../../services/i18n';
-import { fleetSweepGateway, withFleetSweeps, type FleetSweepGateway } from '../support/sweep-fleet';
 
 /**
  * Sweeps against the simulator with the demo fleet: what happened to the VMs is read from the
@@ -29,14 +28,13 @@ const ARM_VIEW = new Set(['vm-not-windows', 'vm-not-running', 'vm-agent-not-read
 
 let fleet: Fleet;
 let sim: SimulatorHandle;
-let gateway: SdkAzureGateway & FleetSweepGateway;
+let gateway: SdkAzureGateway;
 let store: SqliteStore;
 
 beforeAll(async () => {
   fleet = loadFleetFile(defaultFleetPath());
   sim = await startSimulator({ fleet, port: 0, interior: createInterior('emulate', createVmInterior()).interior, runCommandLatencyMs: 0 });
-  const inner = createAzureGateway({ endpoint: sim.endpoint, caPem: sim.caPem, subscriptionIds: [fleet.subscriptionId], timings: { conflictRetries: 0, pollIntervalInMs: 50 } });
-  gateway = withFleetSweeps(inner, fleetSweepGateway(fleet, 4));
+  gateway = createAzureGateway({ endpoint: sim.endpoint, caPem: sim.caPem, subscriptionIds: [fleet.subscriptionId], timings: { conflictRetries: 0, pollIntervalInMs: 50 } });
   store = SqliteStore.open(mkdtempSync(join(tmpdir(), 'rdp-sweep-')));
 });
 
