@@ -373,9 +373,16 @@ function viewGateway(gateway: AzureGateway, vm: VmDetails, nsgs: EffectiveNsg[] 
       return nsgs;
     },
     hasPublicIp: async () => vm.publicIp as boolean,
-    runScript: (vmId: string, options: RunScriptOptions): Promise<RunScriptResult> => {
-      runs++;
-      return gateway.runScript(vmId, options);
+    runScript: async (vmId: string, options: RunScriptOptions): Promise<RunScriptResult> => {
+      try {
+        const out = await gateway.runScript(vmId, options);
+        runs++;
+        return out;
+      } catch (e) {
+        // refused before it ran (409 busy, 429): not a Run Command on the VM
+        if (!isDomainError(e) || (e.code !== 'conflict' && e.code !== 'throttled')) runs++;
+        throw e;
+      }
     },
     runCommands: () => runs,
   };
