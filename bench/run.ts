@@ -10,6 +10,7 @@ import { turnFigures } from './figures/turns';
 import { stopAll } from './procs';
 import { markdownTable, row, type Row } from './report';
 import { startSimulatorChild, type SimulatorChild } from './simulator';
+import { sweepFigures } from './sweep';
 
 /**
  * `npm run bench`: every figure beside its baseline measured in the same run, on this machine.
@@ -26,7 +27,7 @@ interface Options {
 
 function parseOptions(argv: string[]): Options {
   const only = argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
-  return { quick: argv.includes('--quick'), profile: argv.includes('--profile'), only: new Set((only ?? '1,2,3,4,5').split(',').map((s) => s.trim())) };
+  return { quick: argv.includes('--quick'), profile: argv.includes('--profile'), only: new Set((only ?? '1,2,3,4,5,6').split(',').map((s) => s.trim())) };
 }
 
 const HARD_LIMIT_MS = 9 * 60 * 1000;
@@ -102,6 +103,7 @@ async function main(): Promise<void> {
       rows.push(...r.rows);
       raw.diagnosis = r.raw;
     }
+    if (want('6')) Object.assign(raw, { sweeps: await sweepFigures(paths.tmp, opts.quick, log).then((r) => (rows.push(...r.rows), r.raw)) }); // issue #16 (sweep-core): figures 6 and 7
   } finally {
     await Promise.all(sims.map((s) => s.child.stop()));
     await stopAll();
