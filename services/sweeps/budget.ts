@@ -18,6 +18,8 @@ export class TokenBucket {
   private chain: Promise<void> = Promise.resolve();
   /** calls that had to wait for a token */
   waited = 0;
+  /** no token before this time (Azure said Retry-After) */
+  private pausedUntil = 0;
 
   constructor(private readonly spec: BucketSpec, private readonly now: () => number = Date.now, private readonly sleep: Sleep = (ms) => new Promise((r) => setTimeout(r, ms))) {
     if (!(spec.ratePerSecond > 0) || !(spec.burst >= 1)) throw new Error('a token bucket needs a positive rate and a burst of at least 1');
@@ -32,6 +34,12 @@ export class TokenBucket {
     return turn;
   }
 
+  /** Azure answered 429: nothing more from this bucket for `ms` (Retry-After), and the burst is spent. */
+  pause(ms: number): void {
+    this.pausedUntil = Math.max(this.pausedUntil, this.now() + ms);
+    this.tokens = 0;
+  }
+
   private refill(): void {
     const t = this.now();
     this.tokens = Math.min(this.spec.burst, this.tokens + ((t - this.last) / 1000) * this.spec.ratePerSecond);
@@ -39,6 +47,12 @@ export class TokenBucket {
   }
 
   private async takeNow(n: number): Promise<void> {
+    const wait = this.pausedUntil - this.now();
+    if (wait > 0) {
+      this.waited++;
+      await this.sleep(wait);
+      this.last = this.now();
+    }
     this.refill();
     if (this.tokens < n) this.waited++;
     while (this.tokens < n) {
@@ -56,10 +70,18 @@ export class Budget {
   constructor(private readonly specFor: (key: string) => BucketSpec, private readonly now?: () => number, private readonly sleep?: Sleep) {}
 
   take(key: string, n = 1): Promise<void> {
+    return this.bucket(key).take(n);
+  }
+
+  pause(key: string, ms: number): void {
+    this.bucket(key).pause(ms);
+  }
+
+  private bucket(key: string): TokenBucket {
     const k = key.toLowerCase();
     let b = this.buckets.get(k);
     if (!b) this.buckets.set(k, (b = new TokenBucket(this.specFor(k), this.now, this.sleep)));
-    return b.take(n);
+    return b;
   }
 
   /** how many calls waited for a token, over every bucket */
