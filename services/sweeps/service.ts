@@ -57,8 +57,11 @@ export interface SweepsDeps {
   /** rounds in which busy VMs (409) are tried again at the end of the sweep (default 2), and the pause before each (default 60 s) */
   busyRetries?: number;
   busyRetryDelayMs?: number;
-  /** how often one VM's diagnosis is tried again after a 429 (default 3); the wait is Retry-After (default 30 s, at most 5 min) */
-  throttleRetries?: number;
+  /**
+   * ARM reads one Run Command costs besides its POST: the status polls and the result (default 3).
+   * Taken from the subscription's read bucket before the Run Command, so the polls stay in budget.
+   */
+  readsPerRunCommand?: number;
   /** the observer hears progress at most this often (default 5 s) */
   progressIntervalMs?: number;
   /** how many worst VMs the digest keeps (default 50) */
@@ -119,7 +122,7 @@ export function createSweeps(deps: SweepsDeps): SweepService {
   const windowMs = deps.runCommandWindowMs ?? DAY_MS;
   const busyRetries = deps.busyRetries ?? 2;
   const busyDelay = deps.busyRetryDelayMs ?? 60_000;
-  const throttleRetries = deps.throttleRetries ?? 3;
+  const readsPerRunCommand = deps.readsPerRunCommand ?? 3;
   const progressEvery = deps.progressIntervalMs ?? 5000;
   const worstLimit = deps.worstLimit ?? 50;
   let observer = deps.observer;
@@ -293,26 +296,29 @@ export function createSweeps(deps: SweepsDeps): SweepService {
   async function deepCheck(sweepId: string, vm: VmDetails, fast: Finding[], nsgs: EffectiveNsg[] | null): Promise<DeepOutcome> {
     if (!(await deps.store.sweeps.claimRunCommand(vm.id, sweepId, now(), windowMs))) return { result: resultOf(vm, fast, 'checked-recently'), runCommands: 0 };
     const view = viewGateway(deps.gateway, vm, nsgs);
-    for (let attempt = 0; ; attempt++) {
-      await budget.take(`w:${vm.subscriptionId}`);
-      try {
-        const report = await diagnoseVm(view, vm.id, { now, runCommandTimeoutInMs: deps.runCommandTimeoutInMs });
-        return { result: resultOf(vm, report.findings), runCommands: view.runCommands() };
-      } catch (e) {
-        const code = isDomainError(e) ? e.code : 'internal';
-        if (code === 'conflict') {
-          // 409: another Run Command holds the VM and none of ours ran: the slot goes back, the VM is tried later
-          await deps.store.sweeps.releaseRunCommand(vm.id, sweepId);
-          return { busy: true, runCommands: view.runCommands() };
-        }
-        if (code === 'throttled' && attempt < throttleRetries && !stopping) {
-          const after = Number((e as DomainError).params.retryAfterSeconds);
-          await sleep(Math.min(300, Number.isFinite(after) && after > 0 ? after : 30) * 1000);
-          continue;
-        }
-        deps.logger.warn({ err: e, sweepId, vm: vm.name }, 'deep sweep: VM not diagnosed');
-        return { result: resultOf(vm, fast, code === 'agent-not-ready' ? 'agent-not-ready' : `error:${code}`), runCommands: view.runCommands() };
+    await budget.take(`w:${vm.subscriptionId}`);
+    await budget.take(vm.subscriptionId, readsPerRunCommand);
+    try {
+      const report = await diagnoseVm(view, vm.id, { now, runCommandTimeoutInMs: deps.runCommandTimeoutInMs });
+      return { result: resultOf(vm, report.findings), runCommands: view.runCommands() };
+    } catch (e) {
+      const code = isDomainError(e) ? e.code : 'internal';
+      if (code === 'conflict') {
+        // 409: another Run Command holds the VM and none of ours ran: the slot goes back, the VM is tried later
+        await deps.store.sweeps.releaseRunCommand(vm.id, sweepId);
+        return { busy: true, runCommands: view.runCommands() };
       }
+      if (code === 'throttled') {
+        // 429 past the SDK's own Retry-After retries: the subscription rests for Retry-After (every
+        // VM of it waits). This VM is not tried again: the 429 may have hit a status poll of a Run
+        // Command that did run, and a second one would break "once per VM per 24 h".
+        const after = Number((e as DomainError).params.retryAfterSeconds);
+        const ms = Math.min(300, Number.isFinite(after) && after > 0 ? after : 30) * 1000;
+        budget.pause(vm.subscriptionId, ms);
+        budget.pause(`w:${vm.subscriptionId}`, ms);
+      }
+      deps.logger.warn({ err: e, sweepId, vm: vm.name }, 'deep sweep: VM not diagnosed');
+      return { result: resultOf(vm, fast, code === 'agent-not-ready' ? 'agent-not-ready' : `error:${code}`), runCommands: view.runCommands() };
     }
   }
 
