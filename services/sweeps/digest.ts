@@ -28,6 +28,9 @@ export function fold(digest: SweepDigest, r: SweepVmResult, limit: number): void
     digest.skipped = { ...(digest.skipped ?? {}), [reason]: (digest.skipped?.[reason] ?? 0) + 1 };
   }
   if (r.worst === null) return;
+  // sweep-ui's `affected` (VMs with a finding; the card's "and N more"), additive on SweepDigest
+  const withAffected = digest as SweepDigest & { affected?: number };
+  withAffected.affected = (withAffected.affected ?? 0) + 1;
   const list = digest.vms;
   if (list.length >= limit && worseFirst(r, list[list.length - 1]) >= 0) return;
   const at = list.findIndex((x) => worseFirst(r, x) < 0);

@@ -221,6 +221,8 @@ it('keeps only the worst VMs in the digest; every result is in the store', async
   expect(d.vms.every((v) => v.findings.includes('rdp-exposed-to-internet'))).toBe(true);
   expect(d.counts['rdp-exposed-to-internet']).toBe(30);
   expect(d.counts['rdp-no-public-ip']).toBe(60);
+  // VMs with a finding (sweep-ui's "and N more" on the card)
+  expect((d as SweepDigest & { affected?: number }).affected).toBe(90);
   expect((await store.sweeps.results(d.id, 1000)).results).toHaveLength(120);
   expect(f.runs).toHaveLength(0);
 });
