@@ -11,6 +11,7 @@ import { stopAll } from './procs';
 import { markdownTable, row, type Row } from './report';
 import { startSimulatorChild, type SimulatorChild } from './simulator';
 import { sweepFigures } from './sweep';
+import { sweepFloorFigure } from './sweep-floor';
 
 /**
  * `npm run bench`: every figure beside its baseline measured in the same run, on this machine.
@@ -95,6 +96,7 @@ async function main(): Promise<void> {
         raw.memory = r.raw;
       }
     }
+    if (want('6')) await sweepFloorFigure(paths, opts.quick, rows, raw, log); // sweep-sim: the fast sweep's floor (bench/sweep-floor.ts)
     if (want('2') || want('3')) {
       log(`figures 2 and 3: time to diagnosis and Azure calls (Run Command latency ${RUN_COMMAND_LATENCY_MS} ms)`);
       const simL = await startSimulatorChild(repo, join(paths.tmp, 'simL'), RUN_COMMAND_LATENCY_MS);

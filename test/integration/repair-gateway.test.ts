@@ -93,6 +93,8 @@ describe('RepairGateway: SdkAzureGateway against the simulator (issue #15)', () 
     snapshotId?: string;
     diskId?: string;
     rescue?: { vmId: string; nicId: string; osDiskId: string };
+    /** the rescue VM as the simulator had it once created */
+    rescueVm?: FleetVm;
   }
 
   type Step = 'snapshot' | 'createDisk' | 'createVm' | 'attach' | 'runCommand' | 'detach' | 'deallocate' | 'swap' | 'start' | 'delete';
@@ -137,6 +139,7 @@ describe('RepairGateway: SdkAzureGateway against the simulator (issue #15)', () 
       nicName: resource(plan, 'nic').name,
       tags,
     });
+    r.rescueVm = clone(live(rescueName));
     if (!reached('attach')) return r;
     await gw.attachDataDisk(r.rescue.vmId, r.diskId, REPAIR_LUN);
     if (!reached('runCommand')) return r;
@@ -257,6 +260,8 @@ describe('RepairGateway: SdkAzureGateway against the simulator (issue #15)', () 
     // the rescue VM matched the broken VM: the simulator refuses a Gen1 image with Trusted Launch, a zone mismatch on attach
     expect(live(name).windows?.boot?.timeout).toBe(5);
     expect(r.model.hyperVGeneration).toBe('V2');
+    expect(r.rescueVm).toMatchObject({ hyperVGeneration: 'V2', zone: r.model.zone, vmSize: r.model.vmSize, publicIp: null });
+    expect(r.rescueVm?.securityType).toBe(r.model.securityType);
   }, 600_000);
 
   test('Azure refuses an OS disk swap while the VM runs, and one of another generation', async () => {
