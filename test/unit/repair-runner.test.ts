@@ -255,6 +255,20 @@ describe('offline repair: a failure at any step rolls back', () => {
     await s.close();
   });
 
+  it('never deletes by name alone: a resource with a planned name but not tagged for this incident is left alone', async () => {
+    const s = await setup();
+    // someone else's snapshot under the name the plan derives (created outside RDP Doctor: no tags)
+    const foreign = `/subscriptions/${SUB}/resourceGroups/${RG}/providers/Microsoft.Compute/snapshots/rdpd-5b0c7a3e1f2d-snapshot`;
+    s.fake.snapshots.set(foreign.toLowerCase(), { id: foreign, name: 'rdpd-5b0c7a3e1f2d-snapshot', tags: { owner: 'someone' }, repaired: false });
+    s.fake.faults.set('createSnapshot', 'once');
+    const { job } = await runToEnd(s);
+    expect(job.error?.step).toBe('snapshot');
+    expect(s.fake.snapshots.has(foreign.toLowerCase())).toBe(true);
+    expect(s.fake.count('deleteSnapshot')).toBe(0);
+    expect(leftovers(s.fake)).toEqual([]);
+    await s.close();
+  });
+
   it('records and reports a roll-back action that fails itself, and still does the others', async () => {
     const s = await setup();
     s.fake.faults.set('attachDataDisk', 'once');
