@@ -449,6 +449,8 @@ export class RepairRunner {
       osDisk,
       originalDisk: this.plan.keepsOriginalDisk.name,
       rollbackFailures: failures,
+      // what the final card reads (cards/repair.ts on the repair-card branch): done, or incomplete
+      rollback: failures ? 'incomplete' : 'done',
       ...(typeof err.params.detailKey === 'string' ? { causeKey: err.params.detailKey } : {}),
     };
     await this.writes;

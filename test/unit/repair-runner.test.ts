@@ -238,7 +238,7 @@ describe('offline repair: a failure at any step rolls back', () => {
     expect(job.error?.step).toBe(step);
     expect(job.steps.find((x) => x.name === step)?.state).toBe('failed');
     expect(job.steps.find((x) => x.name === 'rollback')?.state).toBe('done');
-    expect(job.error?.params).toMatchObject({ detailKey: 'repair.run.failedRolledBack', failedStep: step, vmState: 'running', osDisk: 'vm-noagent-08-osdisk', rollbackFailures: 0 });
+    expect(job.error?.params).toMatchObject({ detailKey: 'repair.run.failedRolledBack', failedStep: step, vmState: 'running', osDisk: 'vm-noagent-08-osdisk', rollbackFailures: 0, rollback: 'done' });
     expect(incident?.state).toBe('failed');
     expect(incident?.error?.params.failedStep).toBe(step);
     // Azure: the original OS disk, running, nothing tagged for this incident, the original never deleted
@@ -279,7 +279,7 @@ describe('offline repair: a failure at any step rolls back', () => {
     expect(rollback?.state).toBe('failed');
     const actions = (rollback?.detail?.actions ?? []) as { action: string; ok: boolean }[];
     expect(actions.filter((a) => !a.ok).map((a) => a.action)).toEqual(['delete-nic']);
-    expect(job.error?.params).toMatchObject({ detailKey: 'repair.run.failedRollbackIncomplete', failedStep: 'attach-disk', rollbackFailures: 1 });
+    expect(job.error?.params).toMatchObject({ detailKey: 'repair.run.failedRollbackIncomplete', failedStep: 'attach-disk', rollbackFailures: 1, rollback: 'incomplete' });
     // the rest was still removed: only the NIC is left
     expect(leftovers(s.fake)).toEqual(['rdpd-5b0c7a3e1f2d-rescue-nic']);
     expect((await audit(s.store)).some((a) => a.action === 'job.rollback.delete-nic' && a.details?.ok === false)).toBe(true);
