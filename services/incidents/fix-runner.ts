@@ -33,7 +33,7 @@ export interface FixRunnerDeps {
   /** how long after its approval a job may wait for another job on the same VM */
   vmBusyWaitInMs?: number;
   /** offline-repair: the agent wait and the re-diagnosis (tests of step order replace them) */
-  repair?: Partial<Pick<RepairRunnerDeps, 'agentPollInMs' | 'agentTimeoutInMs' | 'sleep' | 'diagnose'>>;
+  repair?: Partial<Pick<RepairRunnerDeps, 'agentPollInMs' | 'agentTimeoutInMs' | 'rollbackStartTimeoutInMs' | 'sleep' | 'diagnose'>>;
 }
 
 /** Fixes that change nothing on the disk: no snapshot before them. */

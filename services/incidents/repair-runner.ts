@@ -40,6 +40,8 @@ export interface RepairRunnerDeps {
   /** wait-agent: how often and how long the agent is polled after the start */
   agentPollInMs?: number;
   agentTimeoutInMs?: number;
+  /** the roll-back's start of the VM on its original disk: how long to wait before settling for "running" (its agent was not Ready before either) */
+  rollbackStartTimeoutInMs?: number;
   sleep?: (ms: number) => Promise<void>;
 }
 
@@ -371,7 +373,13 @@ export class RepairRunner {
       await act('start-vm', plan.vm.name, async () => {
         const vm = await gateway.getVm(vmId);
         if (vm.powerState === 'running' || vm.powerState === 'starting') return 'skipped';
-        await gateway.startVm(vmId);
+        try {
+          // startVm waits for the agent, which on the original disk was not Ready before the repair either: running is enough
+          await gateway.startVm(vmId, { timeoutInMs: this.deps.rollbackStartTimeoutInMs ?? 5 * 60000 });
+        } catch (e) {
+          const after = await gateway.getVm(vmId);
+          if (after.powerState !== 'running') throw e;
+        }
       });
     }
     // 3. the copy off the rescue VM
