@@ -110,8 +110,10 @@ describe('offline repair against the simulator', () => {
     // every operation that ran, ran once per target (the roll-back's own inverse operations aside)
     expect(count(name, 'swapOsDisk')).toBeLessThanOrEqual(2);
     expect(count(rescue, 'vmCreate')).toBeLessThanOrEqual(1);
+    // whatever failed, the VM has its original OS disk again (the swap back is never skipped)
+    expect(model.osDiskId.toLowerCase()).toBe(job.plan!.repair!.keepsOriginalDisk.id.toLowerCase());
+    expect(params.osDisk).toBe(job.plan!.repair!.keepsOriginalDisk.name);
     if (params.rollback === 'done') {
-      expect(model.osDiskId.toLowerCase()).toBe(job.plan!.repair!.keepsOriginalDisk.id.toLowerCase());
       expect(vm.powerState).toBe('running');
       expect(await leftovers(vmId, incidentId)).toEqual([]);
       expect(params).toMatchObject({ detailKey: 'repair.run.failedRolledBack', vmState: 'running' });
