@@ -1,7 +1,8 @@
 import type { AzureGateway, RepairGateway } from '../../services/azure/gateway';
 import type { Job } from '../../services/incidents/model';
 import { isRepairGateway } from '../../services/incidents/planner';
-import { fleetVmSchema, type FleetVm } from '../../services/simulator/fleet';
+import { fleetVmSchema, loadFleetFile, type FleetVm } from '../../services/simulator/fleet';
+import { defaultFleetPath } from '../../services/wiring/azure';
 import { startHarness, type Harness } from '../support/bot-harness';
 import { activity, diagnoseAs, invoke, requestFixAs, type User } from '../support/journey';
 
@@ -11,7 +12,6 @@ import { activity, diagnoseAs, invoke, requestFixAs, type User } from '../suppor
  * from the simulator's operation log after the queue drained and from Azure's state through the
  * gateway, never from the bot's words.
  */
-const user: User = { userId: '29:r-user', aadObjectId: '00000000-0000-0000-0000-0000000000e1', name: 'Alex R', conversationId: 'a:r-user' };
 const approver: User = { userId: '29:r-approver', aadObjectId: '00000000-0000-0000-0000-0000000000e2', name: 'Helpdesk Hana', conversationId: 'a:r-approver' };
 
 let h: Harness;
@@ -33,9 +33,10 @@ const sim = () => h.app.azure.simulator!;
 // the repair's kinds (diskCreate, vmCreate, swapOsDisk, ...) and `failed` come with repair-sim's operation log
 const opsOf = (vm: string) => sim().operations().filter((o) => o.vm === vm && o.kind !== 'read').map((o) => `${String(o.kind)}${(o as { failed?: boolean }).failed ? '!' : ''}`);
 const count = (vm: string, kind: string) => opsOf(vm).filter((k) => k === kind).length;
-const fleetVm = (name: string): FleetVm => sim().fleet.vms.find((v) => v.name === name)!;
+/** A new fleet VM like `from` as the shipped demo fleet has it (the live one may have been repaired by an earlier test). */
 function cloneVm(from: string, name: string, change: (vm: FleetVm) => void): void {
-  const clone = JSON.parse(JSON.stringify(fleetVm(from))) as FleetVm & { osDiskName?: string; nicName?: string };
+  const shipped = loadFleetFile(defaultFleetPath()).vms.find((v) => v.name === from)!;
+  const clone = JSON.parse(JSON.stringify(shipped)) as FleetVm & { osDiskName?: string; nicName?: string };
   delete clone.osDiskName;
   delete clone.nicName;
   change(clone);
@@ -47,7 +48,11 @@ async function approve(approvalId: string): Promise<void> {
   if (r.status !== 200) throw new Error(`approve failed: ${JSON.stringify(r.body)}`);
 }
 
+let users = 0;
 async function repair(vmName: string): Promise<{ job: Job; incidentId: string; vmId: string }> {
+  // one person per repair: the per-person limits on requests are not what these tests are about
+  const n = String(++users).padStart(2, '0');
+  const user: User = { userId: `29:r-user-${n}`, aadObjectId: `00000000-0000-0000-0000-0000000001${n}`, name: `Alex R${n}`, conversationId: `a:r-user-${n}` };
   const { incidentId } = await diagnoseAs(h, user, `internal error on ${vmName}`);
   const approvalId = await requestFixAs(h, user, approver, incidentId, 'offline-repair');
   await approve(approvalId);
