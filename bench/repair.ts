@@ -17,7 +17,7 @@ import { defaultFleetPath } from '../services/wiring/azure';
 import { row, type Row } from './report';
 
 /**
- * Figure 6 (issue #15): the offline repair's critical path against the Azure work it cannot
+ * Figure 7 (issue #15): the offline repair's critical path against the Azure work it cannot
  * overlap. The repair runs through the product's FixRunner and RepairRunner against the
  * simulator (in this process: the figure is about the runner's schedule, not the bot's CPU), on
  * the demo VM whose agent is not Ready, with every ARM request and long-running operation taking
@@ -38,7 +38,7 @@ export async function repairFigures(tmp: string, log: (s: string) => void): Prom
   const fleet = loadFleetFile(defaultFleetPath());
   const vm = fleet.vms.find((v) => v.name === VM);
   const metric = 'Offline repair: critical path vs the Azure work it cannot overlap';
-  if (!vm) return { rows: [row({ figure: '6', metric, unit: 's', value: null, baseline: null, target: '<= 1.2', pass: null, note: `${VM} is not in the demo fleet` })], raw: {} };
+  if (!vm) return { rows: [row({ figure: '7', metric, unit: 's', value: null, baseline: null, target: '<= 1.2', pass: null, note: `${VM} is not in the demo fleet` })], raw: {} };
   const { interior } = createInterior('emulate', createVmInterior());
   const sim = await startSimulator({ fleet, port: 0, interior, armLatencyMs: ARM_LATENCY_MS, runCommandLatencyMs: RUN_COMMAND_LATENCY_MS });
   const dir = mkdtempSync(join(tmp, 'repair-'));
@@ -46,7 +46,7 @@ export async function repairFigures(tmp: string, log: (s: string) => void): Prom
   try {
     const gateway = createAzureGateway({ endpoint: sim.endpoint, caPem: sim.caPem, subscriptionIds: [fleet.subscriptionId] });
     if (!isRepairGateway(gateway)) {
-      return { rows: [row({ figure: '6', metric, unit: 's', value: null, baseline: null, target: '<= 1.2', pass: null, note: 'this build of the gateway has no RepairGateway' })], raw: {} };
+      return { rows: [row({ figure: '7', metric, unit: 's', value: null, baseline: null, target: '<= 1.2', pass: null, note: 'this build of the gateway has no RepairGateway' })], raw: {} };
     }
     const vmId = (await gateway.findVms(VM))[0]?.id;
     if (!vmId) throw new Error(`${VM} not found in the simulator`);
@@ -88,7 +88,7 @@ export async function repairFigures(tmp: string, log: (s: string) => void): Prom
     await stop();
     await jobs.drain(60000);
     if (end.state !== 'succeeded') {
-      return { rows: [row({ figure: '6', metric, unit: 's', value: null, baseline: null, target: '<= 1.2', pass: false, note: `the repair ended ${end.state} at ${end.error?.step ?? '?'}` })], raw: { job: end } };
+      return { rows: [row({ figure: '7', metric, unit: 's', value: null, baseline: null, target: '<= 1.2', pass: false, note: `the repair ended ${end.state} at ${end.error?.step ?? '?'}` })], raw: { job: end } };
     }
     const d = (s: RepairStepId) => Math.max(0, (ended.get(s) ?? 0) - (started.get(s) ?? 0));
     const wall = Math.max(...REPAIR_STEPS.map((s) => ended.get(s) ?? 0)) - Math.min(...REPAIR_STEPS.map((s) => started.get(s) ?? Infinity));
@@ -100,7 +100,7 @@ export async function repairFigures(tmp: string, log: (s: string) => void): Prom
     return {
       rows: [
         row({
-          figure: '6',
+          figure: '7',
           metric,
           unit: 's',
           value: wall / 1000,

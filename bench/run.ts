@@ -11,6 +11,7 @@ import { turnFigures } from './figures/turns';
 import { stopAll } from './procs';
 import { markdownTable, row, type Row } from './report';
 import { startSimulatorChild, type SimulatorChild } from './simulator';
+import { sweepFloorFigure } from './sweep-floor';
 
 /**
  * `npm run bench`: every figure beside its baseline measured in the same run, on this machine.
@@ -27,7 +28,7 @@ interface Options {
 
 function parseOptions(argv: string[]): Options {
   const only = argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
-  return { quick: argv.includes('--quick'), profile: argv.includes('--profile'), only: new Set((only ?? '1,2,3,4,5,6').split(',').map((s) => s.trim())) };
+  return { quick: argv.includes('--quick'), profile: argv.includes('--profile'), only: new Set((only ?? '1,2,3,4,5,6,7').split(',').map((s) => s.trim())) };
 }
 
 const HARD_LIMIT_MS = 9 * 60 * 1000;
@@ -95,6 +96,7 @@ async function main(): Promise<void> {
         raw.memory = r.raw;
       }
     }
+    if (want('6')) await sweepFloorFigure(paths, opts.quick, rows, raw, log); // sweep-sim: the fast sweep's floor (bench/sweep-floor.ts)
     if (want('2') || want('3')) {
       log(`figures 2 and 3: time to diagnosis and Azure calls (Run Command latency ${RUN_COMMAND_LATENCY_MS} ms)`);
       const simL = await startSimulatorChild(repo, join(paths.tmp, 'simL'), RUN_COMMAND_LATENCY_MS);
@@ -103,7 +105,7 @@ async function main(): Promise<void> {
       rows.push(...r.rows);
       raw.diagnosis = r.raw;
     }
-    if (want('6')) Object.assign(raw, { repair: await repairFigures(paths.tmp, log).then((r) => (rows.push(...r.rows), r.raw)) }); // issue #15 (repair-run)
+    if (want('7')) Object.assign(raw, { repair: await repairFigures(paths.tmp, log).then((r) => (rows.push(...r.rows), r.raw)) }); // issue #15 (repair-run)
   } finally {
     await Promise.all(sims.map((s) => s.child.stop()));
     await stopAll();

@@ -10,6 +10,9 @@ import type { Fleet, FleetVm } from './fleet';
 import type { VmInterior } from './interior';
 import { OperationLog, type OperationLogEntry } from './operation-log';
 import { ROUTES, type RouteContext, type SimResponse } from './routes';
+import { ArmThrottle, type ThrottlingOptions } from './throttling';
+// issue #15 (repair-sim): the offline repair's routes, tried first; they pass on what they do not own
+import { linkedActions, REPAIR_ROUTES } from './routes-repair';
 
 export interface SimulatorOptions {
   /** The live fleet: the simulator reads and changes this very object (tests may change faults on it). */
@@ -33,6 +36,12 @@ export interface SimulatorOptions {
    */
   allowedActions?: readonly string[];
   now?: () => Date;
+  // --- sweep-sim: scale (issue #16) ---
+  /** ARM and Resource Graph throttling as Azure documents it (throttling.ts); default off. `true` = Azure's numbers. */
+  throttling?: boolean | Partial<ThrottlingOptions>;
+  /** page size of the subscription-wide VM list (default 1,000) */
+  listPageSize?: number;
+  // --- end sweep-sim ---
 }
 
 export interface SimulatorHandle {
@@ -95,6 +104,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
   const timers = new Set<NodeJS.Timeout>();
   const armLatencyMs = options.armLatencyMs ?? 0;
   let baseUrl = '';
+  const throttle = options.throttling ? new ArmThrottle(options.throttling === true ? {} : options.throttling) : null;
 
   const ctxBase = {
     fleet: options.fleet,
@@ -105,6 +115,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     runCommandLatencyMs: options.runCommandLatencyMs ?? 0,
     armLatencyMs,
     agentReadyDelayMs: options.agentReadyDelayMs ?? 0,
+    listPageSize: options.listPageSize,
     later(fn: () => void, ms: number): void {
       if (ms <= 0) return fn();
       const t = setTimeout(() => {
@@ -139,18 +150,26 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     }
     if (armLatencyMs > 0) await sleep(armLatencyMs);
 
-    for (const route of ROUTES) {
+    for (const route of [...REPAIR_ROUTES, ...ROUTES]) {
       if (route.method !== method) continue;
       const m = route.pattern.exec(url.pathname);
       if (!m) continue;
-      if (options.allowedActions && !options.allowedActions.includes(route.action)) {
+      // issue #15 (repair-sim): Azure's linked access checks (a NIC's subnet, a VM's NIC, ...) after the route's own action
+      const missing = options.allowedActions ? [route.action, ...linkedActions(method, url.pathname)].find((a) => !options.allowedActions?.includes(a)) : undefined;
+      if (missing) {
         return {
           status: 403,
           body: armError(
             'AuthorizationFailed',
-            `The client '00000000-0000-0000-0000-0000000000cc' with object id '00000000-0000-0000-0000-0000000000cc' does not have authorization to perform action '${route.action}' over scope '${url.pathname}' or the scope is invalid. If access was recently granted, please refresh your credentials.`,
+            `The client '00000000-0000-0000-0000-0000000000cc' with object id '00000000-0000-0000-0000-0000000000cc' does not have authorization to perform action '${missing}' over scope '${url.pathname}' or the scope is invalid. If access was recently granted, please refresh your credentials.`,
           ),
         };
+      }
+      // sweep-sim: ARM / Resource Graph throttling, after authentication and RBAC as in Azure
+      const verdict = throttle?.take(method, url.pathname);
+      if (verdict?.throttled) {
+        log.add({ method, path: url.pathname, vm: null, kind: 'throttled', scriptId: null, engine: null }, now());
+        return verdict.throttled;
       }
       const ctx: RouteContext = {
         ...ctxBase,
@@ -173,7 +192,8 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
           return { status: 500, body: armError('InternalServerError', `Encountered internal server error. Diagnostic information: timestamp '${now().toISOString()}', tracking id '${randomUUID()}'.`) };
         },
       };
-      return route.handle(ctx);
+      const answer = route.handle(ctx);
+      return verdict && Object.keys(verdict.headers).length > 0 ? { ...answer, headers: { ...verdict.headers, ...answer.headers } } : answer;
     }
     return { status: 404, body: armError('InvalidResourceType', `The resource type could not be found in the namespace for path '${url.pathname}'.`) };
   }
