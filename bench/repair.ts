@@ -81,7 +81,7 @@ export async function repairFigures(tmp: string, log: (s: string) => void): Prom
         finished: async (j) => finish(j),
       },
     });
-    log(`figure 6: offline repair of ${VM} (ARM latency ${ARM_LATENCY_MS} ms, Run Command ${RUN_COMMAND_LATENCY_MS} ms)`);
+    log(`figure 7: offline repair of ${VM} (ARM latency ${ARM_LATENCY_MS} ms, Run Command ${RUN_COMMAND_LATENCY_MS} ms)`);
     const stop = runner.listen();
     await runner.start(job);
     const end = await finished;
