@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Incident } from '../../services/incidents/model';
+import { samePerson } from '../../services/incidents/identity';
 import { SqliteStore } from '../../services/store/sqlite';
 
 /**
@@ -60,6 +61,36 @@ describe('SQLite store: the hot queries', () => {
     expect(listed[0].requester.id).toBe('29:user-59');
     expect(listed.map((i) => i.createdAt)).toEqual([...listed.map((i) => i.createdAt)].sort().reverse());
     expect(await store.incidents.listByVm(VM, 3)).toHaveLength(3);
+  });
+
+  it("a VM's incidents filtered by state and person: the same as filtering the 50 newest, whatever the case of the Entra id", async () => {
+    const alex = { id: '29:alex', aadObjectId: 'AAD-ALEX', name: 'Alex' };
+    const people = [
+      alex,
+      { id: '29:alex-other-account', aadObjectId: 'aad-alex', name: 'Alex' }, // the same person (Entra id)
+      { id: '29:alex', name: 'Alex' }, // the same channel account, no Entra id
+      { id: '29:alex', aadObjectId: 'aad-someone-else', name: 'Alex?' }, // same channel id, another Entra id
+      { id: '29:sam', aadObjectId: 'aad-sam', name: 'Sam' },
+      { id: '29:kim', name: 'Kim' },
+    ];
+    const states = ['awaiting-consent', 'diagnosed', 'closed', 'diagnosing', 'failed'] as const;
+    for (let n = 0; n < 70; n++) {
+      await store.incidents.create({ ...incident(n, n % 3 ? VM : VM.toUpperCase()), state: states[n % states.length], requester: people[n % people.length] });
+    }
+    const only = { states: ['awaiting-consent', 'diagnosed', 'blocked', 'failed'] as const, requester: { id: '29:alex', aadObjectId: 'aad-alex' } };
+    const all = await store.incidents.listByVm(VM, 50);
+    const expected = all.filter((i) => only.states.includes(i.state as never) && samePerson(i.requester, only.requester)).map((i) => i.id);
+    const filtered = (await store.incidents.listByVm(VM.replace('vm-one', 'VM-ONE'), 50, { ...only, states: [...only.states] })).map((i) => i.id);
+    expect(filtered.length).toBeGreaterThan(5);
+    expect(filtered).toEqual(expected);
+    // the filter applies to the newest 50 only, as before: older matches are not reached
+    const older = (await store.incidents.listByVm(VM, 1000)).slice(50).filter((i) => samePerson(i.requester, only.requester));
+    expect(older.length).toBeGreaterThan(0);
+    expect(filtered.some((id) => older.some((o) => o.id === id))).toBe(false);
+    // a person who opened nothing there: nothing
+    expect(await store.incidents.listByVm(VM, 50, { requester: { id: '29:nobody' } })).toEqual([]);
+    // without `states`, every state of the person
+    expect((await store.incidents.listByVm(VM, 50, { requester: { id: '29:kim' } })).map((i) => i.id)).toEqual(all.filter((i) => i.requester.id === '29:kim').map((i) => i.id));
   });
 
   it('a reused statement answers each call with its own arguments', async () => {
