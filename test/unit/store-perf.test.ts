@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Incident } from '../../services/incidents/model';
 import { samePerson } from '../../services/incidents/identity';
-import { SqliteStore } from '../../services/store/sqlite';
+import { openSqliteDatabase, SqliteStore } from '../../services/store/sqlite';
 
 /**
  * What the bench profile asked of the SQLite store, checked without a clock: every new incident
@@ -91,6 +91,25 @@ describe('SQLite store: the hot queries', () => {
     expect(await store.incidents.listByVm(VM, 50, { requester: { id: '29:nobody' } })).toEqual([]);
     // without `states`, every state of the person
     expect((await store.incidents.listByVm(VM, 50, { requester: { id: '29:kim' } })).map((i) => i.id)).toEqual(all.filter((i) => i.requester.id === '29:kim').map((i) => i.id));
+  });
+
+  it("a database from before the requester's Entra id had its column: filled from the documents when opened", async () => {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+    const old = openSqliteDatabase(dir);
+    old.exec(`CREATE TABLE incidents (id TEXT PRIMARY KEY, state TEXT NOT NULL, vm_id TEXT, requester_id TEXT NOT NULL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL, doc TEXT NOT NULL);`);
+    const add = old.prepare('INSERT INTO incidents (id, state, vm_id, requester_id, created_at, updated_at, doc) VALUES (?, ?, ?, ?, ?, ?, ?)');
+    const viaWeb = { ...incident(1, VM), state: 'diagnosed' as const, requester: { id: '29:web', aadObjectId: 'AAD-ALEX', name: 'Alex' } };
+    const noAad = { ...incident(2, VM), state: 'diagnosed' as const, requester: { id: '29:teams', aadObjectId: '', name: 'Alex' } };
+    for (const i of [viaWeb, noAad]) add.run(i.id, i.state, i.vmId, i.requester.id, i.createdAt, i.updatedAt, JSON.stringify(i));
+    old.close();
+    store = SqliteStore.open(dir);
+    expect((await store.incidents.listByVm(VM, 50, { requester: { id: '29:teams', aadObjectId: 'aad-alex' } })).map((i) => i.id)).toEqual([noAad.id, viaWeb.id]);
+    expect((await store.incidents.listByVm(VM, 50, { requester: { id: '29:other', aadObjectId: 'aad-alex' } })).map((i) => i.id)).toEqual([viaWeb.id]);
+    // and opened again, nothing to do
+    await store.close();
+    store = SqliteStore.open(dir);
+    expect(await store.incidents.listByVm(VM, 50, { requester: { id: '29:web' } })).toHaveLength(1);
   });
 
   it('a reused statement answers each call with its own arguments', async () => {
