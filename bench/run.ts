@@ -6,6 +6,7 @@ import { BenchConnector } from './connector';
 import { diagnosisFigures, countCalls } from './figures/diagnosis';
 import { memoryFigures } from './figures/memory';
 import { startupFigures } from './figures/startup';
+import { repairFigures } from './repair';
 import { turnFigures } from './figures/turns';
 import { stopAll } from './procs';
 import { markdownTable, row, type Row } from './report';
@@ -28,7 +29,7 @@ interface Options {
 
 function parseOptions(argv: string[]): Options {
   const only = argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
-  return { quick: argv.includes('--quick'), profile: argv.includes('--profile'), only: new Set((only ?? '1,2,3,4,5,6').split(',').map((s) => s.trim())) };
+  return { quick: argv.includes('--quick'), profile: argv.includes('--profile'), only: new Set((only ?? '1,2,3,4,5,6,7,8').split(',').map((s) => s.trim())) };
 }
 
 const HARD_LIMIT_MS = 9 * 60 * 1000;
@@ -106,6 +107,7 @@ async function main(): Promise<void> {
       raw.diagnosis = r.raw;
     }
     if (want('6')) Object.assign(raw, { sweeps: await sweepFigures(paths.tmp, opts.quick, log).then((r) => (rows.push(...r.rows), r.raw)) }); // issue #16 (sweep-core): figures 6 and 7
+    if (want('8')) Object.assign(raw, { repair: await repairFigures(paths.tmp, log).then((r) => (rows.push(...r.rows), r.raw)) }); // issue #15 (repair-run)
   } finally {
     await Promise.all(sims.map((s) => s.child.stop()));
     await stopAll();

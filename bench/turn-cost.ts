@@ -19,6 +19,10 @@ import { startSimulatorChild } from './simulator';
  *   npm run bench:turn-cost -- --conversations=300 --concurrency=10 --rounds=2 [--profile]
  *
  * `--profile`: the bot runs with --cpu-prof (bench/profiles/); summarise with `npm run profile`.
+ * `--against=DIR`: a second bot, from another checkout's build (DIR/dist, e.g. the commit before
+ * a change, `git worktree add` + `npm run build`), gets the same conversations in each round, so
+ * a change is compared with its base under the same load (the machine is shared: rounds apart
+ * differ more than the change).
  */
 function arg(name: string, fallback: number): number {
   const v = process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
@@ -69,22 +73,35 @@ async function main(): Promise<void> {
     const echo = await startEcho(paths);
     const profile = process.argv.includes('--profile');
     const bot = await startBot(paths, { sim, nodeArgs: profile ? ['--cpu-prof', '--cpu-prof-dir', join(repo, 'bench', 'profiles')] : [] });
+    const againstDir = process.argv.find((a) => a.startsWith('--against='))?.slice('--against='.length);
+    const base = againstDir ? await startBot({ ...paths, repo: resolve(againstDir) }, { sim, name: 'rdp-doctor (base)' }) : undefined;
+    // and its echo bot: the echo bot is built on the product's adapter, so a change there moves the baseline too
+    const baseEcho = againstDir ? await startEcho({ ...paths, repo: resolve(againstDir) }) : undefined;
     const echoParty: Party = { client: new BotClient(echo.child.port, connector.url), connector };
     const botParty: Party = { client: new BotClient(bot.child.port, connector.url), connector };
+    const baseParty: Party | undefined = base && { client: new BotClient(base.child.port, connector.url), connector };
+    const baseEchoParty: Party | undefined = baseEcho && { client: new BotClient(baseEcho.child.port, connector.url), connector };
     const vm = (n: number) => DIAGNOSABLE_VMS[n % DIAGNOSABLE_VMS.length];
     const rows: string[] = [];
     let first = 0;
     for (let r = 1; r <= rounds; r++) {
       const e = await measure(echo, conversations, warmup, concurrency, (n) => echoConversation(echoParty, `a:echo-${n}`, `29:echo-${n}`, vm(n)), first);
       const b = await measure(bot, conversations, warmup, concurrency, (n) => diagnoseConversation(botParty, `a:bot-${n}`, `29:user-${n}`, vm(n)), first);
+      const o = base && baseParty && (await measure(base, conversations, warmup, concurrency, (n) => diagnoseConversation(baseParty, `a:base-${n}`, `29:base-${n}`, vm(n)), first));
+      const oe = baseEcho && baseEchoParty && (await measure(baseEcho, conversations, warmup, concurrency, (n) => echoConversation(baseEchoParty, `a:base-echo-${n}`, `29:base-echo-${n}`, vm(n)), first));
       first += conversations + warmup;
-      const line = `| ${r} | ${conversations} x ${concurrency} | ${b.turns} | ${b.perTurn.toFixed(2)} | ${e.perTurn.toFixed(2)} | ${(b.perTurn / e.perTurn).toFixed(1)}x |`;
+      const against = o && oe ? ` ${o.perTurn.toFixed(2)} | ${oe.perTurn.toFixed(2)} | ${(o.perTurn / oe.perTurn).toFixed(1)}x | ${(b.perTurn / o.perTurn).toFixed(2)} |` : '';
+      const line = `| ${r} | ${conversations} x ${concurrency} | ${b.turns} | ${b.perTurn.toFixed(2)} | ${e.perTurn.toFixed(2)} | ${(b.perTurn / e.perTurn).toFixed(1)}x |${against}`;
       rows.push(line);
-      process.stdout.write(`round ${r}: bot ${b.cpuMs.toFixed(0)} ms CPU / ${b.turns} turns, echo ${e.cpuMs.toFixed(0)} ms / ${e.turns} turns; failed conversations: bot ${b.errors}, echo ${e.errors}\n`);
+      process.stdout.write(`round ${r}: bot ${b.cpuMs.toFixed(0)} ms CPU / ${b.turns} turns, echo ${e.cpuMs.toFixed(0)} ms / ${e.turns} turns${o ? `, base ${o.cpuMs.toFixed(0)} ms / ${o.turns} turns` : ''}; failed conversations: bot ${b.errors}, echo ${e.errors}${o ? `, base ${o.errors}` : ''}\n`);
     }
-    process.stdout.write(`\n| round | conversations x concurrency | turns | bot CPU ms/turn | echo CPU ms/turn | ratio |\n|---|---|---:|---:|---:|---:|\n${rows.join('\n')}\n`);
+    const head = base ? ' base bot CPU ms/turn | base echo CPU ms/turn | base ratio | bot / base bot |' : '';
+    const rule = base ? '---:|---:|---:|---:|' : '';
+    process.stdout.write(`\n| round | conversations x concurrency | turns | bot CPU ms/turn | echo CPU ms/turn | ratio |${head}\n|---|---|---:|---:|---:|---:|${rule}\n${rows.join('\n')}\n`);
     echoParty.client.close();
     botParty.client.close();
+    baseParty?.client.close();
+    baseEchoParty?.client.close();
   } finally {
     await stopAll();
     await connector.stop();

@@ -54,7 +54,7 @@ export interface App {
 export interface AppOverrides {
   gateway?: AzureGateway;
   gatewayTimings?: GatewayTimings;
-  fixRunner?: Partial<Pick<FixRunnerDeps, 'vmBusyWaitInMs' | 'leaseInMs'>>;
+  fixRunner?: Partial<Pick<FixRunnerDeps, 'vmBusyWaitInMs' | 'leaseInMs' | 'repair'>>;
   expirySweepInMs?: number;
   /** the channel client's back-off (tests make it short) */
   channelRetry?: Partial<RetrySettings>;

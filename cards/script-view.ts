@@ -23,10 +23,24 @@ export function scriptUrl(publicBaseUrl: string, sha256: string): string {
   return `${publicBaseUrl.replace(/\/+$/, '')}/scripts/${sha256}`;
 }
 
-export function scriptView(t: Translate, publicBaseUrl: string, text: string, language: 'PowerShell' | 'Json' = 'PowerShell'): ScriptView {
-  const sha256 = sha256Hex(text);
-  const lines = text.split('\n').length;
+/**
+ * Every consent card shows the diagnostic's hash and line count: a served text's are computed
+ * once (the bench profile showed hashing it twice per card). Only served texts are kept, a set
+ * fixed at start, so this never grows with what a chat brings.
+ */
+const servedFacts = new Map<string, { sha256: string; lines: number }>();
+
+function factsOf(text: string): { sha256: string; lines: number; linked: boolean } {
+  const known = servedFacts.get(text);
+  if (known) return { ...known, linked: true };
+  const facts = { sha256: sha256Hex(text), lines: text.split('\n').length };
   const linked = isServedScript(text);
+  if (linked) servedFacts.set(text, facts);
+  return { ...facts, linked };
+}
+
+export function scriptView(t: Translate, publicBaseUrl: string, text: string, language: 'PowerShell' | 'Json' = 'PowerShell'): ScriptView {
+  const { sha256, lines, linked } = factsOf(text);
   return {
     facts: t('teams.script.facts', { lines, sha: sha256 }),
     sha256,

@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { DomainError } from '../errors';
 import type { Logger } from '../log';
-import { buildFixRun, FIX_PARAMS, isFixId } from '../runbook/fixes';
+import { buildFixRun, FIX_PARAMS, FIXES, isFixId } from '../runbook/fixes';
 import { highRiskKinds, type FixPlan, type HighRiskKind } from '../runbook/plan';
 import type { AppStore } from '../store/store';
 import { recordAudit } from './audit';
@@ -127,8 +127,9 @@ export class ApprovalService {
     if (!incident.diagnosis.fixes.some((f) => f.id === fixId)) {
       throw new DomainError('bad-input', `fix ${fixId} does not address this diagnosis`, { params: { detailKey: 'approval.fixNotOffered', fix: fixId } });
     }
-    // validates every parameter against the fix's schema and the diagnosis (throws bad-input)
-    buildFixRun(fixId, params, incident.diagnosis.facts ?? null, { nsgs: incident.diagnosis.nsgs ?? null, now: this.now() });
+    // validates every parameter against the fix's schema and the diagnosis (throws bad-input);
+    // offline-repair (issue #15) needs the VM's compute model: the planner validates it with the model it reads
+    if (!(isFixId(fixId) && FIXES[fixId].readsVmModel)) buildFixRun(fixId, params, incident.diagnosis.facts ?? null, { nsgs: incident.diagnosis.nsgs ?? null, now: this.now() });
     // the exact plan, from the VM as it is now: what the card shows and the hash seals
     const plan = this.deps.planner ? await this.deps.planner.plan(incident, fixId, params) : undefined;
     return this.create(incident, fixId, params, plan, actor);

@@ -10,7 +10,8 @@ import { approvalHash } from './approvals';
 import { diagnoseVm, toRecord } from './diagnosis';
 import type { JobRunner } from './jobs';
 import type { DiagnosisRecord, Incident, Job, JobStep, JobStepName } from './model';
-import { currentBasis, planFix, planUndo, type PlannedFix } from './planner';
+import { currentBasis, isRepairGateway, planFix, planUndo, type PlannedFix } from './planner';
+import { RepairRunner, type RepairRunnerDeps } from './repair-runner';
 
 export interface FixObserver {
   /** a step started or ended */
@@ -31,6 +32,8 @@ export interface FixRunnerDeps {
   leaseInMs?: number;
   /** how long after its approval a job may wait for another job on the same VM */
   vmBusyWaitInMs?: number;
+  /** offline-repair: the agent wait and the re-diagnosis (tests of step order replace them) */
+  repair?: Partial<Pick<RepairRunnerDeps, 'agentPollInMs' | 'agentTimeoutInMs' | 'rollbackStartTimeoutInMs' | 'sleep' | 'diagnose'>>;
 }
 
 /** Fixes that change nothing on the disk: no snapshot before them. */
@@ -81,11 +84,15 @@ export class FixRunner {
   /**
    * Jobs abandoned by a stopped process are reported interrupted, never re-run: at the start of
    * a single process every running job (`all`), else those whose lease ran out. Queued jobs are
-   * queued again (nothing of them ran).
+   * queued again (nothing of them ran). An offline repair is the exception: it is taken over and
+   * resumed or rolled back (repair-runner.ts), never left with a VM half repaired.
    */
   async recover(opts: { all: boolean; requeue: boolean }): Promise<Job[]> {
-    const interrupted = await this.deps.store.jobs.interruptAbandoned({ now: this.now(), all: opts.all });
-    for (const job of interrupted) {
+    const interrupted: Job[] = [];
+    for (const job of await this.deps.store.jobs.interruptAbandoned({ now: this.now(), all: opts.all })) {
+      // issue #15: an offline repair is never left half done: resumed or rolled back (repair-runner.ts)
+      if (job.fixId === 'offline-repair' && job.plan?.repair && (await this.resumeRepair(job))) continue;
+      interrupted.push(job);
       await this.audit(job, 'job.interrupted', { steps: job.steps.map((st) => `${st.name}:${st.state}`) });
       const incident = await this.deps.store.incidents.transition(job.incidentId, ['fixing'], { state: 'failed', error: { code: 'interrupted', params: {} } });
       await this.deps.observer.finished(job, incident ?? (await this.deps.store.incidents.get(job.incidentId)));
@@ -108,10 +115,12 @@ export class FixRunner {
 
     const plan: JobStepName[] = ['precheck'];
     const isUndo = job.fixId === 'undo';
-    const wantsSnapshot = this.deps.snapshotBeforeFix && !incident.snapshotId && (isUndo ? !!job.plan?.script : (isFixId(job.fixId) && FIXES[job.fixId].changesDisk));
+    const isRepair = job.plan?.arm === 'offlineRepair';
+    const wantsSnapshot = !isRepair && this.deps.snapshotBeforeFix && !incident.snapshotId && (isUndo ? !!job.plan?.script : (isFixId(job.fixId) && FIXES[job.fixId].changesDisk));
     if (wantsSnapshot) plan.push('snapshot');
-    plan.push('fix');
-    job = await this.save(job, { steps: plan.map((name) => ({ name, state: 'pending' })) });
+    if (!isRepair) plan.push('fix');
+    const pending = plan.map((name): JobStep => ({ name, state: 'pending' }));
+    job = await this.save(job, { steps: isRepair ? RepairRunner.initialSteps(pending) : pending });
     incident = (await store.incidents.transition(incident.id, ['diagnosed', 'blocked', 'failed', 'resolved', 'closed'], { state: 'fixing', closedReason: undefined, supersededBy: undefined })) ?? incident;
     await this.audit(job, 'job.started', { fixId: job.fixId, params: job.params, approvalId: job.approvalId });
     await observer.progress(job);
@@ -136,6 +145,11 @@ export class FixRunner {
         return;
       }
       const run = (planned as PlannedFix).run;
+      if (run.kind === 'arm' && run.arm.op === 'offlineRepair') {
+        // issue #15: the repair runs its own steps, roll-back and end of job
+        await this.repairRunner(job).run(startedAt);
+        return;
+      }
       if (wantsSnapshot) {
         job = await this.step(job, 'snapshot', observer, async () => {
           const vm = await gateway.getVm(job!.vmId);
@@ -216,7 +230,7 @@ export class FixRunner {
     if (addresses.length > 0 && present.length === 0) return { planned: null, basis: basis.record, detail: { ...detail, alreadyFixed: true } };
     let planned: PlannedFix;
     try {
-      planned = await planFix(gateway, { vmId: job.vmId, fixId: job.fixId, params: job.params, facts: basis.record?.facts ?? incident.diagnosis?.facts ?? null, now: this.now(), knownNsgs: nsgs });
+      planned = await planFix(gateway, { vmId: job.vmId, fixId: job.fixId, params: job.params, facts: basis.record?.facts ?? incident.diagnosis?.facts ?? null, now: this.now(), knownNsgs: nsgs, incidentId: job.incidentId });
     } catch (e) {
       if (isDomainError(e) && e.params.detailKey === 'runbook.param.nothingToRestrict') return { planned: null, basis: basis.record, detail: { ...detail, alreadyFixed: true } };
       throw planChanged(e);
@@ -296,10 +310,49 @@ export class FixRunner {
         }
         return { rules: op.rules.map((r) => ({ nsgId: r.nsgId, name: r.rule.name, source: r.rule.sourceAddressPrefix ?? r.rule.sourceAddressPrefixes, ports: r.rule.destinationPortRange ?? r.rule.destinationPortRanges })) };
       case 'offlineRepair':
-        // issue #15: services/incidents/repair-runner.ts takes these jobs (being built)
-        throw new DomainError('internal', 'offline repair is not wired yet');
+        // run() hands these jobs to the repair runner before any fix step; reaching here is a bug
+        throw new DomainError('internal', 'an offline repair is run by the repair runner, not as one ARM step');
     }
   }
+
+  // --- issue #15: offline repair (services/incidents/repair-runner.ts) ---
+  private repairRunner(job: Job): RepairRunner {
+    const { gateway, store, logger, observer } = this.deps;
+    if (!isRepairGateway(gateway)) throw new DomainError('approval-invalid', 'the gateway cannot run an offline repair', { params: { detailKey: 'runbook.param.repairUnsupported' } });
+    return new RepairRunner({ store, gateway, logger, observer, now: this.now, ...this.deps.repair }, job);
+  }
+
+  /**
+   * An interrupted offline repair, taken over by this process (the interruption was marked once,
+   * atomically, so no other process has it): running again under a new lease, resumed or rolled
+   * back by the repair runner. false when it cannot be taken (reported interrupted instead).
+   */
+  private async resumeRepair(job: Job): Promise<boolean> {
+    const leaseInMs = this.deps.leaseInMs ?? 60000;
+    let taken: Job | null;
+    let runner: RepairRunner;
+    try {
+      runner = this.repairRunner(job);
+      taken = await this.deps.store.jobs.update(job.id, { state: 'running', leaseUntil: new Date(this.now().getTime() + leaseInMs).toISOString() });
+    } catch (e) {
+      this.deps.logger.warn({ err: e, jobId: job.id }, 'the interrupted offline repair could not be taken over');
+      return false;
+    }
+    if (!taken) return false;
+    await this.audit(taken, 'job.recovering', { steps: taken.steps.map((st) => `${st.name}:${st.state}`) });
+    this.deps.jobs.run(`repair-resume:${job.id}`, async () => {
+      const heartbeat = setInterval(() => {
+        void this.deps.store.jobs.renew(job.id, new Date(this.now().getTime() + leaseInMs).toISOString()).catch((e: unknown) => this.deps.logger.warn({ err: e, jobId: job.id }, 'lease renewal failed'));
+      }, Math.max(1000, Math.floor(leaseInMs / 3)));
+      try {
+        await runner.resume(this.now());
+      } finally {
+        clearInterval(heartbeat);
+      }
+    });
+    return true;
+  }
+  // --- end issue #15 ---
 
   private async step(job: Job, name: JobStepName, observer: FixObserver, work: () => Promise<Record<string, unknown>>, opts: { audit?: boolean } = {}): Promise<Job> {
     const withStep = (j: Job, s: JobStep): JobStep[] => (j.steps.some((x) => x.name === name) ? j.steps.map((x) => (x.name === name ? s : x)) : [...j.steps, s]);

@@ -143,7 +143,7 @@ export class IncidentService {
   private async supersedeOthers(incident: Incident): Promise<void> {
     if (!incident.vmId) return;
     const now = this.now().getTime();
-    for (const other of await this.deps.store.incidents.listByVm(incident.vmId, 50)) {
+    for (const other of await this.deps.store.incidents.listByVm(incident.vmId, 50, { states: SUPERSEDABLE_STATES, requester: incident.requester })) {
       if (other.id === incident.id || !SUPERSEDABLE_STATES.includes(other.state) || !samePerson(other.requester, incident.requester)) continue;
       const pending = (await this.deps.store.approvals.listByIncident(other.id)).some((a) => a.state === 'pending' && Date.parse(a.expiresAt) > now);
       if (pending) continue;

@@ -2,6 +2,7 @@ import type { EffectiveNsg } from '../azure/gateway';
 import type { Lang } from '../i18n';
 import type { DiagnosticFacts } from '../runbook/diagnostic-output';
 import type { FixPlan } from '../runbook/plan';
+import type { RepairStepId } from '../runbook/repair-plan';
 import type { Symptom } from '../runbook/symptoms';
 
 /** What the user sees (the classification and what each points at: services/runbook/symptoms.ts). */
@@ -91,6 +92,8 @@ export interface Incident {
   /** with `closed` as superseded: the newer incident of the same VM and person */
   supersededBy?: string;
   error?: { code: string; params: Record<string, string | number> };
+  /** offline-repair (issue #15): the original OS disk, kept after the swap until a person deletes it */
+  keptOsDisk?: { id: string; name: string; jobId: string };
 }
 
 /** `withdrawn`: its incident was cancelled before anyone decided (nothing ran) */
@@ -146,7 +149,8 @@ export interface ApprovalVote {
 }
 
 export type JobState = 'queued' | 'running' | 'succeeded' | 'failed' | 'interrupted';
-export type JobStepName = 'precheck' | 'snapshot' | 'fix' | 'nsg' | 'restart' | 'verify';
+/** offline-repair (issue #15): the steps of REPAIR_STEPS in order, then `rollback` when a step failed */
+export type JobStepName = 'precheck' | 'snapshot' | 'fix' | 'nsg' | 'restart' | 'verify' | RepairStepId | 'rollback';
 export type JobStepState = 'pending' | 'running' | 'done' | 'skipped' | 'failed';
 
 export interface JobStep {
@@ -177,7 +181,7 @@ export interface Job {
   plan?: FixPlan;
   approvalsRequired?: number;
   /** `already-fixed`: the precheck found nothing left to fix and nothing was changed */
-  result?: { gone: string[]; remaining: string[]; appeared: string[]; outcome?: 'already-fixed' };
+  result?: { gone: string[]; remaining: string[]; appeared: string[]; outcome?: 'already-fixed'; keptOsDisk?: { id: string; name: string } };
   error?: { code: string; params: Record<string, string | number>; step?: JobStepName };
 }
 

@@ -1,4 +1,4 @@
-import type { AzureGateway, EffectiveNsg, NsgDetails, VmDetails } from '../azure/gateway';
+import type { AzureGateway, EffectiveNsg, NsgDetails, RepairGateway, VmDetails } from '../azure/gateway';
 import { DomainError } from '../errors';
 import type { DiagnosticFacts } from '../runbook/diagnostic-output';
 import { buildFixRun, FIXES, isFixId, type FixRun, type NsgRuleChange } from '../runbook/fixes';
@@ -12,6 +12,14 @@ import type { DiagnosisRecord, Job } from './model';
 
 /** Fixes whose plan depends on the NSGs as they are now (`readsNsgs` in their cause module): they are read fresh for each plan. */
 const readsNsgs = (fixId: string): boolean => isFixId(fixId) && FIXES[fixId].readsNsgs;
+/** Fixes whose plan needs the VM's compute model (`readsVmModel`: offline-repair): read fresh for each plan. */
+const readsVmModel = (fixId: string): boolean => isFixId(fixId) && FIXES[fixId].readsVmModel;
+
+/** The gateway can run an offline repair (RepairGateway): the SDK gateway can; most test doubles cannot. */
+export function isRepairGateway(g: AzureGateway): g is AzureGateway & RepairGateway {
+  const r = g as Partial<RepairGateway>;
+  return typeof r.getVmModel === 'function' && typeof r.createRescueVm === 'function' && typeof r.swapOsDisk === 'function' && typeof r.listTaggedResources === 'function';
+}
 
 export interface PlannedFix {
   plan: FixPlan;
@@ -27,8 +35,16 @@ export interface PlannedFix {
  */
 export async function planFix(
   gateway: AzureGateway,
-  req: { vmId: string; fixId: string; params: unknown; facts: DiagnosticFacts | null; now: Date; knownNsgs?: EffectiveNsg[] | null },
+  req: { vmId: string; fixId: string; params: unknown; facts: DiagnosticFacts | null; now: Date; knownNsgs?: EffectiveNsg[] | null; incidentId?: string },
 ): Promise<PlannedFix> {
+  if (readsVmModel(req.fixId)) {
+    // the repair plan is derived from the VM's compute model and the incident's id only
+    const reader = gateway as Partial<RepairGateway>;
+    if (typeof reader.getVmModel !== 'function') throw refuse('runbook.param.repairUnsupported');
+    const vmModel = await reader.getVmModel(req.vmId);
+    const run = buildFixRun(req.fixId, req.params, req.facts, { vmModel, incidentId: req.incidentId, now: req.now });
+    return { plan: planOf(run, null), run, vm: null, nsgs: req.knownNsgs ?? null };
+  }
   if (!readsNsgs(req.fixId)) {
     const run = buildFixRun(req.fixId, req.params, req.facts, { nsgs: req.knownNsgs ?? null, now: req.now });
     return { plan: planOf(run, null), run, vm: null, nsgs: req.knownNsgs ?? null };
@@ -114,7 +130,7 @@ export function gatewayPlanner(gateway: AzureGateway, store: AppStore, now: () =
     async plan(incident, fixId, params) {
       if (!incident.vmId) throw refuse('approval.notReady', { state: incident.state });
       if (fixId === 'undo') return (await planUndo(gateway, store, { vmId: incident.vmId, params })).plan;
-      const planned = await planFix(gateway, { vmId: incident.vmId, fixId, params, facts: incident.diagnosis?.facts ?? null, now: now(), knownNsgs: incident.diagnosis?.nsgs ?? null });
+      const planned = await planFix(gateway, { vmId: incident.vmId, fixId, params, facts: incident.diagnosis?.facts ?? null, now: now(), knownNsgs: incident.diagnosis?.nsgs ?? null, incidentId: incident.id });
       return planned.plan;
     },
   };

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { EffectiveNsg, NsgDetails, ScriptParameter, SecurityRuleSpec, VmDetails } from '../azure/gateway';
+import type { EffectiveNsg, NsgDetails, ScriptParameter, SecurityRuleSpec, VmDetails, VmModel } from '../azure/gateway';
 import type { Finding, FindingId } from './findings';
 import { registryFix, REGISTRY, type RegistryFixId } from './causes';
 import { badInput } from './causes/kit';
@@ -57,6 +57,8 @@ export interface FixDef {
   params: z.ZodType;
   /** its plan depends on the NSGs as they are now (read fresh for each plan) */
   readsNsgs: boolean;
+  /** its plan needs the VM's compute model (offline-repair; read fresh for each plan) */
+  readsVmModel: boolean;
   /** what the findings card asks for (cards/diagnosis.ts) */
   inputs: readonly CauseInput[];
 }
@@ -88,6 +90,9 @@ export interface FixContext {
   /** the NSGs as ARM stores them (descriptions, exact spelling): the "before" of a rule change */
   nsgDetails?: NsgDetails[] | null;
   now?: Date;
+  /** offline-repair: the VM's compute model (RepairGateway.getVmModel) and the incident whose id names what the repair creates */
+  vmModel?: VmModel;
+  incidentId?: string;
 }
 
 export const FIX_PARAMS = Object.fromEntries(REGISTRY.flatMap((c) => (c.fixes ?? []).map((f) => [f.id, f.params]))) as Record<FixId, z.ZodType>;
@@ -105,6 +110,7 @@ export const FIXES = Object.fromEntries(
       scriptId: f.scriptId,
       params: f.params,
       readsNsgs: f.readsNsgs ?? false,
+      readsVmModel: f.readsVmModel ?? false,
       inputs: f.inputs ?? [],
     },
   ]),

@@ -31,6 +31,14 @@ const TEMPLATES = new Map<OfflineScriptId, string>(
   OFFLINE_SCRIPT_IDS.map((id) => [id, readFileSync(join(scriptsDir(), `${id}.ps1`), 'utf8').replace(/\r\n/g, '\n')]),
 );
 
+/** The script as shipped, `__DRIVE__` only as its parameter's default: Run Command passes the letter as the `Drive` parameter (offline-repair), nothing is spliced. */
+export function offlineScriptTemplate(id: string): { id: OfflineScriptId; source: string } {
+  const known = OFFLINE_SCRIPT_IDS.find((x) => x === id);
+  const source = known ? TEMPLATES.get(known) : undefined;
+  if (!known || !source) throw new Error(`unknown offline script ${id.slice(0, 40)}`);
+  return { id: known, source };
+}
+
 /** One letter A-Z (a trailing colon is accepted), never C: the rescue VM's own system disk. */
 export function validateDriveLetter(input: string): string {
   const m = /^\s*([A-Za-z]):?\s*$/.exec(input);

@@ -57,6 +57,7 @@ export function planOf(run: FixRun, details: NsgDetails[] | null, vmNicId?: stri
     nsg,
     restart: run.needsRestart,
     alsoAffects: [...new Set(alsoAffects)].sort(),
+    ...(arm?.op === 'offlineRepair' ? { repair: arm.plan } : {}),
   };
 }
 
@@ -102,7 +103,8 @@ export type HighRiskKind = 'restart' | 'nsg';
 export function highRiskKinds(plan: FixPlan): HighRiskKind[] {
   const out: HighRiskKind[] = [];
   const def = isFixId(plan.fixId) ? FIXES[plan.fixId] : undefined;
-  if (plan.restart || plan.arm === 'restartVm' || plan.fixId === 'restart-vm' || def?.needsRestart) out.push('restart');
+  // offline-repair deallocates the VM and starts it again on the repaired disk: a restart and more
+  if (plan.restart || plan.arm === 'restartVm' || plan.arm === 'offlineRepair' || plan.fixId === 'restart-vm' || def?.needsRestart) out.push('restart');
   if (plan.nsg.length > 0) out.push('nsg');
   return out;
 }

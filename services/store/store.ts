@@ -4,7 +4,7 @@ import type { JobQueue } from '../incidents/job-queue';
 import type { LimitWindows } from '../incidents/rate-limit';
 import type { SweepRepo } from './sweeps';
 import type { AuditPage, AuditPageFilter, AuditRecord, AuditVerification } from './audit-chain';
-import type { Approval, ApprovalVote, AuditEntry, Incident, IncidentState, Job, JobState, KnownUser } from '../incidents/model';
+import type { Approval, ApprovalVote, AuditEntry, Incident, IncidentState, Job, JobState, KnownUser, Person } from '../incidents/model';
 
 /**
  * Persistence behind one interface. `botStorage` keeps conversation and user state in the shape
@@ -49,7 +49,24 @@ export interface IncidentRepo {
   /** Unconditional update of fields that are not the state (card id, progress). */
   patch(id: string, patch: Partial<Omit<Incident, 'state' | 'id'>>): Promise<Incident | null>;
   listOpen(limit?: number): Promise<Incident[]>;
-  listByVm(vmId: string, limit?: number): Promise<Incident[]>;
+  /**
+   * The VM's `limit` (default 50) newest incidents, newest first; with `only`, those of them in
+   * one of `states` and of `requester` (the same person by `samePerson`). A store may then skip
+   * reading the documents of the others (supersede runs this on every new incident of a VM).
+   */
+  listByVm(vmId: string, limit?: number, only?: IncidentFilter): Promise<Incident[]>;
+}
+
+export interface IncidentFilter {
+  states?: readonly IncidentState[];
+  requester?: Pick<Person, 'id' | 'aadObjectId'>;
+}
+
+/** Whether an incident passes `listByVm`'s filter (for stores that read the documents anyway). */
+export function matchesFilter(i: Pick<Incident, 'state' | 'requester'>, only: IncidentFilter | undefined): boolean {
+  if (!only) return true;
+  if (only.states && !only.states.includes(i.state)) return false;
+  return !only.requester || samePerson(i.requester, only.requester);
 }
 
 /**

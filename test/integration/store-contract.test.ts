@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Approval, AuditEntry, Incident, Job } from '../../services/incidents/model';
+import type { Approval, AuditEntry, Incident, IncidentState, Job } from '../../services/incidents/model';
 import { ConfigError, loadConfig } from '../../bot/config';
 import { openStore } from '../../services/store';
 import { serviceEndpoints } from '../../services/store/azure/connection';
@@ -184,6 +184,18 @@ describe.each([sqlite, azure])('store contract: $name', (backend) => {
     expect((await a.incidents.listOpen()).map((i) => i.id)).toEqual([open.id]);
     expect((await a.incidents.listByVm(VM2.toUpperCase())).map((i) => i.id)).toEqual([closed.id]);
     expect(await a.incidents.get('no-such-incident')).toBeNull();
+  });
+
+  it("a VM's incidents filtered by state and person (Entra id in any case, else the channel account)", async () => {
+    const vm = VM2.replace('vm-two', 'vm-filter');
+    const mine = incident({ vmId: vm, state: 'diagnosed', requester: { id: '29:a', aadObjectId: 'AAD-A', name: 'A' } });
+    const mineElsewhere = incident({ vmId: vm, state: 'failed', requester: { id: '29:a-web', aadObjectId: 'aad-a', name: 'A' } });
+    const mineClosed = incident({ vmId: vm, state: 'closed', requester: { id: '29:a', aadObjectId: 'aad-a', name: 'A' } });
+    const theirs = incident({ vmId: vm, state: 'diagnosed', requester: { id: '29:b', aadObjectId: 'aad-b', name: 'B' } });
+    for (const [n, i] of [mine, mineElsewhere, mineClosed, theirs].entries()) await a.incidents.create({ ...i, createdAt: `2026-12-01T00:00:0${n}.000Z` });
+    const only = { states: ['diagnosed', 'failed'] as IncidentState[], requester: { id: '29:a', aadObjectId: 'aad-a' } };
+    expect((await b.incidents.listByVm(vm.toUpperCase(), 50, only)).map((i) => i.id)).toEqual([mineElsewhere.id, mine.id]);
+    expect((await b.incidents.listByVm(vm, 50, { requester: { id: '29:b' } })).map((i) => i.id)).toEqual([theirs.id]);
   });
 
   it('an approval is decided exactly once under 50 concurrent decisions, with exactly one job', async () => {

@@ -96,4 +96,16 @@ describe('scripts leave the cards: a link pinned by the hash', () => {
     expect(inline.url).toBe('');
     expect(inline.inline).toMatchObject({ type: 'CodeBlock', codeSnippet: 'Write-Output 1' });
   });
+
+  it('every card shows the same facts of a served script (kept after the first), and a text shown inline twice stays inline', () => {
+    const fix = runCommandText(FIX_SCRIPT_IDS[0], getScript(FIX_SCRIPT_IDS[0]).source);
+    for (const text of [DIAGNOSE_RUN_TEXT, fix, DIAGNOSE_RUN_TEXT, fix]) {
+      const view = scriptView(t, 'https://bot.example.com', text);
+      expect(view).toMatchObject({ url: `https://bot.example.com/scripts/${sha(text)}`, inline: null, lines: text.split('\n').length, sha256: sha(text) });
+    }
+    for (const text of ['Write-Output 1', 'Write-Output 1', 'Write-Output 1\nWrite-Output 2']) {
+      const view = scriptView(t, 'https://bot.example.com', text);
+      expect(view).toMatchObject({ url: '', sha256: sha(text), lines: text.split('\n').length, inline: { type: 'CodeBlock', codeSnippet: text } });
+    }
+  });
 });

@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { AzureGateway, EffectiveNsg, EffectiveSecurityRule } from '../../services/azure/gateway';
+import type { AzureGateway, EffectiveNsg, EffectiveSecurityRule, VmModel } from '../../services/azure/gateway';
 import { findingsCard } from '../../cards/diagnosis';
 import { hasKey, LANGS, translator } from '../../services/i18n';
 import type { DiagnosisRecord } from '../../services/incidents/model';
@@ -227,8 +227,12 @@ describe('the planner reads the NSGs fresh for every fix that changes NSG rules 
   const vm = demoFleetVms().find((v) => v.name === 'vm-exposed-02') ?? demoFleetVms()[0];
   const PARAMS: Record<string, unknown> = { 'restrict-rdp-source': { source: '203.0.113.0/24' }, 'change-rdp-port': { port: 3390 }, 'free-rdp-port': { service: 'TomcatAgent' } };
   const facts = healthyFacts((f) => (f.listeners = [{ pid: 4, proc: 'java', svc: ['TomcatAgent'] }]));
+  // offline-repair reads the VM's compute model instead (readsVmModel)
+  const details = vmDetailsOf(vm);
+  const vmModel: VmModel = { ...details, vmSize: 'Standard_B2s', hyperVGeneration: 'V1', osDiskId: `/subscriptions/${details.subscriptionId}/resourceGroups/${details.resourceGroup}/providers/Microsoft.Compute/disks/${details.name}-os`, osDiskName: `${details.name}-os`, subnetId: 'subnet', dataDisks: [] };
+  const incidentId = '0f1e2d3c-4b5a-4978-8a6b-5c4d3e2f1a0b';
   const changesNsgs = (fixId: string): boolean => {
-    const run = buildFixRun(fixId, PARAMS[fixId] ?? {}, facts, { vm: vmDetailsOf(vm), nsgs: effectiveNsgsOf(vm), now: NOW });
+    const run = buildFixRun(fixId, PARAMS[fixId] ?? {}, facts, { vm: vmDetailsOf(vm), nsgs: effectiveNsgsOf(vm), now: NOW, vmModel, incidentId });
     return run.arm?.op === 'nsgRules' && run.arm.rules.length > 0;
   };
   it.each(fixes.map((f) => f.id))('%s', async (fixId) => {
@@ -237,8 +241,10 @@ describe('the planner reads the NSGs fresh for every fix that changes NSG rules 
       getVm: async () => (read.push('getVm'), vmDetailsOf(vm)),
       getEffectiveNsgRules: async () => (read.push('getEffectiveNsgRules'), effectiveNsgsOf(vm)),
       getNsg: async (id: string) => (read.push('getNsg'), { id, name: 'nsg', rules: [], networkInterfaceIds: [], subnetIds: [] }),
+      getVmModel: async () => (read.push('getVmModel'), vmModel),
     } as unknown as AzureGateway;
-    await planFix(gateway, { vmId: vmDetailsOf(vm).id, fixId, params: PARAMS[fixId] ?? {}, facts, now: NOW, knownNsgs: effectiveNsgsOf(vm) });
+    await planFix(gateway, { vmId: vmDetailsOf(vm).id, fixId, params: PARAMS[fixId] ?? {}, facts, now: NOW, knownNsgs: effectiveNsgsOf(vm), incidentId });
     expect([fixId, read.includes('getNsg')]).toEqual([fixId, changesNsgs(fixId)]);
+    expect([fixId, read.includes('getVmModel')]).toEqual([fixId, FIXES[fixId as FixId].readsVmModel]);
   });
 });

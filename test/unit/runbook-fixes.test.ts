@@ -25,7 +25,7 @@ const conflictFacts = healthyFacts((f) => {
 describe('fix catalogue', () => {
   it('has every fix id of CONTRACTS §2, each with what it addresses', () => {
     expect([...FIX_IDS].sort()).toEqual(
-      ['restrict-rdp-source', 'free-rdp-port', 'change-rdp-port', 'start-termservice', 'fix-firewall-rule', 'renew-rdp-cert', 'reset-machinekeys-acl', 'enable-tls', 'enable-nla', 'start-vm', 'restart-vm', 'snapshot-os-disk', 'allow-rdp-through-firewall', 'allow-rdp-connections', 'reset-rdp-listener', 'reset-termservice-config'].sort(),
+      ['restrict-rdp-source', 'free-rdp-port', 'change-rdp-port', 'start-termservice', 'fix-firewall-rule', 'renew-rdp-cert', 'reset-machinekeys-acl', 'enable-tls', 'enable-nla', 'start-vm', 'restart-vm', 'snapshot-os-disk', 'allow-rdp-through-firewall', 'allow-rdp-connections', 'reset-rdp-listener', 'reset-termservice-config', 'offline-repair'].sort(),
     );
     for (const id of FIX_IDS) expect(FIXES[id].id).toBe(id);
     // written out from CONTRACTS §2 and the README's table, not read back from the catalogue
@@ -48,6 +48,7 @@ describe('fix catalogue', () => {
       'allow-rdp-connections': 'script',
       'reset-rdp-listener': 'script',
       'reset-termservice-config': 'script',
+      'offline-repair': 'arm', // issue #15
     });
     // TLS and NLA settings take effect at boot; the key ACL reset restarts so the logged key errors stop (README)
     expect(FIX_IDS.filter((id) => FIXES[id].needsRestart).sort()).toEqual(['enable-nla', 'enable-tls', 'reset-machinekeys-acl', 'reset-rdp-listener', 'reset-termservice-config']);
@@ -69,7 +70,7 @@ describe('fix catalogue', () => {
     const findings = evaluate({ vm, nsgs: effectiveNsgsOf(demoVm('vm-exposed-02')), facts: healthyFacts((f) => (f.events['4625'] = 500)), now: NOW });
     expect(fixesFor(findings).map((f) => [f.id, f.addresses])).toEqual([['restrict-rdp-source', ['rdp-exposed-to-internet', 'brute-force-suspected']]]);
     expect(fixesFor(blockers({ ...vm, powerState: 'deallocated' })).map((f) => f.id)).toEqual(['start-vm']);
-    expect(fixesFor(blockers({ ...vm, agentStatus: 'NotReady' })).map((f) => f.id)).toEqual(['restart-vm']);
+    expect(fixesFor(blockers({ ...vm, agentStatus: 'NotReady' })).map((f) => f.id)).toEqual(['restart-vm', 'offline-repair']);
     expect(fixesFor([])).toEqual([]);
   });
 

@@ -43,6 +43,8 @@ export interface CauseFix<Id extends string = string> {
   readonly undoesNsgRules?: boolean;
   /** its plan depends on the NSGs as they are now: the planner reads them fresh for each plan */
   readonly readsNsgs?: boolean;
+  /** its plan needs the VM's compute model (offline-repair): the planner reads it (RepairGateway.getVmModel) for each plan */
+  readonly readsVmModel?: boolean;
   /** what the requester fills in on the findings card, in this order within one input type (text, number, choice, toggle) */
   readonly inputs?: readonly CauseInput[];
 }

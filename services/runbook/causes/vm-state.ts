@@ -1,5 +1,6 @@
-import { ev, findingOf, noParams, parseParams } from './kit';
+import { badInput, ev, findingOf, noParams, parseParams } from './kit';
 import type { FixRun } from '../fixes';
+import { planRepair } from '../repair-plan';
 import type { Cause } from './types';
 
 const NOT_WINDOWS = { id: 'vm-not-windows', severity: 'blocker' } as const;
@@ -50,5 +51,29 @@ export const vmState = {
         return { kind: 'arm', fixId: 'restart-vm', arm: { op: 'restartVm' }, needsRestart: false };
       },
     },
+    // --- issue #15: offline repair through a rescue VM (services/incidents/repair-runner.ts) ---
+    {
+      id: 'offline-repair',
+      addresses: ['vm-agent-not-ready'],
+      // the VM is deallocated and its OS disk swapped: the two-approver rule (restart) applies when configured
+      risk: 'high',
+      // the repair works on a copy it makes itself (snapshot -> disk); the original OS disk is kept
+      changesDisk: false,
+      needsRestart: false,
+      kind: 'arm',
+      params: noParams,
+      readsVmModel: true,
+      noUndoReason: 'offline-repair',
+      build(params, _facts, ctx): FixRun {
+        parseParams(noParams, params, 'offline-repair');
+        const model = ctx.vmModel;
+        if (!model || !ctx.incidentId) throw badInput('runbook.param.repairNeedsModel');
+        // Azure cannot copy a confidential VM's OS disk into a rescue VM (its disk is encrypted to the VM's own vTPM)
+        if (model.securityType === 'ConfidentialVM') throw badInput('runbook.param.repairConfidential', { vm: model.name });
+        if (!model.osDiskId || !/\/providers\/Microsoft\.Compute\/disks\//i.test(model.osDiskId)) throw badInput('runbook.param.repairUnmanagedDisk', { vm: model.name });
+        return { kind: 'arm', fixId: 'offline-repair', arm: { op: 'offlineRepair', plan: planRepair(ctx.incidentId, model) }, needsRestart: false };
+      },
+    },
+    // --- end issue #15 ---
   ],
 } as const satisfies Cause;

@@ -1,6 +1,6 @@
 import { odata, type TableClient } from '@azure/data-tables';
 import { OPEN_STATES, type Incident, type IncidentState } from '../../incidents/model';
-import type { IncidentRepo } from '../store';
+import { matchesFilter, type IncidentFilter, type IncidentRepo } from '../store';
 import { compareAndSet, docProps, getOrNull, idKey, query, readDoc, vmKey } from './tables';
 
 const ROW = 'incident';
@@ -47,8 +47,8 @@ export class AzureIncidentRepo implements IncidentRepo {
     return newestFirst(await query(this.table, filter), limit);
   }
 
-  async listByVm(vmId: string, limit = 50): Promise<Incident[]> {
-    return newestFirst(await query(this.table, odata`vmKey eq ${vmKey(vmId)}`), limit);
+  async listByVm(vmId: string, limit = 50, only?: IncidentFilter): Promise<Incident[]> {
+    return newestFirst(await query(this.table, odata`vmKey eq ${vmKey(vmId)}`), limit).filter((i) => matchesFilter(i, only));
   }
 }
 

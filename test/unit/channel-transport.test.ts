@@ -1,0 +1,72 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ChannelGaveUpError, createChannelTransport, type ChannelHttpClient } from '../../bot/channel-transport';
+import { silentLogger } from '../../services/log';
+
+/**
+ * Each attempt of a send to the channel has its own time-out, and the caller's abort stops it:
+ * a channel that does not answer is retried a bounded number of times, then given up on; a
+ * request its caller aborted is never retried. Against a real local HTTP server, counting the
+ * attempts it saw (never how long anything took).
+ */
+let server: Server;
+let url: string;
+let handler: (req: IncomingMessage, res: ServerResponse) => void;
+const seen: string[] = [];
+
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    seen.push(`${req.method} ${req.url}`);
+    handler(req, res);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+afterAll(async () => {
+  server.closeAllConnections();
+  await new Promise((r) => server.close(r));
+});
+beforeEach(() => (seen.length = 0));
+
+type Request = Parameters<ChannelHttpClient['sendRequest']>[0];
+function request(path: string, abortSignal?: AbortSignal): Request {
+  return {
+    url: `${url}${path}`,
+    method: 'POST',
+    body: '{"type":"message"}',
+    headers: { toJson: () => ({ 'content-type': 'application/json' }) },
+    abortSignal,
+  } as unknown as Request;
+}
+
+function transport() {
+  return createChannelTransport({ logger: silentLogger, pacer: undefined, retry: { maxAttempts: 3, baseDelayInMs: 1, maxDelayInMs: 2, timeoutInMs: 200 } });
+}
+
+it('an attempt the channel does not answer times out and is retried; the next answer is returned', async () => {
+  let n = 0;
+  handler = (_req, res) => {
+    if (++n === 1) return; // the first attempt hangs
+    res.writeHead(200, { 'content-type': 'application/json' }).end('{"id":"act-1"}');
+  };
+  const res = await transport().httpClient.sendRequest(request('/v3/conversations/a%3Aone/activities'));
+  expect(res.status).toBe(200);
+  expect(res.bodyAsText).toBe('{"id":"act-1"}');
+  expect(seen).toHaveLength(2);
+});
+
+it('a channel that never answers is given up on after the attempts allowed', async () => {
+  handler = () => undefined;
+  await expect(transport().httpClient.sendRequest(request('/v3/conversations/a%3Atwo/activities'))).rejects.toBeInstanceOf(ChannelGaveUpError);
+  expect(seen).toHaveLength(3);
+});
+
+it("a request its caller aborts is not retried, and the caller's reason is what it fails with", async () => {
+  const caller = new AbortController();
+  handler = () => caller.abort(new Error('turn ended'));
+  await expect(transport().httpClient.sendRequest(request('/v3/conversations/a%3Athree/activities', caller.signal))).rejects.toThrow('turn ended');
+  expect(seen).toHaveLength(1);
+  // already aborted: nothing is sent
+  await expect(transport().httpClient.sendRequest(request('/v3/conversations/a%3Athree/activities', caller.signal))).rejects.toThrow('turn ended');
+  expect(seen).toHaveLength(1);
+});
