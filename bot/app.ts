@@ -6,6 +6,9 @@ import { FixPresenter } from '../dialogs/fix-presenter';
 import { registerFixVerbs } from '../dialogs/fix-verbs';
 import { helpdeskCommands } from '../dialogs/helpdesk-commands';
 import { registerHistoryVerbs } from '../dialogs/history';
+import { registerSweepVerbs, sweepCommands } from '../dialogs/sweep-commands';
+import { SweepPresenter } from '../dialogs/sweep-presenter';
+import type { SweepObserver, Sweeps } from '../services/sweeps/types';
 import { recordUser } from '../dialogs/user-directory';
 import { ApprovalService } from '../services/incidents/approvals';
 import { FixRunner, type FixRunnerDeps } from '../services/incidents/fix-runner';
@@ -56,6 +59,8 @@ export interface AppOverrides {
   channelRetry?: Partial<RetrySettings>;
   /** the per-conversation buckets (default: Teams' limits; [] paces nothing, for tests that flood one conversation) */
   channelBuckets?: BucketSpec[];
+  /** the fleet sweep service, built with the chat's observer (tests; sweep-core wires the real one) */
+  sweeps?: (observer: SweepObserver) => Sweeps;
 }
 
 async function expireApprovals(approvals: ApprovalService, presenter: FixPresenter): Promise<void> {
@@ -142,10 +147,16 @@ export async function createApp(config: Config, logger: Logger, overrides: AppOv
     });
     registerFixVerbs(verbs, { jobs, incidents, approvals, runner, presenter });
     registerHistoryVerbs(verbs, { store, approvals });
+    // --- fleet sweeps, chat side (issue #16, sweep-ui): the digest card is the sweep service's observer ---
+    const sweepPresenter = new SweepPresenter({ store, notifier, logger, approverIds: () => approvals.approverIds() });
+    const sweeps: Sweeps | undefined = overrides.sweeps?.(sweepPresenter);
+    const sweepChat = { sweeps: () => sweeps, approvals, presenter: sweepPresenter, store };
+    registerSweepVerbs(verbs, { ...sweepChat, incidents, diagnosisObserver });
+    // --- end of fleet sweeps, chat side ---
     const mainDialog = new MainDialog({
       demoMode: config.demoMode,
       intake: new IntakeDialog(incidents, config.demoMode, baseUrl),
-      commands: helpdeskCommands({ store, incidents, approvals, presenter }),
+      commands: { ...helpdeskCommands({ store, incidents, approvals, presenter }), ...sweepCommands(sweepChat) },
     });
     const bot = new RdpDoctorBot({
       conversationState,
