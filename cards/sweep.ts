@@ -27,6 +27,9 @@ export function worstFirst(vms: SweepVmResult[]): SweepVmResult[] {
     .sort((a, b) => rankOf(a.worst) - rankOf(b.worst) || b.findings.length - a.findings.length || a.vmName.localeCompare(b.vmName));
 }
 
+/** What sweep-core's digest adds (additive fields of services/sweeps/types.ts on its branch), read when present. */
+type DigestExtras = Partial<{ skipped: Record<string, number>; eta: string }>;
+
 export interface SweepCardData {
   digest: SweepDigest;
   /** the time the card is rendered at (the ETA is worked out from the rate so far) */
@@ -60,7 +63,7 @@ function sweepCardAt(t: Translate, d: SweepCardData, maxVms: number): CardJson {
   const affected = worstFirst(g.vms);
   const shown = affected.slice(0, maxVms);
   const more = Math.max(0, (g.affected ?? affected.length) - shown.length);
-  const skipped = skippedLine(t, g.vms);
+  const skipped = skippedLine(t, g);
   const running = g.state === 'running';
   const card = bind(template, {
     sweepId: g.id,
@@ -135,25 +138,31 @@ export function stateLine(t: Translate, g: Pick<SweepDigest, 'state' | 'done' | 
 }
 
 /** The time left at the rate so far: nothing to go on before the first VM is done. */
-export function etaLine(t: Translate, g: Pick<SweepDigest, 'done' | 'total' | 'startedAt'>, now: Date): string {
+export function etaLine(t: Translate, g: Pick<SweepDigest, 'done' | 'total' | 'startedAt'> & DigestExtras, now: Date): string {
+  // the service's own estimate when it gives one, else the rate so far
+  const expected = g.eta ? Date.parse(g.eta) - now.getTime() : NaN;
   const elapsed = now.getTime() - Date.parse(g.startedAt);
-  if (g.done <= 0 || !Number.isFinite(elapsed) || elapsed <= 0) return t('sweepUi.eta.unknown');
-  const left = (elapsed / g.done) * Math.max(0, g.total - g.done);
+  if (!Number.isFinite(expected) && (g.done <= 0 || !Number.isFinite(elapsed) || elapsed <= 0)) return t('sweepUi.eta.unknown');
+  const left = Number.isFinite(expected) ? Math.max(0, expected) : (elapsed / g.done) * Math.max(0, g.total - g.done);
   if (left < 60_000) return t('sweepUi.eta.underMinute');
   return t('sweepUi.eta.minutes', { count: Math.ceil(left / 60_000) });
 }
 
-const SKIP_REASONS = ['not-running', 'agent-not-ready', 'busy', 'checked-recently', 'error'] as const;
+const SKIP_REASONS = ['not-running', 'agent-not-ready', 'not-windows', 'busy', 'checked-recently', 'error'] as const;
 
-/** VMs the sweep did not check, by reason (a deep sweep: stopped, no agent, busy, checked in the last 24 h, an error). */
-function skippedLine(t: Translate, vms: SweepVmResult[]): string {
+/**
+ * VMs the deep sweep did not diagnose, by reason (stopped, no agent, not Windows, busy, checked
+ * in the last 24 h, an error): the service's counts when it gives them, else those of the VMs listed.
+ */
+function skippedLine(t: Translate, g: SweepDigest & DigestExtras): string {
   const by = new Map<string, number>();
-  for (const v of vms) {
-    if (!v.skipped) continue;
-    const reason = v.skipped.startsWith('error') ? 'error' : v.skipped;
+  const add = (raw: string, n: number) => {
+    const reason = raw.startsWith('error') ? 'error' : raw;
     const known = (SKIP_REASONS as readonly string[]).includes(reason) ? reason : 'error';
-    by.set(known, (by.get(known) ?? 0) + 1);
-  }
+    if (n > 0) by.set(known, (by.get(known) ?? 0) + n);
+  };
+  if (g.skipped) for (const [reason, n] of Object.entries(g.skipped)) add(reason, n);
+  else for (const v of g.vms) if (v.skipped) add(v.skipped, 1);
   if (by.size === 0) return '';
   const total = [...by.values()].reduce((a, b) => a + b, 0);
   const reasons = SKIP_REASONS.filter((r) => by.has(r)).map((r) => t('sweepUi.skip.reason', { reason: t(`sweepUi.skip.${r}`), count: by.get(r)! }));

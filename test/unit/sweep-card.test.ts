@@ -123,6 +123,9 @@ describe.each(LANGS)('the sweep digest card (%s)', (lang) => {
     expect(running(10, 20, '2026-12-01T02:00:30.000Z')).toContain(t('sweepUi.eta.underMinute'));
     // 1 of 100 in a minute: 99 minutes to go
     expect(running(1, 100, '2026-12-01T02:00:00.000Z')).toContain(t('sweepUi.eta.minutes', { count: 99 }));
+    // the service's own estimate of the end wins when it gives one
+    const withEta = digestOf([], { state: 'running', done: 1, total: 100, startedAt: '2026-12-01T02:00:00.000Z', endedAt: undefined, counts: {} });
+    expect(cardText(render({ ...withEta, eta: '2026-12-01T02:05:30.000Z' } as SweepDigest))).toContain(t('sweepUi.eta.minutes', { count: 5 }));
     // no ETA and no "clean" verdict once it is over
     const done = cardText(render(digestOf([], { counts: {} })));
     expect(done).not.toContain(t('sweepUi.eta.unknown'));
@@ -140,6 +143,11 @@ describe.each(LANGS)('the sweep digest card (%s)', (lang) => {
   it('says which VMs it did not check, and why', () => {
     const text = cardText(render(digestOf([...MIXED, vm('vm-busy', [], { skipped: 'busy' }), vm('vm-b2', [], { skipped: 'busy' }), vm('vm-e', [], { skipped: 'error:throttled' })])));
     expect(text).toMatch(lang === 'en' ? /3 VMs were not checked: busy with another Run Command \(2\), an error \(1\)\./ : /Не проверены 3 ВМ: занята другим Run Command \(2\), ошибка \(1\)\./);
+  });
+
+  it('takes the service\'s counts of VMs not checked when it gives them (its VM list is bounded)', () => {
+    const text = cardText(render({ ...digestOf(MIXED), skipped: { 'not-running': 4, 'checked-recently': 1000 } } as SweepDigest));
+    expect(text).toMatch(lang === 'en' ? /1,?004 VMs were not checked: not running \(4\), already checked in the last 24 hours \(1,?000\)\./ : /Не проверены 1\s?004 ВМ: не запущена \(4\), уже проверялась за последние 24 часа \(1\s?000\)\./);
   });
 
   it('escapes names from Azure: a resource group cannot make a link', () => {
