@@ -85,7 +85,7 @@ function sweepCardAt(t: Translate, d: SweepCardData, maxVms: number): CardJson {
       title: t(`sweepUi.title.${g.kind}`),
       scope: scopeLine(t, g),
       state: stateLine(t, g),
-      eta: running ? etaLine(t, g, d.now) : '',
+      eta: running && g.total > 0 ? etaLine(t, g, d.now) : '',
       countsTitle: t('sweepUi.countsTitle'),
       clean: !running && g.state === 'done' && counts.length === 0 ? t('sweepUi.clean') : '',
       vmsTitle: t('sweepUi.vmsTitle'),
@@ -125,7 +125,8 @@ export function scopeLine(t: Translate, g: Pick<SweepDigest, 'scope'>): string {
 export function stateLine(t: Translate, g: Pick<SweepDigest, 'state' | 'done' | 'total' | 'startedAt' | 'endedAt'>): string {
   switch (g.state) {
     case 'running':
-      return t('sweepUi.state.running', { done: g.done, total: g.total });
+      // the VM pages are still being read: how many there are is not known yet
+      return g.total > 0 ? t('sweepUi.state.running', { done: g.done, total: g.total }) : t('sweepUi.state.listing');
     case 'done': {
       const ms = g.endedAt ? Math.max(0, Date.parse(g.endedAt) - Date.parse(g.startedAt)) : NaN;
       return t('sweepUi.state.done', { total: g.total, seconds: Number.isFinite(ms) ? Math.round(ms / 1000) : '?' });

@@ -100,7 +100,8 @@ export class SweepPresenter implements SweepObserver {
     const queued = this.pending.get(digest.id);
     if (queued) clearTimeout(queued.timer);
     this.pending.delete(digest.id);
-    await this.show(digest, true);
+    // not waiting for Teams (paced, retried): the sweep service goes on; shutdown drains the notifier
+    await this.show(digest);
   }
 
   /**
@@ -108,7 +109,7 @@ export class SweepPresenter implements SweepObserver {
    * nothing). A scheduled sweep's card is posted the first time; a chat sweep's card not placed
    * yet is left to the command, which shows the latest state once it has placed it.
    */
-  show(digest: SweepDigest, waitForDelivery = false): Promise<void> {
+  show(digest: SweepDigest): Promise<void> {
     return this.serial(digest.id, async () => {
       const last = this.shown.get(digest.id);
       if (last && (last.terminal || (rank(digest) === 0 && digest.done < last.done))) return;
@@ -121,9 +122,7 @@ export class SweepPresenter implements SweepObserver {
         const outcome = await this.deps.notifier.update(place.conversation, place.activityId, activity);
         if (outcome === 'gone') await this.forget(digest.id, place);
       });
-      const all = Promise.all(landed).then(() => undefined);
-      if (waitForDelivery) await all;
-      else all.catch((e: unknown) => this.deps.logger.warn({ err: e, sweepId: digest.id }, 'could not update a sweep card'));
+      Promise.all(landed).catch((e: unknown) => this.deps.logger.warn({ err: e, sweepId: digest.id }, 'could not update a sweep card'));
     });
   }
 

@@ -117,6 +117,9 @@ describe.each(LANGS)('the sweep digest card (%s)', (lang) => {
 
   it('shows progress while running: done of total, then the time left at the rate so far', () => {
     const running = (done: number, total: number, startedAt: string) => cardText(render(digestOf([], { state: 'running', done, total, startedAt, endedAt: undefined, counts: {} })));
+    // the VM pages not read yet: no "0 of 0"
+    expect(running(0, 0, '2026-12-01T02:00:50.000Z')).toContain(t('sweepUi.state.listing'));
+    expect(running(0, 0, '2026-12-01T02:00:50.000Z')).not.toContain(t('sweepUi.eta.unknown'));
     expect(running(0, 20, '2026-12-01T02:00:50.000Z')).toContain(t('sweepUi.state.running', { done: 0, total: 20 }));
     expect(running(0, 20, '2026-12-01T02:00:50.000Z')).toContain(t('sweepUi.eta.unknown'));
     // 10 of 20 in 30 s: 30 s to go
@@ -313,7 +316,7 @@ describe('the sweep presenter keeps each digest card current', () => {
     await p.progress(scheduled(running(5)));
     await p.finished(scheduled(digestOf(MIXED)));
     expect(sent.map((s) => s.conversationId)).toEqual(['19:helpdesk@thread.tacv2']);
-    expect(cardText(sent[0].card)).toContain('по расписанию');
+    expect(cardText(sent[0].card)).toContain('кто запустил: расписание');
     expect(updated.map((u) => u.activityId)).toEqual(['act-1', 'act-1']);
     expect(cardText(updated[1].card)).toContain('Готово');
     // a second presenter (another instance, a restart) finds the card: not posted again
