@@ -22,3 +22,53 @@ export function graphQueryForName(text: string, resourceGroups?: readonly string
   );
   return lines.join('\n');
 }
+
+// --- sweep-sim: the fast sweep's bulk reads (issue #16) ---
+
+/** Resource Graph's largest page ($top). */
+export const SWEEP_PAGE_SIZE = 1000;
+const SUBSCRIPTION_PATTERN = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
+
+export type SweepResource = 'vms' | 'nics' | 'nsgs';
+
+const SWEEP_SHAPES: Record<SweepResource, { type: string; project: string }> = {
+  vms: {
+    type: 'microsoft.compute/virtualmachines',
+    project: 'id, name, resourceGroup, subscriptionId, location, osType = tostring(properties.storageProfile.osDisk.osType), powerState = tostring(properties.extended.instanceView.powerState.code), tags',
+  },
+  nics: {
+    type: 'microsoft.network/networkinterfaces',
+    project: 'id, resourceGroup, subscriptionId, vmId = tostring(properties.virtualMachine.id), nsgId = tostring(properties.networkSecurityGroup.id), ipConfigurations = properties.ipConfigurations',
+  },
+  nsgs: {
+    type: 'microsoft.network/networksecuritygroups',
+    project: 'id, name, resourceGroup, subscriptionId, securityRules = properties.securityRules, networkInterfaces = properties.networkInterfaces, subnets = properties.subnets',
+  },
+};
+
+export function isSubscriptionId(s: string): boolean {
+  return SUBSCRIPTION_PATTERN.test(s);
+}
+
+export function isResourceGroupName(s: string): boolean {
+  return RG_PATTERN.test(s) && !s.includes("'");
+}
+
+/**
+ * The sweep's queries: every resource of one type, optionally in the given resource groups,
+ * ordered by id so that `$skipToken` pages are stable. Subscriptions travel in the request body,
+ * never in the text. Every value is checked against a strict pattern first: one that does not
+ * match is refused (`bad-input`), never quoted or dropped.
+ */
+export function graphQueryForSweep(resource: SweepResource, resourceGroups?: readonly string[]): string {
+  const bad = (resourceGroups ?? []).find((g) => !isResourceGroupName(g));
+  if (bad !== undefined) throw new DomainError('bad-input', 'resource group names are 1-90 letters, digits, and - _ . ( )', { params: { field: 'resourceGroup' } });
+  const shape = SWEEP_SHAPES[resource];
+  const lines = ['Resources', `| where type =~ '${shape.type}'`];
+  const groups = resourceGroups ?? [];
+  if (groups.length === 1) lines.push(`| where resourceGroup =~ '${groups[0]}'`);
+  else if (groups.length > 1) lines.push(`| where resourceGroup in~ (${groups.map((g) => `'${g}'`).join(', ')})`);
+  lines.push(`| project ${shape.project}`, '| order by id asc');
+  return lines.join('\n');
+}
+// --- end sweep-sim ---

@@ -19,6 +19,8 @@ export interface ClientSettings {
   retryDelayInMs: number;
   maxRetryDelayInMs: number;
   maxRetryAfterInMs: number;
+  /** sweep-sim: told of every 429 answer (before the retry policy waits it out) */
+  onThrottled?: () => void;
 }
 
 interface PolicyResponse {
@@ -39,11 +41,12 @@ export function retryAfterInMs(get: (name: string) => string | undefined): numbe
   return undefined;
 }
 
-function retryAfterCapPolicy(maxRetryAfterInMs: number) {
+function retryAfterCapPolicy(maxRetryAfterInMs: number, onThrottled?: () => void) {
   return {
     name: 'rdpDoctorRetryAfterCap',
     async sendRequest<Req, Res extends PolicyResponse>(request: Req, next: (r: Req) => Promise<Res>): Promise<Res> {
       const response = await next(request);
+      if (response.status === 429) onThrottled?.();
       if (response.status === 429 || response.status === 503) {
         const ms = retryAfterInMs((n) => response.headers.get(n));
         if (ms !== undefined && ms > maxRetryAfterInMs) {
@@ -62,7 +65,7 @@ function coreOptions(s: ClientSettings) {
     ...(s.endpoint ? { endpoint: s.endpoint } : {}),
     ...(s.caPem ? { tlsOptions: { ca: s.caPem } } : {}),
     retryOptions: { maxRetries: s.maxRetries, retryDelayInMs: s.retryDelayInMs, maxRetryDelayInMs: s.maxRetryDelayInMs },
-    additionalPolicies: [{ policy: retryAfterCapPolicy(s.maxRetryAfterInMs), position: 'perRetry' as const }],
+    additionalPolicies: [{ policy: retryAfterCapPolicy(s.maxRetryAfterInMs, s.onThrottled), position: 'perRetry' as const }],
   };
 }
 

@@ -12,10 +12,16 @@ import type {
   RunScriptOptions,
   RunScriptResult,
   SecurityRuleSpec,
+  SweepGateway,
+  SweepNic,
+  SweepNsg,
+  SweepScopeFilter,
+  SweepVmStatus,
   VmDetails,
+  VmPage,
   VmSummary,
 } from './gateway';
-import { graphQueryForName, GRAPH_PAGE_SIZE } from './graph-query';
+import { graphQueryForName, graphQueryForSweep, GRAPH_PAGE_SIZE, isResourceGroupName, isSubscriptionId, SWEEP_PAGE_SIZE, type SweepResource } from './graph-query';
 import { inScope, type AzureScope } from './scope';
 import { retryAfterInMs, SdkClients } from './sdk-clients';
 import { withDeadline, sleep, type BoundOutcome } from './timing';
@@ -79,6 +85,60 @@ const DEFAULTS = {
 
 type Settings = typeof DEFAULTS;
 
+/** Resource Graph's `$skipToken`: opaque, Base64-like. */
+const SKIP_TOKEN = /^[A-Za-z0-9+/=_-]{1,4096}$/;
+
+/** Resource Graph's `x-ms-user-quota-resets-after` (hh:mm:ss) in ms. */
+function quotaResetInMs(v: string | undefined): number | undefined {
+  const m = /^(\d{1,2}):(\d{2}):(\d{2})$/.exec((v ?? '').trim());
+  return m ? ((Number(m[1]) * 60 + Number(m[2])) * 60 + Number(m[3])) * 1000 : undefined;
+}
+
+type Raw = Record<string, unknown>;
+const rawObject = (v: unknown): Raw => (v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Raw) : {});
+const text = (v: unknown): string | undefined => (typeof v === 'string' && v.length > 0 ? v : undefined);
+
+/** The VM fields a status page needs (the SDK's VirtualMachine, flattened). */
+interface VirtualMachineLike {
+  id?: string;
+  instanceView?: Parameters<typeof powerOf>[0];
+}
+
+/** A security rule as the SDK gives it (flattened) or as a Resource Graph row's `properties`. */
+interface FlatRule {
+  name?: string;
+  priority?: number;
+  direction?: string;
+  access?: string;
+  protocol?: string;
+  sourcePortRange?: string;
+  sourceAddressPrefix?: string;
+  sourceAddressPrefixes?: string[];
+  destinationAddressPrefix?: string;
+  destinationPortRange?: string;
+  destinationPortRanges?: string[];
+  description?: string;
+}
+
+function securityRuleSpecOf(r: FlatRule): SecurityRuleSpec {
+  const proto = (r.protocol ?? '*').toLowerCase();
+  const spec: SecurityRuleSpec = {
+    name: r.name ?? '',
+    priority: r.priority ?? 0,
+    direction: r.direction === 'Outbound' ? 'Outbound' : 'Inbound',
+    access: r.access === 'Deny' ? 'Deny' : 'Allow',
+    protocol: proto === 'tcp' ? 'Tcp' : proto === 'udp' ? 'Udp' : '*',
+    sourcePortRange: r.sourcePortRange ?? '*',
+    destinationAddressPrefix: r.destinationAddressPrefix ?? '*',
+  };
+  if (r.sourceAddressPrefixes && r.sourceAddressPrefixes.length > 0) spec.sourceAddressPrefixes = r.sourceAddressPrefixes;
+  else spec.sourceAddressPrefix = r.sourceAddressPrefix ?? '*';
+  if (r.destinationPortRanges && r.destinationPortRanges.length > 0) spec.destinationPortRanges = r.destinationPortRanges;
+  else spec.destinationPortRange = r.destinationPortRange ?? '*';
+  if (r.description !== undefined) spec.description = r.description;
+  return spec;
+}
+
 type GraphRequestOptions = Parameters<ReturnType<SdkClients['graph']>['resources']>[1];
 /** ms-rest-js types its signal as the older AbortSignalLike; Node's AbortSignal works the same at run time. */
 const graphRequestOptions = (signal: AbortSignal): GraphRequestOptions => ({ abortSignal: signal }) as unknown as GraphRequestOptions;
@@ -88,10 +148,12 @@ const graphRequestOptions = (signal: AbortSignal): GraphRequestOptions => ({ abo
  * (an SDK-internal HTTP retry or an LRO status poll is not counted again; every Run Command
  * attempt is).
  */
-export class SdkAzureGateway implements AzureGateway {
+export class SdkAzureGateway implements AzureGateway, SweepGateway {
   private readonly s: Settings;
   private readonly clients: SdkClients;
   private readonly counts: GatewayCallCounts = { runCommand: 0, armReads: 0, armWrites: 0 };
+  /** sweep-sim: 429 answers received (Resource Graph and ARM); each is waited out and retried within the bounds */
+  private throttled = 0;
 
   constructor(private readonly options: SdkAzureGatewayOptions) {
     const pick = <K extends keyof Settings>(k: K): Settings[K] => (options[k] ?? DEFAULTS[k]) as Settings[K];
@@ -117,11 +179,19 @@ export class SdkAzureGateway implements AzureGateway {
       retryDelayInMs: this.s.retryDelayInMs,
       maxRetryDelayInMs: this.s.maxRetryDelayInMs,
       maxRetryAfterInMs: this.s.maxRetryAfterInMs,
+      onThrottled: () => {
+        this.throttled++;
+      },
     });
   }
 
   callCounts(): GatewayCallCounts {
     return { ...this.counts };
+  }
+
+  /** sweep-sim: how many 429 answers (ARM or Resource Graph) this gateway has received and waited out or given up on. */
+  throttledCount(): number {
+    return this.throttled;
   }
 
   async findVms(query: string): Promise<VmSummary[]> {
@@ -304,24 +374,7 @@ export class SdkAzureGateway implements AzureGateway {
     return this.bounded('getNsg', nsg.name, this.s.requestTimeoutInMs, undefined, async (signal) => {
       this.counts.armReads++;
       const g = await this.clients.networkFor(nsg.subscriptionId).networkSecurityGroups.get(nsg.resourceGroup, nsg.name, { abortSignal: signal });
-      const rules = (g.securityRules ?? []).map((r): SecurityRuleSpec => {
-        const proto = (r.protocol ?? '*').toLowerCase();
-        const spec: SecurityRuleSpec = {
-          name: r.name ?? '',
-          priority: r.priority ?? 0,
-          direction: r.direction === 'Outbound' ? 'Outbound' : 'Inbound',
-          access: r.access === 'Deny' ? 'Deny' : 'Allow',
-          protocol: proto === 'tcp' ? 'Tcp' : proto === 'udp' ? 'Udp' : '*',
-          sourcePortRange: r.sourcePortRange ?? '*',
-          destinationAddressPrefix: r.destinationAddressPrefix ?? '*',
-        };
-        if (r.sourceAddressPrefixes && r.sourceAddressPrefixes.length > 0) spec.sourceAddressPrefixes = r.sourceAddressPrefixes;
-        else spec.sourceAddressPrefix = r.sourceAddressPrefix ?? '*';
-        if (r.destinationPortRanges && r.destinationPortRanges.length > 0) spec.destinationPortRanges = r.destinationPortRanges;
-        else spec.destinationPortRange = r.destinationPortRange ?? '*';
-        if (r.description !== undefined) spec.description = r.description;
-        return spec;
-      });
+      const rules = (g.securityRules ?? []).map(securityRuleSpecOf);
       return {
         id: g.id ?? nsgId,
         name: g.name ?? nsg.name,
@@ -345,6 +398,150 @@ export class SdkAzureGateway implements AzureGateway {
       await poller.pollUntilDone({ abortSignal: signal });
     });
   }
+
+  // --- sweep-sim: SweepGateway (issue #16) ---
+
+  async listVmsPage(filter: SweepScopeFilter, skipToken?: string): Promise<VmPage> {
+    const { vms, skipToken: next } = await this.sweepPage('vms', filter, skipToken, (row) => {
+      const vm = vmSummaryOfRow(row);
+      return vm && inScope(this.options.scope, vm.subscriptionId, vm.resourceGroup) ? vm : null;
+    }, 'vms');
+    return next ? { vms, skipToken: next } : { vms };
+  }
+
+  async listNicsPage(filter: SweepScopeFilter, skipToken?: string): Promise<{ nics: SweepNic[]; skipToken?: string }> {
+    return this.sweepPage('nics', filter, skipToken, (row) => this.sweepNicOf(row), 'nics');
+  }
+
+  async listNsgsPage(filter: SweepScopeFilter, skipToken?: string): Promise<{ nsgs: SweepNsg[]; skipToken?: string }> {
+    return this.sweepPage('nsgs', filter, skipToken, (row) => this.sweepNsgOf(row), 'nsgs');
+  }
+
+  async listVmStatusPage(subscriptionId: string, nextLink?: string): Promise<{ statuses: SweepVmStatus[]; nextLink?: string }> {
+    const [sub] = this.sweepSubscriptions({ subscriptionIds: [subscriptionId] });
+    if (nextLink !== undefined) this.checkNextLink(sub as string, nextLink);
+    return this.bounded('listVmStatusPage', sub as string, this.s.requestTimeoutInMs, undefined, async (signal) => {
+      this.counts.armReads++;
+      const pages = this.clients
+        .computeFor(sub as string)
+        .virtualMachines.listAll({ statusOnly: 'true', abortSignal: signal })
+        .byPage(nextLink ? { continuationToken: nextLink } : undefined);
+      const r = await pages.next();
+      const page = (r.done ? [] : r.value) as Array<VirtualMachineLike> & { continuationToken?: string };
+      const statuses: SweepVmStatus[] = [];
+      for (const vm of page) {
+        const ref = parseVmId(vm.id ?? '');
+        if (!ref || !inScope(this.options.scope, ref.subscriptionId, ref.resourceGroup)) continue;
+        statuses.push({ vmId: vm.id as string, powerState: powerOf(vm.instanceView), agentStatus: agentStatusOf(vm.instanceView) });
+      }
+      return page.continuationToken ? { statuses, nextLink: page.continuationToken } : { statuses };
+    });
+  }
+
+  /** The subscriptions a sweep reads: the filter's (each GUID-shaped and in scope), else every configured one. */
+  private sweepSubscriptions(filter: SweepScopeFilter): string[] {
+    const configured = this.options.subscriptionIds.filter((s) => this.options.scope.subscriptions.some((x) => x.toLowerCase() === s.toLowerCase()));
+    const asked = filter.subscriptionIds ?? [];
+    if (asked.length === 0) return configured;
+    const out: string[] = [];
+    for (const s of asked) {
+      if (typeof s !== 'string' || !isSubscriptionId(s)) throw new DomainError('bad-input', 'a subscription id is a GUID', { params: { field: 'subscriptionId' } });
+      const known = configured.find((c) => c.toLowerCase() === s.toLowerCase());
+      if (!known) throw new DomainError('out-of-scope', `subscription ${s} is outside the configured scope`, { params: { operation: 'sweep', target: s } });
+      if (!out.includes(known)) out.push(known);
+    }
+    return out;
+  }
+
+  /** The resource groups a sweep query names: the filter's (checked, in scope), else the configured allow-list, else none (all). */
+  private sweepResourceGroups(filter: SweepScopeFilter): readonly string[] | undefined {
+    const allowed = this.options.scope.resourceGroups && this.options.scope.resourceGroups.length > 0 ? this.options.scope.resourceGroups : undefined;
+    if (filter.resourceGroup === undefined) return allowed;
+    const rg = filter.resourceGroup;
+    if (typeof rg !== 'string' || !isResourceGroupName(rg)) throw new DomainError('bad-input', 'resource group names are 1-90 letters, digits, and - _ . ( )', { params: { field: 'resourceGroup' } });
+    if (allowed && !allowed.some((g) => g.toLowerCase() === rg.toLowerCase())) {
+      throw new DomainError('out-of-scope', `resource group ${rg} is outside the configured scope`, { params: { operation: 'sweep', target: rg } });
+    }
+    return [rg];
+  }
+
+  private async sweepPage<T, K extends string>(
+    resource: SweepResource,
+    filter: SweepScopeFilter,
+    skipToken: string | undefined,
+    map: (row: Record<string, unknown>) => T | null,
+    key: K,
+  ): Promise<{ [k in K]: T[] } & { skipToken?: string }> {
+    const subscriptions = this.sweepSubscriptions(filter);
+    const query = graphQueryForSweep(resource, this.sweepResourceGroups(filter));
+    if (skipToken !== undefined && !SKIP_TOKEN.test(skipToken)) throw new DomainError('bad-input', 'not a Resource Graph $skipToken', { params: { field: 'skipToken' } });
+    const operation = `list${resource[0]?.toUpperCase()}${resource.slice(1)}Page`;
+    if (subscriptions.length === 0) return { [key]: [] } as unknown as { [k in K]: T[] };
+    return this.bounded(operation, resource, this.s.requestTimeoutInMs, undefined, async (signal) => {
+      this.counts.armReads++;
+      const page = await this.graphWithRetries(
+        () => this.clients.graph().resources({ subscriptions, query, options: { resultFormat: 'objectArray', top: SWEEP_PAGE_SIZE, ...(skipToken ? { skipToken } : {}) } }, graphRequestOptions(signal)),
+        signal,
+      );
+      const out: T[] = [];
+      const rows: unknown = page.data;
+      if (Array.isArray(rows)) {
+        for (const row of rows) {
+          const item = row && typeof row === 'object' ? map(row as Record<string, unknown>) : null;
+          if (item) out.push(item);
+        }
+      }
+      const result = { [key]: out } as { [k in K]: T[] } & { skipToken?: string };
+      if (page.skipToken) result.skipToken = page.skipToken;
+      return result;
+    });
+  }
+
+  private sweepNicOf(row: Record<string, unknown>): SweepNic | null {
+    const id = typeof row.id === 'string' ? row.id : '';
+    const ref = parseTypedId(id, 'Microsoft.Network', 'networkInterfaces');
+    if (!ref || !inScope(this.options.scope, ref.subscriptionId, ref.resourceGroup)) return null;
+    const configs = Array.isArray(row.ipConfigurations) ? (row.ipConfigurations as unknown[]).map(rawObject) : [];
+    const primary = configs.find((c) => rawObject(c.properties).primary === true) ?? configs[0];
+    const subnetId = text(rawObject(rawObject(primary?.properties).subnet).id);
+    const vmId = text(row.vmId);
+    const nsgId = text(row.nsgId);
+    const nic: SweepNic = { id, hasPublicIp: configs.some((c) => text(rawObject(rawObject(c.properties).publicIPAddress).id) !== undefined) };
+    if (vmId) nic.vmId = vmId;
+    if (subnetId) nic.subnetId = subnetId;
+    if (nsgId) nic.nsgId = nsgId;
+    return nic;
+  }
+
+  private sweepNsgOf(row: Record<string, unknown>): SweepNsg | null {
+    const id = typeof row.id === 'string' ? row.id : '';
+    const ref = parseTypedId(id, 'Microsoft.Network', 'networkSecurityGroups');
+    if (!ref || !inScope(this.options.scope, ref.subscriptionId, ref.resourceGroup)) return null;
+    const ids = (v: unknown): string[] => (Array.isArray(v) ? v.map((x) => text(rawObject(x).id)).filter((x): x is string => x !== undefined) : []);
+    const rules = Array.isArray(row.securityRules)
+      ? (row.securityRules as unknown[]).map((r) => {
+          const o = rawObject(r);
+          return securityRuleSpecOf({ ...rawObject(o.properties), name: text(o.name) } as FlatRule);
+        })
+      : [];
+    return { id, name: text(row.name) ?? ref.name, subscriptionId: ref.subscriptionId, resourceGroup: ref.resourceGroup, rules, networkInterfaceIds: ids(row.networkInterfaces), subnetIds: ids(row.subnets) };
+  }
+
+  /** A nextLink goes back only to the configured Resource Manager, for that subscription's VM list. */
+  private checkNextLink(subscriptionId: string, nextLink: string): void {
+    let url: URL;
+    try {
+      url = new URL(nextLink);
+    } catch {
+      throw new DomainError('bad-input', 'not a nextLink', { params: { field: 'nextLink' } });
+    }
+    const origin = new URL(this.options.endpoint ?? 'https://management.azure.com').origin;
+    const path = `/subscriptions/${subscriptionId}/providers/Microsoft.Compute/virtualMachines`.toLowerCase();
+    if (url.origin !== origin || url.pathname.replace(/\/+$/, '').toLowerCase() !== path || url.username || url.password) {
+      throw new DomainError('bad-input', 'the nextLink does not point at this subscription\'s VM list', { params: { field: 'nextLink' } });
+    }
+  }
+  // --- end sweep-sim ---
 
   private async powerOperation(kind: 'start' | 'restart', vmId: string, options?: LongOperationOptions): Promise<void> {
     const ref = this.vmRef(vmId);
@@ -422,8 +619,9 @@ export class SdkAzureGateway implements AzureGateway {
         let waitMs: number | undefined;
         if (info.statusCode === 429 || info.statusCode === 503) {
           const headers = (e as { response?: { headers?: { get(n: string): string | undefined } } }).response?.headers;
-          waitMs = headers ? retryAfterInMs((n) => headers.get(n)) : undefined;
+          waitMs = headers ? retryAfterInMs((n) => headers.get(n)) ?? quotaResetInMs(headers.get('x-ms-user-quota-resets-after')) : undefined;
           if (waitMs !== undefined && waitMs > this.s.maxRetryAfterInMs) throw e;
+          if (info.statusCode === 429) this.throttled++;
         }
         if (waitMs === undefined) {
           if (info.statusCode === 429 || (info.statusCode >= 500 && info.statusCode !== 501 && info.statusCode !== 505)) {

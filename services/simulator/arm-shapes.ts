@@ -1,4 +1,4 @@
-import type { Fleet, FleetNsgRule, FleetVm } from './fleet';
+import { vmSubscriptionOf, type Fleet, type FleetNsgRule, type FleetVm } from './fleet';
 
 /**
  * Response bodies shaped like Azure Resource Manager's (see the upstream examples in the
@@ -12,12 +12,12 @@ export const nicNameOf = (vm: FleetVm): string => `${vm.name}-nic`;
 export const nsgNameOf = (vm: FleetVm): string => `${vm.name}-nsg`;
 export const osDiskNameOf = (vm: FleetVm): string => `${vm.name}_OsDisk_1`;
 
-const rgPath = (fleet: Fleet, vm: FleetVm): string => `/subscriptions/${fleet.subscriptionId}/resourceGroups/${vm.resourceGroup}`;
+const rgPath = (fleet: Fleet, vm: FleetVm): string => `/subscriptions/${vmSubscriptionOf(fleet, vm)}/resourceGroups/${vm.resourceGroup}`;
 export const vmIdOf = (fleet: Fleet, vm: FleetVm): string => `${rgPath(fleet, vm)}/providers/Microsoft.Compute/virtualMachines/${vm.name}`;
 export const nicIdOf = (fleet: Fleet, vm: FleetVm): string => `${rgPath(fleet, vm)}/providers/Microsoft.Network/networkInterfaces/${nicNameOf(vm)}`;
 export const nsgIdOf = (fleet: Fleet, vm: FleetVm): string => `${rgPath(fleet, vm)}/providers/Microsoft.Network/networkSecurityGroups/${nsgNameOf(vm)}`;
 export const osDiskIdOf = (fleet: Fleet, vm: FleetVm): string => `${rgPath(fleet, vm)}/providers/Microsoft.Compute/disks/${osDiskNameOf(vm)}`;
-const subnetIdOf = (fleet: Fleet, vm: FleetVm): string =>
+export const subnetIdOf = (fleet: Fleet, vm: FleetVm): string =>
   `${rgPath(fleet, vm)}/providers/Microsoft.Network/virtualNetworks/${vm.resourceGroup}-vnet/subnets/default`;
 
 /** A stable GUID-looking id per VM name (Azure's vmId), so repeated reads agree. */
@@ -125,7 +125,7 @@ export function graphRowOf(fleet: Fleet, vm: FleetVm): JsonObject {
     kind: '',
     location: vm.location,
     resourceGroup: vm.resourceGroup.toLowerCase(),
-    subscriptionId: fleet.subscriptionId,
+    subscriptionId: vmSubscriptionOf(fleet, vm),
     tags: { ...(vm.tags ?? {}) },
     properties: {
       ...props,

@@ -1,5 +1,7 @@
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadFleetFile } from './fleet';
+import { fleetSubscriptions, loadFleetFile, type Fleet } from './fleet';
+import { generateFleet } from './fleet-generator';
 import { startSimulator } from './server';
 import { createInterior, type ScriptsSetting } from './pwsh-interior';
 import { createVmInterior } from './vm-interior';
@@ -8,6 +10,9 @@ import { createVmInterior } from './vm-interior';
  * `node dist/services/simulator/cli.js --fleet FILE --port N [--latency-ms N] [--cert-dir DIR] [--scripts pwsh|emulate|auto]`
  * Serves the fleet as Azure Resource Manager until SIGINT/SIGTERM. `--scripts` (default
  * SIM_SCRIPTS, else auto) chooses what runs the project's scripts inside the VMs.
+ * `--generate N [--seed S] [--subscriptions K] [--resource-groups R] [--write-fleet FILE]` serves
+ * a generated fleet instead (docs/simulator.md); `--throttle` / `--no-throttle` switch Azure's
+ * ARM and Resource Graph throttling on or off (default: on for a generated fleet, off otherwise).
  */
 interface CliArgs {
   fleet: string;
@@ -15,7 +20,18 @@ interface CliArgs {
   latencyMs: number;
   certDir?: string;
   scripts: ScriptsSetting;
+  // --- sweep-sim ---
+  generate?: number;
+  seed: number;
+  subscriptions: number;
+  resourceGroups: number;
+  writeFleet?: string;
+  throttle?: boolean;
+  fleetGiven: boolean;
+  // --- end sweep-sim ---
 }
+
+const USAGE = 'usage: simulator [--fleet FILE | --generate N [--seed S] [--subscriptions K] [--resource-groups R] [--write-fleet FILE]] [--throttle|--no-throttle] [--port N] [--latency-ms N] [--cert-dir DIR] [--scripts pwsh|emulate|auto]';
 
 function defaultFleetPath(): string {
   // dist/services/simulator -> ../../../services/simulator/fleets ; ts source -> ./fleets
@@ -26,7 +42,7 @@ function defaultFleetPath(): string {
 
 function parseArgs(argv: string[]): CliArgs {
   const env = process.env.SIM_SCRIPTS;
-  const out: CliArgs = { fleet: defaultFleetPath(), port: 0, latencyMs: 0, scripts: env === 'pwsh' || env === 'emulate' ? env : 'auto' };
+  const out: CliArgs = { fleet: defaultFleetPath(), port: 0, latencyMs: 0, scripts: env === 'pwsh' || env === 'emulate' ? env : 'auto', seed: 1, subscriptions: 4, resourceGroups: 5, fleetGiven: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = (): string => {
@@ -39,7 +55,17 @@ function parseArgs(argv: string[]): CliArgs {
       if (!Number.isInteger(n) || n < 0 || n > max) throw new Error(`${name} must be an integer from 0 to ${max}`);
       return n;
     };
-    if (a === '--fleet') out.fleet = value();
+    if (a === '--fleet') {
+      out.fleet = value();
+      out.fleetGiven = true;
+    }
+    else if (a === '--generate') out.generate = int('--generate', value(), 50_000);
+    else if (a === '--seed') out.seed = int('--seed', value(), 2 ** 32 - 1);
+    else if (a === '--subscriptions') out.subscriptions = int('--subscriptions', value(), 16);
+    else if (a === '--resource-groups') out.resourceGroups = int('--resource-groups', value(), 50);
+    else if (a === '--write-fleet') out.writeFleet = value();
+    else if (a === '--throttle') out.throttle = true;
+    else if (a === '--no-throttle') out.throttle = false;
     else if (a === '--port') out.port = int('--port', value(), 65535);
     else if (a === '--latency-ms') out.latencyMs = int('--latency-ms', value(), 600_000);
     else if (a === '--cert-dir') out.certDir = value();
@@ -50,6 +76,8 @@ function parseArgs(argv: string[]): CliArgs {
     }
     else throw new Error(`unknown argument: ${a}`);
   }
+  if (out.generate !== undefined && out.fleetGiven) throw new Error('--fleet and --generate exclude each other');
+  if (out.generate === undefined && out.writeFleet) throw new Error('--write-fleet needs --generate');
   return out;
 }
 
@@ -58,11 +86,16 @@ async function main(): Promise<void> {
   try {
     args = parseArgs(process.argv.slice(2));
   } catch (e) {
-    process.stderr.write(`${(e as Error).message}\nusage: simulator [--fleet FILE] [--port N] [--latency-ms N] [--cert-dir DIR] [--scripts pwsh|emulate|auto]\n`);
+    process.stderr.write(`${(e as Error).message}\n${USAGE}\n`);
     process.exitCode = 2;
     return;
   }
-  const fleet = loadFleetFile(args.fleet);
+  let fleet: Fleet;
+  if (args.generate !== undefined) {
+    fleet = generateFleet({ vms: args.generate, seed: args.seed, subscriptions: args.subscriptions, resourceGroups: args.resourceGroups });
+    if (args.writeFleet) writeFileSync(args.writeFleet, `${JSON.stringify(fleet)}\n`);
+  } else fleet = loadFleetFile(args.fleet);
+  const throttling = args.throttle ?? args.generate !== undefined;
   const { interior, engine } = createInterior(args.scripts, createVmInterior());
   const sim = await startSimulator({
     fleet,
@@ -70,8 +103,10 @@ async function main(): Promise<void> {
     port: args.port,
     runCommandLatencyMs: args.latencyMs,
     certDir: args.certDir,
+    throttling,
   });
   process.stdout.write(`ARM endpoint: ${sim.endpoint} CA: ${sim.caFile}\nScripts: ${engine === 'pwsh' ? 'the real scripts under PowerShell (modelled Windows)' : 'the TypeScript emulation'}\n`);
+  process.stdout.write(`Fleet: ${fleet.vms.length} VMs; subscriptions: ${fleetSubscriptions(fleet).join(',')}; throttling: ${throttling ? 'on (Azure\'s limits)' : 'off'}\n`);
   const stop = (): void => {
     // keep-alive clients must not hold the process open
     setTimeout(() => process.exit(0), 1000).unref();

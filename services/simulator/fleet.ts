@@ -166,6 +166,10 @@ export const fleetVmSchema = z.object({
   tags: z.record(z.string().min(1).max(512), z.string().max(256)).optional(),
   windows: windowsStateSchema.optional(),
   faults: faultsSchema.default({ runCommand: 'none', arm: 'none' }),
+  // --- sweep-sim: several subscriptions (issue #16) ---
+  /** the subscription the VM lives in; absent = the fleet's `subscriptionId` */
+  subscriptionId: z.guid({ message: 'expected a subscription GUID' }).optional(),
+  // --- end sweep-sim ---
 });
 export type FleetVm = z.infer<typeof fleetVmSchema>;
 
@@ -174,6 +178,20 @@ export const fleetSchema = z.object({
   vms: z.array(fleetVmSchema),
 });
 export type Fleet = z.infer<typeof fleetSchema>;
+
+// --- sweep-sim: several subscriptions (issue #16) ---
+/** The subscription a VM lives in: its own `subscriptionId`, else the fleet's. */
+export function vmSubscriptionOf(fleet: Fleet, vm: FleetVm): string {
+  return vm.subscriptionId ?? fleet.subscriptionId;
+}
+
+/** Every subscription of the fleet: the fleet's own first, then each VM's, once each (case-insensitive). */
+export function fleetSubscriptions(fleet: Fleet): string[] {
+  const seen = new Map<string, string>([[fleet.subscriptionId.toLowerCase(), fleet.subscriptionId]]);
+  for (const vm of fleet.vms) if (vm.subscriptionId && !seen.has(vm.subscriptionId.toLowerCase())) seen.set(vm.subscriptionId.toLowerCase(), vm.subscriptionId);
+  return [...seen.values()];
+}
+// --- end sweep-sim ---
 
 export function parseFleet(json: unknown, source = 'fleet'): Fleet {
   const r = fleetSchema.safeParse(json);

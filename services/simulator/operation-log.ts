@@ -1,7 +1,9 @@
 import type { ScriptEngine } from './interior';
 
 /** CONTRACTS.md §7: one entry per ARM operation the simulator carried out, oldest first. */
-export type OperationKind = 'read' | 'runCommand' | 'start' | 'restart' | 'snapshot' | 'nsgRuleWrite';
+export type OperationKind = 'read' | 'runCommand' | 'start' | 'restart' | 'snapshot' | 'nsgRuleWrite'
+  // sweep-sim: a request refused by the simulator's ARM / Resource Graph throttling (429), logged so tests and the bench can count them
+  | 'throttled';
 
 export interface OperationLogEntry {
   at: string;

@@ -3,13 +3,11 @@ import {
   armError,
   diskResourceOf,
   effectiveNsgListOf,
-  graphRowOf,
   instanceViewOf,
   nicNameOf,
   nicResourceOf,
   nsgNameOf,
   nsgResourceOf,
-  osDiskIdOf,
   osDiskNameOf,
   securityRuleResourceOf,
   vmResourceOf,
@@ -17,10 +15,12 @@ import {
   type JsonObject,
 } from './arm-shapes';
 import type { AsyncOperation, AsyncOperations, Outcome, Provider } from './async-operations';
-import { nsgRuleSchema, type Fleet, type FleetNsgRule, type FleetVm } from './fleet';
+import { nsgRuleSchema, vmSubscriptionOf, type Fleet, type FleetNsgRule, type FleetVm } from './fleet';
 import type { ScriptEngine, VmInterior } from './interior';
 import type { OperationKind, OperationLog } from './operation-log';
-import { KqlError, runKql } from './resource-graph';
+import { findAddressed, hasSubscription, KIND_OF_TYPE } from './fleet-index';
+import { answerGraphQuery, type GraphRequest } from './graph-service';
+import { listVmsPaged } from './vm-list';
 import { AGENT_ERROR, CONFLICT_ERROR, executeRunCommand, parseRunCommandInput, projectScriptId, type ScriptOutcome } from './run-command';
 
 export interface SimResponse {
@@ -47,6 +47,8 @@ export interface RouteContext {
   baseUrl: string;
   /** the injected ARM fault response for this request, if the VM has one due */
   faultFor(vm: FleetVm): SimResponse | null;
+  /** sweep-sim: page size of the subscription-wide VM list (default 1,000) */
+  listPageSize?: number;
 }
 
 export interface Route {
@@ -75,7 +77,7 @@ function notFound(type: string, name: string, rg: string): SimResponse {
 
 function subscriptionMismatch(ctx: RouteContext): SimResponse | null {
   const sub = ctx.params[0] ?? '';
-  if (eq(sub, ctx.fleet.subscriptionId)) return null;
+  if (hasSubscription(ctx.fleet, sub)) return null;
   return { status: 404, body: armError('SubscriptionNotFound', `The subscription '${sub}' could not be found.`) };
 }
 
@@ -85,7 +87,10 @@ function withVm(ctx: RouteContext, type: string, pick: (vm: FleetVm) => boolean,
   if (mismatch) return mismatch;
   const rg = ctx.params[1] ?? '';
   const name = ctx.params[2] ?? '';
-  const vm = ctx.fleet.vms.find((v) => eq(v.resourceGroup, rg) && pick(v));
+  // sweep-sim: O(1) by subscription, resource group and name (fleet-index.ts)
+  const kind = KIND_OF_TYPE[type.toLowerCase()];
+  const found = kind ? findAddressed(ctx.fleet, kind, ctx.params[0] ?? '', rg, name) : ctx.fleet.vms.find((v) => eq(v.resourceGroup, rg));
+  const vm = found && pick(found) ? found : undefined;
   if (!vm) return notFound(type, name, rg);
   return ctx.faultFor(vm) ?? fn(vm);
 }
@@ -95,7 +100,8 @@ function logOp(ctx: RouteContext, vm: FleetVm | null, kind: OperationKind, scrip
 }
 
 function asyncHeaders(ctx: RouteContext, op: AsyncOperation): Record<string, string> {
-  const base = `${ctx.baseUrl}/subscriptions/${ctx.fleet.subscriptionId}/providers/${op.provider}/locations/${op.location}`;
+  const sub = ctx.params[0] && hasSubscription(ctx.fleet, ctx.params[0]) ? ctx.params[0] : ctx.fleet.subscriptionId;
+  const base = `${ctx.baseUrl}/subscriptions/${sub}/providers/${op.provider}/locations/${op.location}`;
   if (op.provider === 'Microsoft.Compute') {
     return {
       'azure-asyncoperation': `${base}/operations/${op.id}?p=${encodeURIComponent(op.kind)}&api-version=${COMPUTE_OP_API}`,
@@ -198,12 +204,13 @@ function putSnapshot(ctx: RouteContext): SimResponse {
   if (typeof b.location !== 'string' || typeof source !== 'string' || b.properties?.creationData?.createOption !== 'Copy') {
     return { status: 400, body: armError('InvalidParameter', "A snapshot needs 'location' and 'properties.creationData' with createOption 'Copy' and a sourceResourceId.") };
   }
-  const vm = ctx.fleet.vms.find((v) => eq(osDiskIdOf(ctx.fleet, v), source.startsWith('/') ? source : `/${source}`));
+  const disk = /^\/?subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.Compute\/disks\/([^/]+)$/i.exec(source);
+  const vm = disk ? findAddressed(ctx.fleet, 'disk', disk[1] ?? '', disk[2] ?? '', disk[3] ?? '') : undefined;
   if (!vm) return { status: 404, body: armError('NotFound', `Source disk '${source}' was not found.`) };
   const fault = ctx.faultFor(vm);
   if (fault) return fault;
   logOp(ctx, vm, 'snapshot');
-  const id = `/subscriptions/${ctx.fleet.subscriptionId}/resourceGroups/${rg}/providers/Microsoft.Compute/snapshots/${name}`;
+  const id = `/subscriptions/${ctx.params[0] ?? ctx.fleet.subscriptionId}/resourceGroups/${rg}/providers/Microsoft.Compute/snapshots/${name}`;
   const resource: JsonObject = {
     name,
     id,
@@ -259,36 +266,13 @@ function deleteSecurityRule(ctx: RouteContext, vm: FleetVm): SimResponse {
   return accepted(ctx, op);
 }
 
+// --- sweep-sim: Resource Graph (graph-service.ts) and the subscription-wide VM list (vm-list.ts) ---
 function graphQuery(ctx: RouteContext): SimResponse {
-  const b = (ctx.body ?? {}) as { subscriptions?: unknown; query?: unknown; options?: { $top?: unknown; $skip?: unknown; $skipToken?: unknown; resultFormat?: unknown } };
-  if (typeof b.query !== 'string') return { status: 400, body: armError('BadRequest', 'Please provide a query.') };
-  const subs = Array.isArray(b.subscriptions) ? b.subscriptions.filter((s): s is string => typeof s === 'string') : [];
-  const visible = subs.length === 0 || subs.some((s) => eq(s, ctx.fleet.subscriptionId)) ? ctx.fleet.vms : [];
-  let rows: JsonObject[];
-  try {
-    const byId = new Map(visible.map((v) => [graphRowOf(ctx.fleet, v).id as string, v]));
-    const matched = runKql(b.query, [...byId.keys()].map((id) => graphRowOf(ctx.fleet, byId.get(id) as FleetVm)));
-    // a throttled or failing VM in the result makes the whole query fail, as a busy shard would
-    const faulty = matched.map((r) => (typeof r.id === 'string' ? byId.get(r.id) : undefined)).find((v) => v && v.faults.arm !== 'none');
-    const fault = faulty ? ctx.faultFor(faulty) : null;
-    if (fault) return fault;
-    rows = matched;
-  } catch (e) {
-    if (e instanceof KqlError) return { status: 400, body: { error: { code: 'BadRequest', message: 'Please provide below info when asking for support: timestamp = ' + ctx.now().toISOString(), details: [{ code: 'InvalidQuery', message: `Query is invalid. ${e.message}` }] } } };
-    throw e;
-  }
-  const top = Math.min(Math.max(Number(b.options?.$top ?? 100) || 100, 1), 1000);
-  let skip = Math.max(Number(b.options?.$skip ?? 0) || 0, 0);
-  if (typeof b.options?.$skipToken === 'string') {
-    const n = Number(Buffer.from(b.options.$skipToken, 'base64').toString('utf8'));
-    if (Number.isFinite(n)) skip = n;
-  }
-  const page = rows.slice(skip, skip + top);
-  logOp(ctx, null, 'read');
-  const body: JsonObject = { totalRecords: rows.length, count: page.length, resultTruncated: 'false', facets: [], data: page };
-  if (skip + top < rows.length) body.$skipToken = Buffer.from(String(skip + top), 'utf8').toString('base64');
-  return { status: 200, body };
+  const answer = answerGraphQuery(ctx, (ctx.body ?? {}) as GraphRequest) as SimResponse;
+  if (answer.status === 200) logOp(ctx, null, 'read');
+  return answer;
 }
+// --- end sweep-sim ---
 
 function operationStatus(ctx: RouteContext, provider: Provider, result: boolean): SimResponse {
   const mismatch = subscriptionMismatch(ctx);
@@ -310,11 +294,11 @@ function operationStatus(ctx: RouteContext, provider: Provider, result: boolean)
 export const ROUTES: readonly Route[] = [
   {
     method: 'GET', pattern: re(`${SUB}/providers/Microsoft\\.Compute/virtualMachines`), action: 'Microsoft.Compute/virtualMachines/read',
-    handle: (ctx) => subscriptionMismatch(ctx) ?? (logOp(ctx, null, 'read'), listVms(ctx, ctx.fleet.vms)),
+    handle: (ctx) => subscriptionMismatch(ctx) ?? (logOp(ctx, null, 'read'), listVmsPaged(ctx)),
   },
   {
     method: 'GET', pattern: re(`${SUB}${RG}/providers/Microsoft\\.Compute/virtualMachines`), action: 'Microsoft.Compute/virtualMachines/read',
-    handle: (ctx) => subscriptionMismatch(ctx) ?? (logOp(ctx, null, 'read'), listVms(ctx, ctx.fleet.vms.filter((v) => eq(v.resourceGroup, ctx.params[1] ?? '')))),
+    handle: (ctx) => subscriptionMismatch(ctx) ?? (logOp(ctx, null, 'read'), listVms(ctx, ctx.fleet.vms.filter((v) => eq(v.resourceGroup, ctx.params[1] ?? '') && eq(vmSubscriptionOf(ctx.fleet, v), ctx.params[0] ?? '')))),
   },
   {
     method: 'GET', pattern: re(VM), action: 'Microsoft.Compute/virtualMachines/read',

@@ -10,6 +10,7 @@ import type { Fleet, FleetVm } from './fleet';
 import type { VmInterior } from './interior';
 import { OperationLog, type OperationLogEntry } from './operation-log';
 import { ROUTES, type RouteContext, type SimResponse } from './routes';
+import { ArmThrottle, type ThrottlingOptions } from './throttling';
 
 export interface SimulatorOptions {
   /** The live fleet: the simulator reads and changes this very object (tests may change faults on it). */
@@ -33,6 +34,12 @@ export interface SimulatorOptions {
    */
   allowedActions?: readonly string[];
   now?: () => Date;
+  // --- sweep-sim: scale (issue #16) ---
+  /** ARM and Resource Graph throttling as Azure documents it (throttling.ts); default off. `true` = Azure's numbers. */
+  throttling?: boolean | Partial<ThrottlingOptions>;
+  /** page size of the subscription-wide VM list (default 1,000) */
+  listPageSize?: number;
+  // --- end sweep-sim ---
 }
 
 export interface SimulatorHandle {
@@ -95,6 +102,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
   const timers = new Set<NodeJS.Timeout>();
   const armLatencyMs = options.armLatencyMs ?? 0;
   let baseUrl = '';
+  const throttle = options.throttling ? new ArmThrottle(options.throttling === true ? {} : options.throttling) : null;
 
   const ctxBase = {
     fleet: options.fleet,
@@ -105,6 +113,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     runCommandLatencyMs: options.runCommandLatencyMs ?? 0,
     armLatencyMs,
     agentReadyDelayMs: options.agentReadyDelayMs ?? 0,
+    listPageSize: options.listPageSize,
     later(fn: () => void, ms: number): void {
       if (ms <= 0) return fn();
       const t = setTimeout(() => {
@@ -152,6 +161,12 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
           ),
         };
       }
+      // sweep-sim: ARM / Resource Graph throttling, after authentication and RBAC as in Azure
+      const verdict = throttle?.take(method, url.pathname);
+      if (verdict?.throttled) {
+        log.add({ method, path: url.pathname, vm: null, kind: 'throttled', scriptId: null, engine: null }, now());
+        return verdict.throttled;
+      }
       const ctx: RouteContext = {
         ...ctxBase,
         params: m.slice(1).map((s) => decodeURIComponent(s)),
@@ -173,7 +188,8 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
           return { status: 500, body: armError('InternalServerError', `Encountered internal server error. Diagnostic information: timestamp '${now().toISOString()}', tracking id '${randomUUID()}'.`) };
         },
       };
-      return route.handle(ctx);
+      const answer = route.handle(ctx);
+      return verdict && Object.keys(verdict.headers).length > 0 ? { ...answer, headers: { ...verdict.headers, ...answer.headers } } : answer;
     }
     return { status: 404, body: armError('InvalidResourceType', `The resource type could not be found in the namespace for path '${url.pathname}'.`) };
   }

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { AzureGateway } from '../azure/gateway';
 import { createAzureGateway, type AzureGatewaySettings } from '../azure/factory';
 import type { Logger } from '../log';
-import { loadFleetFile } from '../simulator/fleet';
+import { fleetSubscriptions, loadFleetFile } from '../simulator/fleet';
 import { startSimulator, type SimulatorHandle } from '../simulator/server';
 import type { ScriptEngine } from '../simulator/interior';
 import { createInterior } from '../simulator/pwsh-interior';
@@ -59,7 +59,7 @@ export async function openAzure(config: Config, logger: Logger, injected?: Azure
 
   if (config.AZURE_ARM_ENDPOINT) {
     const caPem = config.AZURE_ARM_CA_FILE ? readFileSync(config.AZURE_ARM_CA_FILE, 'utf8') : undefined;
-    const subscriptionIds = config.AZURE_SUBSCRIPTION_IDS.length ? config.AZURE_SUBSCRIPTION_IDS : [loadFleetFile(config.SIM_FLEET ?? defaultFleetPath()).subscriptionId];
+    const subscriptionIds = config.AZURE_SUBSCRIPTION_IDS.length ? config.AZURE_SUBSCRIPTION_IDS : fleetSubscriptions(loadFleetFile(config.SIM_FLEET ?? defaultFleetPath())); // sweep-sim: every subscription of the fleet
     const gateway = createAzureGateway({
       endpoint: config.AZURE_ARM_ENDPOINT,
       caPem,
@@ -95,7 +95,7 @@ export async function openAzure(config: Config, logger: Logger, injected?: Azure
   const gateway = createAzureGateway({
     endpoint: sim.endpoint,
     caPem: sim.caPem,
-    subscriptionIds: [fleet.subscriptionId],
+    subscriptionIds: fleetSubscriptions(fleet), // sweep-sim: every subscription of the fleet
     resourceGroups: config.AZURE_RESOURCE_GROUPS,
     logger,
     timings,
