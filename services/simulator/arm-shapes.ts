@@ -8,9 +8,10 @@ import { vmSubscriptionOf, type Fleet, type FleetNsgRule, type FleetVm } from '.
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json | undefined };
 export type JsonObject = { [key: string]: Json | undefined };
 
-export const nicNameOf = (vm: FleetVm): string => `${vm.name}-nic`;
+export const nicNameOf = (vm: FleetVm): string => vm.nicName ?? `${vm.name}-nic`;
 export const nsgNameOf = (vm: FleetVm): string => `${vm.name}-nsg`;
-export const osDiskNameOf = (vm: FleetVm): string => `${vm.name}_OsDisk_1`;
+// issue #15: a swapped OS disk, or a rescue VM's, has its own name (fleet `osDiskName`)
+export const osDiskNameOf = (vm: FleetVm): string => vm.osDiskName ?? `${vm.name}_OsDisk_1`;
 
 const rgPath = (fleet: Fleet, vm: FleetVm): string => `/subscriptions/${vmSubscriptionOf(fleet, vm)}/resourceGroups/${vm.resourceGroup}`;
 export const vmIdOf = (fleet: Fleet, vm: FleetVm): string => `${rgPath(fleet, vm)}/providers/Microsoft.Compute/virtualMachines/${vm.name}`;
@@ -48,7 +49,7 @@ export function instanceViewOf(vm: FleetVm): JsonObject {
     computerName: vm.name,
     osName: vm.osType === 'Windows' ? 'Windows Server 2022 Datacenter' : 'ubuntu',
     osVersion: vm.osType === 'Windows' ? 'Microsoft Windows NT 10.0.20348.0' : '22.04',
-    hyperVGeneration: 'V2',
+    hyperVGeneration: vm.hyperVGeneration ?? 'V1',
     disks: [{ name: osDiskNameOf(vm), statuses: [{ code: 'ProvisioningState/succeeded', level: 'Info', displayStatus: 'Provisioning succeeded' }] }],
     bootDiagnostics: {},
     statuses,
@@ -72,11 +73,11 @@ export function instanceViewOf(vm: FleetVm): JsonObject {
 export function vmResourceOf(fleet: Fleet, vm: FleetVm, withInstanceView: boolean): JsonObject {
   const properties: JsonObject = {
     vmId: stableGuid(vmIdOf(fleet, vm)),
-    hardwareProfile: { vmSize: 'Standard_D2s_v5' },
+    hardwareProfile: { vmSize: vm.vmSize ?? 'Standard_D2s_v5' },
     storageProfile: {
       imageReference:
         vm.osType === 'Windows'
-          ? { publisher: 'MicrosoftWindowsServer', offer: 'WindowsServer', sku: '2022-datacenter-azure-edition', version: 'latest' }
+          ? { publisher: 'MicrosoftWindowsServer', offer: 'WindowsServer', sku: vm.hyperVGeneration === 'V2' ? '2022-datacenter-azure-edition' : '2022-datacenter', version: 'latest' }
           : { publisher: 'Canonical', offer: '0001-com-ubuntu-server-jammy', sku: '22_04-lts-gen2', version: 'latest' },
       osDisk: {
         osType: vm.osType,
@@ -87,7 +88,8 @@ export function vmResourceOf(fleet: Fleet, vm: FleetVm, withInstanceView: boolea
         deleteOption: 'Delete',
         diskSizeGB: 127,
       },
-      dataDisks: [],
+      // issue #15: data disks attached through the repair routes (routes-repair.ts)
+      dataDisks: (vm.dataDisks ?? []).map((d) => ({ lun: d.lun, name: d.name, createOption: 'Attach', caching: 'None', deleteOption: 'Detach', toBeDetached: false, managedDisk: { id: d.id, storageAccountType: 'Premium_LRS' } })),
     },
     osProfile: {
       computerName: vm.name,
@@ -103,11 +105,14 @@ export function vmResourceOf(fleet: Fleet, vm: FleetVm, withInstanceView: boolea
     timeCreated: '2024-01-01T00:00:00+00:00',
   };
   if (withInstanceView) properties.instanceView = instanceViewOf(vm);
+  // issue #15: Trusted Launch / confidential VMs carry their security profile
+  if (vm.securityType) properties.securityProfile = { securityType: vm.securityType, uefiSettings: { secureBootEnabled: true, vTpmEnabled: true } };
   return {
     name: vm.name,
     id: vmIdOf(fleet, vm),
     type: 'Microsoft.Compute/virtualMachines',
     location: vm.location,
+    ...(vm.zone ? { zones: [vm.zone] } : {}),
     tags: { ...(vm.tags ?? {}) },
     properties,
   };
@@ -317,7 +322,7 @@ export function diskResourceOf(fleet: Fleet, vm: FleetVm): JsonObject {
     sku: { name: 'Premium_LRS', tier: 'Premium' },
     properties: {
       osType: vm.osType,
-      hyperVGeneration: 'V2',
+      hyperVGeneration: vm.hyperVGeneration ?? 'V1',
       creationData: { createOption: 'FromImage' },
       diskSizeGB: 127,
       diskState: 'Attached',

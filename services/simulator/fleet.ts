@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { bootSchema, canonicalBoot, repairFaultFields, repairVmFields, type CanonicalBoot } from './fleet-repair';
 
 /**
  * The simulated fleet file (CONTRACTS.md §3 and §3b, documented field by field in
@@ -141,6 +142,8 @@ export const windowsStateSchema = z.object({
   }).optional(),
   /** files the product keeps on the VM between Run Commands, under `C:\ProgramData\RDP Doctor\` (fix-reset-machinekeys-acl's ACL backups): Windows path -> text */
   files: z.record(z.string().regex(/^C:\\ProgramData\\RDP Doctor\\[^\\]+(\\[^\\]+)*$/i), z.string().max(65536)).optional(),
+  // --- issue #15 (repair-sim): the BCD's boot manager settings (fleet-repair.ts) ---
+  boot: bootSchema.optional(),
 });
 export type WindowsState = z.infer<typeof windowsStateSchema>;
 
@@ -149,6 +152,8 @@ export const faultsSchema = z.object({
   arm: z.enum(['none', 'throttle', 'server-error']).default('none'),
   /** How many times in a row each ARM request for this VM fails before it succeeds (default 1). */
   armFailures: z.number().int().min(1).max(1000).optional(),
+  // --- issue #15 (repair-sim): faults of the offline repair's operations (fleet-repair.ts) ---
+  ...repairFaultFields,
 });
 export type Faults = z.infer<typeof faultsSchema>;
 
@@ -170,6 +175,8 @@ export const fleetVmSchema = z.object({
   /** the subscription the VM lives in; absent = the fleet's `subscriptionId` */
   subscriptionId: z.guid({ message: 'expected a subscription GUID' }).optional(),
   // --- end sweep-sim ---
+  // --- issue #15 (repair-sim): size, zone, generation, security type, OS disk name (fleet-repair.ts) ---
+  ...repairVmFields,
 });
 export type FleetVm = z.infer<typeof fleetVmSchema>;
 
@@ -297,6 +304,8 @@ export interface CanonicalWindows {
   damage: { cimClasses: string[]; eventLogs: string[] };
   /** path -> text, sorted by path */
   files: Record<string, string>;
+  /** issue #15: the BCD's boot manager settings */
+  boot: CanonicalBoot;
 }
 
 /** Event ids the fleet knows (CONTRACTS §1, §1b): canonical form lists each, 0 when absent. */
@@ -440,5 +449,6 @@ export function canonicalWindows(w: WindowsState): CanonicalWindows {
     failedLogonSources: w.failedLogonSources.map((s) => ({ ip: s.ip, count: s.count, logonType: s.logonType ?? null })),
     damage: { cimClasses: [...(w.damage?.cimClasses ?? [])], eventLogs: [...(w.damage?.eventLogs ?? [])] },
     files: Object.fromEntries(Object.entries(w.files ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
+    boot: canonicalBoot(w.boot),
   };
 }

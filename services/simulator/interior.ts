@@ -1,5 +1,5 @@
 import type { ScriptParameter } from '../azure/gateway';
-import type { FleetVm } from './fleet';
+import type { FleetVm, WindowsState } from './fleet';
 
 /**
  * What happens inside a simulated VM when Run Command carries one of the project's scripts.
@@ -41,6 +41,32 @@ export interface VmInterior {
   close?(): void;
   /** Called when the VM restarts: pending changes (e.g. SCHANNEL) take effect, services start. */
   onRestart?(vm: FleetVm): void;
+  /**
+   * Issue #15: runs an offline script (offline-*.ps1) on a rescue VM whose data disk holds
+   * `windows` (a copy of a broken VM's OS disk) as drive `drive`; returns what it printed and the
+   * disk's state afterwards. Nothing else is touched.
+   */
+  runOffline?(run: OfflineRun): OfflineResult | Promise<OfflineResult>;
+}
+
+/** Issue #15: one offline script run against an attached disk (routes-repair.ts). */
+export interface OfflineRun {
+  windows: WindowsState;
+  drive: string;
+  hyperVGeneration: 'V1' | 'V2';
+  scriptId: string;
+  parameters: ScriptParameter[];
+  /** the exact script text Run Command received */
+  script: string;
+  now: Date;
+}
+
+export interface OfflineResult {
+  stdout: string;
+  stderr: string;
+  windows: WindowsState;
+  hung?: boolean;
+  engine: ScriptEngine;
 }
 
 /** The script id is the runbook's header format (services/runbook/script-id.ts). */

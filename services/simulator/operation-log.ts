@@ -1,7 +1,11 @@
 import type { ScriptEngine } from './interior';
 
 /** CONTRACTS.md §7: one entry per ARM operation the simulator carried out, oldest first. */
-export type OperationKind = 'read' | 'runCommand' | 'start' | 'restart' | 'snapshot' | 'nsgRuleWrite'
+export type OperationKind =
+  | 'read' | 'runCommand' | 'start' | 'restart' | 'snapshot' | 'nsgRuleWrite'
+  // issue #15 (repair-sim): the offline repair's operations (services/simulator/routes-repair.ts)
+  | 'diskCreate' | 'nicCreate' | 'vmCreate' | 'attachDisk' | 'detachDisk' | 'deallocate' | 'swapOsDisk'
+  | 'vmDelete' | 'nicDelete' | 'diskDelete' | 'snapshotDelete'
   // sweep-sim: a request refused by the simulator's ARM / Resource Graph throttling (429), logged so tests and the bench can count them
   | 'throttled';
 
@@ -16,6 +20,8 @@ export interface OperationLogEntry {
   engine: ScriptEngine | null;
   /** for a Run Command: SHA-256 (hex) of the script as the VM got it, its `script` lines joined by newlines */
   scriptSha256?: string;
+  /** issue #15: the operation was carried out and failed (an injected `faults.repair` fault); absent = it did what it was asked */
+  failed?: boolean;
 }
 
 /**

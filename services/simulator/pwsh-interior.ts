@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import type { ScriptParameter } from '../azure/gateway';
 import { windowsStateSchema, type FleetVm, type WindowsState } from './fleet';
-import type { InteriorResult, ScriptEngine, SyncVmInterior, VmInterior } from './interior';
+import type { InteriorResult, OfflineResult, OfflineRun, ScriptEngine, SyncVmInterior, VmInterior } from './interior';
 import { bootTimeOf, restartVm } from './vm-interior';
 import { runFixInside } from './vm-interior-fixes';
 
@@ -62,6 +62,8 @@ export interface ModelRun {
   parameters: ScriptParameter[];
   now: Date;
   boot: Date;
+  /** issue #15: the state is a disk attached to a rescue VM as this drive (Model.Offline.ps1) */
+  offline?: { drive: string; hyperVGeneration: 'V1' | 'V2' };
 }
 
 export interface ModelRunResult {
@@ -85,7 +87,7 @@ function writeRequest(dir: string, runs: ModelRun[]): { requestFile: string; res
     runs: runs.map((r, i) => {
       const scriptPath = join(dir, `script${i}.ps1`);
       writeFileSync(scriptPath, r.script, 'utf8');
-      return { id: r.id, windows: r.windows, scriptPath, parameters: r.parameters, now: r.now.toISOString(), boot: r.boot.toISOString() };
+      return { id: r.id, windows: r.windows, scriptPath, parameters: r.parameters, now: r.now.toISOString(), boot: r.boot.toISOString(), ...(r.offline ? { offline: r.offline } : {}) };
     }),
   };
   const requestFile = join(dir, 'request.json');
@@ -316,6 +318,12 @@ export function createPwshInterior(pwsh: string): VmInterior & { close(): void }
       };
     },
     onRestart: restartVm,
+    // issue #15: an offline script on a rescue VM, against the attached copy's state
+    async runOffline(run: OfflineRun): Promise<OfflineResult> {
+      const offline = { drive: run.drive, hyperVGeneration: run.hyperVGeneration };
+      const [r] = await worker.run([{ id: 'run', windows: clone(run.windows), script: run.script, parameters: run.parameters, now: run.now, boot: new Date(run.now.getTime() - 3600_000), offline }]);
+      return { stdout: r.stdout, stderr: r.stderr, windows: r.windows, hung: r.hung, engine: 'pwsh' };
+    },
   };
 }
 

@@ -16,6 +16,7 @@ import {
 } from './arm-shapes';
 import type { AsyncOperation, AsyncOperations, Outcome, Provider } from './async-operations';
 import { nsgRuleSchema, vmSubscriptionOf, type Fleet, type FleetNsgRule, type FleetVm } from './fleet';
+import { bootsUnattended } from './fleet-repair';
 import type { ScriptEngine, VmInterior } from './interior';
 import type { OperationKind, OperationLog } from './operation-log';
 import { findAddressed, hasSubscription, KIND_OF_TYPE } from './fleet-index';
@@ -63,19 +64,19 @@ const SUB = '^/subscriptions/([^/]+)';
 const RG = '/resourceGroups/([^/]+)';
 const VM = `${SUB}${RG}/providers/Microsoft\\.Compute/virtualMachines/([^/]+)`;
 const re = (s: string): RegExp => new RegExp(`${s}/?$`, 'i');
-const eq = (a: string, b: string): boolean => a.toLowerCase() === b.toLowerCase();
+export const eq = (a: string, b: string): boolean => a.toLowerCase() === b.toLowerCase();
 
 const COMPUTE_OP_API = '2024-11-01';
 const NETWORK_OP_API = '2025-07-01';
 
-function notFound(type: string, name: string, rg: string): SimResponse {
+export function notFound(type: string, name: string, rg: string): SimResponse {
   return {
     status: 404,
     body: armError('ResourceNotFound', `The Resource '${type}/${name}' under resource group '${rg}' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix`),
   };
 }
 
-function subscriptionMismatch(ctx: RouteContext): SimResponse | null {
+export function subscriptionMismatch(ctx: RouteContext): SimResponse | null {
   const sub = ctx.params[0] ?? '';
   if (hasSubscription(ctx.fleet, sub)) return null;
   return { status: 404, body: armError('SubscriptionNotFound', `The subscription '${sub}' could not be found.`) };
@@ -95,7 +96,7 @@ function withVm(ctx: RouteContext, type: string, pick: (vm: FleetVm) => boolean,
   return ctx.faultFor(vm) ?? fn(vm);
 }
 
-function logOp(ctx: RouteContext, vm: FleetVm | null, kind: OperationKind, scriptId: string | null = null, engine: ScriptEngine | null = null, scriptSha256?: string): void {
+export function logOp(ctx: RouteContext, vm: FleetVm | null, kind: OperationKind, scriptId: string | null = null, engine: ScriptEngine | null = null, scriptSha256?: string): void {
   ctx.log.add({ method: ctx.method, path: ctx.path, vm: vm ? vm.name : null, kind, scriptId, engine, ...(scriptSha256 ? { scriptSha256 } : {}) }, ctx.now());
 }
 
@@ -114,11 +115,11 @@ function asyncHeaders(ctx: RouteContext, op: AsyncOperation): Record<string, str
   };
 }
 
-function accepted(ctx: RouteContext, op: AsyncOperation, body?: Json, status = 202): SimResponse {
+export function accepted(ctx: RouteContext, op: AsyncOperation, body?: Json, status = 202): SimResponse {
   return { status, body, headers: asyncHeaders(ctx, op) };
 }
 
-function startLro(ctx: RouteContext, vm: FleetVm, provider: Provider, kind: string, latencyMs: number, finish: () => Outcome | Promise<Outcome>, stuck?: () => boolean): AsyncOperation {
+export function startLro(ctx: RouteContext, vm: FleetVm, provider: Provider, kind: string, latencyMs: number, finish: () => Outcome | Promise<Outcome>, stuck?: () => boolean): AsyncOperation {
   return ctx.ops.start({ provider, location: vm.location, vmName: vm.name, kind, latencyMs, finish, stuck });
 }
 
@@ -142,7 +143,8 @@ function powerOperation(ctx: RouteContext, vm: FleetVm, kind: 'start' | 'restart
       if (kind === 'restart') ctx.interior.onRestart?.(vm);
       vm.powerState = 'running';
       ctx.later(() => {
-        if (vm.powerState === 'running') vm.agentStatus = 'Ready';
+        // issue #15 (repair-sim): the agent reports only once Windows gets past the boot manager
+        if (vm.powerState === 'running' && bootsUnattended(vm.windows?.boot)) vm.agentStatus = 'Ready';
       }, ctx.agentReadyDelayMs);
     }
     return {};

@@ -11,6 +11,8 @@ import type { VmInterior } from './interior';
 import { OperationLog, type OperationLogEntry } from './operation-log';
 import { ROUTES, type RouteContext, type SimResponse } from './routes';
 import { ArmThrottle, type ThrottlingOptions } from './throttling';
+// issue #15 (repair-sim): the offline repair's routes, tried first; they pass on what they do not own
+import { linkedActions, REPAIR_ROUTES } from './routes-repair';
 
 export interface SimulatorOptions {
   /** The live fleet: the simulator reads and changes this very object (tests may change faults on it). */
@@ -148,16 +150,18 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     }
     if (armLatencyMs > 0) await sleep(armLatencyMs);
 
-    for (const route of ROUTES) {
+    for (const route of [...REPAIR_ROUTES, ...ROUTES]) {
       if (route.method !== method) continue;
       const m = route.pattern.exec(url.pathname);
       if (!m) continue;
-      if (options.allowedActions && !options.allowedActions.includes(route.action)) {
+      // issue #15 (repair-sim): Azure's linked access checks (a NIC's subnet, a VM's NIC, ...) after the route's own action
+      const missing = options.allowedActions ? [route.action, ...linkedActions(method, url.pathname)].find((a) => !options.allowedActions?.includes(a)) : undefined;
+      if (missing) {
         return {
           status: 403,
           body: armError(
             'AuthorizationFailed',
-            `The client '00000000-0000-0000-0000-0000000000cc' with object id '00000000-0000-0000-0000-0000000000cc' does not have authorization to perform action '${route.action}' over scope '${url.pathname}' or the scope is invalid. If access was recently granted, please refresh your credentials.`,
+            `The client '00000000-0000-0000-0000-0000000000cc' with object id '00000000-0000-0000-0000-0000000000cc' does not have authorization to perform action '${missing}' over scope '${url.pathname}' or the scope is invalid. If access was recently granted, please refresh your credentials.`,
           ),
         };
       }

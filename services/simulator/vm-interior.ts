@@ -4,6 +4,7 @@ import type { InteriorResult, SyncVmInterior } from './interior';
 import { RDP_SERVICES } from '../runbook/diagnostic-output';
 import { diagnoseLine } from './vm-interior-diagnose';
 import { runFixInside } from './vm-interior-fixes';
+import { emulateOffline } from './offline-emulation';
 
 /**
  * What the project's scripts observe and change inside a simulated VM. `diagnose` prints exactly
@@ -36,6 +37,8 @@ export function createVmInterior(): SyncVmInterior {
       return { ...runFixInside(vm, vm.windows, scriptId, parameters, now), engine: 'emulate' };
     },
     onRestart: restartVm,
+    // issue #15: the offline scripts on a rescue VM (offline-emulation.ts)
+    runOffline: emulateOffline,
   };
 }
 

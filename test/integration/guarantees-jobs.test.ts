@@ -63,13 +63,17 @@ describe('ARM fixes run as jobs', () => {
   });
 
   it('restart-vm restarts a VM whose agent is not ready, without a snapshot', async () => {
-    const { incidentId } = await diagnoseAs(h, userA, 'internal error on vm-noagent-08');
+    // vm-noagent-08 waits at its boot menu (issue #15): a restart stops there again; this clone's agent is merely hung
+    cloneVm('vm-noagent-08', 'vm-noagent-81', (v) => {
+      if (v.windows) delete v.windows.boot;
+    });
+    const { incidentId } = await diagnoseAs(h, userA, 'internal error on vm-noagent-81');
     const approvalId = await request(userA, incidentId, 'restart-vm');
     await approve(approvalId);
     const job = await jobOf(approvalId);
     expect(job.steps.map((s) => s.name)).toEqual(['precheck', 'fix', 'verify']);
-    expect(opsOf('vm-noagent-08').filter((o) => o !== 'runCommand:diagnose')).toEqual(['restart:']);
-    expect(opsOf('vm-noagent-08')).not.toContain('snapshot:');
+    expect(opsOf('vm-noagent-81').filter((o) => o !== 'runCommand:diagnose')).toEqual(['restart:']);
+    expect(opsOf('vm-noagent-81')).not.toContain('snapshot:');
   });
 
   it('snapshot-os-disk takes one snapshot of the OS disk and records it on the incident', async () => {

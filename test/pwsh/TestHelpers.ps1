@@ -81,6 +81,8 @@ function Invoke-ModelBatch([object[]]$Runs, [string]$ScriptText) {
             $now = if ($r.Now) { ([datetime]$r.Now).ToUniversalTime().ToString('o') } else { $script:ModelDefaultNow }
             $run = @{ id = "r$i"; windows = $r.Windows; scriptPath = (Resolve-ModelScript $(if ($r.Script) { $r.Script } else { 'diagnose' })); parameters = $params; now = $now }
             if ($r.Boot) { $run.boot = ([datetime]$r.Boot).ToUniversalTime().ToString('o') }
+            # issue #15: @{ drive; hyperVGeneration }: the state is a disk attached to a rescue VM (Model.Offline.ps1)
+            if ($r.Offline) { $run.offline = $r.Offline }
             $req.runs += $run
             $i++
         }
@@ -108,9 +110,11 @@ function Invoke-ModelRun {
         [string]$Script = 'diagnose',
         [hashtable]$Parameters = @{},
         $Now = $script:ModelDefaultNow,
-        $Boot
+        $Boot,
+        [hashtable]$Offline
     )
     $run = @{ Windows = $Windows; Script = $Script; Parameters = $Parameters; Now = $Now }
     if ($Boot) { $run.Boot = $Boot }
+    if ($Offline) { $run.Offline = $Offline }
     return Invoke-ModelBatch @($run) | Select-Object -First 1
 }

@@ -27,7 +27,10 @@ export const DEMO_EXPECTED: Record<string, string[]> = {
   'vm-svcdisabled-23': ['termservice-disabled'],
   'vm-svcaccount-24': ['termservice-wrong-account'],
   'vm-svccrash-25': ['termservice-crashing'],
+  // --- issue #15: agents not ready because Windows waits at the boot menu (Gen2, Trusted Launch) ---
+  'vm-bootmenu-37': ['vm-agent-not-ready'],
+  'vm-trusted-38': ['vm-agent-not-ready'],
 };
 
 /** VMs whose diagnosis stops at a blocker, before any Run Command. */
-export const DEMO_BLOCKED = ['vm-stopped-07', 'vm-noagent-08', 'vm-private-36'];
+export const DEMO_BLOCKED = ['vm-stopped-07', 'vm-noagent-08', 'vm-private-36', 'vm-bootmenu-37', 'vm-trusted-38'];

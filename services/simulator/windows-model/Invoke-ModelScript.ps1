@@ -66,6 +66,8 @@ $__mrResults = New-Object System.Collections.ArrayList
 foreach ($__mrRun in @($__mrReq.runs)) {
     $__mrNow = [datetime]::Parse($__mrRun.now, [cultureinfo]::InvariantCulture, [System.Globalization.DateTimeStyles]'AssumeUniversal, AdjustToUniversal')
     $__mrInit = @{ Windows = $__mrRun.windows; Now = $__mrNow }
+    # issue #15: an offline run (a rescue VM with the state's disk attached, Model.Offline.ps1)
+    if ($__mrRun.offline) { $__mrInit.Offline = $__mrRun.offline }
     if ($__mrRun.boot) { $__mrInit.Boot = [datetime]::Parse($__mrRun.boot, [cultureinfo]::InvariantCulture, [System.Globalization.DateTimeStyles]'AssumeUniversal, AdjustToUniversal') }
     $__mrOut = New-Object System.Text.StringBuilder
     $__mrErr = New-Object System.Text.StringBuilder

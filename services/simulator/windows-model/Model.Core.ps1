@@ -204,6 +204,13 @@ function ConvertTo-CanonicalWindows($w) {
             eventLogs = (ConvertTo-ModelList (Get-Or $dmg 'eventLogs' @()))
         }
         files = (ConvertTo-KeptFiles $w.files)
+        # issue #15: the BCD's boot manager settings (fleet-repair.ts canonicalBoot; Model.Offline.ps1)
+        boot = [ordered]@{
+            displayBootMenu = [bool](Get-Or $w.boot 'displayBootMenu' $false)
+            timeout = $(if ($null -ne $w.boot -and $w.boot.Contains('timeout')) { if ($null -ne $w.boot['timeout']) { [int]$w.boot['timeout'] } else { $null } } else { 30 })
+            bootEms = [bool](Get-Or $w.boot 'bootEms' $false)
+            ems = [bool](Get-Or $w.boot 'ems' $false)
+        }
     }
 }
 
@@ -218,7 +225,9 @@ function Initialize-WindowsModel {
     param(
         [Parameter(Mandatory)] $Windows,
         [Parameter(Mandatory)] [datetime]$Now,
-        [datetime]$Boot
+        [datetime]$Boot,
+        # issue #15: { drive, hyperVGeneration }: the state is a disk attached to a rescue VM (Model.Offline.ps1)
+        $Offline
     )
     $utc = $Now.ToUniversalTime()
     if (-not $PSBoundParameters.ContainsKey('Boot')) { $Boot = $utc.AddDays(-7) }
@@ -235,6 +244,7 @@ function Initialize-WindowsModel {
         EventCache = @{}
     }
     Import-ModelKeptFiles
+    if ($null -ne $Offline) { Initialize-OfflineDisk $Offline }
 }
 
 # ---------------------------------------------------------------------------------------------

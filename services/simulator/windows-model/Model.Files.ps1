@@ -21,6 +21,9 @@ function ConvertTo-FilePath([string]$p) {
     $q = ($q -replace '/', '\') -replace '\\+', '\'
     if ($q.Length -gt 3) { $q = $q.TrimEnd('\') }
     if ($q -match '^(?i)([a-z]):(.*)$') { $q = $Matches[1].ToUpperInvariant() + ':' + $Matches[2] }
+    # issue #15: in an offline run the attached disk's Windows partition holds the modelled files (Model.Offline.ps1)
+    $od = Get-OfflineDrivePrefix
+    if ($od -and $q.StartsWith($od, [StringComparison]::OrdinalIgnoreCase)) { $q = 'C:' + $q.Substring(2) }
     return $q.TrimEnd('\')
 }
 
@@ -590,8 +593,11 @@ function Invoke-Icacls {
     "Successfully processed $ok files; Failed processing $bad files"
 }
 
-function icacls.exe { Invoke-Icacls -argv $args }
-function icacls { Invoke-Icacls -argv $args }
+# a native command gets each element of an array argument as its own argument (offline-machinekeys.ps1
+# passes its grants as one array): flatten as PowerShell's native argument binder does
+function ConvertTo-NativeArgv($a) { return , [string[]]@(foreach ($x in $a) { foreach ($y in @($x)) { [string]$y } }) }
+function icacls.exe { Invoke-Icacls -argv (ConvertTo-NativeArgv $args) }
+function icacls { Invoke-Icacls -argv (ConvertTo-NativeArgv $args) }
 
 # takeown.exe [S18c]: /a gives the Administrators group ownership, else the current user (SYSTEM).
 function Invoke-Takeown {
@@ -615,5 +621,5 @@ function Invoke-Takeown {
     $global:LASTEXITCODE = 0
 }
 
-function takeown.exe { Invoke-Takeown -argv $args }
-function takeown { Invoke-Takeown -argv $args }
+function takeown.exe { Invoke-Takeown -argv (ConvertTo-NativeArgv $args) }
+function takeown { Invoke-Takeown -argv (ConvertTo-NativeArgv $args) }

@@ -24,7 +24,8 @@ function ConvertTo-RegRelative([string]$p) {
     $q = $p -replace '^(?i)Microsoft\.PowerShell\.Core\\', ''
     $q = $q -replace '^(?i)Registry::', ''
     if ($q -match '^(?i)(HKLM:|HKEY_LOCAL_MACHINE):?\\?(.*)$') {
-        return ($Matches[2].TrimEnd('\') -replace '\\+', '\')
+        # issue #15: in an offline run, hives loaded from the attached disk (Model.Offline.ps1)
+        return (ConvertFrom-OfflineRegRelative ($Matches[2].TrimEnd('\') -replace '\\+', '\'))
     }
     return $null
 }
@@ -78,6 +79,8 @@ function Get-RegKeyList {
     if ($null -ne $w.credSsp.allowEncryptionOracle) { [void]$keys.Add($script:REG.CredSsp) }
     foreach ($p in @($w.policyValues.Keys)) { [void]$keys.Add((Split-RegValuePath $p)[0]) }
     foreach ($e in @($script:M.ExtraKeys.Values)) { [void]$keys.Add($e.Path) }
+    # issue #15: a loaded SYSTEM hive has Select (offline runs, Model.Offline.ps1)
+    if ($null -ne $script:M.Offline) { [void]$keys.Add('SYSTEM\Select') }
     # ancestors exist too
     $all = New-Object System.Collections.Generic.HashSet[string] ([StringComparer]::OrdinalIgnoreCase)
     foreach ($k in $keys) {
@@ -118,6 +121,11 @@ function Get-RegValues([string]$rel) {
         if ($null -ne $w.credSsp.allowEncryptionOracle) { $v.AllowEncryptionOracle = @{ Kind = 'DWord'; Value = [int]$w.credSsp.allowEncryptionOracle } }
     } elseif (Test-RegUnder $rel $script:REG.Crypto) {
         $v.MachineGuid = @{ Kind = 'String'; Value = [string]$w.machineGuid }
+    }
+    # issue #15: the attached disk's SYSTEM\Select: Windows boots from ControlSet001 (Model.Offline.ps1)
+    if ($null -ne $script:M.Offline -and (Test-RegUnder $rel 'SYSTEM\Select')) {
+        foreach ($n in 'Current', 'Default', 'LastKnownGood') { $v[$n] = @{ Kind = 'DWord'; Value = 1 } }
+        $v.Failed = @{ Kind = 'DWord'; Value = 0 }
     }
     # Group Policy values live in the registry too (policyValues), and win over the field [S7][B3].
     foreach ($p in @($w.policyValues.Keys)) {
@@ -304,7 +312,11 @@ function Test-Path {
                     ($ok -and $PathType -ne 'Leaf')
                 }
                 'Cert' { Test-CertPath $p $PathType }
-                'File' { Test-FilePath $p $PathType ($PSCmdlet.ParameterSetName -eq 'Path') }
+                'File' {
+                    # issue #15: the attached disk's hives and BCD stores (offline runs, Model.Offline.ps1)
+                    $off = Test-OfflinePath $p
+                    if ($null -ne $off) { $off } else { Test-FilePath $p $PathType ($PSCmdlet.ParameterSetName -eq 'Path') }
+                }
             }
         }
     }

@@ -23,6 +23,7 @@ Set-StrictMode -Off
 . $PSScriptRoot/Model.Firewall.ps1
 . $PSScriptRoot/Model.Events.ps1
 . $PSScriptRoot/Model.Host.ps1
+. $PSScriptRoot/Model.Offline.ps1
 
 Export-ModuleMember -Function @(
     # model control (used by the runner and tests)
@@ -49,5 +50,7 @@ Export-ModuleMember -Function @(
     'Test-ComputerSecureChannel', 'Get-Date', 'Start-Sleep', 'Restart-Computer', 'Stop-Computer', 'Read-Host',
     # §1b host checks (Model.Host.ps1)
     'Get-NetConnectionProfile', 'Set-NetFirewallProfile', 'Start-Job', 'Wait-Job', 'Receive-Job', 'Stop-Job', 'Remove-Job',
-    'Invoke-CimMethod', 'auditpol.exe', 'auditpol'
+    'Invoke-CimMethod', 'auditpol.exe', 'auditpol',
+    # issue #15: a rescue VM with an attached disk (Model.Offline.ps1)
+    'reg.exe', 'reg', 'bcdedit.exe', 'bcdedit', 'Get-Partition', 'Add-PartitionAccessPath', 'Remove-PartitionAccessPath'
 )
