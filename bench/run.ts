@@ -10,6 +10,7 @@ import { turnFigures } from './figures/turns';
 import { stopAll } from './procs';
 import { markdownTable, row, type Row } from './report';
 import { startSimulatorChild, type SimulatorChild } from './simulator';
+import { sweepFloorFigure } from './sweep-floor';
 
 /**
  * `npm run bench`: every figure beside its baseline measured in the same run, on this machine.
@@ -26,7 +27,7 @@ interface Options {
 
 function parseOptions(argv: string[]): Options {
   const only = argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
-  return { quick: argv.includes('--quick'), profile: argv.includes('--profile'), only: new Set((only ?? '1,2,3,4,5').split(',').map((s) => s.trim())) };
+  return { quick: argv.includes('--quick'), profile: argv.includes('--profile'), only: new Set((only ?? '1,2,3,4,5,6').split(',').map((s) => s.trim())) };
 }
 
 const HARD_LIMIT_MS = 9 * 60 * 1000;
@@ -94,6 +95,7 @@ async function main(): Promise<void> {
         raw.memory = r.raw;
       }
     }
+    if (want('6')) await sweepFloorFigure(paths, opts.quick, rows, raw, log); // sweep-sim: the fast sweep's floor (bench/sweep-floor.ts)
     if (want('2') || want('3')) {
       log(`figures 2 and 3: time to diagnosis and Azure calls (Run Command latency ${RUN_COMMAND_LATENCY_MS} ms)`);
       const simL = await startSimulatorChild(repo, join(paths.tmp, 'simL'), RUN_COMMAND_LATENCY_MS);

@@ -5,6 +5,13 @@ import { looksLikeResourceId, parseTypedId, parseVmId, type ParsedResourceId } f
 import { azureErrorInfo, isNetworkError, toDomainError } from './azure-errors';
 import type {
   AzureGateway,
+  CreateDiskSpec,
+  CreateSnapshotSpec,
+  DiskInfo,
+  RepairGateway,
+  RescueVmSpec,
+  TaggedResource,
+  VmModel,
   EffectiveNsg,
   EffectiveSecurityRule,
   LongOperationOptions,
@@ -26,6 +33,7 @@ import { inScope, type AzureScope } from './scope';
 import { retryAfterInMs, SdkClients } from './sdk-clients';
 import { withDeadline, sleep, type BoundOutcome } from './timing';
 import { agentStatusOf, powerOf, vmDetailsOf, vmSummaryOfRow } from './vm-details';
+import { SdkRepairOperations } from './sdk-repair';
 import { runCommandLines, validateRuleName, validateRuleSpec, validateRunScript, validateSnapshotName } from './validation';
 
 export interface SdkAzureGatewayOptions {
@@ -148,12 +156,14 @@ const graphRequestOptions = (signal: AbortSignal): GraphRequestOptions => ({ abo
  * (an SDK-internal HTTP retry or an LRO status poll is not counted again; every Run Command
  * attempt is).
  */
-export class SdkAzureGateway implements AzureGateway, SweepGateway {
+export class SdkAzureGateway implements AzureGateway, SweepGateway, RepairGateway {
   private readonly s: Settings;
   private readonly clients: SdkClients;
   private readonly counts: GatewayCallCounts = { runCommand: 0, armReads: 0, armWrites: 0 };
   /** sweep-sim: 429 answers received (Resource Graph and ARM); each is waited out and retried within the bounds */
   private throttled = 0;
+  /** issue #15 (repair-sim): the offline repair's calls, sdk-repair.ts */
+  private readonly repair: SdkRepairOperations;
 
   constructor(private readonly options: SdkAzureGatewayOptions) {
     const pick = <K extends keyof Settings>(k: K): Settings[K] => (options[k] ?? DEFAULTS[k]) as Settings[K];
@@ -182,6 +192,18 @@ export class SdkAzureGateway implements AzureGateway, SweepGateway {
       onThrottled: () => {
         this.throttled++;
       },
+    });
+    this.repair = new SdkRepairOperations({
+      clients: this.clients,
+      pollIntervalInMs: this.s.pollIntervalInMs,
+      requestTimeoutInMs: this.s.requestTimeoutInMs,
+      operationTimeoutInMs: this.s.operationTimeoutInMs,
+      counts: this.counts,
+      bounded: (operation, target, timeoutInMs, callerSignal, work) => this.bounded(operation, target, timeoutInMs, callerSignal, work),
+      checkScope: (ref, operation) => this.checkScope(ref, operation),
+      waitForAgent: (ref, operation, signal) => this.waitForAgent(ref, operation, signal),
+      graphResources: async (subscriptionId, query, signal) =>
+        (await this.graphWithRetries(() => this.clients.graph().resources({ subscriptions: [subscriptionId], query, options: { resultFormat: 'objectArray' } }, graphRequestOptions(signal)), signal)).data,
     });
   }
 
@@ -542,6 +564,52 @@ export class SdkAzureGateway implements AzureGateway, SweepGateway {
     }
   }
   // --- end sweep-sim ---
+  // ---------------------------------------------------------------------------------------------
+  // RepairGateway (issue #15, repair-sim): offline repair through a rescue VM; the work is in sdk-repair.ts
+  // ---------------------------------------------------------------------------------------------
+  getVmModel(vmId: string): Promise<VmModel> {
+    return this.repair.getVmModel(vmId);
+  }
+  getDisk(diskId: string): Promise<DiskInfo | null> {
+    return this.repair.getDisk(diskId);
+  }
+  createSnapshot(spec: CreateSnapshotSpec, options?: LongOperationOptions): Promise<{ snapshotId: string }> {
+    return this.repair.createSnapshot(spec, options);
+  }
+  createDiskFromSnapshot(spec: CreateDiskSpec, options?: LongOperationOptions): Promise<{ diskId: string }> {
+    return this.repair.createDiskFromSnapshot(spec, options);
+  }
+  createRescueVm(spec: RescueVmSpec, options?: LongOperationOptions): Promise<{ vmId: string; nicId: string; osDiskId: string }> {
+    return this.repair.createRescueVm(spec, options);
+  }
+  attachDataDisk(vmId: string, diskId: string, lun: number, options?: LongOperationOptions): Promise<void> {
+    return this.repair.attachDataDisk(vmId, diskId, lun, options);
+  }
+  detachDataDisk(vmId: string, diskId: string, options?: LongOperationOptions): Promise<void> {
+    return this.repair.detachDataDisk(vmId, diskId, options);
+  }
+  deallocateVm(vmId: string, options?: LongOperationOptions): Promise<void> {
+    return this.repair.deallocateVm(vmId, options);
+  }
+  swapOsDisk(vmId: string, diskId: string, options?: LongOperationOptions): Promise<void> {
+    return this.repair.swapOsDisk(vmId, diskId, options);
+  }
+  deleteVm(vmId: string, options?: LongOperationOptions): Promise<void> {
+    return this.repair.deleteVm(vmId, options);
+  }
+  deleteNic(nicId: string, options?: LongOperationOptions): Promise<void> {
+    return this.repair.deleteNic(nicId, options);
+  }
+  deleteDisk(diskId: string, options?: LongOperationOptions): Promise<void> {
+    return this.repair.deleteDisk(diskId, options);
+  }
+  deleteSnapshot(snapshotId: string, options?: LongOperationOptions): Promise<void> {
+    return this.repair.deleteSnapshot(snapshotId, options);
+  }
+  listTaggedResources(subscriptionId: string, resourceGroup: string, tagName: string, tagValue: string): Promise<TaggedResource[]> {
+    return this.repair.listTaggedResources(subscriptionId, resourceGroup, tagName, tagValue);
+  }
+  // --- end of the RepairGateway block ---
 
   private async powerOperation(kind: 'start' | 'restart', vmId: string, options?: LongOperationOptions): Promise<void> {
     const ref = this.vmRef(vmId);

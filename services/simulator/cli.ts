@@ -77,6 +77,8 @@ function parseArgs(argv: string[]): CliArgs {
     else throw new Error(`unknown argument: ${a}`);
   }
   if (out.generate !== undefined && out.fleetGiven) throw new Error('--fleet and --generate exclude each other');
+  if (out.generate === 0) throw new Error('--generate must be an integer from 1 to 50000');
+  if (out.subscriptions === 0 || out.resourceGroups === 0) throw new Error('--subscriptions and --resource-groups must be at least 1');
   if (out.generate === undefined && out.writeFleet) throw new Error('--write-fleet needs --generate');
   return out;
 }

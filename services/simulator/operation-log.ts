@@ -4,7 +4,7 @@ import type { ScriptEngine } from './interior';
 export type OperationKind =
   | 'read' | 'runCommand' | 'start' | 'restart' | 'snapshot' | 'nsgRuleWrite'
   // issue #15 (repair-sim): the offline repair's operations (services/simulator/routes-repair.ts)
-  | 'diskCreate' | 'nicCreate' | 'vmCreate' | 'attachDisk' | 'detachDisk' | 'deallocate' | 'swapOsDisk'
+  | 'diskCreate' | 'diskUpdate' | 'nicCreate' | 'vmCreate' | 'attachDisk' | 'detachDisk' | 'deallocate' | 'swapOsDisk'
   | 'vmDelete' | 'nicDelete' | 'diskDelete' | 'snapshotDelete'
   // sweep-sim: a request refused by the simulator's ARM / Resource Graph throttling (429), logged so tests and the bench can count them
   | 'throttled';

@@ -90,6 +90,10 @@ function resolve(row: JsonObject, path: string[]): Json | undefined {
     if (cur === null || typeof cur !== 'object' || Array.isArray(cur)) return undefined;
     // Resource Graph property names are case-insensitive
     const obj: JsonObject = cur;
+    if (Object.hasOwn(obj, key)) {
+      cur = obj[key];
+      continue;
+    }
     const hit = Object.keys(obj).find((k) => k.toLowerCase() === key.toLowerCase());
     cur = hit === undefined ? undefined : obj[hit];
   }
@@ -116,6 +120,8 @@ function matches(row: JsonObject, w: Where): boolean {
   }
 }
 
+const COLLATOR = new Intl.Collator();
+
 /** Runs the query over rows; returns every matching row (paging is the caller's job). */
 export function runKql(query: string, rows: JsonObject[]): JsonObject[] {
   let out = rows;
@@ -124,7 +130,10 @@ export function runKql(query: string, rows: JsonObject[]): JsonObject[] {
       case 'where': out = out.filter((r) => matches(r, stage)); break;
       case 'order': {
         const sign = stage.desc ? -1 : 1;
-        out = [...out].sort((x, y) => sign * asText(resolve(x, stage.path)).localeCompare(asText(resolve(y, stage.path))));
+        // each row's key once, then one collator (localeCompare's order, without its per-call set-up): 10,000 rows sort in ms
+        const keyed = out.map((row) => ({ row, key: asText(resolve(row, stage.path)) }));
+        keyed.sort((x, y) => sign * COLLATOR.compare(x.key, y.key));
+        out = keyed.map((k) => k.row);
         break;
       }
       case 'limit': out = out.slice(0, stage.n); break;

@@ -408,6 +408,17 @@ function getDisk(ctx: RouteContext): SimResponse {
   return { status: 200, body: diskBody(ctx, disk) };
 }
 
+/** PATCH a disk: its tags (what the simulator models of a disk update). */
+function patchDisk(ctx: RouteContext): SimResponse {
+  const [, rg = '', name = ''] = ctx.params;
+  const disk = diskById(ctx, `${rgPath(ctx, rg)}/Microsoft.Compute/disks/${name}`);
+  if (!disk) return notFound('Microsoft.Compute/disks', name, rg);
+  const tags = ((ctx.body ?? {}) as { tags?: unknown }).tags;
+  if (tags && typeof tags === 'object') disk.tags = Object.fromEntries(Object.entries(tags as Record<string, unknown>).map(([k, v]) => [k, String(v)]));
+  logOp(ctx, disk.origin ?? null, 'diskUpdate');
+  return accepted(ctx, lro(ctx, disk.location, '', 'diskUpdate', () => ({ result: diskBody(ctx, disk) })), diskBody(ctx, disk), 200);
+}
+
 function deleteDisk(ctx: RouteContext): SimResponse {
   const [, rg = '', name = ''] = ctx.params;
   const disk = diskById(ctx, `${rgPath(ctx, rg)}/Microsoft.Compute/disks/${name}`);
@@ -571,7 +582,8 @@ function putVm(ctx: RouteContext): SimResponse {
     hyperVGeneration: gen,
     securityType: vm.securityType,
     osType: 'Windows',
-    tags: { ...tags },
+    // Azure gives the OS disk it creates none of the VM's tags (the gateway tags it afterwards)
+    tags: {},
     managedBy: vmId,
     origin,
     createOption: 'FromImage',
@@ -839,6 +851,7 @@ export const REPAIR_ROUTES: readonly Route[] = [
   { method: 'DELETE', pattern: re(SNAPSHOT), action: 'Microsoft.Compute/snapshots/delete', handle: (ctx) => subscriptionMismatch(ctx) ?? deleteSnapshot(ctx) },
   { method: 'PUT', pattern: re(DISK), action: 'Microsoft.Compute/disks/write', handle: (ctx) => subscriptionMismatch(ctx) ?? putDisk(ctx) },
   { method: 'GET', pattern: re(DISK), action: 'Microsoft.Compute/disks/read', handle: (ctx) => subscriptionMismatch(ctx) ?? getDisk(ctx) },
+  { method: 'PATCH', pattern: re(DISK), action: 'Microsoft.Compute/disks/write', handle: (ctx) => subscriptionMismatch(ctx) ?? patchDisk(ctx) },
   { method: 'DELETE', pattern: re(DISK), action: 'Microsoft.Compute/disks/delete', handle: (ctx) => subscriptionMismatch(ctx) ?? deleteDisk(ctx) },
   { method: 'PUT', pattern: re(NIC), action: 'Microsoft.Network/networkInterfaces/write', handle: (ctx) => subscriptionMismatch(ctx) ?? putNic(ctx) },
   { method: 'GET', pattern: re(NIC), action: 'Microsoft.Network/networkInterfaces/read', handle: getNic },
@@ -858,6 +871,16 @@ export const REPAIR_ROUTES: readonly Route[] = [
  * The simulator's RBAC emulation (server.ts `allowedActions`) refuses a request whose linked
  * actions the role lacks, naming the first missing one, as Azure does.
  */
+export const REPAIR_LINKED_ACTIONS = [
+  'Microsoft.Network/virtualNetworks/subnets/join/action',
+  'Microsoft.Network/networkInterfaces/join/action',
+  'Microsoft.Compute/disks/write',
+  'Microsoft.Compute/disks/read',
+  'Microsoft.Compute/snapshots/read',
+  'Microsoft.Network/networkInterfaces/delete',
+  'Microsoft.Compute/disks/delete',
+] as const;
+
 export function linkedActions(method: string, path: string): string[] {
   const p = path.toLowerCase();
   if (method === 'PUT' && /\/microsoft\.network\/networkinterfaces\/[^/]+\/?$/.test(p)) return ['Microsoft.Network/virtualNetworks/subnets/join/action'];
@@ -865,5 +888,7 @@ export function linkedActions(method: string, path: string): string[] {
   if (method === 'PUT' && /\/microsoft\.compute\/snapshots\/[^/]+\/?$/.test(p)) return ['Microsoft.Compute/disks/read'];
   if (method === 'PUT' && /\/microsoft\.compute\/disks\/[^/]+\/?$/.test(p)) return ['Microsoft.Compute/snapshots/read'];
   if (method === 'PATCH' && /\/microsoft\.compute\/virtualmachines\/[^/]+\/?$/.test(p)) return ['Microsoft.Compute/disks/write'];
+  // [S] what a VM's deleteOption 'Delete' removes with it, the caller must be allowed to delete
+  if (method === 'DELETE' && /\/microsoft\.compute\/virtualmachines\/[^/]+\/?$/.test(p)) return ['Microsoft.Network/networkInterfaces/delete', 'Microsoft.Compute/disks/delete'];
   return [];
 }

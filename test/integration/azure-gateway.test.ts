@@ -9,6 +9,7 @@ import { parseFleet, type Fleet, type FleetVm } from '../../services/simulator/f
 import type { InteriorResult, VmInterior } from '../../services/simulator/interior';
 import type { OperationLogEntry } from '../../services/simulator/operation-log';
 import { ROUTES } from '../../services/simulator/routes';
+import { REPAIR_LINKED_ACTIONS, REPAIR_ROUTES } from '../../services/simulator/routes-repair';
 import { startSimulator, type SimulatorHandle } from '../../services/simulator/server';
 
 /**
@@ -340,7 +341,8 @@ describe('RBAC: the shipped least-privilege role is enough, and a missing permis
 
   test('every gateway operation succeeds with only the role\'s actions, and the role names only real request actions', async () => {
     const sim = await startSimulator({ fleet: testFleet(), interior: fakeInterior(), allowedActions: role.Actions });
-    const known = new Set(ROUTES.map((r) => r.action));
+    // issue #15: the offline repair's routes and Azure's linked access checks (routes-repair.ts) are requests' actions too
+    const known = new Set([...ROUTES, ...REPAIR_ROUTES].map((r) => r.action).concat(REPAIR_LINKED_ACTIONS));
     const gw = createAzureGateway({ endpoint: sim.endpoint, caPem: sim.caPem, subscriptionIds: [SUB], resourceGroups: [RG], timings: FAST });
     try {
       const [v] = await gw.findVms('vm-web-01');

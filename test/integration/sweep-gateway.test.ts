@@ -1,3 +1,4 @@
+import { request as httpsRequest } from 'node:https';
 import { createAzureGateway } from '../../services/azure/factory';
 import type { SweepNic, SweepNsg, SweepScopeFilter, SweepVmStatus, VmSummary } from '../../services/azure/gateway';
 import type { SdkAzureGateway } from '../../services/azure/sdk-gateway';
@@ -207,15 +208,33 @@ describe('SweepGateway under ARM and Resource Graph throttling', () => {
 
   beforeAll(async () => {
     fleet = generateFleet({ vms: 1200, seed: 3, subscriptions: 2, now: NOW });
-    // small budgets so a few calls run past them: 2 Resource Graph queries per second, 2 reads refilled at 2/s
-    sim = await startSimulator({ fleet, interior, port: 0, listPageSize: 200, throttling: { graphQuota: 2, graphWindowSeconds: 1, readBucket: 2, readRefillPerSecond: 2 } });
+    // small budgets, and each test spends them just before the gateway's calls (spend()), so the
+    // first call is throttled however slow the machine is: 2 Resource Graph queries per 4 s,
+    // 2 reads refilled at one per 4 s
+    sim = await startSimulator({ fleet, interior, port: 0, listPageSize: 200, throttling: { graphQuota: 2, graphWindowSeconds: 4, readBucket: 2, readRefillPerSecond: 0.25 } });
     gw = createAzureGateway({ endpoint: sim.endpoint, caPem: sim.caPem, subscriptionIds: fleetSubscriptions(fleet), timings: FAST });
   }, 120_000);
   afterAll(async () => {
     await sim?.close();
   });
 
+  /** Spends the simulator's budget with raw requests (logged as reads or throttled, not counted by the gateway). */
+  async function spend(method: 'GET' | 'POST', path: string, times: number): Promise<void> {
+    for (let i = 0; i < times; i++) {
+      await new Promise<void>((resolve, reject) => {
+        const url = new URL(`${path}?api-version=2024-04-01`, sim.endpoint);
+        const req = httpsRequest(url, { method, ca: sim.caPem, headers: { authorization: 'Bearer spend', 'content-type': 'application/json' } }, (res) => {
+          res.resume();
+          res.on('end', () => resolve());
+        });
+        req.on('error', reject);
+        req.end(method === 'POST' ? JSON.stringify({ subscriptions: fleetSubscriptions(fleet), query: 'Resources | limit 1' }) : undefined);
+      });
+    }
+  }
+
   test('Resource Graph past its quota: 429 with Retry-After, the gateway waits and every page arrives', async () => {
+    await spend('POST', GRAPH, 2);
     const before = sim.operations().length;
     const counts = gw.callCounts();
     const throttledBefore = gw.throttledCount();
@@ -235,6 +254,7 @@ describe('SweepGateway under ARM and Resource Graph throttling', () => {
 
   test('ARM reads past the subscription bucket: 429 with Retry-After, the SDK waits and the status pages arrive', async () => {
     const sub = fleetSubscriptions(fleet)[0] as string;
+    await spend('GET', `/subscriptions/${sub}/providers/Microsoft.Compute/virtualMachines`, 2);
     const before = sim.operations().length;
     const counts = gw.callCounts();
     const throttledBefore = gw.throttledCount();
