@@ -5,7 +5,8 @@ import { TestAdapter, TurnContext, type Activity, type ConversationReference } f
 import { sweepCard, SWEEP_CARD_MAX_VMS } from '../../cards/sweep';
 import type { CardJson } from '../../cards/render';
 import { parseCommand } from '../../dialogs/commands';
-import { registerSweepVerbs } from '../../dialogs/sweep-commands';
+import type { WaterfallStepContext } from 'botbuilder-dialogs';
+import { registerSweepVerbs, sweepCommands } from '../../dialogs/sweep-commands';
 import { SweepPresenter } from '../../dialogs/sweep-presenter';
 import { VerbRouter } from '../../dialogs/verbs';
 import { APPROVALS_CHANNEL_KEY } from '../../dialogs/fix-presenter';
@@ -408,5 +409,73 @@ describe('Request fix on a sweep card refuses data it did not put there', () => 
   it('a VM the sweep listed (the id in any case): goes on to open the incident', async () => {
     await expect(click({ sweepId: SWEEP_ID, vmId: vmId('vm-block').toUpperCase() })).rejects.toThrow('the test stops here');
     expect(opened).toEqual(['incident']);
+  });
+});
+
+describe('the sweep command starts a sweep only for an approver, in a personal chat or the approvals channel', () => {
+  let dir: string;
+  let store: SqliteStore;
+  let sweeps: SweepsDouble;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'rdp-sweep-cmd-'));
+    store = SqliteStore.open(dir);
+    sweeps = new SweepsDouble();
+  });
+  afterEach(async () => {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** Types `text` as `aadObjectId` in a conversation; returns what the bot sent. */
+  const type = async (text: string, aadObjectId = APPROVER, conversation: Record<string, unknown> = { id: 'a:hana', conversationType: 'personal' }) => {
+    const presenter = new SweepPresenter({ store, logger: silentLogger, approverIds: () => [APPROVER], notifier: { send: async () => 'x', update: async () => 'updated' } });
+    const commands = sweepCommands({ sweeps: () => sweeps, approvals, presenter, store });
+    const context = new TurnContext(new TestAdapter(), {
+      type: 'message', text, channelId: 'msteams', serviceUrl: 'http://127.0.0.1/', locale: 'en-US',
+      from: { id: '29:hana', name: 'Hana', aadObjectId }, recipient: { id: '28:bot', name: 'RDP Doctor' }, conversation,
+    } as unknown as Partial<Activity>);
+    const out: Array<Partial<Activity>> = [];
+    context.onSendActivities(async (_c, activities) => {
+      out.push(...activities);
+      return activities.map((_, i) => ({ id: `act-${out.length + i}` }));
+    });
+    const cmd = parseCommand(text)!;
+    await commands[cmd.kind]!({ context } as unknown as WaterfallStepContext, cmd);
+    return out;
+  };
+
+  it('an approver in a personal chat: started as them, and its card posted at once and kept current', async () => {
+    const out = await type('sweep deep resource group rg-demo');
+    expect(sweeps.started).toEqual([{ kind: 'deep', scope: { resourceGroup: 'rg-demo' }, startedBy: APPROVER, replyTo: 'a:hana' }]);
+    expect(out).toHaveLength(1);
+    expect(cardText(out[0].attachments?.[0]?.content)).toContain('Fleet sweep: deep');
+    expect(await store.settings.get(`sweep.cards:${SWEEP_ID}`)).toMatchObject({ places: [{ activityId: 'act-1', lang: 'en' }], startedByName: 'Hana' });
+  });
+
+  it('a non-approver: refused politely, nothing started', async () => {
+    const out = await type('sweep', '00000000-0000-4000-8000-0000000000d9');
+    expect(out.map((a) => a.text)).toEqual([expect.stringMatching(/Only helpdesk approvers can start a fleet sweep/)]);
+    expect(sweeps.started).toEqual([]);
+  });
+
+  it('a malformed command: said what is wrong and how to write it, nothing started', async () => {
+    const out = await type('sweep subscription nope');
+    expect(out.map((a) => a.text)).toEqual([expect.stringMatching(/"nope" is not a subscription id .* Write it like this: sweep \[deep\]/)]);
+    expect(sweeps.started).toEqual([]);
+  });
+
+  it('a group chat or another channel: refused; the approvals channel: started', async () => {
+    expect((await type('sweep', APPROVER, { id: '19:group@thread.v2', conversationType: 'groupChat' }))[0].text).toMatch(/approvals channel or in your personal chat/);
+    expect((await type('sweep', APPROVER, { id: '19:other@thread.tacv2;messageid=1', conversationType: 'channel' }))[0].text).toMatch(/approvals channel/);
+    expect(sweeps.started).toEqual([]);
+    await store.settings.set(APPROVALS_CHANNEL_KEY, { conversation: { id: '19:helpdesk@thread.tacv2' } });
+    await type('sweep', APPROVER, { id: '19:helpdesk@thread.tacv2;messageid=7', conversationType: 'channel' });
+    expect(sweeps.started).toHaveLength(1);
+  });
+
+  it('sweeps lists them for an approver', async () => {
+    await type('sweep');
+    const out = await type('sweeps');
+    expect(cardText(out[0].attachments?.[0]?.content)).toMatch(/The last fleet sweep[\s\S]*fast, the whole scope\. Checked 0 of 20 VMs; 0 VMs with findings\./);
   });
 });
