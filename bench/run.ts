@@ -10,6 +10,7 @@ import { turnFigures } from './figures/turns';
 import { stopAll } from './procs';
 import { markdownTable, row, type Row } from './report';
 import { startSimulatorChild, type SimulatorChild } from './simulator';
+import { sweepFigures } from './sweep';
 import { sweepFloorFigure } from './sweep-floor';
 
 /**
@@ -104,6 +105,7 @@ async function main(): Promise<void> {
       rows.push(...r.rows);
       raw.diagnosis = r.raw;
     }
+    if (want('6')) Object.assign(raw, { sweeps: await sweepFigures(paths.tmp, opts.quick, log).then((r) => (rows.push(...r.rows), r.raw)) }); // issue #16 (sweep-core): figures 6 and 7
   } finally {
     await Promise.all(sims.map((s) => s.child.stop()));
     await stopAll();

@@ -32,6 +32,8 @@ import type { Logger } from '../services/log';
 import { openStore } from '../services/store';
 import type { AppStore } from '../services/store/store';
 import { openAzure, type AzureAccess, type GatewayTimings } from '../services/wiring/azure';
+import { openSweeps } from '../services/sweeps/wiring';
+import type { SweepService } from '../services/sweeps/service';
 
 export interface App {
   config: Config;
@@ -44,6 +46,8 @@ export interface App {
   approvals: ApprovalService;
   runner: FixRunner;
   channel: ChannelTransport;
+  /** fleet sweeps (issue #16, docs/sweeps.md); null when the gateway has no bulk reads (a test double) */
+  sweeps: SweepService | null;
   /** Listens on config.PORT (0 = a free port) and returns the port. */
   start(): Promise<number>;
   /** Graceful: stop accepting, finish running turns and jobs (bounded), close storage and the simulator. */
@@ -136,6 +140,10 @@ export async function createApp(config: Config, logger: Logger, overrides: AppOv
       ...overrides.fixRunner,
     });
 
+    // --- fleet sweeps, service (issue #16, sweep-core): approvers only; SWEEP_SCHEDULE starts fast sweeps ---
+    const sweepService = openSweeps(config, store, azure, logger, { isApprover: (id) => approverSet.has(id.toLowerCase()) });
+    // --- end fleet sweeps, service ---
+
     const verbs = new VerbRouter(logger);
     const diagnosisObserver = registerDiagnosisVerbs(verbs, {
       incidents,
@@ -204,6 +212,7 @@ export async function createApp(config: Config, logger: Logger, overrides: AppOv
       approvals,
       runner,
       channel,
+      sweeps: sweepService?.sweeps ?? null,
       async start() {
         // a job that was running when the process stopped is reported, never silently re-run;
         // with one process (SQLite) every running job at start was abandoned
@@ -219,6 +228,7 @@ export async function createApp(config: Config, logger: Logger, overrides: AppOv
         stopped = true;
         clearInterval(sweeper);
         await stopListening?.();
+        await sweepService?.stop(Math.max(0, timeoutInMs / 3));
         const deadline = Date.now() + timeoutInMs;
         await http.close(timeoutInMs);
         const drained = await jobs.drain(Math.max(0, deadline - Date.now()));

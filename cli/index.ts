@@ -11,6 +11,7 @@ import { loadFleetFile } from '../services/simulator/fleet';
 import { openStore } from '../services/store';
 import { openAzure } from '../services/wiring/azure';
 import { ConfigError, loadConfig } from '../services/wiring/config';
+import { sweepCommand, SWEEP_USAGE } from './sweep';
 
 /**
  * `rdp-doctor diagnose <vm-name-or-resource-id> [--fleet FILE] [--json] [--lang en|ru]`
@@ -21,6 +22,7 @@ const USAGE = [
   'usage: rdp-doctor diagnose <vm-name-or-resource-id> [--fleet FILE] [--json] [--lang en|ru]',
   '       rdp-doctor audit verify [--json] [--head SEQ:HASH]   (the store of the configuration: STORAGE, DATA_DIR, ...;',
   '                                 --head: a head printed by an earlier verify, kept outside the store)',
+  SWEEP_USAGE,
 ].join('\n');
 
 class UsageError extends Error {}
@@ -36,6 +38,11 @@ async function main(argv: string[]): Promise<number> {
         json: { type: 'boolean', default: false },
         head: { type: 'string' },
         lang: { type: 'string', default: 'en' },
+        // --- sweep (issue #16, sweep-core) ---
+        deep: { type: 'boolean', default: false },
+        subscription: { type: 'string' },
+        'resource-group': { type: 'string' },
+        // --- end sweep ---
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -59,6 +66,12 @@ async function main(argv: string[]): Promise<number> {
     }
     return auditVerify(values.json, witness);
   }
+  if (command === 'sweep') {
+    if (target !== undefined) throw new UsageError(`unexpected argument ${JSON.stringify(target)}`);
+    if (values.lang !== 'en' && values.lang !== 'ru') throw new UsageError('--lang must be en or ru');
+    return sweepCommand({ fleet: values.fleet, deep: values.deep, subscription: values.subscription, resourceGroup: values['resource-group'], json: values.json, lang: values.lang }, (m) => new UsageError(m));
+  }
+  if (values.deep || values.subscription !== undefined || values['resource-group'] !== undefined) throw new UsageError('--deep, --subscription and --resource-group are options of sweep');
   if (command !== 'diagnose') throw new UsageError(command ? `unknown command ${JSON.stringify(command)}` : 'missing command');
   if (!target) throw new UsageError('missing VM name or resource id');
   if (extra.length) throw new UsageError(`unexpected argument ${JSON.stringify(extra[0])}`);

@@ -3,6 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Storage, StoreItems } from 'botbuilder';
 import { SqliteApprovalRepo, SqliteAuditLog, SqliteIncidentRepo, SqliteJobRepo, SqliteSettingsRepo, SqliteUserRepo } from './sqlite-records';
+import { SqliteSweepRepo } from './sqlite-sweeps';
 import { InProcessJobQueue } from '../incidents/job-queue';
 import { StaleETagError, type AppStore } from './store';
 
@@ -76,6 +77,7 @@ export class SqliteStore implements AppStore {
   readonly jobs: SqliteJobRepo;
   readonly users: SqliteUserRepo;
   readonly settings: SqliteSettingsRepo;
+  readonly sweeps: SqliteSweepRepo;
   /** one process: jobs go straight to this process's runner */
   readonly jobQueue = new InProcessJobQueue();
   private closed = false;
@@ -88,6 +90,7 @@ export class SqliteStore implements AppStore {
     this.approvals = new SqliteApprovalRepo(db, this.jobs);
     this.users = new SqliteUserRepo(db);
     this.settings = new SqliteSettingsRepo(db);
+    this.sweeps = new SqliteSweepRepo(db);
   }
 
   static open(dataDir: string): SqliteStore {

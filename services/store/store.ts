@@ -2,6 +2,7 @@ import type { Storage } from 'botbuilder';
 import { samePerson } from '../incidents/identity';
 import type { JobQueue } from '../incidents/job-queue';
 import type { LimitWindows } from '../incidents/rate-limit';
+import type { SweepRepo } from './sweeps';
 import type { AuditPage, AuditPageFilter, AuditRecord, AuditVerification } from './audit-chain';
 import type { Approval, ApprovalVote, AuditEntry, Incident, IncidentState, Job, JobState, KnownUser } from '../incidents/model';
 
@@ -23,6 +24,8 @@ export interface AppStore {
   readonly jobQueue: JobQueue;
   /** per-user limit windows shared by every instance; absent: each process keeps its own (one instance) */
   readonly limits?: LimitWindows;
+  /** fleet sweeps (issue #16, docs/sweeps.md) */
+  readonly sweeps: SweepRepo;
   /** Resolves when the backend answers; rejects otherwise (`/readyz`). */
   ping(): Promise<void>;
   close(): Promise<void>;

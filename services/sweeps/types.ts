@@ -40,6 +40,14 @@ export interface SweepDigest {
   /** ARM calls made, Run Commands made (for the bench and the card's footer) */
   armCalls: number;
   runCommands: number;
+  // --- sweep-core (additive) ---
+  /** VMs not checked by the deep sweep, per reason ('not-running', 'agent-not-ready', 'busy', 'checked-recently', 'error'); their fast findings are counted all the same */
+  skipped?: Record<string, number>;
+  /** progress: the expected end (ISO time) from the rate so far, while running */
+  eta?: string;
+  /** why the sweep failed (state 'failed'): a domain error code */
+  error?: string;
+  // --- end sweep-core ---
 }
 
 export interface SweepRequest {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { parseScopeEntry } from '../incidents/self-service';
+import { CronError, parseCron } from '../sweeps/cron';
 
 /**
  * Configuration: read once from the environment (and `.env`), validated, then passed down.
@@ -72,6 +73,23 @@ const schema = z.object({
   RATE_LIMIT_SEARCHES_PER_HOUR: z.coerce.number().int().min(1).max(10000).default(60),
   RATE_LIMIT_INCIDENTS_PER_HOUR: z.coerce.number().int().min(1).max(10000).default(30),
   RATE_LIMIT_FIX_REQUESTS_PER_HOUR: z.coerce.number().int().min(1).max(10000).default(20),
+  // --- fleet sweeps (issue #16, sweep-core; docs/sweeps.md) ---
+  /** 5-field cron (UTC) starting a fast sweep of the whole scope; empty: off */
+  SWEEP_SCHEDULE: z
+    .string()
+    .optional()
+    .superRefine((v, ctx) => {
+      if (!v) return;
+      try {
+        parseCron(v);
+      } catch (e) {
+        if (!(e instanceof CronError)) throw e;
+        ctx.addIssue({ code: 'custom', message: `${e.message} (expected 5 cron fields, UTC, e.g. "0 6 * * 1-5")` });
+      }
+    }),
+  SWEEP_CONCURRENCY: z.coerce.number({ message: 'expected a number of diagnoses at once' }).int().min(1).max(200).default(10),
+  SWEEP_ARM_BUDGET_PERCENT: z.coerce.number({ message: 'expected a percentage' }).int().min(1).max(100).default(50),
+  // --- end fleet sweeps ---
 });
 
 export type Config = Omit<z.infer<typeof schema>, 'HOST'> & { HOST: string; demoMode: boolean };

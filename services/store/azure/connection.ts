@@ -16,6 +16,8 @@ export interface ResourceNames {
   audit: string;
   users: string;
   settings: string;
+  /** fleet sweeps (issue #16): digests, per-VM results, Run Command slots */
+  sweeps: string;
   queue: string;
   container: string;
 }
@@ -29,6 +31,7 @@ export function resourceNames(prefix: string): ResourceNames {
     audit: `${prefix}audit`,
     users: `${prefix}users`,
     settings: `${prefix}settings`,
+    sweeps: `${prefix}sweeps`,
     queue: `${prefix}-jobs`,
     container: `${prefix}-botstate`,
   };

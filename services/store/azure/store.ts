@@ -12,6 +12,7 @@ import { AzureIncidentRepo } from './incidents';
 import { AzureJobQueue, type AzureJobQueueOptions } from './job-queue';
 import { AzureLimitWindows } from './limits';
 import { getOrNull } from './tables';
+import { AzureSweepRepo } from './sweeps';
 
 export interface AzureStoreOptions {
   target: AzureStorageTarget;
@@ -40,13 +41,14 @@ export class AzureStore implements AppStore {
   readonly audit: AzureAuditLog;
   readonly jobQueue: AzureJobQueue;
   readonly limits: AzureLimitWindows;
+  readonly sweeps: AzureSweepRepo;
   private closed = false;
 
   private constructor(
     readonly names: ResourceNames,
     private readonly tables: TableClient[],
     private readonly queue: QueueClient,
-    parts: { incidents: TableClient; fixes: TableClient; audit: TableClient; users: TableClient; settings: TableClient; botStorage: BlobsStorage },
+    parts: { incidents: TableClient; fixes: TableClient; audit: TableClient; users: TableClient; settings: TableClient; sweeps: TableClient; botStorage: BlobsStorage },
     opts: AzureStoreOptions,
   ) {
     this.botStorage = parts.botStorage;
@@ -58,6 +60,7 @@ export class AzureStore implements AppStore {
     // the limit windows share the settings table (own partitions: `limit-<scope>`)
     this.limits = new AzureLimitWindows(parts.settings);
     this.audit = new AzureAuditLog(parts.audit);
+    this.sweeps = new AzureSweepRepo(parts.sweeps);
     this.jobQueue = new AzureJobQueue(queue, { ...opts.queue, logger: opts.logger });
   }
 
@@ -80,9 +83,10 @@ export class AzureStore implements AppStore {
       audit: table(names.audit),
       users: table(names.users),
       settings: table(names.settings),
+      sweeps: table(names.sweeps),
       botStorage,
     };
-    const tables = [parts.incidents, parts.fixes, parts.audit, parts.users, parts.settings];
+    const tables = [parts.incidents, parts.fixes, parts.audit, parts.users, parts.settings, parts.sweeps];
     // createTable ignores "already exists"; reading nothing makes BlobsStorage create its container
     await Promise.all([...tables.map((c) => c.createTable()), queue.createIfNotExists(), botStorage.read(['rdp-doctor-open-probe'])]);
     return new AzureStore(names, tables, queue, parts, opts);

@@ -1,0 +1,132 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { createAzureGateway } from '../services/azure/factory';
+import type { SdkAzureGateway } from '../services/azure/sdk-gateway';
+import { createLogger } from '../services/log';
+import { fleetSubscriptions, type Fleet } from '../services/simulator/fleet';
+import { generateFleet } from '../services/simulator/fleet-generator';
+import { createInterior } from '../services/simulator/pwsh-interior';
+import { startSimulator, type SimulatorHandle } from '../services/simulator/server';
+import { createVmInterior } from '../services/simulator/vm-interior';
+import { SqliteStore } from '../services/store/sqlite';
+import { createSweeps } from '../services/sweeps/service';
+import type { SweepDigest } from '../services/sweeps/types';
+import { row, type Row } from './report';
+
+/**
+ * Figures 6 and 7 (issue #16, docs/sweeps.md): the fast sweep of a generated 10,000-VM fleet
+ * beside its floor (the same Resource Graph and status pages replayed alone, through the same
+ * gateway, in the same run), the heap while it runs, and a deep sweep of 1,000 VMs at a Run
+ * Command latency of 2 s and concurrency 50 beside ceil(1000/50) x 2 s. In process: the
+ * simulator (Azure's throttling on) and the sweep service share this process, so the heap figure
+ * includes the simulator's fleet (measured before the sweep and subtracted).
+ * (sweep-sim's bench/sweep-floor.ts, once on main, can replace `floor` below.)
+ */
+
+const LATENCY_MS = 2000;
+/**
+ * A Run Command's status polls are ARM reads: 50 at once polled every second are 50 reads/s, 12.5
+ * per subscription over 4, half of Azure's refill; polled every 250 ms they would be twice the refill.
+ */
+const POLL_MS = 1000;
+
+async function withSimulator<T>(fleet: Fleet, latencyMs: number, work: (sim: SimulatorHandle, gateway: SdkAzureGateway) => Promise<T>): Promise<T> {
+  const sim = await startSimulator({ fleet, port: 0, interior: createInterior('emulate', createVmInterior()).interior, runCommandLatencyMs: latencyMs, throttling: true });
+  try {
+    const gateway = createAzureGateway({ endpoint: sim.endpoint, caPem: sim.caPem, subscriptionIds: fleetSubscriptions(fleet), timings: { pollIntervalInMs: POLL_MS, conflictRetries: 0 } });
+    return await work(sim, gateway);
+  } finally {
+    await sim.close();
+  }
+}
+
+/** The calls a fast sweep cannot avoid, replayed alone: every page of NSGs, NICs and VMs, each subscription's status pages. */
+async function floor(gateway: SdkAzureGateway, subscriptions: string[]): Promise<{ ms: number; calls: number }> {
+  const started = Date.now();
+  let calls = 0;
+  const filter = { subscriptionIds: subscriptions };
+  for (const list of [gateway.listNsgsPage.bind(gateway), gateway.listNicsPage.bind(gateway), gateway.listVmsPage.bind(gateway)] as Array<(f: typeof filter, t?: string) => Promise<{ skipToken?: string }>>) {
+    for (let token: string | undefined, first = true; first || token; first = false) {
+      calls++;
+      token = (await list(filter, token)).skipToken;
+    }
+  }
+  for (const sub of subscriptions) {
+    for (let link: string | undefined, first = true; first || link; first = false) {
+      calls++;
+      link = (await gateway.listVmStatusPage(sub, link)).nextLink;
+    }
+  }
+  return { ms: Date.now() - started, calls };
+}
+
+async function sweep(gateway: SdkAzureGateway, fleet: Fleet, kind: 'fast' | 'deep', dir: string, concurrency: number, onSample?: () => void): Promise<{ digest: SweepDigest; ms: number }> {
+  const store = SqliteStore.open(dir);
+  const sampler = onSample ? setInterval(onSample, 100) : undefined;
+  try {
+    const sweeps = createSweeps({ store, gateway, logger: createLogger('silent'), scope: { subscriptions: fleetSubscriptions(fleet) }, isApprover: () => true, concurrency, busyRetryDelayMs: 1000 });
+    const started = Date.now();
+    const digest = await sweeps.whenDone((await sweeps.start({ kind, scope: {}, startedBy: 'bench' })).id);
+    return { digest, ms: Date.now() - started };
+  } finally {
+    if (sampler) clearInterval(sampler);
+    await store.close();
+  }
+}
+
+export async function sweepFigures(tmp: string, quick: boolean, log: (s: string) => void): Promise<{ rows: Row[]; raw: Record<string, unknown> }> {
+  const rows: Row[] = [];
+  const raw: Record<string, unknown> = {};
+  const dir = mkdtempSync(join(tmp, 'sweep-'));
+  const gc = (globalThis as { gc?: () => void }).gc;
+  try {
+    const vms = quick ? 2000 : 10_000;
+    const fleet = generateFleet({ vms, seed: 16, subscriptions: 4 });
+    log(`figure 6: fast sweep of ${vms} generated VMs (4 subscriptions, Azure's throttling on)`);
+    await withSimulator(fleet, 0, async (sim, gateway) => {
+      const f = await floor(gateway, fleetSubscriptions(fleet));
+      gc?.();
+      const before = process.memoryUsage().heapUsed;
+      const heap: number[] = [];
+      const s = await sweep(gateway, fleet, 'fast', join(dir, 'fast'), 10, () => heap.push(process.memoryUsage().heapUsed));
+      const throttled = sim.operations().filter((o) => o.kind === 'throttled').length;
+      const peakMiB = (Math.max(before, ...heap) - before) / 2 ** 20;
+      gc?.();
+      const retainedMiB = (process.memoryUsage().heapUsed - before) / 2 ** 20;
+      rows.push(
+        row({ figure: '6', metric: `fast sweep of ${vms} VMs: wall time`, unit: 'ms', value: s.ms, baseline: f.ms, target: '<= 1.5x the floor', pass: s.ms <= 1.5 * f.ms, note: `floor: the ${f.calls} page reads alone; ${s.digest.done} VMs, ${s.digest.state}` }),
+        row({ figure: '6', metric: 'fast sweep: ARM and Resource Graph calls', unit: '', value: s.digest.armCalls, baseline: f.calls, target: '= the floor', pass: s.digest.armCalls === f.calls, note: `${throttled} answered 429` }),
+        row({ figure: '6', metric: 'fast sweep: heap kept after it (per-VM state left in memory)', unit: 'MiB', value: gc ? retainedMiB : null, baseline: null, target: gc ? 'flat: < 8 MiB' : 'needs node --expose-gc', pass: gc ? retainedMiB < 8 : null }),
+        row({ figure: '6', metric: 'fast sweep: heap peak above its start while it runs (bulk pages, network view)', unit: 'MiB', value: peakMiB, baseline: null, target: '', pass: null, note: `${heap.length} samples every 100 ms, simulator in the same process` }),
+      );
+      raw.fast = { ms: s.ms, floor: f, digest: { ...s.digest, vms: s.digest.vms.length }, throttled, heap: { before, samples: heap } };
+    });
+
+    const deepVms = quick ? 200 : 1000;
+    const concurrency = 50;
+    log(`figure 7: deep sweep of ${deepVms} VMs, Run Command latency ${LATENCY_MS} ms, concurrency ${concurrency}`);
+    const deepFleet = generateFleet({ vms: deepVms, seed: 17, subscriptions: 4 });
+    // every VM running with a ready agent and no injected fault: each must get exactly one Run Command
+    for (const v of deepFleet.vms) Object.assign(v, { powerState: 'running', agentStatus: 'Ready', faults: { runCommand: 'none', arm: 'none' } });
+    await withSimulator(deepFleet, LATENCY_MS, async (sim, gateway) => {
+      const s = await sweep(gateway, deepFleet, 'deep', join(dir, 'deep'), concurrency);
+      const ops = sim.operations();
+      const perVm = new Map<string, number>();
+      for (const o of ops.filter((x) => x.kind === 'runCommand')) perVm.set(o.path.toLowerCase(), (perVm.get(o.path.toLowerCase()) ?? 0) + 1);
+      const runCommands = [...perVm.values()].reduce((a, b) => a + b, 0);
+      const duplicates = [...perVm.values()].reduce((a, n) => a + Math.max(0, n - 1), 0);
+      const throttled = ops.filter((o) => o.kind === 'throttled').length;
+      const ideal = Math.ceil(deepVms / concurrency) * LATENCY_MS;
+      rows.push(
+        row({ figure: '7', metric: `deep sweep of ${deepVms} VMs at L = 2 s, concurrency ${concurrency}: wall time`, unit: 'ms', value: s.ms, baseline: ideal, target: '<= 1.15x ceil(N/50) x L', pass: s.ms <= 1.15 * ideal, note: `${s.digest.state}` }),
+        row({ figure: '7', metric: 'deep sweep: Run Commands (operation log)', unit: '', value: runCommands, baseline: deepVms, target: '= one per VM', pass: runCommands === deepVms }),
+        row({ figure: '7', metric: 'deep sweep: calls over budget (429s)', unit: '', value: throttled, baseline: null, target: '0', pass: throttled === 0 }),
+        row({ figure: '7', metric: 'deep sweep: duplicate Run Commands', unit: '', value: duplicates, baseline: null, target: '0 (one instance; across instances not measured)', pass: duplicates === 0 }),
+      );
+      raw.deep = { ms: s.ms, ideal, runCommands, duplicates, throttled, digest: { ...s.digest, vms: s.digest.vms.length } };
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return { rows, raw };
+}

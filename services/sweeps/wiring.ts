@@ -1,0 +1,64 @@
+import type { AzureGateway, SweepGateway } from '../azure/gateway';
+import type { AzureScope } from '../azure/scope';
+import type { Logger } from '../log';
+import { fleetSubscriptions, loadFleetFile } from '../simulator/fleet';
+import type { AppStore } from '../store/store';
+import { defaultFleetPath, type AzureAccess } from '../wiring/azure';
+import type { Config } from '../wiring/config';
+import { parseCron } from './cron';
+import { startSchedule } from './schedule';
+import { createSweeps, type SweepService, type SweepsDeps } from './service';
+
+/** The gateway serves the bulk reads (SdkAzureGateway does, with sweep-sim's SweepGateway). */
+export function isSweepGateway(g: AzureGateway): g is AzureGateway & SweepGateway {
+  const s = g as Partial<SweepGateway>;
+  return typeof s.listVmsPage === 'function' && typeof s.listNicsPage === 'function' && typeof s.listNsgsPage === 'function' && typeof s.listVmStatusPage === 'function';
+}
+
+/** The scope a sweep may cover: the configured subscriptions and resource groups (demo mode and --fleet: the fleet's). */
+export function sweepScope(config: Config, azure: Pick<AzureAccess, 'simulator'>): AzureScope {
+  const rgs = config.AZURE_RESOURCE_GROUPS.length ? config.AZURE_RESOURCE_GROUPS : undefined;
+  if (config.AZURE_SUBSCRIPTION_IDS.length) return { subscriptions: config.AZURE_SUBSCRIPTION_IDS, resourceGroups: rgs };
+  const fleet = azure.simulator?.fleet ?? loadFleetFile(config.SIM_FLEET ?? defaultFleetPath());
+  return { subscriptions: fleetSubscriptions(fleet), resourceGroups: rgs };
+}
+
+/**
+ * The sweep service of a composition root (bot/app.ts, cli/index.ts), and the schedule when
+ * SWEEP_SCHEDULE is set; null when the gateway has no bulk reads (a test double).
+ */
+export function openSweeps(
+  config: Config,
+  store: AppStore,
+  azure: Pick<AzureAccess, 'gateway' | 'simulator'>,
+  logger: Logger,
+  opts: Pick<SweepsDeps, 'isApprover'> & Partial<SweepsDeps>,
+): { sweeps: SweepService; stop(timeoutInMs?: number): Promise<void> } | null {
+  const gateway = azure.gateway;
+  if (!isSweepGateway(gateway)) return null;
+  const sweeps = createSweeps({
+    store,
+    gateway,
+    logger,
+    scope: sweepScope(config, azure),
+    concurrency: config.SWEEP_CONCURRENCY,
+    budgetPercent: config.SWEEP_ARM_BUDGET_PERCENT,
+    ...opts,
+  });
+  const stopSchedule = config.SWEEP_SCHEDULE
+    ? startSchedule({
+        schedule: parseCron(config.SWEEP_SCHEDULE),
+        sweeps,
+        logger,
+        // several instances: the minute's slot in the store, taken once
+        claimMinute: (minute) => store.sweeps.claimRunCommand(`schedule/${minute}`, minute, new Date(), 24 * 3600_000),
+      })
+    : undefined;
+  return {
+    sweeps,
+    async stop(timeoutInMs) {
+      stopSchedule?.();
+      await sweeps.stop(timeoutInMs);
+    },
+  };
+}
