@@ -8,7 +8,6 @@ import { helpdeskCommands } from '../dialogs/helpdesk-commands';
 import { registerHistoryVerbs } from '../dialogs/history';
 import { registerSweepVerbs, sweepCommands } from '../dialogs/sweep-commands';
 import { SweepPresenter } from '../dialogs/sweep-presenter';
-import type { SweepObserver, Sweeps } from '../services/sweeps/types';
 import { recordUser } from '../dialogs/user-directory';
 import { ApprovalService } from '../services/incidents/approvals';
 import { FixRunner, type FixRunnerDeps } from '../services/incidents/fix-runner';
@@ -63,8 +62,6 @@ export interface AppOverrides {
   channelRetry?: Partial<RetrySettings>;
   /** the per-conversation buckets (default: Teams' limits; [] paces nothing, for tests that flood one conversation) */
   channelBuckets?: BucketSpec[];
-  /** the fleet sweep service, built with the chat's observer (tests; sweep-core wires the real one) */
-  sweeps?: (observer: SweepObserver) => Sweeps;
 }
 
 async function expireApprovals(approvals: ApprovalService, presenter: FixPresenter): Promise<void> {
@@ -157,8 +154,9 @@ export async function createApp(config: Config, logger: Logger, overrides: AppOv
     registerHistoryVerbs(verbs, { store, approvals });
     // --- fleet sweeps, chat side (issue #16, sweep-ui): the digest card is the sweep service's observer ---
     const sweepPresenter = new SweepPresenter({ store, notifier, logger, approverIds: () => approvals.approverIds() });
-    const sweeps: Sweeps | undefined = overrides.sweeps?.(sweepPresenter);
-    const sweepChat = { sweeps: () => sweeps, approvals, presenter: sweepPresenter, store };
+    // every sweep's progress and end, scheduled ones included
+    sweepService?.sweeps.setObserver(sweepPresenter);
+    const sweepChat = { sweeps: () => sweepService?.sweeps ?? undefined, approvals, presenter: sweepPresenter, store };
     registerSweepVerbs(verbs, { ...sweepChat, incidents, diagnosisObserver });
     // --- end of fleet sweeps, chat side ---
     const mainDialog = new MainDialog({
