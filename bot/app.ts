@@ -6,6 +6,8 @@ import { FixPresenter } from '../dialogs/fix-presenter';
 import { registerFixVerbs } from '../dialogs/fix-verbs';
 import { helpdeskCommands } from '../dialogs/helpdesk-commands';
 import { registerHistoryVerbs } from '../dialogs/history';
+import { registerSweepVerbs, sweepCommands } from '../dialogs/sweep-commands';
+import { SweepPresenter } from '../dialogs/sweep-presenter';
 import { recordUser } from '../dialogs/user-directory';
 import { ApprovalService } from '../services/incidents/approvals';
 import { FixRunner, type FixRunnerDeps } from '../services/incidents/fix-runner';
@@ -150,10 +152,17 @@ export async function createApp(config: Config, logger: Logger, overrides: AppOv
     });
     registerFixVerbs(verbs, { jobs, incidents, approvals, runner, presenter });
     registerHistoryVerbs(verbs, { store, approvals });
+    // --- fleet sweeps, chat side (issue #16, sweep-ui): the digest card is the sweep service's observer ---
+    const sweepPresenter = new SweepPresenter({ store, notifier, logger, approverIds: () => approvals.approverIds() });
+    // every sweep's progress and end, scheduled ones included
+    sweepService?.sweeps.setObserver(sweepPresenter);
+    const sweepChat = { sweeps: () => sweepService?.sweeps ?? undefined, approvals, presenter: sweepPresenter, store };
+    registerSweepVerbs(verbs, { ...sweepChat, incidents, diagnosisObserver });
+    // --- end of fleet sweeps, chat side ---
     const mainDialog = new MainDialog({
       demoMode: config.demoMode,
       intake: new IntakeDialog(incidents, config.demoMode, baseUrl),
-      commands: helpdeskCommands({ store, incidents, approvals, presenter }),
+      commands: { ...helpdeskCommands({ store, incidents, approvals, presenter }), ...sweepCommands(sweepChat) },
     });
     const bot = new RdpDoctorBot({
       conversationState,

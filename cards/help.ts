@@ -2,7 +2,7 @@ import type { Translate } from '../services/i18n';
 import { bind, type CardJson } from './render';
 import template from './templates/help.json';
 
-const COMMANDS = ['diagnose', 'status', 'approvals', 'history', 'approvalsHere', 'cancel', 'help'] as const;
+const COMMANDS = ['diagnose', 'status', 'approvals', 'history', 'approvalsHere', 'sweep', 'sweeps', 'cancel', 'help'] as const;
 
 export function helpCard(t: Translate, opts: { demoMode: boolean }): CardJson {
   return bind(template, {

@@ -1,3 +1,5 @@
+import { parseSweepCommand, type SweepCommand } from './sweep-parse';
+
 /**
  * Chat commands of CONTRACTS.md §5, English and Russian, case-insensitive, after @mention
  * removal. Anything else is free text for the intake.
@@ -9,7 +11,9 @@ export type Command =
   | { kind: 'approvals' }
   | { kind: 'approvalsHere' }
   | { kind: 'history'; vm: string }
-  | { kind: 'diagnose'; vm: string };
+  | { kind: 'diagnose'; vm: string }
+  // fleet sweeps (issue #16): sweep-parse.ts
+  | SweepCommand;
 
 const EXACT: Record<string, Command> = {
   help: { kind: 'help' },
@@ -32,6 +36,8 @@ export function parseCommand(text: string): Command | null {
   const norm = text.trim().replace(/\s+/g, ' ').replace(/[.!]+$/, '').toLowerCase();
   const exact = EXACT[norm];
   if (exact) return exact;
+  const sweep = parseSweepCommand(text);
+  if (sweep) return sweep;
   const m = /^(history|история|diagnose|диагностика|проверить|проверь)\s+(\S+)$/.exec(norm);
   if (!m) return null;
   // keep the VM argument as typed (names are case-insensitive in Azure, but resource ids are shown back)

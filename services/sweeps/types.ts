@@ -35,6 +35,8 @@ export interface SweepDigest {
   counts: Record<string, number>;
   /** the worst VMs first (bounded: the card shows a few, the JSON all) */
   vms: SweepVmResult[];
+  /** VMs with at least one finding (the card's "and N more" when `vms` is bounded); absent: counted from `vms` */
+  affected?: number;
   /** ARM calls made, Run Commands made (for the bench and the card's footer) */
   armCalls: number;
   runCommands: number;

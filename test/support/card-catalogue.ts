@@ -3,6 +3,7 @@ import { consentCard, findingsCard, offlineGuideCard, progressCard, vmPickCard, 
 import { helpCard } from '../../cards/help';
 import { asAttachment, type CardJson } from '../../cards/render';
 import { welcomeCard } from '../../cards/welcome';
+import { sweepCard } from '../../cards/sweep';
 import { offlineGuide } from '../../dialogs/offline-steps';
 import { LANGS, translator } from '../../services/i18n';
 import type { Approval, DiagnosisRecord, Job } from '../../services/incidents/model';
@@ -143,6 +144,31 @@ export function cards(lang: (typeof LANGS)[number]): Record<string, CardJson> {
     'history listing': messageCard({ title: t('history.title', { vm: vm.name, count: 500 }), text: Array(40).fill(line).join('\n\n'), fullWidth: true }),
     ...approvals(lang),
     ...repairApprovals(lang),
+    // --- fleet sweeps (issue #16, sweep-ui) ---
+    ...sweeps(lang),
+  };
+}
+
+/** The digest card of a sweep at its worst: ten VMs with the longest names, every finding on each, running and done. */
+function sweeps(lang: (typeof LANGS)[number]): Record<string, CardJson> {
+  const t = translator(lang);
+  const vms = Array.from({ length: 12 }, (_, i) => ({
+    vmId: `${vm.id.slice(0, -3)}${String(i).padStart(3, '0')}`,
+    vmName: `${longName.slice(0, -3)}${String(i).padStart(3, '0')}`,
+    resourceGroup: vm.resourceGroup,
+    subscriptionId: vm.subscriptionId,
+    findings: [...FINDING_IDS],
+    worst: 'blocker',
+  }));
+  const digest = {
+    id: '5b7e3a52-8c1d-4f0e-9a3b-2d6c4e8f1a01', kind: 'deep' as const, scope: { subscriptionIds: [vm.subscriptionId], resourceGroup: vm.resourceGroup },
+    startedAt: '2026-11-25T10:00:00.000Z', startedBy: 'schedule', total: 10000, counts: Object.fromEntries(FINDING_IDS.map((f) => [f, 9999])),
+    vms: [...vms, { ...vms[0], vmId: `${vm.id}-busy`, findings: [], worst: null, skipped: 'busy' }], affected: 10000, armCalls: 123456, runCommands: 9999,
+  };
+  const now = new Date('2026-11-25T11:00:00.000Z');
+  return {
+    'sweep digest, running': sweepCard(t, { digest: { ...digest, state: 'running', done: 4321 }, now }),
+    'sweep digest, done': sweepCard(t, { digest: { ...digest, state: 'done', done: 10000, endedAt: '2026-11-25T12:00:00.000Z' }, now }),
   };
 }
 

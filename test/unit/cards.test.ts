@@ -9,6 +9,7 @@ import { helpCard } from '../../cards/help';
 import type { CardJson } from '../../cards/render';
 import { replyPromptCard } from '../../cards/reply-prompt';
 import { welcomeCard } from '../../cards/welcome';
+import { sweepCard } from '../../cards/sweep';
 import { LANGS, translator } from '../../services/i18n';
 import { DIAGNOSE_RUN_TEXT } from '../../services/runbook/script-pages';
 import { offlineGuide } from '../../dialogs/offline-steps';
@@ -115,6 +116,15 @@ function samples(lang: (typeof LANGS)[number]): Record<string, CardJson> {
     replyChoices: replyPromptCard({ question: t('intake.askSymptom'), hint: t('groupChat.mentionToReply'), choices: ['A', 'B'] }),
     replyInput: replyPromptCard({ question: t('intake.askVm'), hint: t('groupChat.mentionToReply'), input: { placeholder: t('groupChat.vmPlaceholder'), submit: t('groupChat.vmSubmit'), required: t('groupChat.vmNeeded') } }),
     offline: offlineGuideCard(t, { ...offlineGuide(t, 'F'), publicBaseUrl: base }),
+    // fleet sweeps (issue #16, sweep-ui; test/unit/sweep-card.test.ts tests it in depth)
+    sweep: sweepCard(t, {
+      digest: {
+        id: '5b7e3a52-8c1d-4f0e-9a3b-2d6c4e8f1a01', kind: 'fast', state: 'done', scope: {}, startedAt: '2026-11-25T10:00:00Z', endedAt: '2026-11-25T10:00:40Z', startedBy: 'schedule',
+        total: 9, done: 9, counts: { 'rdp-cert-expired': 1 }, armCalls: 12, runCommands: 0,
+        vms: [{ vmId: vm.id, vmName: vm.name, resourceGroup: vm.resourceGroup, subscriptionId: vm.subscriptionId, findings: ['rdp-cert-expired'], worst: 'critical' }],
+      },
+      now: new Date('2026-11-25T10:01:00Z'),
+    }),
   };
 }
 

@@ -9,7 +9,7 @@ function listedCommands(lang: (typeof LANGS)[number]): string[] {
   return [...facts.matchAll(/"title":"([^"]+)"/g)].map((m) => m[1]);
 }
 
-const ALL_KINDS: Array<Command['kind']> = ['diagnose', 'status', 'approvals', 'history', 'approvalsHere', 'cancel', 'help'];
+const ALL_KINDS: Array<Command['kind']> = ['diagnose', 'status', 'approvals', 'history', 'approvalsHere', 'sweep', 'sweeps', 'cancel', 'help'];
 
 describe.each(LANGS)('the help card (%s)', (lang) => {
   it('lists a command word for every command, each one the parser accepts', () => {
