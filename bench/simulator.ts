@@ -31,7 +31,7 @@ export async function startSimulatorChild(repo: string, certDir: string, latency
   });
   const caFile = join(certDir, 'arm-simulator-ca.pem');
   const endpoint = `https://127.0.0.1:${port}`;
-  const operations = (): Promise<OperationLogEntry[]> => getJson(port, readFileSync(caFile, 'utf8'));
+  const operations = (): Promise<OperationLogEntry[]> => simulatorOperations(port, readFileSync(caFile, 'utf8'));
   const deadline = Date.now() + 30000;
   for (;;) {
     if (child.proc.exitCode !== null) throw new Error(`simulator exited: ${child.stderr()}`);
@@ -49,9 +49,10 @@ export async function startSimulatorChild(repo: string, certDir: string, latency
   return { child, endpoint, caFile, latencyMs, operations };
 }
 
-function getJson(port: number, ca: string): Promise<OperationLogEntry[]> {
+/** The simulator's operation log (GET /_simulator/operations); the generated 10,000-VM fleet's log wants a longer timeout. */
+export function simulatorOperations(port: number, ca: string, timeoutMs = 5000): Promise<OperationLogEntry[]> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path: '/_simulator/operations', method: 'GET', ca, agent: false, timeout: 5000 }, (res) => {
+    const req = request({ host: '127.0.0.1', port, path: '/_simulator/operations', method: 'GET', ca, agent: false, timeout: timeoutMs }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {

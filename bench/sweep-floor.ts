@@ -1,5 +1,4 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { request } from 'node:https';
 import { join } from 'node:path';
 import { createAzureGateway } from '../services/azure/factory';
 import type { SweepScopeFilter } from '../services/azure/gateway';
@@ -7,6 +6,7 @@ import type { OperationLogEntry } from '../services/simulator/operation-log';
 import type { BenchPaths } from './bots';
 import { freePort, sleep, spawnNode, type Child } from './procs';
 import { row, type Row } from './report';
+import { simulatorOperations } from './simulator';
 
 /**
  * The fast sweep's floor (issue #16): the calls a fast sweep of the generated fleet cannot avoid,
@@ -68,7 +68,7 @@ export async function startSweepSimulator(repo: string, certDir: string, o: Swee
     else await sleep(50);
   }
   const caPem = readFileSync(caFile, 'utf8');
-  return { child, endpoint: `https://127.0.0.1:${port}`, caFile, caPem, subscriptionIds, vms, operations: () => operationsOf(port, caPem) };
+  return { child, endpoint: `https://127.0.0.1:${port}`, caFile, caPem, subscriptionIds, vms, operations: () => simulatorOperations(port, caPem, 30_000) };
 }
 
 /** Resource Graph's quota window (5 s, docs/simulator.md) and a margin: wait this long between runs that must not share a budget. */
@@ -158,22 +158,3 @@ export async function sweepFloorFigures(repo: string, certDir: string, quick: bo
   }
 }
 
-function operationsOf(port: number, ca: string): Promise<OperationLogEntry[]> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path: '/_simulator/operations', method: 'GET', ca, agent: false, timeout: 30_000 }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        if (res.statusCode !== 200) return reject(new Error(`operations: HTTP ${res.statusCode}`));
-        try {
-          resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')) as OperationLogEntry[]);
-        } catch (e) {
-          reject(e as Error);
-        }
-      });
-    });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', reject);
-    req.end();
-  });
-}
