@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { scaled } from './wait-scale';
 
 /** What the bot sent to the channel: a new activity, or an update of an existing one. */
 export interface Captured {
@@ -131,7 +132,7 @@ export class TestConnector {
 
   /** Waits until `pred` holds over what was captured (bounded). */
   async waitFor<T>(pred: (all: Captured[]) => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 25000): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
+    const deadline = Date.now() + scaled(timeoutMs);
     for (;;) {
       const v = await pred(this.captured);
       if (v) return v;

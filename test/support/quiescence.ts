@@ -3,6 +3,7 @@ import Database from 'better-sqlite3';
 import { odata, TableClient } from '@azure/data-tables';
 import { QueueClient } from '@azure/storage-queue';
 import type { App } from '../../bot/app';
+import { scaled } from './wait-scale';
 
 /**
  * "Nothing ran" can only be read once nothing can still run. Fixes are jobs: approved in the
@@ -12,7 +13,7 @@ import type { App } from '../../bot/app';
 
 /** Polls `probe` until it returns something truthy (bounded; the bound is a failure, not a pass). */
 export async function until<T>(probe: () => T | undefined | false | Promise<T | undefined | false>, what: string, timeoutMs = 30000, everyMs = 50): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
+  const deadline = Date.now() + scaled(timeoutMs);
   for (;;) {
     const v = await probe();
     if (v) return v;
