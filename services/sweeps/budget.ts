@@ -40,6 +40,11 @@ export class TokenBucket {
     this.tokens = 0;
   }
 
+  /** how long this bucket still rests after a 429 (0: it does not) */
+  pausedFor(): number {
+    return Math.max(0, this.pausedUntil - this.now());
+  }
+
   private refill(): void {
     const t = this.now();
     this.tokens = Math.min(this.spec.burst, this.tokens + ((t - this.last) / 1000) * this.spec.ratePerSecond);
@@ -75,6 +80,11 @@ export class Budget {
 
   pause(key: string, ms: number): void {
     this.bucket(key).pause(ms);
+  }
+
+  /** how long the bucket of `key` still rests after a 429 (0: it does not) */
+  pausedFor(key: string): number {
+    return this.bucket(key).pausedFor();
   }
 
   private bucket(key: string): TokenBucket {

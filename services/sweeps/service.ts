@@ -227,8 +227,13 @@ export function createSweeps(deps: SweepsDeps): SweepService {
 
       const pool = new Pool(concurrency);
       const busy: Array<{ vm: VmDetails; fast: Finding[]; nsgs: EffectiveNsg[] | null }> = [];
-      const deepOne = (vm: VmDetails, fast: Finding[], nsgs: EffectiveNsg[] | null): Promise<void> =>
-        pool.add(async () => {
+      // A deep-sweep VM: its 24 h slot in the store, then its subscription's budget, and only then a
+      // place in the pool: no place is held while a subscription's bucket refills, so the other
+      // subscriptions' VMs (their own page streams, below) take the free places meanwhile.
+      const deepOne = async (vm: VmDetails, fast: Finding[], nsgs: EffectiveNsg[] | null): Promise<void> => {
+        if (!(await deps.store.sweeps.claimRunCommand(vm.id, digest.id, now(), windowMs))) return record(resultOf(vm, fast, 'checked-recently'));
+        const rest = (): number => Math.max(budget.pausedFor(vm.subscriptionId), budget.pausedFor(`w:${vm.subscriptionId}`));
+        const check = async (): Promise<void> => {
           const outcome = await deepCheck(digest.id, vm, fast, nsgs);
           if ('busy' in outcome) {
             busy.push({ vm, fast, nsgs });
@@ -237,23 +242,58 @@ export function createSweeps(deps: SweepsDeps): SweepService {
               digest.armCalls += outcome.runCommands;
             });
           } else await record(outcome.result, outcome.runCommands);
-        });
-
-      for (let token: string | undefined, first = true; first || token; first = false) {
-        if (stopping) throw new DomainError('interrupted', 'the bot stopped during the sweep');
-        const page = await graphRead(() => deps.gateway.listVmsPage(filter, token));
-        token = page.skipToken;
-        const vms = page.vms.filter((v: VmSummary) => inScope(deps.scope, v.subscriptionId, v.resourceGroup) && (!digest.scope.resourceGroup || v.resourceGroup.toLowerCase() === digest.scope.resourceGroup.toLowerCase()));
-        await serial(async () => {
-          digest.total += vms.length;
-        });
-        for (const summary of vms) {
-          const vm = detailsOf(summary, status.get(summary.id.toLowerCase()), network);
-          const nsgs = network.nsgsOf(vm.id);
-          const fast = fastFindings(vm, nsgs, now());
-          if (digest.kind === 'deep' && deepEligible(vm)) await deepOne(vm, fast, nsgs);
-          else await record(resultOf(vm, fast, digest.kind === 'deep' ? skipReason(fast) : undefined));
+        };
+        try {
+          // a 429 of another VM may pause the subscription while this one waits for a place: then it
+          // gives the place up and takes its tokens again after the pause (the pause spent them)
+          for (let started = false; !started; ) {
+            await budget.take(`w:${vm.subscriptionId}`);
+            await budget.take(vm.subscriptionId, readsPerRunCommand);
+            started = await pool.add(check, rest);
+          }
+        } catch (e) {
+          // the sweep failed while this VM waited for a place: it never ran, its slot goes back
+          await deps.store.sweeps.releaseRunCommand(vm.id, digest.id).catch(() => undefined);
+          throw e;
         }
+      };
+
+      // One page stream per filter: a fast sweep reads the VM pages once for the whole scope; a deep
+      // sweep reads each subscription's VMs as its own stream, side by side, so that one
+      // subscription waiting on its budget does not hold back the others (the pages come ordered by id,
+      // so grouped by subscription).
+      let failed = false;
+      const stream = async (f: SweepScopeFilter): Promise<void> => {
+        try {
+          for (let token: string | undefined, first = true; first || token; first = false) {
+            if (stopping) throw new DomainError('interrupted', 'the bot stopped during the sweep');
+            if (failed) return;
+            const page = await graphRead(() => deps.gateway.listVmsPage(f, token));
+            token = page.skipToken;
+            const vms = page.vms.filter((v: VmSummary) => inScope(deps.scope, v.subscriptionId, v.resourceGroup) && (!digest.scope.resourceGroup || v.resourceGroup.toLowerCase() === digest.scope.resourceGroup.toLowerCase()));
+            await serial(async () => {
+              digest.total += vms.length;
+            });
+            for (const summary of vms) {
+              if (failed) return;
+              const vm = detailsOf(summary, status.get(summary.id.toLowerCase()), network);
+              const nsgs = network.nsgsOf(vm.id);
+              const fast = fastFindings(vm, nsgs, now());
+              if (digest.kind === 'deep' && deepEligible(vm)) await deepOne(vm, fast, nsgs);
+              else await record(resultOf(vm, fast, digest.kind === 'deep' ? skipReason(fast) : undefined));
+            }
+          }
+        } catch (e) {
+          failed = true;
+          throw e;
+        }
+      };
+      const streams = digest.kind === 'deep' ? subscriptions.map((sub) => stream({ ...filter, subscriptionIds: [sub] })) : [stream(filter)];
+      const ended = await Promise.allSettled(streams);
+      const broken = ended.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (broken) {
+        await pool.drain().catch(() => undefined);
+        throw broken.reason;
       }
       await pool.drain();
       for (let round = 0; round < busyRetries && busy.length > 0 && !stopping; round++) {
@@ -292,12 +332,9 @@ export function createSweeps(deps: SweepsDeps): SweepService {
     return digest;
   }
 
-  /** One VM of a deep sweep: its slot, then the diagnosis over the bulk view (no ARM read of its own, one Run Command). */
+  /** One VM of a deep sweep, its slot and budget already taken: the diagnosis over the bulk view (no ARM read of its own, one Run Command). */
   async function deepCheck(sweepId: string, vm: VmDetails, fast: Finding[], nsgs: EffectiveNsg[] | null): Promise<DeepOutcome> {
-    if (!(await deps.store.sweeps.claimRunCommand(vm.id, sweepId, now(), windowMs))) return { result: resultOf(vm, fast, 'checked-recently'), runCommands: 0 };
     const view = viewGateway(deps.gateway, vm, nsgs);
-    await budget.take(`w:${vm.subscriptionId}`);
-    await budget.take(vm.subscriptionId, readsPerRunCommand);
     try {
       const report = await diagnoseVm(view, vm.id, { now, runCommandTimeoutInMs: deps.runCommandTimeoutInMs });
       return { result: resultOf(vm, report.findings), runCommands: view.runCommands() };
@@ -402,15 +439,21 @@ class Pool {
 
   constructor(private readonly size: number) {}
 
-  async add(task: () => Promise<void>): Promise<void> {
+  /**
+   * Starts `task` in the next free place and returns true; or, when `rest` (checked once a place is
+   * free) says its subscription rests after a 429, starts nothing, holds no place and returns false.
+   */
+  async add(task: () => Promise<void>, rest?: () => number): Promise<boolean> {
     while (this.active.size >= this.size) await Promise.race(this.active);
     if (this.failure) throw this.failure.error;
+    if (rest && rest() > 0) return false;
     const p: Promise<void> = task()
       .catch((error: unknown) => {
         this.failure ??= { error };
       })
       .finally(() => this.active.delete(p));
     this.active.add(p);
+    return true;
   }
 
   /** Waits for every task; a task's failure (the store, say) fails the sweep. */

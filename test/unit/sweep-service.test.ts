@@ -245,6 +245,120 @@ it('fails the sweep (and says so once) when the store fails', async () => {
   expect(ended).toHaveLength(1);
 });
 
+describe('dispatch over several subscriptions', () => {
+  const SUB_A = '00000000-0000-4000-8000-00000000000a';
+  const SUB_B = '00000000-0000-4000-8000-00000000000b';
+  const idOf = (sub: string, i: number) => `/subscriptions/${sub}/resourceGroups/rg-a/providers/Microsoft.Compute/virtualMachines/vm-${sub.slice(-1)}-${i}`;
+
+  /**
+   * `n` running VMs in each of two subscriptions; the VM pages honour the filter's subscriptions and
+   * come ordered by id (so grouped by subscription, as Resource Graph's). Records each Run Command
+   * with its subscription and the fake clock's time.
+   */
+  function twoSubscriptions(n: number, c: ReturnType<typeof clock>, onRun?: (id: string, attempt: number) => void) {
+    const all = [SUB_A, SUB_B].flatMap((sub) => [...Array(n).keys()].map((i) => ({ sub, id: idOf(sub, i) })));
+    const pageSize = 5;
+    const page = <T>(items: T[], token?: string) => {
+      const at = Number(token ?? 0);
+      return { items: items.slice(at, at + pageSize), next: at + pageSize < items.length ? String(at + pageSize) : undefined };
+    };
+    const of = (f: { subscriptionIds?: string[] }) => all.filter((v) => !f.subscriptionIds || f.subscriptionIds.includes(v.sub));
+    const runs: Array<{ sub: string; id: string; at: number }> = [];
+    const attempts = new Map<string, number>();
+    const gateway = {
+      async listVmsPage(f: { subscriptionIds?: string[] }, token?: string) {
+        const p = page(of(f), token);
+        return { vms: p.items.map((v): VmSummary => ({ id: v.id, name: v.id.split('/').pop()!, resourceGroup: 'rg-a', subscriptionId: v.sub, location: 'westeurope', osType: 'Windows' })), skipToken: p.next };
+      },
+      async listNicsPage(f: { subscriptionIds?: string[] }, token?: string) {
+        const p = page(of(f), token);
+        return { nics: p.items.map((v): SweepNic => ({ id: `${v.id}-nic`, vmId: v.id, nsgId: null as unknown as string, hasPublicIp: true })), skipToken: p.next };
+      },
+      async listNsgsPage() {
+        return { nsgs: [] };
+      },
+      async listVmStatusPage(sub: string, link?: string) {
+        const p = page(all.filter((v) => v.sub === sub), link);
+        return { statuses: p.items.map((v): SweepVmStatus => ({ vmId: v.id, powerState: 'running', agentStatus: 'Ready' })), nextLink: p.next };
+      },
+      async runScript(id: string) {
+        const attempt = (attempts.get(id) ?? 0) + 1;
+        attempts.set(id, attempt);
+        const at = c.now().getTime();
+        await new Promise((r) => setImmediate(r));
+        onRun?.(id, attempt);
+        runs.push({ sub: id.split('/')[2], id, at });
+        return { stdout: STDOUT, stderr: '' };
+      },
+    } as unknown as AzureGateway & SweepGateway;
+    return { gateway, runs, all };
+  }
+
+  it('one subscription waiting on its budget does not starve the other: no place is held while waiting', async () => {
+    const c = clock();
+    // sleeps do not end until the test says so: a VM that waits for a budget waits for real
+    const waiting: Array<() => void> = [];
+    const sleep = (ms: number) =>
+      new Promise<void>((resolve) =>
+        waiting.push(() => {
+          c.advance(ms);
+          resolve();
+        }),
+      );
+    // A's first Run Command answers 429 (Retry-After 300 s): A rests; B has its budget
+    const f = twoSubscriptions(6, c, (id, attempt) => {
+      if (id === idOf(SUB_A, 0) && attempt === 1) throw new DomainError('throttled', 'too many', { params: { retryAfterSeconds: 300 }, statusCode: 429 });
+    });
+    const s = createSweeps({ ...deps(f.gateway, c, { concurrency: 1 }), scope: { subscriptions: [SUB_A, SUB_B] }, sleep });
+    const done = s.whenDone((await s.start({ kind: 'deep', scope: {}, startedBy: APPROVER })).id);
+    // let everything that can run run (a bounded number of turns of the event loop, no time)
+    for (let i = 0; i < 2000 && f.runs.filter((r) => r.sub === SUB_B).length < 6; i++) await new Promise((r) => setImmediate(r));
+    // with the only place free, B's six VMs ran while A rests
+    expect(f.runs.filter((r) => r.sub === SUB_B)).toHaveLength(6);
+    expect(f.runs.filter((r) => r.sub === SUB_A)).toHaveLength(0);
+    expect(waiting.length).toBeGreaterThan(0);
+    // end A's rest: its other VMs run, once each, and the throttled one is not run again
+    for (let i = 0; i < 2000 && (f.runs.length < 11 || waiting.length > 0); i++) {
+      waiting.splice(0).forEach((go) => go());
+      await new Promise((r) => setImmediate(r));
+    }
+    const d = await done;
+    expect(d).toMatchObject({ state: 'done', total: 12, done: 12, runCommands: 11 });
+    expect(f.runs.filter((r) => r.sub === SUB_A).map((r) => r.id)).toEqual([1, 2, 3, 4, 5].map((i) => idOf(SUB_A, i)));
+    expect(f.runs.filter((r) => r.sub === SUB_A).every((r) => r.at >= Date.parse('2026-12-01T00:00:00Z') + 300_000)).toBe(true);
+  });
+
+  it('keeps each subscription within its write budget and runs each VM exactly once', async () => {
+    const c = clock();
+    // sleepers wake in the order of their wake times, the clock jumping to each (no real time passes)
+    const sleepers: Array<{ wake: number; go: () => void }> = [];
+    const sleep = (ms: number) => new Promise<void>((go) => sleepers.push({ wake: c.now().getTime() + ms, go }));
+    const f = twoSubscriptions(12, c);
+    const writes = { ratePerSecond: 1, burst: 2 };
+    const s = createSweeps({ ...deps(f.gateway, c, { concurrency: 10, budget: { writes } }), scope: { subscriptions: [SUB_A, SUB_B] }, sleep });
+    let d: SweepDigest | undefined;
+    void s.whenDone((await s.start({ kind: 'deep', scope: {}, startedBy: APPROVER })).id).then((x) => (d = x));
+    for (let i = 0; i < 20_000 && !d; i++) {
+      await new Promise((r) => setImmediate(r));
+      if (i % 20 === 19 && sleepers.length > 0) {
+        sleepers.sort((x, y) => x.wake - y.wake);
+        const next = sleepers.shift()!;
+        c.advance(Math.max(0, next.wake - c.now().getTime()));
+        next.go();
+      }
+    }
+    expect(d).toMatchObject({ state: 'done', total: 24, done: 24, runCommands: 24 });
+    expect(f.runs).toHaveLength(24);
+    expect(new Set(f.runs.map((r) => r.id)).size).toBe(24);
+    for (const sub of [SUB_A, SUB_B]) {
+      const at = f.runs.filter((r) => r.sub === sub).map((r) => r.at);
+      expect(at).toHaveLength(12);
+      // any k Run Commands of one subscription span at least the time the bucket needs to give k tokens
+      for (let i = 0; i < at.length; i++) for (let j = i; j < at.length; j++) expect(j - i + 1).toBeLessThanOrEqual(writes.burst + Math.floor(((at[j] - at[i]) / 1000) * writes.ratePerSecond));
+    }
+  });
+});
+
 describe('token bucket', () => {
   it('gives a burst at once, then tokens at the rate', async () => {
     const c = clock();
