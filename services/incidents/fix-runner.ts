@@ -153,7 +153,7 @@ export class FixRunner {
       if (wantsSnapshot) {
         job = await this.step(job, 'snapshot', observer, async () => {
           const vm = await gateway.getVm(job!.vmId);
-          const { snapshotId } = await gateway.snapshotOsDisk(job!.vmId, defaultSnapshotName({ vm, now: this.now() }));
+          const { snapshotId } = await gateway.snapshotOsDisk(job!.vmId, defaultSnapshotName({ vm, now: this.now() }, job!.id));
           await store.incidents.patch(job!.incidentId, { snapshotId });
           return { snapshotId };
         });

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { DomainError } from '../../services/errors';
 import { hasKey } from '../../services/i18n';
 import { blockers, evaluate } from '../../services/runbook/findings';
-import { buildFixRun, FIX_IDS, FIXES, fixesFor, validateSourceCidr, type ArmFixRun, type ScriptFixRun } from '../../services/runbook/fixes';
+import { buildFixRun, defaultSnapshotName, FIX_IDS, FIXES, fixesFor, validateSourceCidr, type ArmFixRun, type ScriptFixRun } from '../../services/runbook/fixes';
 import { encodeParam } from '../../services/runbook/scripts';
 import { base64Strict } from '../support/base64';
 import { demoVm, effectiveNsgsOf, healthyFacts, NOW, vmDetailsOf } from './runbook-helpers';
@@ -202,6 +202,18 @@ describe('buildFixRun validation', () => {
     const run = buildFixRun('snapshot-os-disk', {}, null, { vm: vmDetailsOf(demoVm('vm-healthy-01')), now: NOW }) as ArmFixRun;
     expect(run.arm).toEqual({ op: 'snapshotOsDisk', snapshotName: 'vm-healthy-01-osdisk-rdpdoctor-20261125160000' });
     expect(badInputKey(() => buildFixRun('snapshot-os-disk', { snapshotName: 'a b' }, null))).toBe('runbook.param.invalid');
+  });
+
+  it("the runner's snapshot before a fix is named per job: two jobs on one VM in the same second get two snapshots, each a valid ARM name", () => {
+    const vm = { ...vmDetailsOf(demoVm('vm-healthy-01')), name: `vm-${'x'.repeat(61)}` };
+    const a = defaultSnapshotName({ vm, now: NOW }, '0d4c9a1e-1111-4222-8333-944445555666');
+    const b = defaultSnapshotName({ vm, now: NOW }, '7f3b2c10-1111-4222-8333-944445555666');
+    expect(a).not.toBe(b);
+    for (const name of [a, b]) {
+      expect(name.length).toBeLessThanOrEqual(80);
+      expect(name).toMatch(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,78}[A-Za-z0-9_]$/);
+      expect(name).toMatch(/-osdisk-rdpdoctor-20261125160000-[0-9a-f]{8}$/);
+    }
   });
 });
 

@@ -6,10 +6,14 @@ import type { Cause } from './types';
 const snapshotName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,78}[A-Za-z0-9_]$/);
 const snapshotParams = z.strictObject({ snapshotName: snapshotName.optional() });
 
-export function defaultSnapshotName(ctx: FixContext): string {
+export function defaultSnapshotName(ctx: FixContext, unique?: string): string {
   const stamp = (ctx.now ?? new Date()).toISOString().replace(/[-:T]/g, '').slice(0, 14);
-  const vm = (ctx.vm?.name ?? 'vm').replace(/[^A-Za-z0-9_.-]/g, '-').slice(0, 50);
-  return `${vm}-osdisk-rdpdoctor-${stamp}`.replace(/^[^A-Za-z0-9]+/, 'x').slice(0, 80);
+  // the runner's snapshot before a fix carries its job's id: two jobs on one VM within the same
+  // second would otherwise name the same snapshot, and Azure answers a PUT of an existing snapshot
+  // as an update (no new copy of the disk)
+  const tag = unique ? `-${unique.replace(/[^A-Za-z0-9]/g, '').slice(0, 8)}` : '';
+  const vm = (ctx.vm?.name ?? 'vm').replace(/[^A-Za-z0-9_.-]/g, '-').slice(0, tag ? 39 : 50);
+  return `${vm}-osdisk-rdpdoctor-${stamp}${tag}`.replace(/^[^A-Za-z0-9]+/, 'x').slice(0, 80);
 }
 
 /** A fix without a finding: an OS disk snapshot on request (the runner also takes one before a fix that changes the disk). */
