@@ -39,15 +39,18 @@ function request(path: string, abortSignal?: AbortSignal): Request {
   } as unknown as Request;
 }
 
+// each attempt's bound is long enough that an answered attempt never hits it on a loaded machine
+// (200 ms did in a CI run: the answered second attempt timed out too); only a hung one does
 function transport() {
-  return createChannelTransport({ logger: silentLogger, pacer: undefined, retry: { maxAttempts: 3, baseDelayInMs: 1, maxDelayInMs: 2, timeoutInMs: 200 } });
+  return createChannelTransport({ logger: silentLogger, pacer: undefined, retry: { maxAttempts: 3, baseDelayInMs: 1, maxDelayInMs: 2, timeoutInMs: 2000 } });
 }
 
 it('an attempt the channel does not answer times out and is retried; the next answer is returned', async () => {
   let n = 0;
   handler = (_req, res) => {
     if (++n === 1) return; // the first attempt hangs
-    res.writeHead(200, { 'content-type': 'application/json' }).end('{"id":"act-1"}');
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end('{"id":"act-1"}');
   };
   const res = await transport().httpClient.sendRequest(request('/v3/conversations/a%3Aone/activities'));
   expect(res.status).toBe(200);
