@@ -43,8 +43,8 @@ export type GeneratedProfile = (typeof GENERATED_PROFILES)[number][0];
 
 const LOCATIONS = ['westeurope', 'northeurope', 'eastus', 'swedencentral'];
 
-/** mulberry32: small, seeded, the same on every platform */
-function prng(seed: number): () => number {
+/** mulberry32: small, seeded, the same on every platform (the test connector's seeded faults use it too) */
+export function prng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { prng } from '../../services/simulator/fleet-generator';
 import { scaled } from './wait-scale';
 
 /** What the bot sent to the channel: a new activity, or an update of an existing one. */
@@ -30,17 +31,8 @@ export interface FaultMode {
   kinds: Fault[];
 }
 
-/** A small seeded generator (mulberry32): the same seed refuses the same requests. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A small seeded generator (the simulator's mulberry32): the same seed refuses the same requests. */
+export const seeded = prng;
 
 /**
  * A small Bot Framework connector (the channel side): the bot POSTs replies and PUTs updates
