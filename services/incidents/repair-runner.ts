@@ -62,6 +62,12 @@ class StepFailed extends Error {
 const problems = (d: DiagnosisRecord | undefined | null) => (d?.findings ?? []).filter((f) => f.severity !== 'info').map((f) => f.id);
 const same = (a: string | undefined, b: string | undefined) => !!a && !!b && a.toLowerCase() === b.toLowerCase();
 const lastSegment = (id: string): string => id.split('/').filter(Boolean).pop() ?? id;
+/** A clean-up or roll-back action that threw: recorded with the error's code and the start of its message. */
+function failed(a: RollbackAction, e: unknown): void {
+  a.ok = false;
+  a.code = isDomainError(e) ? e.code : 'internal';
+  a.message = (e as Error).message.slice(0, 200);
+}
 /** the part of a script's output kept on the job (the job record stays small) */
 const OUTPUT_KEEP = 1500;
 
@@ -311,9 +317,7 @@ export class RepairRunner {
         done.push(action);
         await record(action);
       } catch (e) {
-        action.ok = false;
-        action.code = isDomainError(e) ? e.code : 'internal';
-        action.message = (e as Error).message.slice(0, 200);
+        failed(action, e);
         done.push(action);
         await record(action);
         if (onError === 'throw') throw e;
@@ -340,9 +344,7 @@ export class RepairRunner {
       try {
         if ((await work()) === 'skipped') return true;
       } catch (e) {
-        a.ok = false;
-        a.code = isDomainError(e) ? e.code : 'internal';
-        a.message = (e as Error).message.slice(0, 200);
+        failed(a, e);
       }
       actions.push(a);
       await record(a);
