@@ -18,6 +18,7 @@ import { AdapterNotifier } from './notifier';
 import { createChannelTransport, type ChannelTransport, type RetrySettings } from './channel-transport';
 import { ConversationPacer, type BucketSpec } from './pacing';
 import { createHttpServer, type HttpServer } from './server';
+import type { MessageExtensionHandlers, RouteRegistrar, TaskModuleHandlers } from './surfaces';
 import { assertBotExposure, publicBaseUrl, type Config } from './config';
 import { IntakeDialog } from '../dialogs/intake-dialog';
 import { ConversationLifecycle } from '../dialogs/lifecycle';
@@ -164,6 +165,15 @@ export async function createApp(config: Config, logger: Logger, overrides: AppOv
       intake: new IntakeDialog(incidents, config.demoMode, baseUrl),
       commands: { ...helpdeskCommands({ store, incidents, approvals, presenter }), ...sweepCommands(sweepChat) },
     });
+    // --- Teams surfaces (issue #17): each part fills its own line, the comments keep them apart ---
+    // the message extension: search a VM, "Diagnose RDP" on a message (msgext)
+    const messageExtension: MessageExtensionHandlers | undefined = undefined;
+    // the dialogs (task modules) opened from the findings and approval cards (dialogs)
+    const taskModules: TaskModuleHandlers | undefined = undefined;
+    // the helpdesk tab's page and API on this server (tab)
+    const routes: RouteRegistrar[] = [];
+    // reaching approvers who never wrote to the bot: Graph installs the app for them (graph)
+    // --- end Teams surfaces ---
     const bot = new RdpDoctorBot({
       conversationState,
       userState,
@@ -172,6 +182,8 @@ export async function createApp(config: Config, logger: Logger, overrides: AppOv
       logger,
       demoMode: config.demoMode,
       lifecycle,
+      messageExtension,
+      taskModules,
       beforeTurn: async (context) => {
         // someone writes from a conversation the bot had found gone: it is reachable again
         if (context.activity.conversation?.id) channel.revive(context.activity.conversation.id);
@@ -196,6 +208,7 @@ export async function createApp(config: Config, logger: Logger, overrides: AppOv
       readiness: azure.readiness,
       loopbackServiceUrlsOnly: !config.MicrosoftAppId,
       allowedTenantIds: allowedTenants(config),
+      routes,
     });
 
     let stopped = false;

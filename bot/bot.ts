@@ -5,6 +5,12 @@ import {
   type AdaptiveCardInvokeResponse,
   type AdaptiveCardInvokeValue,
   type InvokeResponse,
+  type MessagingExtensionAction,
+  type MessagingExtensionActionResponse,
+  type MessagingExtensionQuery,
+  type MessagingExtensionResponse,
+  type TaskModuleRequest,
+  type TaskModuleResponse,
   type BotState,
   type StatePropertyAccessor,
   type UserState,
@@ -18,6 +24,7 @@ import { LANGS, pickLang, translator, type Lang } from '../services/i18n';
 import { textLang } from '../services/i18n/text-lang';
 import { incidentReference } from './adapter';
 import type { Logger } from '../services/log';
+import type { MessageExtensionHandlers, TaskModuleHandlers } from './surfaces';
 
 /** The language a conversation was last clearly written in, and the client's locale then. */
 interface ConversationLang {
@@ -40,6 +47,10 @@ export interface BotDeps {
   lifecycle?: ConversationLifecycle;
   /** runs before every turn's handlers (e.g. remembering who the user is) */
   beforeTurn?: (context: TurnContext) => Promise<void>;
+  /** the message extension (issue #17); absent: its invokes are not implemented */
+  messageExtension?: MessageExtensionHandlers;
+  /** the dialogs (task modules) opened from cards (issue #17); absent: not implemented */
+  taskModules?: TaskModuleHandlers;
 }
 
 /**
@@ -179,6 +190,43 @@ export class RdpDoctorBot extends TeamsActivityHandler {
   protected override async onAdaptiveCardInvoke(context: TurnContext, value: AdaptiveCardInvokeValue): Promise<AdaptiveCardInvokeResponse> {
     return this.deps.verbs.handleExecute(context, value);
   }
+
+  // --- Teams surfaces (issue #17): each invoke is handed over in the turn's language ---
+  protected override async handleTeamsMessagingExtensionQuery(context: TurnContext, query: MessagingExtensionQuery): Promise<MessagingExtensionResponse> {
+    const handlers = this.deps.messageExtension;
+    if (!handlers) return super.handleTeamsMessagingExtensionQuery(context, query);
+    await this.chooseLang(context, null);
+    return handlers.query(context, query);
+  }
+
+  protected override async handleTeamsMessagingExtensionFetchTask(context: TurnContext, action: MessagingExtensionAction): Promise<MessagingExtensionActionResponse> {
+    const handlers = this.deps.messageExtension;
+    if (!handlers) return super.handleTeamsMessagingExtensionFetchTask(context, action);
+    await this.chooseLang(context, null);
+    return handlers.fetchTask(context, action);
+  }
+
+  protected override async handleTeamsMessagingExtensionSubmitAction(context: TurnContext, action: MessagingExtensionAction): Promise<MessagingExtensionActionResponse> {
+    const handlers = this.deps.messageExtension;
+    if (!handlers) return super.handleTeamsMessagingExtensionSubmitAction(context, action);
+    await this.chooseLang(context, null);
+    return handlers.submitAction(context, action);
+  }
+
+  protected override async handleTeamsTaskModuleFetch(context: TurnContext, request: TaskModuleRequest): Promise<TaskModuleResponse> {
+    const handlers = this.deps.taskModules;
+    if (!handlers) return super.handleTeamsTaskModuleFetch(context, request);
+    await this.chooseLang(context, null);
+    return handlers.fetch(context, request);
+  }
+
+  protected override async handleTeamsTaskModuleSubmit(context: TurnContext, request: TaskModuleRequest): Promise<TaskModuleResponse> {
+    const handlers = this.deps.taskModules;
+    if (!handlers) return super.handleTeamsTaskModuleSubmit(context, request);
+    await this.chooseLang(context, null);
+    return handlers.submit(context, request);
+  }
+  // --- end Teams surfaces ---
 
   /**
    * The language of this turn: the one its text is clearly written in, whatever the client's

@@ -6,6 +6,7 @@ import { t, type Lang } from '../services/i18n';
 import { scriptPage } from '../services/runbook/script-pages';
 import type { AppStore } from '../services/store/store';
 import type { Logger } from '../services/log';
+import type { RouteRegistrar } from './surfaces';
 
 export interface HttpServerDeps {
   adapter: CloudAdapter;
@@ -22,6 +23,8 @@ export interface HttpServerDeps {
   loopbackServiceUrlsOnly: boolean;
   /** Entra tenants whose activities are served; null: no tenant check (local development). */
   allowedTenantIds?: string[] | null;
+  /** more routes on the same server (issue #17: the helpdesk tab) */
+  routes?: RouteRegistrar[];
 }
 
 /** The tenant an activity comes from: Teams puts it in the conversation and in channelData. */
@@ -154,6 +157,8 @@ export function createHttpServer(deps: HttpServerDeps): HttpServer {
       plain(res, 200, `${t(lang, `teams.${page}.title`)}\n\n${t(lang, `teams.${page}.body`)}\n`);
     });
   }
+
+  for (const register of deps.routes ?? []) register(server);
 
   server.get('/healthz', async (_req, res) => {
     res.send(200, { status: 'ok' });

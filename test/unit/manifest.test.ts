@@ -58,9 +58,10 @@ function commandsOf(manifest: Manifest, scope: string): string[] {
 
 // CONTRACTS.md §5 chat commands (plus "diagnose", the entry point), per scope.
 const CONTRACT_COMMANDS: Record<string, string[]> = {
-  personal: ['diagnose', 'status', 'approvals', 'history', 'help'],
+  // CONTRACTS §5, and the approvers' fleet sweep (issue #16) where approvers work: personal chat and channels
+  personal: ['diagnose', 'status', 'approvals', 'history', 'sweep', 'help'],
   groupChat: ['diagnose', 'status', 'approvals', 'history', 'help'],
-  team: ['diagnose', 'status', 'approvals', 'approvals here', 'history', 'help'],
+  team: ['diagnose', 'status', 'approvals', 'approvals here', 'history', 'sweep', 'help'],
 };
 const CONTRACT_RUSSIAN: Record<string, string> = {
   status: 'статус',
@@ -68,6 +69,7 @@ const CONTRACT_RUSSIAN: Record<string, string> = {
   'approvals here': 'согласования здесь',
   history: 'история',
   help: 'помощь',
+  sweep: 'проверка парка',
 };
 
 describe('Teams manifest', () => {
