@@ -143,6 +143,11 @@ export interface AzureGateway {
 // creates carries the tags of `RepairTags`; clean-up only ever deletes resources with them.
 // ---------------------------------------------------------------------------------------------
 
+/** The value of `created-by` on everything an offline repair creates. */
+export const REPAIR_CREATED_BY = 'rdp-doctor';
+/** The tag naming the incident a repair resource belongs to. */
+export const REPAIR_INCIDENT_TAG = 'rdp-doctor-incident';
+
 /** The tags on every resource an offline repair creates: how clean-up and recovery recognise them. */
 export interface RepairTags {
   /** always 'rdp-doctor' */

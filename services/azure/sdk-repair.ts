@@ -14,6 +14,7 @@ import type {
   TaggedResource,
   VmModel,
 } from './gateway';
+import { REPAIR_CREATED_BY, REPAIR_INCIDENT_TAG } from './gateway';
 import type { SdkClients } from './sdk-clients';
 
 /**
@@ -56,8 +57,8 @@ function check(operation: string, field: string, value: string | undefined, patt
 }
 
 function checkTags(operation: string, tags: RepairTags): Record<string, string> {
-  if (tags['created-by'] !== 'rdp-doctor') throw bad(operation, "tag 'created-by'", String(tags['created-by']));
-  if (!GUID.test(tags['rdp-doctor-incident'] ?? '')) throw bad(operation, "tag 'rdp-doctor-incident'", String(tags['rdp-doctor-incident']));
+  if (tags['created-by'] !== REPAIR_CREATED_BY) throw bad(operation, "tag 'created-by'", String(tags['created-by']));
+  if (!GUID.test(tags[REPAIR_INCIDENT_TAG] ?? '')) throw bad(operation, `tag '${REPAIR_INCIDENT_TAG}'`, String(tags[REPAIR_INCIDENT_TAG]));
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(tags)) out[check(operation, 'tag name', k, TAG_NAME)] = check(operation, `tag ${k}`, v, TAG_VALUE);
   return out;
@@ -378,49 +379,37 @@ export class SdkRepairOperations implements RepairGateway {
   /** Refuses a VM the bot did not create (no `created-by: rdp-doctor` tag): clean-up never deletes anything else. */
   async deleteVm(vmId: string, options?: LongOperationOptions): Promise<void> {
     const ref = this.vm(vmId, 'deleteVm');
-    await this.deleteGuarded('deleteVm', ref, options, async (signal) => {
-      const vms = this.h.clients.computeFor(ref.subscriptionId).virtualMachines;
-      this.h.counts.armReads++;
-      const vm = await vms.get(ref.resourceGroup, ref.name, { abortSignal: signal });
-      if (vm.tags?.['created-by'] !== 'rdp-doctor') throw refusal('deleteVm', 'repair-sim.notOurs', { resource: ref.name });
-      this.h.counts.armWrites++;
-      await vms.delete(ref.resourceGroup, ref.name, this.lro(signal)).pollUntilDone({ abortSignal: signal });
+    const vms = () => this.h.clients.computeFor(ref.subscriptionId).virtualMachines;
+    await this.deleteOurs('deleteVm', ref, options, {
+      get: (signal) => vms().get(ref.resourceGroup, ref.name, { abortSignal: signal }),
+      remove: (signal) => vms().delete(ref.resourceGroup, ref.name, this.lro(signal)).pollUntilDone({ abortSignal: signal }),
     });
   }
 
   async deleteNic(nicId: string, options?: LongOperationOptions): Promise<void> {
     const ref = this.typed(nicId, 'Microsoft.Network', 'networkInterfaces', 'deleteNic');
-    await this.deleteGuarded('deleteNic', ref, options, async (signal) => {
-      const nics = this.h.clients.networkFor(ref.subscriptionId).networkInterfaces;
-      this.h.counts.armReads++;
-      const nic = await nics.get(ref.resourceGroup, ref.name, { abortSignal: signal });
-      if (nic.tags?.['created-by'] !== 'rdp-doctor') throw refusal('deleteNic', 'repair-sim.notOurs', { resource: ref.name });
-      this.h.counts.armWrites++;
-      await (await nics.beginDelete(ref.resourceGroup, ref.name, this.lro(signal))).pollUntilDone({ abortSignal: signal });
+    const nics = () => this.h.clients.networkFor(ref.subscriptionId).networkInterfaces;
+    await this.deleteOurs('deleteNic', ref, options, {
+      get: (signal) => nics().get(ref.resourceGroup, ref.name, { abortSignal: signal }),
+      remove: async (signal) => (await nics().beginDelete(ref.resourceGroup, ref.name, this.lro(signal))).pollUntilDone({ abortSignal: signal }),
     });
   }
 
   async deleteDisk(diskId: string, options?: LongOperationOptions): Promise<void> {
     const ref = this.typed(diskId, 'Microsoft.Compute', 'disks', 'deleteDisk');
-    await this.deleteGuarded('deleteDisk', ref, options, async (signal) => {
-      const disks = this.h.clients.computeFor(ref.subscriptionId).disks;
-      this.h.counts.armReads++;
-      const d = await disks.get(ref.resourceGroup, ref.name, { abortSignal: signal });
-      if (d.tags?.['created-by'] !== 'rdp-doctor') throw refusal('deleteDisk', 'repair-sim.notOurs', { resource: ref.name });
-      this.h.counts.armWrites++;
-      await disks.delete(ref.resourceGroup, ref.name, this.lro(signal)).pollUntilDone({ abortSignal: signal });
+    const disks = () => this.h.clients.computeFor(ref.subscriptionId).disks;
+    await this.deleteOurs('deleteDisk', ref, options, {
+      get: (signal) => disks().get(ref.resourceGroup, ref.name, { abortSignal: signal }),
+      remove: (signal) => disks().delete(ref.resourceGroup, ref.name, this.lro(signal)).pollUntilDone({ abortSignal: signal }),
     });
   }
 
   async deleteSnapshot(snapshotId: string, options?: LongOperationOptions): Promise<void> {
     const ref = this.typed(snapshotId, 'Microsoft.Compute', 'snapshots', 'deleteSnapshot');
-    await this.deleteGuarded('deleteSnapshot', ref, options, async (signal) => {
-      const snaps = this.h.clients.computeFor(ref.subscriptionId).snapshots;
-      this.h.counts.armReads++;
-      const s = await snaps.get(ref.resourceGroup, ref.name, { abortSignal: signal });
-      if (s.tags?.['created-by'] !== 'rdp-doctor') throw refusal('deleteSnapshot', 'repair-sim.notOurs', { resource: ref.name });
-      this.h.counts.armWrites++;
-      await snaps.delete(ref.resourceGroup, ref.name, this.lro(signal)).pollUntilDone({ abortSignal: signal });
+    const snaps = () => this.h.clients.computeFor(ref.subscriptionId).snapshots;
+    await this.deleteOurs('deleteSnapshot', ref, options, {
+      get: (signal) => snaps().get(ref.resourceGroup, ref.name, { abortSignal: signal }),
+      remove: (signal) => snaps().delete(ref.resourceGroup, ref.name, this.lro(signal)).pollUntilDone({ abortSignal: signal }),
     });
   }
 
@@ -459,14 +448,28 @@ export class SdkRepairOperations implements RepairGateway {
     return ref.subscriptionId;
   }
 
-  /** A delete that finds nothing is done (idempotent clean-up): 404 on the read or the delete is success. */
-  private async deleteGuarded(operation: string, ref: ParsedResourceId, options: LongOperationOptions | undefined, work: (signal: AbortSignal) => Promise<void>): Promise<void> {
+  /**
+   * Deletes a resource only when the bot created it (its `created-by` tag), whatever its kind: read
+   * it, refuse anything else, delete. A delete that finds nothing is done (idempotent clean-up): 404
+   * on the read or the delete is success.
+   */
+  private async deleteOurs(
+    operation: string,
+    ref: ParsedResourceId,
+    options: LongOperationOptions | undefined,
+    calls: { get: (signal: AbortSignal) => Promise<{ tags?: Record<string, string> }>; remove: (signal: AbortSignal) => Promise<unknown> },
+  ): Promise<void> {
     try {
-      await this.h.bounded(operation, ref.name, options?.timeoutInMs ?? this.h.operationTimeoutInMs, options?.abortSignal, work);
+      await this.h.bounded(operation, ref.name, options?.timeoutInMs ?? this.h.operationTimeoutInMs, options?.abortSignal, async (signal) => {
+        this.h.counts.armReads++;
+        const found = await calls.get(signal);
+        if (found.tags?.['created-by'] !== REPAIR_CREATED_BY) throw refusal(operation, 'repair-sim.notOurs', { resource: ref.name });
+        this.h.counts.armWrites++;
+        await calls.remove(signal);
+      });
     } catch (e) {
       if (isNotFound(e)) return;
       throw e;
     }
   }
 }
-

@@ -1,4 +1,4 @@
-import type { AzureGateway, RepairGateway, RepairTags, TaggedResource } from '../azure/gateway';
+import { REPAIR_CREATED_BY, REPAIR_INCIDENT_TAG, type AzureGateway, type RepairGateway, type RepairTags, type TaggedResource } from '../azure/gateway';
 import { DomainError, isDomainError } from '../errors';
 import type { Logger } from '../log';
 import { offlineScriptTemplate } from '../runbook/offline';
@@ -26,8 +26,7 @@ import type { DiagnosisRecord, Job, JobStep, JobStepName } from './model';
  * it finishes; a step recorded done never runs again.
  */
 
-export const REPAIR_CREATED_BY = 'rdp-doctor';
-export const REPAIR_INCIDENT_TAG = 'rdp-doctor-incident';
+export { REPAIR_CREATED_BY, REPAIR_INCIDENT_TAG } from '../azure/gateway';
 
 export interface RepairRunnerDeps {
   store: AppStore;
