@@ -1,6 +1,5 @@
 import { storageCredential } from '../azure/storage-credential';
 import type { Logger } from '../log';
-import { AzureStore } from './azure/store';
 import { SqliteStore } from './sqlite';
 import type { AppStore } from './store';
 
@@ -21,5 +20,8 @@ export async function openStore(config: StoreConfig, logger?: Logger): Promise<A
       ? { accountUrl: config.AZURE_STORAGE_ACCOUNT_URL, credential: storageCredential() }
       : null;
   if (!target) throw new Error('STORAGE=azure needs AZURE_STORAGE_CONNECTION_STRING or AZURE_STORAGE_ACCOUNT_URL');
+  // loaded only here: the Storage SDKs (tables, queues, blobs) cost every SQLite process and CLI run ~1 s of start-up CPU
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { AzureStore } = require('./azure/store') as typeof import('./azure/store');
   return AzureStore.open({ target, prefix: config.AZURE_STORAGE_PREFIX, logger });
 }
