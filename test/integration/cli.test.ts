@@ -87,7 +87,13 @@ describe('rdp-doctor diagnose --json: which engine ran the script', () => {
     expect((JSON.parse(r.stdout) as { scriptEngine: string }).scriptEngine).toBe('emulate');
   });
 
-  (pwsh ? it : it.skip).each(Object.entries(DEMO_EXPECTED).filter(([vm]) => vm !== 'vm-busy-09'))(
+  // The CLI's path through the real scripts, on VMs of each shape (clean, certificate and event log,
+  // ACLs, two findings from one script, blocked before any Run Command). That diagnose.ps1 prints for
+  // every demo VM exactly what the emulation prints is test/unit/diagnose-differential.test.ts's
+  // proof, and the emulation's findings per VM are checked above: a PowerShell start per demo VM
+  // here (about 8 s each in CI) proved nothing more.
+  const PWSH_VMS = ['vm-healthy-01', 'vm-certexpired-04', 'vm-machinekeys-05', 'vm-listener-22', 'vm-stopped-07'];
+  (pwsh ? it : it.skip).each(Object.entries(DEMO_EXPECTED).filter(([vm]) => PWSH_VMS.includes(vm)))(
     'SIM_SCRIPTS=pwsh: %s gives the same findings from the real script, and says "pwsh"',
     async (vm, expected) => {
       const r = await run(['diagnose', vm, '--fleet', fleet, '--json'], { SIM_SCRIPTS: 'pwsh', PWSH: pwsh ?? '' });
