@@ -57,7 +57,8 @@ export function securityHeaders(ancestors: string[]): Record<string, string> {
       "script-src 'self'",
       "style-src 'self'",
       "img-src 'self' data:",
-      "connect-src 'self'",
+      // teams-js reads Teams' list of valid host origins from Microsoft's CDN (a built-in list when it cannot)
+      "connect-src 'self' https://res.cdn.office.net",
       "font-src 'self'",
       "base-uri 'none'",
       "form-action 'none'",

@@ -117,6 +117,58 @@
     b.hidden = !text;
   }
 
+  function escapeHtml(text) {
+    return String(text).replace(/[&<>"']/g, function (c) {
+      return { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }[c];
+    });
+  }
+
+  /**
+   * The markdown of card text as Teams shows it (the subset the bot writes): **bold**, _italic_,
+   * [links](https://...), "- " and "1. " lists, line breaks, backslash escapes. Everything is
+   * HTML-escaped first: only the tags made here reach the page.
+   */
+  function markdown(text) {
+    var literals = [];
+    var s = String(text).replace(/\\([!-/:-@[-`{-~])/g, function (whole, c) {
+      literals.push(c);
+      return '\u0000' + (literals.length - 1) + '\u0000';
+    });
+    s = escapeHtml(s)
+      .replace(/\[([^\]\n]+)\]\((https?:\/\/[^\s)]+)\)/g, '<a href="$2" target="_blank" rel="noopener noreferrer">$1</a>')
+      .replace(/\*\*([^*\n]+)\*\*/g, '<strong>$1</strong>')
+      .replace(/(^|[^\w])_([^_\n]+)_(?!\w)/g, '$1<em>$2</em>');
+    var out = [];
+    var list = null;
+    var paragraph = [];
+    var flush = function () {
+      if (paragraph.length) out.push('<p>' + paragraph.join('<br>') + '</p>');
+      paragraph = [];
+      if (list) out.push('<' + list.tag + '>' + list.items.join('') + '</' + list.tag + '>');
+      list = null;
+    };
+    s.split('\n').forEach(function (line) {
+      var bullet = /^\s*[-*] (.*)$/.exec(line);
+      var numbered = /^\s*\d+\. (.*)$/.exec(line);
+      var item = bullet || numbered;
+      if (item) {
+        var tag = bullet ? 'ul' : 'ol';
+        if (paragraph.length || (list && list.tag !== tag)) flush();
+        list = list || { tag: tag, items: [] };
+        list.items.push('<li>' + item[1] + '</li>');
+      } else if (!line.trim()) {
+        flush();
+      } else {
+        if (list) flush();
+        paragraph.push(line);
+      }
+    });
+    flush();
+    return out.join('').replace(/\u0000(\d+)\u0000/g, function (whole, i) {
+      return escapeHtml(literals[Number(i)]);
+    });
+  }
+
   function hostConfig() {
     return new AdaptiveCards.HostConfig({
       fontFamily: '"Segoe UI", system-ui, sans-serif',
@@ -305,6 +357,10 @@
   }
 
   function start() {
+    AdaptiveCards.AdaptiveCard.onProcessMarkdown = function (text, result) {
+      result.outputHtml = markdown(text);
+      result.didProcess = true;
+    };
     $('#reload').addEventListener('click', function () {
       loadAll();
     });
