@@ -18,6 +18,7 @@ import { AdapterNotifier } from './notifier';
 import { createChannelTransport, type ChannelTransport, type RetrySettings } from './channel-transport';
 import { ConversationPacer, type BucketSpec } from './pacing';
 import { createHttpServer, type HttpServer } from './server';
+import { helpdeskTab } from './tab/routes';
 import type { MessageExtensionHandlers, RouteRegistrar, TaskModuleHandlers } from './surfaces';
 import { assertBotExposure, publicBaseUrl, type Config } from './config';
 import { IntakeDialog } from '../dialogs/intake-dialog';
@@ -171,7 +172,9 @@ export async function createApp(config: Config, logger: Logger, overrides: AppOv
     // the dialogs (task modules) opened from the findings and approval cards (dialogs)
     const taskModules: TaskModuleHandlers | undefined = undefined;
     // the helpdesk tab's page and API on this server (tab)
-    const routes: RouteRegistrar[] = [];
+    const routes: RouteRegistrar[] = [
+      helpdeskTab({ config, logger, store, incidents, approvals, presenter, jobs, runner, sweepPresenter, publicBaseUrl: baseUrl, allowedTenantIds: allowedTenants(config) }),
+    ];
     // reaching approvers who never wrote to the bot: Graph installs the app for them (graph)
     // --- end Teams surfaces ---
     const bot = new RdpDoctorBot({

@@ -1,9 +1,9 @@
 import { TurnContext } from 'botbuilder';
 import { z } from 'zod';
 import { ApprovalService, type Decision } from '../services/incidents/approvals';
+import { decideApproval } from './approval-decision';
 import type { FixRunner } from '../services/incidents/fix-runner';
 import type { JobRunner } from '../services/incidents/jobs';
-import { translator } from '../services/i18n';
 import type { IncidentService } from '../services/incidents/incident-service';
 import type { Approval } from '../services/incidents/model';
 import { isDomainError } from '../services/errors';
@@ -33,7 +33,7 @@ const undoRequest = z.object({ incidentId: uuid, jobId: uuid });
 
 /** Fix requests and decisions (CONTRACTS.md §5): fix.request, approval.approve, approval.reject, approval.refresh. */
 export function registerFixVerbs(router: VerbRouter, deps: FixVerbDeps): void {
-  const { incidents, approvals, runner, presenter } = deps;
+  const { incidents, approvals, presenter } = deps;
 
   /**
    * A new request's cards: the requester's copy, then the approvers' copies, posted after the
@@ -103,31 +103,7 @@ export function registerFixVerbs(router: VerbRouter, deps: FixVerbDeps): void {
     schema: decisionData,
     async handle(context, data) {
       const actor = personOf(context);
-      const result = await approvals.decide(data.approvalId, actor, decision, { reason: data.reason });
-      if (result.outcome === 'voted') {
-        const voted = result.approval;
-        deps.jobs.run(`notify:${voted.id}`, async () => {
-          await presenter.tellRequester(voted, 'plans.twoPerson.firstNotice', { by: actor.name || actor.id });
-          await presenter.updateCopies(voted.id);
-        });
-      }
-      if (result.outcome === 'decided') {
-        if (result.job) await runner.start(result.job);
-        const decided = result.approval;
-        deps.jobs.run(`notify:${decided.id}`, async () => {
-          const words = translator(decided.lang, decided.tz);
-          const by = await presenter.displayName(actor);
-          if (decision === 'reject' && decided.reason) await presenter.tellRequester(decided, 'incidents.reject.notice', { by, reason: decided.reason });
-          else {
-            await presenter.tellRequester(decided, 'approval.decidedNotice', {
-              decision: words(decision === 'approve' ? 'approval.approvedWord' : 'approval.rejectedWord'),
-              by,
-            });
-          }
-          // the clicked copy is replaced by the invoke response; the other copies are updated here
-          await presenter.updateCopies(decided.id);
-        });
-      }
+      const result = await decideApproval(deps, actor, data.approvalId, decision, data.reason);
       return { kind: 'card', card: await presenter.card(result.approval, presenter.viewFor(result.approval, actor), turnLang(context), turnTimeZone(context), approvals.isApprover(actor)) };
     },
   });

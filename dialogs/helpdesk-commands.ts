@@ -1,10 +1,10 @@
 import { CardFactory, TurnContext } from 'botbuilder';
-import type { WaterfallStepContext } from 'botbuilder-dialogs';
 import { messageCard } from '../cards/diagnosis';
-import { markdownSafe } from '../cards/render';
+import { markdownSafe, type CardJson } from '../cards/render';
+import type { Translate } from '../services/i18n';
 import { isDomainError } from '../services/errors';
 import type { ApprovalService } from '../services/incidents/approvals';
-import type { CardPlacement, Incident } from '../services/incidents/model';
+import type { CardPlacement, Incident, Person } from '../services/incidents/model';
 import type { IncidentService } from '../services/incidents/incident-service';
 import { AuditTrail } from '../services/incidents/audit';
 import type { AppStore } from '../services/store/store';
@@ -37,23 +37,8 @@ export function helpdeskCommands(deps: HelpdeskDeps): Partial<Record<Command['ki
   const audit = new AuditTrail(store);
   return {
     async status(step) {
-      const t = markdownSafe(turnT(step.context));
-      const me = personOf(step.context);
-      // open only: a healthy VM closes, a newer diagnosis supersedes, a verified fix resolves
-      const all = await deps.incidents.listOpen(100);
-      const mine = approvals.isApprover(me) ? all : all.filter((i) => samePerson(i.requester, me));
-      const shown = mine.slice(0, MAX_LINES);
-      const lines = await Promise.all(
-        shown.map(async (i) =>
-          t('status.line', {
-            vm: i.vmName ?? '?',
-            state: await stateLabel(t, approvals, i),
-            requester: i.requester.name || (await presenter.displayName(i.requester)),
-            at: i.updatedAt,
-          }),
-        ),
-      );
-      await send(step, t(mine.length ? 'status.title' : 'status.none', { count: mine.length }), lines);
+      const card = await statusCard(turnT(step.context), deps, personOf(step.context));
+      await step.context.sendActivity({ attachments: [CardFactory.adaptiveCard(card)] });
     },
 
     async cancel(step) {
@@ -153,12 +138,32 @@ export function helpdeskCommands(deps: HelpdeskDeps): Partial<Record<Command['ki
   };
 }
 
-/** Where an incident stands, as its reporter reads it: a diagnosed VM whose fix waits for an approver says so. */
-async function stateLabel(t: ReturnType<typeof turnT>, approvals: ApprovalService, i: Incident): Promise<string> {
-  if ((i.state === 'diagnosed' || i.state === 'blocked' || i.state === 'failed') && (await approvals.hasPending(i.id))) return t('incidents.status.awaitingApproval');
-  return t(`incident.state.${i.state}`);
+/**
+ * The open incidents as `status` lists them (approvers see all, others their own): the chat's
+ * command and the helpdesk tab (bot/tab) show this same card.
+ */
+export async function statusCard(raw: Translate, deps: Pick<HelpdeskDeps, 'incidents' | 'approvals' | 'presenter'>, me: Person): Promise<CardJson> {
+  const t = markdownSafe(raw);
+  const { approvals, presenter } = deps;
+  // open only: a healthy VM closes, a newer diagnosis supersedes, a verified fix resolves
+  const all = await deps.incidents.listOpen(100);
+  const mine = approvals.isApprover(me) ? all : all.filter((i) => samePerson(i.requester, me));
+  const shown = mine.slice(0, MAX_LINES);
+  const lines = await Promise.all(
+    shown.map(async (i) =>
+      t('status.line', {
+        vm: i.vmName ?? '?',
+        state: await stateLabel(t, approvals, i),
+        requester: i.requester.name || (await presenter.displayName(i.requester)),
+        at: i.updatedAt,
+      }),
+    ),
+  );
+  return messageCard({ title: t(mine.length ? 'status.title' : 'status.none', { count: mine.length }), text: lines.join('\n\n'), fullWidth: true });
 }
 
-async function send(step: WaterfallStepContext, title: string, lines: string[]): Promise<void> {
-  await step.context.sendActivity({ attachments: [CardFactory.adaptiveCard(messageCard({ title, text: lines.join('\n\n'), fullWidth: true }))] });
+/** Where an incident stands, as its reporter reads it: a diagnosed VM whose fix waits for an approver says so. */
+async function stateLabel(t: Translate, approvals: ApprovalService, i: Incident): Promise<string> {
+  if ((i.state === 'diagnosed' || i.state === 'blocked' || i.state === 'failed') && (await approvals.hasPending(i.id))) return t('incidents.status.awaitingApproval');
+  return t(`incident.state.${i.state}`);
 }

@@ -90,6 +90,16 @@ const schema = z.object({
   SWEEP_CONCURRENCY: z.coerce.number({ message: 'expected a number of diagnoses at once' }).int().min(1).max(200).default(10),
   SWEEP_ARM_BUDGET_PERCENT: z.coerce.number({ message: 'expected a percentage' }).int().min(1).max(100).default(50),
   // --- end fleet sweeps ---
+  // --- helpdesk tab (issue #17, tab; docs/teams-surfaces.md) ---
+  /**
+   * A test hook: where the tab reads a tenant's token signing keys (`{tenant}` is replaced by the
+   * tenant id). Default: Entra's https://login.microsoftonline.com/{tenant}/discovery/v2.0/keys.
+   */
+  TAB_SSO_JWKS_URL: z
+    .string()
+    .refine((u) => /^https:\/\/[^\s]+$|^http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?\/[^\s]*$/.test(u), 'expected an https URL (http only on this machine), with {tenant} where the tenant id goes')
+    .optional(),
+  // --- end helpdesk tab ---
 });
 
 export type Config = Omit<z.infer<typeof schema>, 'HOST'> & { HOST: string; demoMode: boolean };

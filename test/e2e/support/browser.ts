@@ -13,7 +13,8 @@ import type { Playground } from './playground';
 
 export const ARTIFACTS_ROOT = join(REPO_ROOT, 'test-artifacts', 'e2e');
 
-const CHROMIUM_FLAGS = [
+/** Chromium's flags for every e2e browser (the chat client here, the helpdesk tab's page in helpdesk-tab.test.ts). */
+export const CHROMIUM_FLAGS = [
   '--no-sandbox',
   '--disable-gpu',
   '--disable-quic',
@@ -102,7 +103,7 @@ export interface ChatClient {
   close(): Promise<void>;
 }
 
-function chromiumPath(): string {
+export function chromiumPath(): string {
   const p = process.env.E2E_CHROMIUM ?? '/usr/bin/chromium';
   if (!existsSync(p)) throw new Error(`${p} not found: install Debian's chromium (apt-get install -y chromium) or set E2E_CHROMIUM`);
   return p;
