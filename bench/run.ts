@@ -106,7 +106,8 @@ async function main(): Promise<void> {
       rows.push(...r.rows);
       raw.diagnosis = r.raw;
     }
-    if (want('6')) Object.assign(raw, { sweeps: await sweepFigures(paths.tmp, opts.quick, log).then((r) => (rows.push(...r.rows), r.raw)) }); // issue #16 (sweep-core): figures 6 and 7
+    // issue #16 (sweep-core): figures 6 and 7 (sweep-pace: `--only=7` runs the deep sweep alone)
+    if (want('6') || want('7')) Object.assign(raw, { sweeps: await sweepFigures(paths.tmp, opts.quick, log, { fast: want('6'), deep: want('7') }).then((r) => (rows.push(...r.rows), r.raw)) });
     if (want('8')) Object.assign(raw, { repair: await repairFigures(paths.tmp, log).then((r) => (rows.push(...r.rows), r.raw)) }); // issue #15 (repair-run)
   } finally {
     await Promise.all(sims.map((s) => s.child.stop()));

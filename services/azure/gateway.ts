@@ -76,7 +76,43 @@ export interface RunScriptOptions {
   /** Upper bound for the whole call, polling included. */
   timeoutInMs?: number;
   abortSignal?: AbortSignal;
+  /** sweep-pace (issue #16): when to poll the Run Command's status; without it, the SDK's fixed interval */
+  polling?: RunCommandPolling;
 }
+
+// --- sweep-pace (issue #16): a Run Command's status polls, spaced to its expected duration ---
+/**
+ * When a Run Command's status is polled (services/azure/run-command-polls.ts): the first poll at
+ * the expected duration, then waits that grow with the time so far, never sooner than a
+ * Retry-After Azure gave on the 202 or on a poll. Every poll and the result are ARM reads.
+ */
+export interface RunCommandPolling {
+  /** the first status poll, this long after Azure accepted the Run Command (its expected duration) */
+  firstPollInMs: number;
+  /** after a poll that finds it running, wait this share of the time since acceptance (default 0.5) */
+  backoff?: number;
+  /** bounds of that wait (default 250 ms and 30 s) */
+  minIntervalInMs?: number;
+  maxIntervalInMs?: number;
+  /** told once when the call ends, whatever the end, once Azure accepted the Run Command */
+  onPolled?(report: RunCommandPollReport): void;
+}
+
+export interface RunCommandPollReport {
+  /** ARM reads after the POST: every status poll (each HTTP attempt) and the result */
+  reads: number;
+  /** status polls that found it still running */
+  running: number;
+  /** the first status poll found it finished */
+  firstPollHit: boolean;
+  /** the first poll's delay used (ms after acceptance) */
+  firstPollInMs: number;
+  /** ms after acceptance of the last poll that saw it running: a lower bound of its duration (0: none did) */
+  lastRunningAtMs: number;
+  /** ms after acceptance of the poll that found it finished: an upper bound of its duration (absent: it did not finish) */
+  doneAtMs?: number;
+}
+// --- end sweep-pace ---
 
 export interface RunScriptResult {
   stdout: string;

@@ -4,6 +4,7 @@ import { ComputeManagementClient } from '@azure/arm-compute';
 import { NetworkManagementClient } from '@azure/arm-network';
 import { ResourceGraphClient } from '@azure/arm-resourcegraph';
 import type { TokenCredential } from '@azure/identity';
+import type { OperationHints } from './run-command-polls';
 
 /**
  * The three SDK clients, pointed at Azure or at another Resource Manager endpoint (the
@@ -21,6 +22,8 @@ export interface ClientSettings {
   maxRetryAfterInMs: number;
   /** sweep-sim: told of every 429 answer (before the retry policy waits it out) */
   onThrottled?: () => void;
+  /** sweep-pace: counts the polls of the operations a caller watches (run-command-polls.ts) */
+  operationWatch?: OperationWatch;
 }
 
 interface PolicyResponse {
@@ -60,12 +63,69 @@ function retryAfterCapPolicy(maxRetryAfterInMs: number, onThrottled?: () => void
   };
 }
 
+// --- sweep-pace (issue #16): what the pipeline sees of a watched long-running operation ---
+/** The id of a long-running operation in its status or result URL (`.../operations/{id}`, `.../operationResults/{id}`). */
+export function operationIdOf(url: string): string | undefined {
+  return /\/(?:operations|operationResults)\/([^/?#]+)/i.exec(url)?.[1]?.toLowerCase();
+}
+
+/**
+ * Counts the HTTP requests (each attempt) to the status and result URLs of the operations being
+ * watched, and keeps the Retry-After of their newest answer: the SDK's poller uses neither
+ * outside its own fixed-interval loop. Only watched operations are kept, until `stop()`.
+ */
+export class OperationWatch {
+  private readonly watched = new Map<string, { reads: number; retryAfterInMs?: number }>();
+
+  watch(operationUrl: string | undefined): (OperationHints & { stop(): void }) | undefined {
+    const id = operationUrl ? operationIdOf(operationUrl) : undefined;
+    if (!id) return undefined;
+    const entry = { reads: 0 } as { reads: number; retryAfterInMs?: number };
+    this.watched.set(id, entry);
+    return {
+      reads: () => entry.reads,
+      takeRetryAfterInMs: () => {
+        const ms = entry.retryAfterInMs;
+        entry.retryAfterInMs = undefined;
+        return ms;
+      },
+      stop: () => {
+        if (this.watched.get(id) === entry) this.watched.delete(id);
+      },
+    };
+  }
+
+  /** how many operations are watched now (tests: nothing is left behind) */
+  size(): number {
+    return this.watched.size;
+  }
+
+  policy() {
+    const watched = this.watched;
+    return {
+      name: 'rdpDoctorOperationWatch',
+      async sendRequest<Req extends { url: string; method: string }, Res extends PolicyResponse>(request: Req, next: (r: Req) => Promise<Res>): Promise<Res> {
+        const id = watched.size > 0 && request.method === 'GET' ? operationIdOf(request.url) : undefined;
+        const entry = id ? watched.get(id) : undefined;
+        if (entry) entry.reads++;
+        const response = await next(request);
+        if (entry && response.status < 300) entry.retryAfterInMs = retryAfterInMs((n) => response.headers.get(n));
+        return response;
+      },
+    };
+  }
+}
+// --- end sweep-pace ---
+
 function coreOptions(s: ClientSettings) {
   return {
     ...(s.endpoint ? { endpoint: s.endpoint } : {}),
     ...(s.caPem ? { tlsOptions: { ca: s.caPem } } : {}),
     retryOptions: { maxRetries: s.maxRetries, retryDelayInMs: s.retryDelayInMs, maxRetryDelayInMs: s.maxRetryDelayInMs },
-    additionalPolicies: [{ policy: retryAfterCapPolicy(s.maxRetryAfterInMs, s.onThrottled), position: 'perRetry' as const }],
+    additionalPolicies: [
+      { policy: retryAfterCapPolicy(s.maxRetryAfterInMs, s.onThrottled), position: 'perRetry' as const },
+      ...(s.operationWatch ? [{ policy: s.operationWatch.policy(), position: 'perRetry' as const }] : []),
+    ],
   };
 }
 

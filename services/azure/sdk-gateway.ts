@@ -16,6 +16,7 @@ import type {
   EffectiveSecurityRule,
   LongOperationOptions,
   NsgDetails,
+  RunCommandPolling,
   RunScriptOptions,
   RunScriptResult,
   SecurityRuleSpec,
@@ -30,7 +31,8 @@ import type {
 } from './gateway';
 import { graphQueryForName, graphQueryForSweep, GRAPH_PAGE_SIZE, isResourceGroupName, isSubscriptionId, SWEEP_PAGE_SIZE, type SweepResource } from './graph-query';
 import { inScope, type AzureScope } from './scope';
-import { retryAfterInMs, SdkClients } from './sdk-clients';
+import { OperationWatch, retryAfterInMs, SdkClients } from './sdk-clients';
+import { pollRunCommand, type StatusPoller } from './run-command-polls';
 import { withDeadline, sleep, type BoundOutcome } from './timing';
 import { agentStatusOf, powerOf, vmDetailsOf, vmSummaryOfRow } from './vm-details';
 import { SdkRepairOperations } from './sdk-repair';
@@ -162,6 +164,8 @@ export class SdkAzureGateway implements AzureGateway, SweepGateway, RepairGatewa
   private readonly counts: GatewayCallCounts = { runCommand: 0, armReads: 0, armWrites: 0 };
   /** sweep-sim: 429 answers received (Resource Graph and ARM); each is waited out and retried within the bounds */
   private throttled = 0;
+  /** sweep-pace: the polls of the Run Commands polled on a schedule (run-command-polls.ts) */
+  private readonly operationWatch = new OperationWatch();
   /** issue #15 (repair-sim): the offline repair's calls, sdk-repair.ts */
   private readonly repair: SdkRepairOperations;
 
@@ -192,6 +196,7 @@ export class SdkAzureGateway implements AzureGateway, SweepGateway, RepairGatewa
       onThrottled: () => {
         this.throttled++;
       },
+      operationWatch: this.operationWatch,
     });
     this.repair = new SdkRepairOperations({
       clients: this.clients,
@@ -317,11 +322,32 @@ export class SdkAzureGateway implements AzureGateway, SweepGateway, RepairGatewa
       for (let attempt = 0; ; attempt++) {
         this.counts.runCommand++;
         try {
+          // sweep-pace: with `polling`, the status polls follow its schedule (run-command-polls.ts), else the SDK's fixed interval
+          const polling = options.polling;
+          const accepted: { at?: number; retryAfterInMs?: number; operationUrl?: string } = {};
           const poller = this.clients
             .computeFor(ref.subscriptionId)
-            .virtualMachines.runCommand(ref.resourceGroup, ref.name, { commandId: 'RunPowerShellScript', script, parameters }, { updateIntervalInMs: this.s.pollIntervalInMs, abortSignal: signal });
-          const result = await poller.pollUntilDone({ abortSignal: signal });
-          const value = result.value ?? [];
+            .virtualMachines.runCommand(
+              ref.resourceGroup,
+              ref.name,
+              { commandId: 'RunPowerShellScript', script, parameters },
+              {
+                updateIntervalInMs: this.s.pollIntervalInMs,
+                abortSignal: signal,
+                ...(polling
+                  ? {
+                      onResponse: (raw: { status: number | string; headers: { get(name: string): string | undefined } }) => {
+                        if (Number(raw.status) >= 300) return;
+                        accepted.at = Date.now();
+                        accepted.retryAfterInMs = retryAfterInMs((n) => raw.headers.get(n));
+                        accepted.operationUrl = raw.headers.get('azure-asyncoperation') ?? raw.headers.get('location');
+                      },
+                    }
+                  : {}),
+              },
+            );
+          const result = polling ? await this.pollAccepted(poller, polling, accepted, signal) : await poller.pollUntilDone({ abortSignal: signal });
+          const value = result?.value ?? [];
           const stream = (name: string): string => value.find((v) => (v.code ?? '').includes(`/${name}/`))?.message ?? '';
           return { stdout: stream('StdOut'), stderr: stream('StdErr') };
         } catch (e) {
@@ -342,6 +368,23 @@ export class SdkAzureGateway implements AzureGateway, SweepGateway, RepairGatewa
         }
       }
     });
+  }
+
+  /** sweep-pace: the POST (conflicts and throttling surface here as before), then the status polls on `polling`'s schedule. */
+  private async pollAccepted<T>(
+    poller: StatusPoller<T> & { submitted(): Promise<void>; readonly operationState?: unknown },
+    polling: RunCommandPolling,
+    accepted: { at?: number; retryAfterInMs?: number; operationUrl?: string },
+    signal: AbortSignal,
+  ): Promise<T | undefined> {
+    await poller.submitted();
+    const config = (poller.operationState as { config?: { operationLocation?: string } } | undefined)?.config;
+    const hints = this.operationWatch.watch(accepted.operationUrl ?? config?.operationLocation);
+    try {
+      return await pollRunCommand(poller, polling, { now: Date.now, sleep, signal, acceptedAt: accepted.at ?? Date.now(), initialRetryAfterInMs: accepted.retryAfterInMs, hints });
+    } finally {
+      hints?.stop();
+    }
   }
 
   startVm(vmId: string, options?: LongOperationOptions): Promise<void> {

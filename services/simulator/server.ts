@@ -42,6 +42,8 @@ export interface SimulatorOptions {
   /** page size of the subscription-wide VM list (default 1,000) */
   listPageSize?: number;
   // --- end sweep-sim ---
+  /** sweep-pace: `Retry-After` (seconds) on the 202 that starts a long-running operation and on its status while in progress, as ARM may send (default none) */
+  lroRetryAfterSeconds?: number;
 }
 
 export interface SimulatorHandle {
@@ -52,6 +54,8 @@ export interface SimulatorHandle {
   fleet: Fleet;
   operations(): OperationLogEntry[];
   close(): Promise<void>;
+  /** sweep-pace: ARM requests served past the throttle, long-running operation polls included (the operation log leaves polls out) */
+  served?(): { reads: number; writes: number };
 }
 
 const OPERATIONS_PATH = '/_simulator/operations';
@@ -105,6 +109,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
   const armLatencyMs = options.armLatencyMs ?? 0;
   let baseUrl = '';
   const throttle = options.throttling ? new ArmThrottle(options.throttling === true ? {} : options.throttling) : null;
+  const served = { reads: 0, writes: 0 }; // sweep-pace
 
   const ctxBase = {
     fleet: options.fleet,
@@ -171,6 +176,8 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
         log.add({ method, path: url.pathname, vm: null, kind: 'throttled', scriptId: null, engine: null }, now());
         return verdict.throttled;
       }
+      if (method === 'GET' || method === 'HEAD') served.reads++; // sweep-pace
+      else served.writes++;
       const ctx: RouteContext = {
         ...ctxBase,
         params: m.slice(1).map((s) => decodeURIComponent(s)),
@@ -192,7 +199,11 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
           return { status: 500, body: armError('InternalServerError', `Encountered internal server error. Diagnostic information: timestamp '${now().toISOString()}', tracking id '${randomUUID()}'.`) };
         },
       };
-      const answer = route.handle(ctx);
+      let answer = route.handle(ctx);
+      // sweep-pace: ARM's polling hint on an operation's 202 and on its status while in progress
+      if (options.lroRetryAfterSeconds !== undefined && (answer.headers?.['azure-asyncoperation'] || /\/operations\//i.test(url.pathname)) && (answer.status === 202 || (answer.body as { status?: unknown } | undefined)?.status === 'InProgress')) {
+        answer = { ...answer, headers: { ...answer.headers, 'retry-after': String(options.lroRetryAfterSeconds) } };
+      }
       return verdict && Object.keys(verdict.headers).length > 0 ? { ...answer, headers: { ...verdict.headers, ...answer.headers } } : answer;
     }
     return { status: 404, body: armError('InvalidResourceType', `The resource type could not be found in the namespace for path '${url.pathname}'.`) };
@@ -220,6 +231,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     port,
     fleet: options.fleet,
     operations: () => log.list(),
+    served: () => ({ ...served }), // sweep-pace
     close: async () => {
       ops.close();
       options.interior.close?.();

@@ -40,6 +40,16 @@ export class TokenBucket {
     this.tokens = 0;
   }
 
+  /**
+   * sweep-pace: the calls made were `n` more than the tokens taken for them (fewer when negative):
+   * settled at once, the bucket may go below zero, and the next `take` waits for the refill.
+   */
+  adjust(n: number): void {
+    if (!Number.isFinite(n) || n === 0) return;
+    this.refill();
+    this.tokens = Math.min(this.spec.burst, this.tokens - n);
+  }
+
   /** how long this bucket still rests after a 429 (0: it does not) */
   pausedFor(): number {
     return Math.max(0, this.pausedUntil - this.now());
@@ -80,6 +90,11 @@ export class Budget {
 
   pause(key: string, ms: number): void {
     this.bucket(key).pause(ms);
+  }
+
+  /** sweep-pace: settles `n` calls more (or fewer) than the tokens taken for them (TokenBucket.adjust) */
+  adjust(key: string, n: number): void {
+    this.bucket(key).adjust(n);
   }
 
   /** how long the bucket of `key` still rests after a 429 (0: it does not) */

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { AzureGateway, EffectiveNsg, RunScriptOptions, RunScriptResult, SweepGateway, SweepScopeFilter, VmDetails, VmSummary } from '../azure/gateway';
+import type { AzureGateway, EffectiveNsg, RunCommandPolling, RunCommandPollReport, RunScriptOptions, RunScriptResult, SweepGateway, SweepScopeFilter, VmDetails, VmSummary } from '../azure/gateway';
 import { inScope, type AzureScope } from '../azure/scope';
 import { DomainError, isDomainError } from '../errors';
 import { recordAudit, SYSTEM_ACTOR } from '../incidents/audit';
@@ -10,6 +10,8 @@ import type { AppStore } from '../store/store';
 import { Budget, type BucketSpec, type Sleep } from './budget';
 import { fold, resultOf } from './digest';
 import { deepEligible, detailsOf, fastFindings, NetworkView } from './evaluate';
+import type { SweepMeter } from './meter';
+import { RunCommandPace, type PaceOptions } from './pace';
 import type { SweepDigest, SweepObserver, SweepRequest, Sweeps, SweepVmResult } from './types';
 
 /**
@@ -58,8 +60,10 @@ export interface SweepsDeps {
   busyRetries?: number;
   busyRetryDelayMs?: number;
   /**
-   * ARM reads one Run Command costs besides its POST: the status polls and the result (default 3).
-   * Taken from the subscription's read bucket before the Run Command, so the polls stay in budget.
+   * ARM reads one Run Command costs besides its POST: the status polls and the result (default 2:
+   * the poll that finds it finished and the result, with the polls paced; 3 with `runCommandPace: false`).
+   * Taken from the subscription's read bucket before the Run Command, so the polls stay in budget;
+   * with the polls paced, what the gateway reports it really read is settled with the bucket after.
    */
   readsPerRunCommand?: number;
   /** the observer hears progress at most this often (default 5 s) */
@@ -70,6 +74,13 @@ export interface SweepsDeps {
   runCommandTimeoutInMs?: number;
   now?: () => Date;
   sleep?: Sleep;
+  /** sweep-pace: told where a deep sweep's time goes (budget waits, Run Command time and reads, pool occupancy); the bench passes one */
+  meter?: SweepMeter;
+  /**
+   * sweep-pace: when a Run Command's status is first polled, learned from the ones before (pace.ts);
+   * `false`: the gateway's fixed interval (the behaviour before; the bench's comparison)
+   */
+  runCommandPace?: PaceOptions | false;
 }
 
 export interface SweepService extends Sweeps {
@@ -122,7 +133,9 @@ export function createSweeps(deps: SweepsDeps): SweepService {
   const windowMs = deps.runCommandWindowMs ?? DAY_MS;
   const busyRetries = deps.busyRetries ?? 2;
   const busyDelay = deps.busyRetryDelayMs ?? 60_000;
-  const readsPerRunCommand = deps.readsPerRunCommand ?? 3;
+  // sweep-pace: Run Command polls spaced to the learned duration, their reads settled with the budget
+  const pace = deps.runCommandPace === false ? null : new RunCommandPace(deps.runCommandPace);
+  const readsPerRunCommand = deps.readsPerRunCommand ?? (pace ? 2 : 3);
   const progressEvery = deps.progressIntervalMs ?? 5000;
   const worstLimit = deps.worstLimit ?? 50;
   let observer = deps.observer;
@@ -225,7 +238,14 @@ export function createSweeps(deps: SweepsDeps): SweepService {
         }
       }
 
-      const pool = new Pool(concurrency);
+      // sweep-pace: the meter sees the pool's occupancy while the streams still have VMs to dispatch
+      let dispatching = digest.kind === 'deep' ? subscriptions.length : 0;
+      const pool = new Pool(concurrency, deps.meter ? (active) => deps.meter?.occupancy(active, dispatching > 0, now().getTime()) : undefined);
+      const take = async (bucket: string, n?: number): Promise<void> => {
+        const t0 = now().getTime();
+        await budget.take(bucket, n);
+        deps.meter?.budgetWait(bucket, now().getTime() - t0);
+      };
       const busy: Array<{ vm: VmDetails; fast: Finding[]; nsgs: EffectiveNsg[] | null }> = [];
       // A deep-sweep VM: its 24 h slot in the store, then its subscription's budget, and only then a
       // place in the pool: no place is held while a subscription's bucket refills, so the other
@@ -247,8 +267,8 @@ export function createSweeps(deps: SweepsDeps): SweepService {
           // a 429 of another VM may pause the subscription while this one waits for a place: then it
           // gives the place up and takes its tokens again after the pause (the pause spent them)
           for (let started = false; !started; ) {
-            await budget.take(`w:${vm.subscriptionId}`);
-            await budget.take(vm.subscriptionId, readsPerRunCommand);
+            await take(`w:${vm.subscriptionId}`);
+            await take(vm.subscriptionId, readsPerRunCommand);
             started = await pool.add(check, rest);
           }
         } catch (e) {
@@ -286,6 +306,9 @@ export function createSweeps(deps: SweepsDeps): SweepService {
         } catch (e) {
           failed = true;
           throw e;
+        } finally {
+          if (dispatching > 0) dispatching--;
+          deps.meter?.occupancy(pool.active, dispatching > 0, now().getTime());
         }
       };
       const streams = digest.kind === 'deep' ? subscriptions.map((sub) => stream({ ...filter, subscriptionIds: [sub] })) : [stream(filter)];
@@ -334,7 +357,10 @@ export function createSweeps(deps: SweepsDeps): SweepService {
 
   /** One VM of a deep sweep, its slot and budget already taken: the diagnosis over the bulk view (no ARM read of its own, one Run Command). */
   async function deepCheck(sweepId: string, vm: VmDetails, fast: Finding[], nsgs: EffectiveNsg[] | null): Promise<DeepOutcome> {
-    const view = viewGateway(deps.gateway, vm, nsgs);
+    const view = viewGateway(deps.gateway, vm, nsgs, {
+      polling: pace ? () => pace.polling((r) => budget.adjust(vm.subscriptionId, r.reads - readsPerRunCommand)) : undefined,
+      ran: deps.meter ? (ms, r) => deps.meter?.runCommand({ subscriptionId: vm.subscriptionId, ms, reads: r?.reads, firstPollHit: r?.firstPollHit }) : undefined,
+    });
     try {
       const report = await diagnoseVm(view, vm.id, { now, runCommandTimeoutInMs: deps.runCommandTimeoutInMs });
       return { result: resultOf(vm, report.findings), runCommands: view.runCommands() };
@@ -393,11 +419,18 @@ function skipReason(fast: Finding[]): string {
   return 'agent-not-ready';
 }
 
+/** sweep-pace: what the deep path adds to the view's Run Command (its polling schedule; the meter's sample) */
+interface RunCommandHooks {
+  polling?: () => RunCommandPolling;
+  /** a Run Command that ran: ms from the call to its end, and what its polls cost when the gateway said */
+  ran?: (ms: number, report: RunCommandPollReport | undefined) => void;
+}
+
 /**
  * The gateway a deep sweep's diagnosis sees: the VM, its NSGs and its public IP from the bulk
  * reads already made (no ARM read per VM), the Run Command through the real gateway.
  */
-function viewGateway(gateway: AzureGateway, vm: VmDetails, nsgs: EffectiveNsg[] | null): AzureGateway & { runCommands(): number } {
+function viewGateway(gateway: AzureGateway, vm: VmDetails, nsgs: EffectiveNsg[] | null, hooks: RunCommandHooks = {}): AzureGateway & { runCommands(): number } {
   let runs = 0;
   const readOnly = (): never => {
     throw new DomainError('internal', 'a sweep changes nothing');
@@ -417,13 +450,32 @@ function viewGateway(gateway: AzureGateway, vm: VmDetails, nsgs: EffectiveNsg[] 
     },
     hasPublicIp: async () => vm.publicIp as boolean,
     runScript: async (vmId: string, options: RunScriptOptions): Promise<RunScriptResult> => {
+      const started = Date.now();
+      let report: RunCommandPollReport | undefined;
+      const polling = hooks.polling?.();
+      const withPolling: RunScriptOptions = polling
+        ? {
+            ...options,
+            polling: {
+              ...polling,
+              onPolled: (r) => {
+                report = r;
+                polling.onPolled?.(r);
+              },
+            },
+          }
+        : options;
       try {
-        const out = await gateway.runScript(vmId, options);
+        const out = await gateway.runScript(vmId, withPolling);
         runs++;
+        hooks.ran?.(Date.now() - started, report);
         return out;
       } catch (e) {
         // refused before it ran (409 busy, 429): not a Run Command on the VM
-        if (!isDomainError(e) || (e.code !== 'conflict' && e.code !== 'throttled')) runs++;
+        if (!isDomainError(e) || (e.code !== 'conflict' && e.code !== 'throttled')) {
+          runs++;
+          hooks.ran?.(Date.now() - started, report);
+        }
         throw e;
       }
     },
@@ -434,31 +486,40 @@ function viewGateway(gateway: AzureGateway, vm: VmDetails, nsgs: EffectiveNsg[] 
 
 /** At most `size` tasks at once; `add` waits for a free place (the paging waits with it). */
 class Pool {
-  private readonly active = new Set<Promise<void>>();
+  private readonly tasks = new Set<Promise<void>>();
   private failure: { error: unknown } | null = null;
 
-  constructor(private readonly size: number) {}
+  /** `onChange`: told the number of tasks running after each start and end (sweep-pace's meter) */
+  constructor(private readonly size: number, private readonly onChange?: (active: number) => void) {}
+
+  get active(): number {
+    return this.tasks.size;
+  }
 
   /**
    * Starts `task` in the next free place and returns true; or, when `rest` (checked once a place is
    * free) says its subscription rests after a 429, starts nothing, holds no place and returns false.
    */
   async add(task: () => Promise<void>, rest?: () => number): Promise<boolean> {
-    while (this.active.size >= this.size) await Promise.race(this.active);
+    while (this.tasks.size >= this.size) await Promise.race(this.tasks);
     if (this.failure) throw this.failure.error;
     if (rest && rest() > 0) return false;
     const p: Promise<void> = task()
       .catch((error: unknown) => {
         this.failure ??= { error };
       })
-      .finally(() => this.active.delete(p));
-    this.active.add(p);
+      .finally(() => {
+        this.tasks.delete(p);
+        this.onChange?.(this.tasks.size);
+      });
+    this.tasks.add(p);
+    this.onChange?.(this.tasks.size);
     return true;
   }
 
   /** Waits for every task; a task's failure (the store, say) fails the sweep. */
   async drain(): Promise<void> {
-    while (this.active.size > 0) await Promise.allSettled([...this.active]);
+    while (this.tasks.size > 0) await Promise.allSettled([...this.tasks]);
     if (this.failure) throw this.failure.error;
   }
 }
