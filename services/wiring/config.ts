@@ -90,6 +90,10 @@ const schema = z.object({
   SWEEP_CONCURRENCY: z.coerce.number({ message: 'expected a number of diagnoses at once' }).int().min(1).max(200).default(10),
   SWEEP_ARM_BUDGET_PERCENT: z.coerce.number({ message: 'expected a percentage' }).int().min(1).max(100).default(50),
   // --- end fleet sweeps ---
+  // --- sweep-spread (issue #16 item 3; docs/sweeps.md "Across instances") ---
+  /** STORAGE=azure: how many instances share the sweeps' ARM budget; each takes SWEEP_ARM_BUDGET_PERCENT / SWEEP_INSTANCES */
+  SWEEP_INSTANCES: z.coerce.number({ message: 'expected a number of instances' }).int().min(1).max(100).default(1),
+  // --- end sweep-spread ---
 });
 
 export type Config = Omit<z.infer<typeof schema>, 'HOST'> & { HOST: string; demoMode: boolean };
