@@ -61,14 +61,20 @@ export interface SpreadRow {
   spread: SpreadState | null;
 }
 
+/** A VM's result as a worker stores it: with the Run Commands it took (the digest counts them when its chunk is folded). */
+export interface StoredResult {
+  result: SweepVmResult;
+  runCommands: number;
+}
+
 export interface SweepSpreadStore {
   readonly queue: SweepWorkQueue;
   putChunk(sweepId: string, n: number, chunk: SpreadChunk): Promise<void>;
   getChunk(sweepId: string, n: number): Promise<SpreadChunk | null>;
-  /** the results already stored for these VMs of the sweep */
-  storedResults(sweepId: string, vmIds: string[]): Promise<Map<string, SweepVmResult>>;
+  /** the results already stored for these VMs of the sweep, with the Run Commands each took */
+  storedResults(sweepId: string, vmIds: string[]): Promise<Map<string, StoredResult>>;
   /** Stores a VM's result unless one is stored already; returns the stored one (the first wins). */
-  putResultOnce(sweepId: string, result: SweepVmResult): Promise<SweepVmResult>;
+  putResultOnce(sweepId: string, stored: StoredResult): Promise<StoredResult>;
   /** which sweep holds the VM's Run Command slot (null: none) */
   slotHolder(vmId: string): Promise<string | null>;
   get(sweepId: string): Promise<SpreadRow | null>;

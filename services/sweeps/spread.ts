@@ -4,7 +4,7 @@ import type { Logger } from '../log';
 import type { Finding } from '../runbook/findings';
 import type { AppStore } from '../store/store';
 import type { SweepRepo } from '../store/sweeps';
-import type { SpreadChunk, SpreadMessage, SpreadRow, SpreadState, SpreadTicket, SweepSpreadStore } from '../store/sweep-spread';
+import type { SpreadChunk, SpreadMessage, SpreadRow, SpreadState, SpreadTicket, StoredResult, SweepSpreadStore } from '../store/sweep-spread';
 import type { Budget, Sleep } from './budget';
 import { fold, resultOf, worseFirst } from './digest';
 import { fastFindings } from './evaluate';
@@ -323,6 +323,8 @@ export function createSpread(deps: SpreadDeps): Spread {
   let loop: Promise<void> | undefined;
   let wake: (() => void) | undefined;
   const inHand = new Set<Promise<void>>();
+  /** the VMs this instance is checking (sweep id/VM id): a message of its own delivered again waits for them */
+  const checking = new Map<string, Promise<StoredResult>>();
   let places: Places | undefined;
 
   /** One VM of a chunk: its budget, a place, its slot, the check; busy VMs (409) again after a pause, as the in-process path does. */
@@ -369,8 +371,15 @@ export function createSpread(deps: SpreadDeps): Spread {
       await shared.queue.delete(m);
       return;
     }
+    // one renewal at a time: each gets a new receipt, which the next must use
+    let renewing = false;
     const renew = setInterval(() => {
-      void shared.queue.extend(m, lease).catch((err: unknown) => logger.warn({ err, sweepId: ticket.s, chunk: ticket.c }, 'sweep chunk lease not renewed'));
+      if (renewing) return;
+      renewing = true;
+      shared.queue
+        .extend(m, lease)
+        .catch((err: unknown) => logger.warn({ err, sweepId: ticket.s, chunk: ticket.c }, 'sweep chunk lease not renewed'))
+        .finally(() => (renewing = false));
     }, (lease * 1000) / 3);
     try {
       const chunk = await shared.getChunk(ticket.s, ticket.c);
@@ -388,10 +397,23 @@ export function createSpread(deps: SpreadDeps): Spread {
         const outcomes = await Promise.all(
           vms.map(async ({ vm, nsgs }) => {
             const known = stored.get(vm.id);
-            if (known) return { result: known, runCommands: 0 };
-            const out = poison ? { result: resultOf(vm, fastFindings(vm, nsgs, e.now()), 'error:poison'), runCommands: 0 } : await checkOne(ticket.s, vm, nsgs);
-            // stored as soon as it is known, once: a result stored first (a second delivery's) wins
-            return { result: await shared.putResultOnce(ticket.s, out.result), runCommands: out.runCommands };
+            if (known) return known;
+            // this instance checks the VM already: its own message came back (a renewal missed under
+            // load); the result of that check is this one's too, not an "interrupted"
+            const key = `${ticket.s}/${vm.id.toLowerCase()}`;
+            const mine = checking.get(key);
+            if (mine) return mine;
+            const work = (async () => {
+              const out = poison ? { result: resultOf(vm, fastFindings(vm, nsgs, e.now()), 'error:poison'), runCommands: 0 } : await checkOne(ticket.s, vm, nsgs);
+              // stored as soon as it is known, once: a result stored first (a second delivery's) wins
+              return shared.putResultOnce(ticket.s, out);
+            })();
+            checking.set(key, work);
+            try {
+              return await work;
+            } finally {
+              checking.delete(key);
+            }
           }),
         );
         for (const o of outcomes) {

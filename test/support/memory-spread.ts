@@ -1,5 +1,5 @@
 import type { AuditLog } from '../../services/store/store';
-import type { SpreadChunk, SpreadMessage, SpreadRow, SpreadState, SweepSpreadStore, SweepWorkQueue } from '../../services/store/sweep-spread';
+import type { SpreadChunk, SpreadMessage, SpreadRow, SpreadState, StoredResult, SweepSpreadStore, SweepWorkQueue } from '../../services/store/sweep-spread';
 import { slotFree, type RunCommandSlot, type SweepRepo } from '../../services/store/sweeps';
 import type { AuditEntry } from '../../services/incidents/model';
 import type { SweepDigest, SweepVmResult } from '../../services/sweeps/types';
@@ -65,6 +65,7 @@ export class MemorySpreadStore implements SweepSpreadStore {
   readonly results = new Map<string, Map<string, SweepVmResult>>();
   readonly slots = new Map<string, RunCommandSlot>();
   readonly chunks = new Map<string, SpreadChunk>();
+  readonly runCommands = new Map<string, number>();
   readonly audit: AuditEntry[] = [];
   private chain: Promise<unknown> = Promise.resolve();
 
@@ -110,20 +111,23 @@ export class MemorySpreadStore implements SweepSpreadStore {
     return structuredClone(this.chunks.get(`${sweepId}/${n}`) ?? null);
   }
 
-  async storedResults(sweepId: string, vmIds: string[]): Promise<Map<string, SweepVmResult>> {
-    const out = new Map<string, SweepVmResult>();
+  async storedResults(sweepId: string, vmIds: string[]): Promise<Map<string, StoredResult>> {
+    const out = new Map<string, StoredResult>();
     for (const id of vmIds) {
       const r = this.resultsOf(sweepId).get(id.toLowerCase());
-      if (r) out.set(id, structuredClone(r));
+      if (r) out.set(id, { result: structuredClone(r), runCommands: this.runCommands.get(`${sweepId}/${id.toLowerCase()}`) ?? 0 });
     }
     return out;
   }
 
-  async putResultOnce(sweepId: string, result: SweepVmResult): Promise<SweepVmResult> {
+  async putResultOnce(sweepId: string, stored: StoredResult): Promise<StoredResult> {
     const m = this.resultsOf(sweepId);
-    const key = result.vmId.toLowerCase();
-    if (!m.has(key)) m.set(key, structuredClone(result));
-    return structuredClone(m.get(key)!);
+    const key = stored.result.vmId.toLowerCase();
+    if (!m.has(key)) {
+      m.set(key, structuredClone(stored.result));
+      this.runCommands.set(`${sweepId}/${key}`, stored.runCommands);
+    }
+    return { result: structuredClone(m.get(key)!), runCommands: this.runCommands.get(`${sweepId}/${key}`) ?? 0 };
   }
 
   async slotHolder(vmId: string): Promise<string | null> {

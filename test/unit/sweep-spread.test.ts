@@ -156,12 +156,13 @@ it('a VM whose result is stored already is not checked again, and its stored res
   const a = instance();
   const id = await handedOff(a);
   // an instance stored this VM's result and died before the chunk was folded
-  await shared.putResultOnce(id, { vmId: vmId(1), vmName: 'vm-0001', resourceGroup: 'rg-a', subscriptionId: SUB, findings: ['tls-disabled'], worst: 'critical' });
+  await shared.putResultOnce(id, { result: { vmId: vmId(1), vmName: 'vm-0001', resourceGroup: 'rg-a', subscriptionId: SUB, findings: ['tls-disabled'], worst: 'critical' }, runCommands: 1 });
   a.spread.startWorker();
   const d = await ended(id);
   expect(runs).not.toContain(vmId(1));
   expect(runs).toHaveLength(15);
-  expect(d).toMatchObject({ done: 20, counts: { 'tls-disabled': 1 } });
+  // its Run Command (made before the instance died) is counted once, with its result
+  expect(d).toMatchObject({ done: 20, counts: { 'tls-disabled': 1 }, runCommands: 16 });
 });
 
 it('a VM whose Run Command slot this sweep holds with no result (its instance died mid-check) is never run again', async () => {

@@ -1,7 +1,7 @@
 import type { TableClient } from '@azure/data-tables';
 import type { QueueClient } from '@azure/storage-queue';
 import type { SweepDigest, SweepVmResult } from '../../sweeps/types';
-import type { SpreadChunk, SpreadMessage, SpreadRow, SpreadState, SweepSpreadStore, SweepWorkQueue } from '../sweep-spread';
+import type { SpreadChunk, SpreadMessage, SpreadRow, SpreadState, StoredResult, SweepSpreadStore, SweepWorkQueue } from '../sweep-spread';
 import { compareAndSet, CONFLICT, docProps, getOrNull, idKey, readDoc, statusOf, vmKey } from './tables';
 
 /**
@@ -33,6 +33,10 @@ function readSpread(e: Record<string, unknown>): SpreadState | null {
   let text = '';
   for (let i = 0; i < parts; i++) text += String(e[`sp${i}`] ?? '');
   return JSON.parse(text) as SpreadState;
+}
+
+function storedOf(e: Record<string, unknown>): StoredResult {
+  return { result: readDoc<SweepVmResult>(e), runCommands: Number(e.runCommands ?? 0) };
 }
 
 export class AzureSweepQueue implements SweepWorkQueue {
@@ -78,25 +82,26 @@ export class AzureSweepSpread implements SweepSpreadStore {
     return e ? readDoc<SpreadChunk>(e) : null;
   }
 
-  async storedResults(sweepId: string, vmIds: string[]): Promise<Map<string, SweepVmResult>> {
-    const out = new Map<string, SweepVmResult>();
+  async storedResults(sweepId: string, vmIds: string[]): Promise<Map<string, StoredResult>> {
+    const out = new Map<string, StoredResult>();
     const found = await Promise.all(vmIds.map((id) => getOrNull(this.table, resultsPartition(sweepId), vmKey(id))));
     found.forEach((e, i) => {
-      if (e) out.set(vmIds[i], readDoc<SweepVmResult>(e));
+      if (e) out.set(vmIds[i], storedOf(e));
     });
     return out;
   }
 
-  async putResultOnce(sweepId: string, result: SweepVmResult): Promise<SweepVmResult> {
+  async putResultOnce(sweepId: string, stored: StoredResult): Promise<StoredResult> {
     const partitionKey = resultsPartition(sweepId);
-    const rowKey = vmKey(result.vmId);
+    const rowKey = vmKey(stored.result.vmId);
     try {
-      await this.table.createEntity({ partitionKey, rowKey, ...docProps(result) });
-      return result;
+      // the result document as AzureSweepRepo writes it (results() reads it), and the Run Commands beside it
+      await this.table.createEntity({ partitionKey, rowKey, ...docProps(stored.result), runCommands: stored.runCommands });
+      return stored;
     } catch (e) {
       if (statusOf(e) !== CONFLICT) throw e;
-      const stored = await getOrNull(this.table, partitionKey, rowKey);
-      return stored ? readDoc<SweepVmResult>(stored) : result;
+      const existing = await getOrNull(this.table, partitionKey, rowKey);
+      return existing ? storedOf(existing) : stored;
     }
   }
 
