@@ -54,6 +54,8 @@ export interface SpreadState {
   workers: SweepDigest;
   /** the chunks folded into `workers`, each once */
   folded: number[];
+  /** until the starter is final: it renews this while it pages; past it, the starter is taken for dead */
+  starterLeaseUntil?: string;
 }
 
 export interface SpreadRow {
@@ -78,6 +80,8 @@ export interface SweepSpreadStore {
   /** which sweep holds the VM's Run Command slot (null: none) */
   slotHolder(vmId: string): Promise<string | null>;
   get(sweepId: string): Promise<SpreadRow | null>;
+  /** the running spread sweeps whose starter's lease ended before `now`, its part not final (it died while paging) */
+  abandoned(now: Date): Promise<string[]>;
   /**
    * Changes the sweep's row with `change` (applied to a fresh read; null: no change) under the
    * ETag that was read, again while another instance wrote in between: no lost update. Returns

@@ -176,6 +176,35 @@ export function createSpread(deps: SpreadDeps): Spread {
   const starting = new Set<string>();
   /** the last progress shown per sweep by this instance */
   const lastProgress = new Map<string, number>();
+  /** the starter's lease renewals, per sweep it pages */
+  const renewals = new Map<string, NodeJS.Timeout>();
+  const ended = (sweepId: string): void => {
+    starting.delete(sweepId);
+    clearInterval(renewals.get(sweepId));
+    renewals.delete(sweepId);
+  };
+
+  /** Sweeps whose starter died while paging (its lease ran out before its part was final): ended as failed, by one instance. */
+  async function reapAbandoned(): Promise<void> {
+    const e = need();
+    for (const id of await shared.abandoned(e.now())) {
+      let endedHere = false;
+      const row = await shared.change(id, (r) => {
+        endedHere = false;
+        const s = r.spread;
+        if (!s || s.starterFinal || r.digest.state !== 'running' || Date.parse(s.starterLeaseUntil ?? '') >= e.now().getTime()) return null;
+        const digest = combine(r, s, e.worstLimit, e.now());
+        Object.assign(digest, { state: 'failed', error: 'interrupted', endedAt: e.now().toISOString() });
+        delete digest.eta;
+        endedHere = true;
+        return { digest, spread: s };
+      });
+      if (row && endedHere) {
+        logger.warn({ sweepId: id }, 'sweep ended: the instance that started it stopped while paging the fleet');
+        await finish(row.digest);
+      }
+    }
+  }
 
   /** The end of a spread sweep, on the one instance whose write ended it. */
   async function finish(d: SweepDigest): Promise<void> {
@@ -235,7 +264,20 @@ export function createSpread(deps: SpreadDeps): Spread {
       const begin = async (): Promise<void> => {
         if (begun) return;
         begun = true;
-        await shared.change(id, (r) => (r.spread ? null : { digest: r.digest, spread: { starter: starterPart(r.digest), starterFinal: false, chunks: 0, workers: blankPart(r.digest), folded: [] } }));
+        const until = () => new Date(need().now().getTime() + lease * 1000).toISOString();
+        await shared.change(id, (r) => (r.spread ? null : { digest: r.digest, spread: { starter: starterPart(r.digest), starterFinal: false, chunks: 0, workers: blankPart(r.digest), folded: [], starterLeaseUntil: until() } }));
+        // while it pages the fleet the starter renews its lease: past it, another instance ends the sweep
+        const renew = setInterval(() => {
+          void shared
+            .change(id, (r) => {
+              if (!r.spread || r.spread.starterFinal || r.digest.state !== 'running') return null;
+              r.spread.starterLeaseUntil = until();
+              return r;
+            })
+            .catch((err: unknown) => logger.warn({ err, sweepId: id }, 'sweep starter lease not renewed'));
+        }, (lease * 1000) / 3);
+        renew.unref?.();
+        renewals.set(id, renew);
       };
       const send = async (): Promise<void> => {
         if (buffer.length === 0) return;
@@ -285,7 +327,7 @@ export function createSpread(deps: SpreadDeps): Spread {
             else await progress(row.digest);
             return row.digest;
           } finally {
-            starting.delete(id);
+            ended(id);
           }
         },
       };
@@ -313,7 +355,7 @@ export function createSpread(deps: SpreadDeps): Spread {
           if (d.state !== 'running') Object.assign(digest, { state: d.state, endedAt: d.endedAt, ...(d.error ? { error: d.error } : {}) });
           return { digest, spread: r.spread };
         });
-        if (d.state !== 'running') starting.delete(d.id);
+        if (d.state !== 'running') ended(d.id);
       },
     };
   }
@@ -452,8 +494,13 @@ export function createSpread(deps: SpreadDeps): Spread {
           resolve();
         };
       });
+    let reaped = 0;
     loop = (async () => {
       while (!stopped) {
+        if (e.now().getTime() - reaped >= lease * 1000) {
+          reaped = e.now().getTime();
+          await reapAbandoned().catch((err: unknown) => logger.warn({ err }, 'abandoned sweep check failed'));
+        }
         if (inHand.size >= maxInHand) {
           await Promise.race(inHand);
           continue;
@@ -481,6 +528,9 @@ export function createSpread(deps: SpreadDeps): Spread {
     startWorker,
     async stop(timeoutInMs = 15000) {
       stopped = true;
+      // a stopping instance renews no starter's lease: a sweep it still pages is ended by another
+      for (const timer of renewals.values()) clearInterval(timer);
+      renewals.clear();
       wake?.();
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([Promise.allSettled([loop, ...inHand]), new Promise((r) => (timer = setTimeout(r, timeoutInMs)))]);

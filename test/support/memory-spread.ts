@@ -135,6 +135,12 @@ export class MemorySpreadStore implements SweepSpreadStore {
     return s && !s.released ? s.sweepId : null;
   }
 
+  async abandoned(now: Date): Promise<string[]> {
+    return [...this.rows.values()]
+      .filter((r) => r.digest.state === 'running' && r.spread && !r.spread.starterFinal && r.spread.starterLeaseUntil && Date.parse(r.spread.starterLeaseUntil) < now.getTime())
+      .map((r) => r.digest.id);
+  }
+
   async get(sweepId: string): Promise<SpreadRow | null> {
     return structuredClone(this.rows.get(sweepId) ?? null);
   }

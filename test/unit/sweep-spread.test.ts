@@ -22,7 +22,7 @@ const healthy = loadFleetFile(defaultFleetPath()).vms.find((v) => v.name === 'vm
 const STDOUT = createVmInterior().run(healthy!, 'diagnose', [], new Date()).stdout;
 
 /** `n` running Windows VMs with a ready agent, but every 5th stopped (the starter evaluates those itself). */
-function fakeGateway(n: number, runs: string[]): AzureGateway & SweepGateway {
+function fakeGateway(n: number, runs: string[], opts: { hangAfterPage?: number } = {}): AzureGateway & SweepGateway {
   const idx = [...Array(n).keys()];
   const pageSize = 10;
   const page = <T>(all: T[], token?: string) => {
@@ -31,6 +31,8 @@ function fakeGateway(n: number, runs: string[]): AzureGateway & SweepGateway {
   };
   return {
     async listVmsPage(_f, token) {
+      // the starter's process stops answering in the middle of paging (it died)
+      if (opts.hangAfterPage !== undefined && Number(token ?? 0) >= opts.hangAfterPage * pageSize) await new Promise(() => undefined);
       const p = page(idx, token);
       return { vms: p.items.map((i): VmSummary => ({ id: vmId(i), name: `vm-${String(i).padStart(4, '0')}`, resourceGroup: 'rg-a', subscriptionId: SUB, location: 'westeurope', osType: 'Windows' })), skipToken: p.next };
     },
@@ -77,14 +79,14 @@ let runs: string[];
 const instances: Instance[] = [];
 
 /** One instance: its own sweep service, budget and worker over the shared store and queue. */
-function instance(opts: { maxDeliveries?: number } = {}): Instance {
+function instance(opts: { maxDeliveries?: number; leaseSeconds?: number; hangAfterPage?: number } = {}): Instance {
   const finished: SweepDigest[] = [];
   const observer: SweepObserver = { progress: async () => undefined, finished: async (d) => void finished.push(d) };
   const store = { sweeps: shared.sweeps, audit: shared.auditLog };
-  const spread = createSpread({ spread: shared, store, logger: createLogger('silent'), chunkSize: 4, idlePollInMs: 5, maxDeliveries: opts.maxDeliveries });
+  const spread = createSpread({ spread: shared, store, logger: createLogger('silent'), chunkSize: 4, idlePollInMs: 5, maxDeliveries: opts.maxDeliveries, leaseSeconds: opts.leaseSeconds });
   const sweeps = createSweeps({
     store: { ...store, sweeps: spread.repo(store.sweeps) },
-    gateway: fakeGateway(20, runs),
+    gateway: fakeGateway(20, runs, { hangAfterPage: opts.hangAfterPage }),
     logger: createLogger('silent'),
     scope: { subscriptions: [SUB] },
     isApprover: () => true,
@@ -189,4 +191,21 @@ it('a poison message (delivered too often) ends its VMs as error:poison with no 
   expect(runs.filter((r) => chunk0.includes(r))).toEqual([]);
   expect(runs).toHaveLength(12);
   expect(d).toMatchObject({ done: 20, total: 20, skipped: { 'not-running': 4, error: 4 } });
+});
+
+it('a sweep whose starter died while paging the fleet is ended by another instance, as failed (interrupted), once', async () => {
+  const a = instance({ leaseSeconds: 1, hangAfterPage: 1 });
+  const b = instance({ leaseSeconds: 1 });
+  const { id } = await a.sweeps.start({ kind: 'deep', scope: {}, startedBy: 'approver' });
+  // the first page's eligible VMs are handed off; then the starter stops in the middle of the next page
+  await until(() => shared.queue.messages.size === 2, 'the first page to be handed off');
+  await a.spread.stop(10); // its process is gone: nothing renews its lease any more
+  b.spread.startWorker();
+  const d = await until(() => shared.rows.get(id)?.digest.state !== 'running' && shared.rows.get(id)!.digest, 'the abandoned sweep to end');
+  expect(d).toMatchObject({ state: 'failed', error: 'interrupted' });
+  expect(d.endedAt).toBeDefined();
+  expect(new Set(runs).size).toBe(runs.length);
+  expect(b.finished).toHaveLength(1);
+  expect(shared.audit.filter((e) => e.action === 'sweep.ended')).toHaveLength(1);
+  await until(() => shared.queue.messages.size === 0, 'its chunks to be dropped or done');
 });

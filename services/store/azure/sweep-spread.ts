@@ -2,7 +2,7 @@ import type { TableClient } from '@azure/data-tables';
 import type { QueueClient } from '@azure/storage-queue';
 import type { SweepDigest, SweepVmResult } from '../../sweeps/types';
 import type { SpreadChunk, SpreadMessage, SpreadRow, SpreadState, StoredResult, SweepSpreadStore, SweepWorkQueue } from '../sweep-spread';
-import { compareAndSet, CONFLICT, docProps, getOrNull, idKey, readDoc, statusOf, vmKey } from './tables';
+import { compareAndSet, CONFLICT, docProps, getOrNull, idKey, query, readDoc, statusOf, vmKey } from './tables';
 
 /**
  * A deep sweep spread over the instances, in Azure Storage (services/store/sweep-spread.ts): the
@@ -115,6 +115,11 @@ export class AzureSweepSpread implements SweepSpreadStore {
     return e ? { digest: readDoc<SweepDigest>(e), spread: readSpread(e) } : null;
   }
 
+  async abandoned(now: Date): Promise<string[]> {
+    const rows = await query(this.table, `PartitionKey eq '${SWEEP}' and starterLeaseUntil lt '${now.toISOString()}'`, 100);
+    return rows.map((e) => readDoc<SweepDigest>(e).id);
+  }
+
   change(sweepId: string, change: (row: SpreadRow) => SpreadRow | null): Promise<SpreadRow | null> {
     return compareAndSet(async () => {
       const e = await getOrNull(this.table, SWEEP, idKey(sweepId));
@@ -122,6 +127,9 @@ export class AzureSweepSpread implements SweepSpreadStore {
       const next = change({ digest: readDoc<SweepDigest>(e), spread: readSpread(e) });
       if (!next) return null;
       const entity = { partitionKey: SWEEP, rowKey: idKey(sweepId), ...docProps(next.digest), ...(next.spread ? spreadProps(next.spread) : {}) };
+      // a running sweep whose starter still pages: its lease as a property of its own, for abandoned()'s filter
+      const lease = next.digest.state === 'running' && next.spread && !next.spread.starterFinal ? next.spread.starterLeaseUntil : undefined;
+      if (lease) Object.assign(entity, { starterLeaseUntil: lease });
       // Replace under the ETag read: of two instances folding at once, one is refused (412) and re-reads
       await this.table.updateEntity(entity, 'Replace', { etag: e.etag });
       return next;
