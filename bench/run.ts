@@ -13,6 +13,7 @@ import { markdownTable, row, type Row } from './report';
 import { startSimulatorChild, type SimulatorChild } from './simulator';
 import { sweepFigures } from './sweep';
 import { sweepFloorFigure } from './sweep-floor';
+import { sweepInstancesFigures } from './sweep-instances';
 
 /**
  * `npm run bench`: every figure beside its baseline measured in the same run, on this machine.
@@ -29,7 +30,7 @@ interface Options {
 
 function parseOptions(argv: string[]): Options {
   const only = argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
-  return { quick: argv.includes('--quick'), profile: argv.includes('--profile'), only: new Set((only ?? '1,2,3,4,5,6,7,8').split(',').map((s) => s.trim())) };
+  return { quick: argv.includes('--quick'), profile: argv.includes('--profile'), only: new Set((only ?? '1,2,3,4,5,6,7,8,9').split(',').map((s) => s.trim())) };
 }
 
 const HARD_LIMIT_MS = 9 * 60 * 1000;
@@ -109,6 +110,7 @@ async function main(): Promise<void> {
     // issue #16 (sweep-core): figures 6 and 7 (sweep-pace: `--only=7` runs the deep sweep alone)
     if (want('6') || want('7')) Object.assign(raw, { sweeps: await sweepFigures(paths.tmp, opts.quick, log, { fast: want('6'), deep: want('7') }).then((r) => (rows.push(...r.rows), r.raw)) });
     if (want('8')) Object.assign(raw, { repair: await repairFigures(paths.tmp, log).then((r) => (rows.push(...r.rows), r.raw)) }); // issue #15 (repair-run)
+    if (want('9')) Object.assign(raw, { sweepInstances: await sweepInstancesFigures(repo, opts.quick, log).then((r) => (rows.push(...r.rows), r.raw)) }); // issue #16 item 3 (sweep-spread)
   } finally {
     await Promise.all(sims.map((s) => s.child.stop()));
     await stopAll();

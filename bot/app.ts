@@ -140,7 +140,8 @@ export async function createApp(config: Config, logger: Logger, overrides: AppOv
     });
 
     // --- fleet sweeps, service (issue #16, sweep-core): approvers only; SWEEP_SCHEDULE starts fast sweeps ---
-    const sweepService = openSweeps(config, store, azure, logger, { isApprover: (id) => approverSet.has(id.toLowerCase()) });
+    // sweep-spread: with STORAGE=azure a deep sweep's VMs are shared with the other instances' workers
+    const sweepService = openSweeps(config, store, azure, logger, { isApprover: (id) => approverSet.has(id.toLowerCase()), spreadAcrossInstances: true });
     // --- end fleet sweeps, service ---
 
     const verbs = new VerbRouter(logger);

@@ -3,6 +3,7 @@ import { samePerson } from '../incidents/identity';
 import type { JobQueue } from '../incidents/job-queue';
 import type { LimitWindows } from '../incidents/rate-limit';
 import type { SweepRepo } from './sweeps';
+import type { SweepSpreadStore } from './sweep-spread';
 import type { AuditPage, AuditPageFilter, AuditRecord, AuditVerification } from './audit-chain';
 import type { Approval, ApprovalVote, AuditEntry, Incident, IncidentState, Job, JobState, KnownUser, Person } from '../incidents/model';
 
@@ -26,6 +27,8 @@ export interface AppStore {
   readonly limits?: LimitWindows;
   /** fleet sweeps (issue #16, docs/sweeps.md) */
   readonly sweeps: SweepRepo;
+  /** a deep sweep's VMs spread over several instances (sweep-spread); absent: one process runs each sweep (SQLite) */
+  readonly sweepSpread?: SweepSpreadStore;
   /** Resolves when the backend answers; rejects otherwise (`/readyz`). */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -12,6 +12,7 @@ import { fold, resultOf } from './digest';
 import { deepEligible, detailsOf, fastFindings, NetworkView } from './evaluate';
 import type { SweepMeter } from './meter';
 import { RunCommandPace, type PaceOptions } from './pace';
+import type { SpreadHook } from './spread';
 import type { SweepDigest, SweepObserver, SweepRequest, Sweeps, SweepVmResult } from './types';
 
 /**
@@ -81,6 +82,8 @@ export interface SweepsDeps {
    * `false`: the gateway's fixed interval (the behaviour before; the bench's comparison)
    */
   runCommandPace?: PaceOptions | false;
+  /** STORAGE=azure: a deep sweep's eligible VMs go to every instance's sweep worker (sweep-spread, services/sweeps/spread.ts) */
+  spread?: SpreadHook;
 }
 
 export interface SweepService extends Sweeps {
@@ -141,6 +144,8 @@ export function createSweeps(deps: SweepsDeps): SweepService {
   let observer = deps.observer;
   let stopping = false;
   const running = new Map<string, Promise<SweepDigest>>();
+  // sweep-spread: this instance's worker checks VMs with the same deepCheck and budget
+  deps.spread?.bind({ deepCheck, budget, concurrency, readsPerRunCommand, windowMs, worstLimit, busyRetries, busyRetryDelayMs: busyDelay, progressIntervalMs: progressEvery, observer: () => observer, now, sleep });
 
   async function start(request: SweepRequest): Promise<SweepDigest> {
     if (stopping) throw new DomainError('conflict', 'the bot is stopping', { params: { messageKey: 'sweeps.error.stopping' } });
@@ -174,6 +179,7 @@ export function createSweeps(deps: SweepsDeps): SweepService {
   async function run(digest: SweepDigest): Promise<SweepDigest> {
     const started = now().getTime();
     let lastProgress = started;
+    const spread = digest.kind === 'deep' ? deps.spread?.starter(digest) : undefined;
     let pending: SweepVmResult[] = [];
     let chain: Promise<void> = Promise.resolve();
     // every change of the digest and every write goes through one chain: no two at once
@@ -299,7 +305,7 @@ export function createSweeps(deps: SweepsDeps): SweepService {
               const vm = detailsOf(summary, status.get(summary.id.toLowerCase()), network);
               const nsgs = network.nsgsOf(vm.id);
               const fast = fastFindings(vm, nsgs, now());
-              if (digest.kind === 'deep' && deepEligible(vm)) await deepOne(vm, fast, nsgs);
+              if (digest.kind === 'deep' && deepEligible(vm)) await (spread ? spread.add(vm, nsgs) : deepOne(vm, fast, nsgs));
               else await record(resultOf(vm, fast, digest.kind === 'deep' ? skipReason(fast) : undefined));
             }
           }
@@ -326,6 +332,12 @@ export function createSweeps(deps: SweepsDeps): SweepService {
         await pool.drain();
       }
       for (const b of busy.splice(0, busy.length)) await record(resultOf(b.vm, b.fast, 'busy'));
+      // sweep-spread: the eligible VMs are with the workers; whichever instance folds the last of them ends the sweep
+      if (spread) {
+        await serial(flush);
+        const handed = await spread.handOff(structuredClone(digest));
+        if (handed) return handed;
+      }
       await serial(async () => {
         await flush();
         digest.state = stopping ? 'cancelled' : 'done';

@@ -8,6 +8,7 @@ import type { Config } from '../wiring/config';
 import { parseCron } from './cron';
 import { startSchedule } from './schedule';
 import { createSweeps, type SweepService, type SweepsDeps } from './service';
+import { createSpread } from './spread';
 
 /** The gateway serves the bulk reads (SdkAzureGateway does, with sweep-sim's SweepGateway). */
 export function isSweepGateway(g: AzureGateway): g is AzureGateway & SweepGateway {
@@ -32,19 +33,30 @@ export function openSweeps(
   store: AppStore,
   azure: Pick<AzureAccess, 'gateway' | 'simulator'>,
   logger: Logger,
-  opts: Pick<SweepsDeps, 'isApprover'> & Partial<SweepsDeps>,
+  opts: Pick<SweepsDeps, 'isApprover'> & Partial<SweepsDeps> & { spreadAcrossInstances?: boolean },
 ): { sweeps: SweepService; stop(timeoutInMs?: number): Promise<void> } | null {
   const gateway = azure.gateway;
   if (!isSweepGateway(gateway)) return null;
+  const { spreadAcrossInstances, ...given } = opts;
+  // --- sweep-spread (issue #16 item 3): several instances on Azure Storage share a deep sweep's VMs through a queue ---
+  const spread =
+    spreadAcrossInstances && store.sweepSpread
+      ? createSpread({ spread: store.sweepSpread, store, logger, leaseSeconds: config.JOB_LEASE_SECONDS })
+      : undefined;
+  // each instance takes from its own buckets: SWEEP_INSTANCES of them together spend SWEEP_ARM_BUDGET_PERCENT
+  const budgetPercent = config.SWEEP_ARM_BUDGET_PERCENT / (spread ? config.SWEEP_INSTANCES : 1);
+  // --- end sweep-spread ---
   const sweeps = createSweeps({
-    store,
+    store: spread ? { audit: store.audit, sweeps: spread.repo(store.sweeps) } : store,
     gateway,
     logger,
     scope: sweepScope(config, azure),
     concurrency: config.SWEEP_CONCURRENCY,
-    budgetPercent: config.SWEEP_ARM_BUDGET_PERCENT,
-    ...opts,
+    budgetPercent,
+    spread: spread?.hook,
+    ...given,
   });
+  spread?.startWorker();
   const stopSchedule = config.SWEEP_SCHEDULE
     ? startSchedule({
         schedule: parseCron(config.SWEEP_SCHEDULE),
@@ -58,7 +70,7 @@ export function openSweeps(
     sweeps,
     async stop(timeoutInMs) {
       stopSchedule?.();
-      await sweeps.stop(timeoutInMs);
+      await Promise.all([sweeps.stop(timeoutInMs), spread?.stop(timeoutInMs)]);
     },
   };
 }

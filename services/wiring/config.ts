@@ -100,6 +100,10 @@ const schema = z.object({
     .refine((u) => /^https:\/\/[^\s]+$|^http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?\/[^\s]*$/.test(u), 'expected an https URL (http only on this machine), with {tenant} where the tenant id goes')
     .optional(),
   // --- end helpdesk tab ---
+  // --- sweep-spread (issue #16 item 3; docs/sweeps.md "Across instances") ---
+  /** STORAGE=azure: how many instances share the sweeps' ARM budget; each takes SWEEP_ARM_BUDGET_PERCENT / SWEEP_INSTANCES */
+  SWEEP_INSTANCES: z.coerce.number({ message: 'expected a number of instances' }).int().min(1).max(100).default(1),
+  // --- end sweep-spread ---
 });
 
 export type Config = Omit<z.infer<typeof schema>, 'HOST'> & { HOST: string; demoMode: boolean };

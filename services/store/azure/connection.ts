@@ -19,6 +19,8 @@ export interface ResourceNames {
   /** fleet sweeps (issue #16): digests, per-VM results, Run Command slots */
   sweeps: string;
   queue: string;
+  /** a deep sweep's chunks of VMs, for the instances' sweep workers (issue #16, sweep-spread) */
+  sweepQueue: string;
   container: string;
 }
 
@@ -33,6 +35,7 @@ export function resourceNames(prefix: string): ResourceNames {
     settings: `${prefix}settings`,
     sweeps: `${prefix}sweeps`,
     queue: `${prefix}-jobs`,
+    sweepQueue: `${prefix}-sweeps`,
     container: `${prefix}-botstate`,
   };
 }

@@ -13,6 +13,7 @@ import { AzureJobQueue, type AzureJobQueueOptions } from './job-queue';
 import { AzureLimitWindows } from './limits';
 import { getOrNull } from './tables';
 import { AzureSweepRepo } from './sweeps';
+import { AzureSweepSpread } from './sweep-spread';
 
 export interface AzureStoreOptions {
   target: AzureStorageTarget;
@@ -42,13 +43,15 @@ export class AzureStore implements AppStore {
   readonly jobQueue: AzureJobQueue;
   readonly limits: AzureLimitWindows;
   readonly sweeps: AzureSweepRepo;
+  /** a deep sweep's VMs spread over the instances (sweep-spread) */
+  readonly sweepSpread: AzureSweepSpread;
   private closed = false;
 
   private constructor(
     readonly names: ResourceNames,
     private readonly tables: TableClient[],
     private readonly queue: QueueClient,
-    parts: { incidents: TableClient; fixes: TableClient; audit: TableClient; users: TableClient; settings: TableClient; sweeps: TableClient; botStorage: BlobsStorage },
+    parts: { incidents: TableClient; fixes: TableClient; audit: TableClient; users: TableClient; settings: TableClient; sweeps: TableClient; sweepQueue: QueueClient; botStorage: BlobsStorage },
     opts: AzureStoreOptions,
   ) {
     this.botStorage = parts.botStorage;
@@ -61,6 +64,7 @@ export class AzureStore implements AppStore {
     this.limits = new AzureLimitWindows(parts.settings);
     this.audit = new AzureAuditLog(parts.audit);
     this.sweeps = new AzureSweepRepo(parts.sweeps);
+    this.sweepSpread = new AzureSweepSpread(parts.sweeps, parts.sweepQueue);
     this.jobQueue = new AzureJobQueue(queue, { ...opts.queue, logger: opts.logger });
   }
 
@@ -72,7 +76,9 @@ export class AzureStore implements AppStore {
       'connectionString' in t
         ? TableClient.fromConnectionString(t.connectionString, name, { allowInsecureConnection: /^UseDevelopmentStorage=true|DefaultEndpointsProtocol=http;|=http:\/\//i.test(t.connectionString) })
         : new TableClient(serviceEndpoints(t.accountUrl).table, name, t.credential);
-    const queue = 'connectionString' in t ? new QueueClient(t.connectionString, names.queue) : new QueueClient(`${serviceEndpoints(t.accountUrl).queue}/${names.queue}`, t.credential);
+    const queueNamed = (name: string) => ('connectionString' in t ? new QueueClient(t.connectionString, name) : new QueueClient(`${serviceEndpoints(t.accountUrl).queue}/${name}`, t.credential));
+    const queue = queueNamed(names.queue);
+    const sweepQueue = queueNamed(names.sweepQueue);
     const botStorage =
       'connectionString' in t
         ? new BlobsStorage(t.connectionString, names.container)
@@ -84,11 +90,12 @@ export class AzureStore implements AppStore {
       users: table(names.users),
       settings: table(names.settings),
       sweeps: table(names.sweeps),
+      sweepQueue,
       botStorage,
     };
     const tables = [parts.incidents, parts.fixes, parts.audit, parts.users, parts.settings, parts.sweeps];
     // createTable ignores "already exists"; reading nothing makes BlobsStorage create its container
-    await Promise.all([...tables.map((c) => c.createTable()), queue.createIfNotExists(), botStorage.read(['rdp-doctor-open-probe'])]);
+    await Promise.all([...tables.map((c) => c.createTable()), queue.createIfNotExists(), sweepQueue.createIfNotExists(), botStorage.read(['rdp-doctor-open-probe'])]);
     return new AzureStore(names, tables, queue, parts, opts);
   }
 
@@ -104,6 +111,6 @@ export class AzureStore implements AppStore {
 
   /** Test and tooling helper: deletes every table, the queue and the container of this prefix. */
   async destroy(): Promise<void> {
-    await Promise.all([...this.tables.map((c) => c.deleteTable()), this.queue.deleteIfExists()]);
+    await Promise.all([...this.tables.map((c) => c.deleteTable()), this.queue.deleteIfExists(), this.sweepSpread.queue.deleteQueue()]);
   }
 }
