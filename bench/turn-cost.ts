@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { azureFloor } from './azure-floor';
 import { startBot, startEcho, type BenchPaths, type StartedChild } from './bots';
 import { BotClient } from './client';
 import { BenchConnector } from './connector';
@@ -23,6 +24,8 @@ import { startSimulatorChild } from './simulator';
  * a change, `git worktree add` + `npm run build`), gets the same conversations in each round, so
  * a change is compared with its base under the same load (the machine is shared: rounds apart
  * differ more than the change).
+ * `--azure`: after the rounds, the Azure side of a conversation alone (bench/azure-floor.ts), the
+ * part of the bot's CPU per turn that no change to its own code can cut, next to the echo bot's.
  */
 function arg(name: string, fallback: number): number {
   const v = process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
@@ -83,6 +86,7 @@ async function main(): Promise<void> {
     const baseEchoParty: Party | undefined = baseEcho && { client: new BotClient(baseEcho.child.port, connector.url), connector };
     const vm = (n: number) => DIAGNOSABLE_VMS[n % DIAGNOSABLE_VMS.length];
     const rows: string[] = [];
+    let echoPerTurn = 0;
     let first = 0;
     for (let r = 1; r <= rounds; r++) {
       const e = await measure(echo, conversations, warmup, concurrency, (n) => echoConversation(echoParty, `a:echo-${n}`, `29:echo-${n}`, vm(n)), first);
@@ -90,6 +94,7 @@ async function main(): Promise<void> {
       const o = base && baseParty && (await measure(base, conversations, warmup, concurrency, (n) => diagnoseConversation(baseParty, `a:base-${n}`, `29:base-${n}`, vm(n)), first));
       const oe = baseEcho && baseEchoParty && (await measure(baseEcho, conversations, warmup, concurrency, (n) => echoConversation(baseEchoParty, `a:base-echo-${n}`, `29:base-echo-${n}`, vm(n)), first));
       first += conversations + warmup;
+      echoPerTurn = e.perTurn;
       const against = o && oe ? ` ${o.perTurn.toFixed(2)} | ${oe.perTurn.toFixed(2)} | ${(o.perTurn / oe.perTurn).toFixed(1)}x | ${(b.perTurn / o.perTurn).toFixed(2)} |` : '';
       const line = `| ${r} | ${conversations} x ${concurrency} | ${b.turns} | ${b.perTurn.toFixed(2)} | ${e.perTurn.toFixed(2)} | ${(b.perTurn / e.perTurn).toFixed(1)}x |${against}`;
       rows.push(line);
@@ -98,6 +103,15 @@ async function main(): Promise<void> {
     const head = base ? ' base bot CPU ms/turn | base echo CPU ms/turn | base ratio | bot / base bot |' : '';
     const rule = base ? '---:|---:|---:|---:|' : '';
     process.stdout.write(`\n| round | conversations x concurrency | turns | bot CPU ms/turn | echo CPU ms/turn | ratio |${head}\n|---|---|---:|---:|---:|---:|${rule}\n${rows.join('\n')}\n`);
+    if (process.argv.includes('--azure')) {
+      const f = await azureFloor(sim, paths.tmp, DIAGNOSABLE_VMS, Math.min(conversations, 150), concurrency);
+      const perTurn = f.perConversationMs / 2; // a diagnose conversation is two turns
+      process.stdout.write(
+        `\nAzure side alone (the floor under the bot's cost): ${f.perConversationMs.toFixed(2)} ms CPU per conversation ` +
+          `(findVms ${f.findVmsMs.toFixed(2)} + diagnoseVm ${f.diagnoseMs.toFixed(2)}) = ${perTurn.toFixed(2)} ms per turn = ` +
+          `${(perTurn / echoPerTurn).toFixed(1)}x the echo bot's CPU per turn (last round)\n`,
+      );
+    }
     echoParty.client.close();
     botParty.client.close();
     baseParty?.client.close();

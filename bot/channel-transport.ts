@@ -1,3 +1,5 @@
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { ConfigurationBotFrameworkAuthentication } from 'botbuilder';
 import type { Logger } from '../services/log';
 import { ConversationPacer, realClock, type Clock } from './pacing';
@@ -119,30 +121,59 @@ export function createChannelTransport(deps: ChannelTransportDeps): ChannelTrans
     return Math.max(retryAfterInMs ?? 0, jittered);
   };
 
-  // One controller per attempt, aborted by its own timer or by the caller's signal: the bench
-  // profile showed AbortSignal.timeout + AbortSignal.any (a timer signal, a composite signal and
-  // their listeners on every request) among the costs of each send to the channel.
-  async function attempt(request: WebResource): Promise<CompatResponse> {
-    const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(new DOMException(`channel request timed out after ${retry.timeoutInMs} ms`, 'TimeoutError')), retry.timeoutInMs);
+  // Node's own HTTP client with keep-alive agents, not `fetch`: the bench profile (issue #16, third
+  // pass) showed undici's fetch (WHATWG streams, Request/Response/Headers objects, its abort
+  // signal plumbing) at ~15% of the bot's busy time for the four channel requests of a diagnose
+  // conversation, more than the Azure SDK's pipeline for its nine ARM requests; a request through
+  // node:http costs a quarter of one through fetch (tools: bench/README.md). One timer per
+  // attempt, and the caller's signal linked only when there is one.
+  const agents = { http: new HttpAgent({ keepAlive: true }), https: new HttpsAgent({ keepAlive: true }) };
+
+  function attempt(request: WebResource): Promise<CompatResponse> {
     const caller = request.abortSignal as AbortSignal | undefined;
-    const onAbort = () => controller.abort(caller?.reason);
-    if (caller?.aborted) onAbort();
-    else caller?.addEventListener('abort', onAbort, { once: true });
-    try {
-      const res = await fetch(request.url, {
-        method: request.method,
-        headers: request.headers.toJson({ preserveCase: true }),
-        body: request.method === 'GET' || request.method === 'HEAD' ? undefined : (request.body as string | undefined),
-        signal: controller.signal,
+    // already aborted: nothing is sent, and the caller's reason is the failure (as fetch did)
+    if (caller?.aborted) return Promise.reject(abortReason(caller));
+    const url = new URL(request.url);
+    const secure = url.protocol === 'https:';
+    const headers: OutgoingHttpHeaders = request.headers.toJson({ preserveCase: true });
+    const body = request.method === 'GET' || request.method === 'HEAD' ? undefined : (request.body as string | Buffer | undefined);
+    if (body !== undefined && body !== null && !Object.keys(headers).some((h) => h.toLowerCase() === 'content-length')) headers['content-length'] = Buffer.byteLength(body);
+    return new Promise<CompatResponse>((resolve, reject) => {
+      let settled = false;
+      const finish = (error: unknown, response?: CompatResponse) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        caller?.removeEventListener('abort', onAbort);
+        if (response) resolve(response);
+        else reject(error);
+      };
+      // a request that cannot be sent at all (a bad URL or header) throws here: not retried
+      const req = (secure ? httpsRequest : httpRequest)(url, { method: request.method, headers, agent: secure ? agents.https : agents.http }, (res: IncomingMessage) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', (e) => finish(new ChannelNetworkError(e)));
+        res.on('close', () => {
+          if (!res.complete) finish(new ChannelNetworkError(new Error('the connection closed before the whole answer came')));
+        });
+        res.on('end', () => {
+          const raw: Record<string, string> = {};
+          for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) raw[k] = Array.isArray(v) ? v.join(', ') : v;
+          // as fetch's text(): UTF-8, a leading byte order mark dropped
+          const text = Buffer.concat(chunks).toString('utf8');
+          finish(undefined, { request, status: res.statusCode ?? 0, headers: new Headers(raw), bodyAsText: text.charCodeAt(0) === 0xfeff ? text.slice(1) : text });
+        });
       });
-      const raw: Record<string, string> = {};
-      res.headers.forEach((v, k) => (raw[k] = v));
-      return { request, status: res.status, headers: new Headers(raw), bodyAsText: await res.text() };
-    } finally {
-      clearTimeout(timer);
-      caller?.removeEventListener('abort', onAbort);
-    }
+      const stop = (reason: unknown) => {
+        finish(reason);
+        req.destroy();
+      };
+      const timer = setTimeout(() => stop(new DOMException(`channel request timed out after ${retry.timeoutInMs} ms`, 'TimeoutError')), retry.timeoutInMs);
+      const onAbort = () => stop(abortReason(caller));
+      caller?.addEventListener('abort', onAbort, { once: true });
+      req.on('error', (e) => finish(new ChannelNetworkError(e)));
+      req.end(body ?? undefined);
+    });
   }
 
   async function send(request: WebResource): Promise<CompatResponse> {
@@ -192,12 +223,24 @@ export function createChannelTransport(deps: ChannelTransportDeps): ChannelTrans
   };
 }
 
-/** fetch's own failure (connection refused or reset, DNS, socket) or our per-attempt time-out. */
+/** A connection refused or reset, DNS, a socket error: the request may be sent again. */
+class ChannelNetworkError extends Error {
+  constructor(cause: unknown) {
+    super(`channel request failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    this.name = 'ChannelNetworkError';
+  }
+}
+
+/** The caller's reason for aborting (an AbortError when it gave none). */
+function abortReason(signal: AbortSignal | undefined): unknown {
+  return signal?.reason ?? new DOMException('This operation was aborted', 'AbortError');
+}
+
+/** The connection failed (connection refused or reset, DNS, socket) or our per-attempt time-out. */
 function isNetworkError(e: unknown): boolean {
   // by name: a DOMException is an Error in Node, but not of every realm's Error (jest's)
   const name = e && typeof e === 'object' ? (e as { name?: unknown }).name : undefined;
-  if (name === 'TimeoutError' || name === 'AbortError') return true;
-  return e instanceof TypeError && e.message === 'fetch failed';
+  return name === 'TimeoutError' || name === 'AbortError' || name === 'ChannelNetworkError';
 }
 
 /** Retry-After as seconds or an HTTP date; undefined when absent or unreadable. */

@@ -73,3 +73,52 @@ it("a request its caller aborts is not retried, and the caller's reason is what 
   await expect(transport().httpClient.sendRequest(request('/v3/conversations/a%3Athree/activities', caller.signal))).rejects.toThrow('turn ended');
   expect(seen).toHaveLength(1);
 });
+
+// --- turn-cost (issue #16): the transport is node:http with keep-alive agents, no longer fetch ---
+it('a connection the channel drops before answering is retried; the next answer is returned', async () => {
+  let n = 0;
+  handler = (req, res) => {
+    if (++n === 1) {
+      req.socket.destroy(); // reset before any answer
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end('{"id":"act-2"}');
+  };
+  const res = await transport().httpClient.sendRequest(request('/v3/conversations/a%3Afour/activities'));
+  expect(res.status).toBe(200);
+  expect(res.bodyAsText).toBe('{"id":"act-2"}');
+  expect(seen).toHaveLength(2);
+});
+
+it('sends the method, headers and body as given, and reads status, headers and the body (UTF-8, no BOM) back', async () => {
+  let got: { method?: string; type?: string; length?: string; body: string } = { body: '' };
+  handler = (req, res) => {
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('data', (c: string) => (body += c));
+    req.on('end', () => {
+      got = { method: req.method, type: req.headers['content-type'], length: req.headers['content-length'], body };
+      res.writeHead(201, { 'content-type': 'application/json', 'x-ms-thing': 'v' });
+      res.end(`\ufeff{"id":"ид-1"}`);
+    });
+  };
+  const r = request('/v3/conversations/a%3Afive/activities');
+  (r as { body: unknown }).body = '{"text":"Не могу"}';
+  const res = await transport().httpClient.sendRequest(r);
+  expect(got).toEqual({ method: 'POST', type: 'application/json', length: String(Buffer.byteLength('{"text":"Не могу"}')), body: '{"text":"Не могу"}' });
+  expect(res.status).toBe(201);
+  expect(res.headers.get('X-MS-Thing')).toBe('v');
+  expect(res.bodyAsText).toBe('{"id":"ид-1"}');
+});
+
+it('a refusal that is not retried is returned as the answer, once', async () => {
+  handler = (_req, res) => {
+    res.writeHead(400, { 'content-type': 'application/json' });
+    res.end('{"error":{"code":"BadArgument"}}');
+  };
+  const res = await transport().httpClient.sendRequest(request('/v3/conversations/a%3Asix/activities'));
+  expect(res.status).toBe(400);
+  expect(res.bodyAsText).toContain('BadArgument');
+  expect(seen).toHaveLength(1);
+});
