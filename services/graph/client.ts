@@ -1,11 +1,10 @@
 import { request as httpsRequest, Agent } from 'node:https';
-import { ClientSecretCredential, DefaultAzureCredential, type TokenCredential } from '@azure/identity';
 import { DomainError, isDomainError } from '../errors';
 import type { Logger } from '../log';
 import { toDomainError } from '../azure/azure-errors';
 import { isLoopbackEndpoint } from '../azure/factory';
 import { retryAfterInMs } from '../azure/sdk-clients';
-import { StaticDevelopmentCredential } from '../azure/static-credential';
+import { graphCredential, type GraphCredentialSettings, type TokenCredential } from '../azure/graph-credential';
 import { sleep, withDeadline, type BoundOutcome } from '../azure/timing';
 import type { TeamsAppGraph } from './port';
 
@@ -279,34 +278,18 @@ export class GraphClient implements TeamsAppGraph {
   }
 }
 
-export interface GraphSettings {
-  /** GRAPH_ENDPOINT, or the simulator's in demo mode */
-  endpoint?: string;
+export interface GraphSettings extends GraphCredentialSettings {
   caPem?: string;
   externalAppId: string;
   catalogAppId?: string;
-  /** the bot's identity (MicrosoftAppId, MicrosoftAppPassword, MicrosoftAppTenantId) */
-  appId?: string;
-  appPassword?: string;
-  tenantId?: string;
-  /** a user-assigned managed identity's client id (MicrosoftAppType=UserAssignedMSI) */
-  managedIdentityClientId?: string;
   logger?: Logger;
   timings?: Pick<GraphClientOptions, 'timeoutInMs' | 'maxRetries' | 'retryDelayInMs' | 'maxRetryDelayInMs' | 'maxRetryAfterInMs'>;
 }
 
-/**
- * The client as configured: a loopback endpoint (the simulator) gets the static development
- * token, as AZURE_ARM_ENDPOINT does; else the bot's own client secret when it has one, else the
- * credential chain the Azure gateway uses (managed identity, workload identity, ...).
- */
+/** The client as configured, with the identity services/azure/graph-credential.ts chooses (loopback: a static development token). */
 export function createGraphClient(settings: GraphSettings): GraphClient {
-  let credential: TokenCredential;
-  if (isLoopbackEndpoint(settings.endpoint)) credential = new StaticDevelopmentCredential();
-  else if (settings.appId && settings.appPassword && settings.tenantId) credential = new ClientSecretCredential(settings.tenantId, settings.appId, settings.appPassword);
-  else credential = new DefaultAzureCredential(settings.managedIdentityClientId ? { managedIdentityClientId: settings.managedIdentityClientId } : undefined);
   return new GraphClient({
-    credential,
+    credential: graphCredential(settings),
     endpoint: settings.endpoint,
     caPem: settings.caPem,
     externalAppId: settings.externalAppId,

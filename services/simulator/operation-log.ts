@@ -8,8 +8,8 @@ export type OperationKind =
   | 'vmDelete' | 'nicDelete' | 'diskDelete' | 'snapshotDelete'
   // sweep-sim: a request refused by the simulator's ARM / Resource Graph throttling (429), logged so tests and the bench can count them
   | 'throttled'
-  // issue #17 (graph): Microsoft Graph served by the simulator (routes-graph.ts): an app installed for a user, a Graph read
-  | 'graphInstall' | 'graphRead';
+  // issue #17 (graph): Microsoft Graph served by the simulator (routes-graph.ts): the Teams app installed for a user
+  | 'graphInstall';
 
 export interface OperationLogEntry {
   at: string;

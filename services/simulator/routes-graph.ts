@@ -8,7 +8,7 @@ import type { SimResponse } from './routes';
  * services/graph/client.ts), served beside the simulated ARM on the same HTTPS endpoint under
  * `/v1.0/`. Its directory holds the users it is told of (demo mode: the configured approvers),
  * its app catalog the apps it is told of (the bot's). Installs are logged in the operation log
- * (`graphInstall`), reads as `graphRead`. Faults: a status (403, 429 with Retry-After, 500, 503)
+ * (`graphInstall`); every request, reads included, is in `requests`. Faults: a status (403, 429 with Retry-After, 500, 503)
  * for the next N requests, or answers held back (a hang) for a while.
  */
 
@@ -108,11 +108,11 @@ export class SimGraph {
       if (fault.times !== undefined) fault.times--;
       return this.refusal(fault);
     }
-    const entry = (kind: 'graphInstall' | 'graphRead') => log.add({ method, path, vm: null, kind, scriptId: null, engine: null }, now);
+    // only what changes something is an operation; reads are in `requests` (ARM counters stay ARM's)
+    const entry = (kind: 'graphInstall') => log.add({ method, path, vm: null, kind, scriptId: null, engine: null }, now);
 
     if (method === 'GET' && CATALOG.test(path)) {
       const externalId = filterValue(url.searchParams.get('$filter'), 'externalId');
-      entry('graphRead');
       const value = this.catalog.filter((a) => externalId === undefined || a.externalId.toLowerCase() === externalId.toLowerCase());
       return { status: 200, body: { '@odata.context': 'https://graph.microsoft.com/v1.0/$metadata#appCatalogs/teamsApps', value: value.map((a) => ({ ...a, distributionMethod: 'organization' })) } as unknown as Json };
     }
@@ -123,7 +123,6 @@ export class SimGraph {
       if (!apps) return userNotFound(chat[1]);
       const inst = apps.get(decodeURIComponent(chat[2]));
       if (!inst) return graphError(404, 'NotFound', 'The requested installation was not found.');
-      entry('graphRead');
       return { status: 200, body: { id: inst.chatId, topic: null, chatType: 'oneOnOne', tenantId: null, webUrl: `https://teams.microsoft.com/l/chat/${encodeURIComponent(inst.chatId)}/0` } };
     }
 
@@ -135,8 +134,7 @@ export class SimGraph {
       if (method === 'GET') {
         const externalId = filterValue(url.searchParams.get('$filter'), 'teamsApp/externalId');
         const teamsAppId = filterValue(url.searchParams.get('$filter'), 'teamsApp/id');
-        entry('graphRead');
-        const value = [...apps.values()]
+          const value = [...apps.values()]
           .map((i) => ({ inst: i, app: this.catalog.find((a) => a.id === i.teamsAppId) }))
           .filter(({ inst, app }) => (externalId === undefined || app?.externalId.toLowerCase() === externalId.toLowerCase()) && (teamsAppId === undefined || inst.teamsAppId === teamsAppId))
           .map(({ inst, app }) => ({ id: inst.id, ...(url.searchParams.get('$expand') === 'teamsApp' && app ? { teamsApp: { ...app, distributionMethod: 'organization' } } : {}) }));
