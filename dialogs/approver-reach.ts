@@ -122,6 +122,8 @@ export class ApproverReach implements ApproverReachHook {
     if (!this.isApprover(aad)) return;
     this.deps.jobs.run(`approver-reach:installed:${aad}`, async () => {
       await this.locked(aad, () => this.deliverPending(aad, personal));
+      // their Teams id is known now: the posted copies name them in refresh.userIds (their own view, with Approve and Reject)
+      for (const approval of await this.deps.approvals.listPending(500, 'oldest')) await this.deps.presenter.updateCopies(approval.id);
     });
   }
 

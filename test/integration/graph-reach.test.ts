@@ -13,6 +13,9 @@ import { until } from '../support/quiescence';
 const endUser: User = { userId: '29:end-user', aadObjectId: '00000000-0000-0000-0000-0000000000a1', name: 'Alex User', conversationId: 'a:end-user' };
 const newcomer: User = { userId: '29:newcomer', aadObjectId: '00000000-0000-4000-8000-0000000000c1', name: 'Nina Newcomer', conversationId: 'a:newcomer' };
 
+/** liveness bound of each test (a diagnosis under pwsh on a loaded machine takes a while); never a timing assertion */
+const BOUND_MS = 300_000;
+
 const isApprovalCard = (c: Captured, approvalId: string) =>
   c.kind === 'send' && /approval\.refresh/.test(JSON.stringify(cardOf(c) ?? '')) && actionData(cardOf(c), 'approval.refresh').approvalId === approvalId;
 
@@ -36,7 +39,7 @@ describe('an approver who never wrote to the bot', () => {
     h = await startHarness({ APPROVER_IDS: newcomer.aadObjectId });
     // the app is installed for the configured approver at start (background)
     await h.drained();
-  });
+  }, BOUND_MS);
   afterAll(async () => {
     await h.close();
   });
@@ -67,6 +70,9 @@ describe('an approver who never wrote to the bot', () => {
     const copies = h.connector.captured.filter((c) => (c.conversationId === chatId || c.conversationId === newcomer.conversationId) && isApprovalCard(c, approvalId));
     expect(copies).toHaveLength(1);
     expect(graphInstalls()).toHaveLength(1);
+    // their Teams id is known now: the copy in the Graph chat names them for their own view (refresh.userIds)
+    const latest = h.connector.captured.filter((c) => c.conversationId === chatId && c.activityId === card.activityId).pop()!;
+    expect((cardOf(latest) as { refresh?: { userIds?: string[] } }).refresh?.userIds).toContain(newcomer.userId);
 
     // the newcomer is a real approver: their approval runs the fix, once
     const decided = await h.post(activity(h, newcomer, invoke('approval.approve', { approvalId }, card.activityId)));
@@ -75,7 +81,7 @@ describe('an approver who never wrote to the bot', () => {
     await h.drained();
     const fixes = sim.operations().filter((o) => o.vm === 'vm-tlsoff-06' && o.kind === 'runCommand' && o.scriptId === 'fix-enable-tls');
     expect(fixes).toHaveLength(1);
-  });
+  }, BOUND_MS);
 });
 
 describe('an approver Graph cannot reach', () => {
@@ -83,7 +89,7 @@ describe('an approver Graph cannot reach', () => {
   beforeAll(async () => {
     h = await startHarness({ APPROVER_IDS: newcomer.aadObjectId });
     await h.drained();
-  });
+  }, BOUND_MS);
   afterAll(async () => {
     await h.close();
   });
@@ -98,14 +104,14 @@ describe('an approver Graph cannot reach', () => {
     expect(told).toMatch(/could not reach .*TeamsAppInstallation\.ReadWriteSelfForUser\.All.*Ask them to open RDP Doctor in Teams/);
     await h.drained();
     expect(h.connector.captured.filter((c) => c.conversationId !== endUser.conversationId && isApprovalCard(c, approvalId))).toHaveLength(0);
-  });
+  }, BOUND_MS);
 });
 
 describe('no Graph configured', () => {
   let h: Harness;
   beforeAll(async () => {
     h = await startHarness({ APPROVER_IDS: newcomer.aadObjectId, GRAPH_REACH: 'off' });
-  });
+  }, BOUND_MS);
   afterAll(async () => {
     await h.close();
   });
@@ -115,5 +121,5 @@ describe('no Graph configured', () => {
     expect(answer).toMatch(/No approver can receive requests yet/);
     await until(() => toldRequester(h, mark).some((t) => /cannot get your request/.test(t)), 'the requester told');
     expect(h.app.azure.simulator!.graph.requests).toEqual([]);
-  });
+  }, BOUND_MS);
 });
