@@ -128,8 +128,9 @@ export class ApproverReach implements ApproverReachHook {
   }
 
   /**
-   * A new request was posted: the approvers the bot cannot reach get it through Graph, and the
-   * requester hears who is being reached, then who could not be (or who has it now).
+   * A new request was posted: the approvers the bot cannot reach get it through Graph. When the
+   * request reached no approver place yet, the requester hears who is being reached, then who
+   * could not be (or who has it now); else the rest are reached without a word to the requester.
    */
   async published(approval: Approval): Promise<void> {
     const missing: string[] = [];
@@ -138,6 +139,13 @@ export class ApproverReach implements ApproverReachHook {
       if (!u?.personal) missing.push(aad);
     }
     if (missing.length === 0) return;
+    // the request reached an approver place already (the approvals channel, another approver): the rest are reached quietly
+    const posted = await this.deps.approvals.get(approval.id).catch(() => approval);
+    const quiet = posted.cards.some((c) => c.audience === 'approvers') || this.deps.presenter.requesterDecides(approval);
+    if (quiet) {
+      if (this.deps.graph) this.deps.jobs.run(`approver-reach:${approval.id}`, async () => void (await Promise.all(missing.map((aad) => this.reach(aad)))));
+      return;
+    }
     const names = await this.namesOf(missing);
     if (!this.deps.graph) {
       await this.deps.presenter.tellRequester(approval, 'graph.notReachable', { names: names.join(', ') });

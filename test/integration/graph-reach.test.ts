@@ -107,6 +107,33 @@ describe('an approver Graph cannot reach', () => {
   }, BOUND_MS);
 });
 
+describe('an approvals channel already has the request', () => {
+  const lead: User = { userId: '29:lead', aadObjectId: '00000000-0000-4000-8000-0000000000c2', name: 'Lena Lead', conversationId: 'a:lead' };
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ APPROVER_IDS: `${lead.aadObjectId},${newcomer.aadObjectId}` });
+    const mark = h.mark();
+    await h.post({ ...activity(h, lead, { type: 'message', text: 'approvals here' }), conversation: { id: '19:helpdesk@thread.tacv2;messageid=7', conversationType: 'channel', tenantId: 'tenant-1' } });
+    await h.connector.waitFor((all) => all.slice(mark).find((c) => /will be posted in this channel/.test(c.activity.text ?? '')));
+    await h.drained();
+  }, BOUND_MS);
+  afterAll(async () => {
+    await h.close();
+  });
+
+  test('the newcomer still gets the card in the chat Graph opened, and the requester is not told anyone is missing', async () => {
+    const { incidentId } = await diagnoseAs(h, endUser, 'internal error on vm-stopped-07', 90_000);
+    const mark = h.mark();
+    await h.post(activity(h, endUser, invoke('fix.request', { incidentId, fixId: 'start-vm' })));
+    const [pending] = (await h.app.store.approvals.listByIncident(incidentId)).filter((a) => a.state === 'pending');
+    const chatId = h.app.azure.simulator!.graph.chatOf(newcomer.aadObjectId, DEMO_TEAMS_APP_ID)!;
+    await h.connector.waitFor((all) => all.slice(mark).find((c) => c.conversationId === '19:helpdesk@thread.tacv2' && isApprovalCard(c, pending.id)));
+    await h.connector.waitFor((all) => all.slice(mark).find((c) => c.conversationId === chatId && isApprovalCard(c, pending.id)));
+    await h.drained();
+    expect(toldRequester(h, mark).join('\n')).not.toMatch(/RDP Doctor in Teams/);
+  }, BOUND_MS);
+});
+
 describe('no Graph configured', () => {
   let h: Harness;
   beforeAll(async () => {
