@@ -174,7 +174,7 @@ export async function createApp(config: Config, logger: Logger, overrides: AppOv
     // the helpdesk tab's page and API on this server (tab)
     const routes: RouteRegistrar[] = [];
     // reaching approvers who never wrote to the bot: Graph installs the app for them (graph)
-    const approverReach = openApproverReach(config, azure, { store, approvals, presenter, notifier, jobs, logger });
+    const approverReach = await openApproverReach(config, azure, { store, approvals, presenter, notifier, jobs, logger });
     // --- end Teams surfaces ---
     const bot = new RdpDoctorBot({
       conversationState,

@@ -9,6 +9,7 @@ import type { JobRunner } from '../services/incidents/jobs';
 import type { Logger } from '../services/log';
 import type { AppStore } from '../services/store/store';
 import type { AzureAccess } from '../services/wiring/azure';
+import { isLoopbackEndpoint } from '../services/azure/factory';
 import type { Config } from './config';
 
 /** Teams' global service URL for proactive posts (used only with an app id, when no activity of the tenant was seen yet). */
@@ -26,7 +27,7 @@ export interface ApproverReachParts {
 }
 
 /** Where Graph is, if anywhere: GRAPH_ENDPOINT, the demo simulator's, or the public cloud with an app id. */
-function graphOf(config: Config, azure: AzureAccess, logger: Logger): { graph: TeamsAppGraph | null; reason?: string } {
+function graphOf(config: Config, azure: AzureAccess, logger: Logger): { graph: TeamsAppGraph | null; reason?: string; local?: boolean } {
   if (config.GRAPH_REACH === 'off') return { graph: null, reason: 'GRAPH_REACH=off' };
   const externalAppId = config.TEAMS_APP_ID ?? (config.MicrosoftAppId || (azure.simulator ? DEMO_TEAMS_APP_ID : ''));
   if (!externalAppId) return { graph: null, reason: 'no app id (MicrosoftAppId or TEAMS_APP_ID)' };
@@ -41,13 +42,13 @@ function graphOf(config: Config, azure: AzureAccess, logger: Logger): { graph: T
   };
   if (config.GRAPH_ENDPOINT) {
     const caPem = config.GRAPH_CA_FILE ? readFileSync(config.GRAPH_CA_FILE, 'utf8') : undefined;
-    return { graph: createGraphClient({ ...identity, endpoint: config.GRAPH_ENDPOINT, caPem }) };
+    return { graph: createGraphClient({ ...identity, endpoint: config.GRAPH_ENDPOINT, caPem }), local: isLoopbackEndpoint(config.GRAPH_ENDPOINT) };
   }
   if (azure.simulator && !config.MicrosoftAppId) {
     // demo mode: the simulator's Graph knows the approvers and has the app in its catalog
     for (const aad of config.APPROVER_IDS) azure.simulator.graph.addUser(aad);
     azure.simulator.graph.addApp(externalAppId);
-    return { graph: createGraphClient({ ...identity, endpoint: azure.simulator.endpoint, caPem: azure.simulator.caPem }) };
+    return { graph: createGraphClient({ ...identity, endpoint: azure.simulator.endpoint, caPem: azure.simulator.caPem }), local: true };
   }
   if (!config.MicrosoftAppId) return { graph: null, reason: 'no app id (local development)' };
   return { graph: createGraphClient(identity) };
@@ -55,11 +56,12 @@ function graphOf(config: Config, azure: AzureAccess, logger: Logger): { graph: T
 
 /**
  * Reaching approvers who never wrote to the bot (issue #17, docs/graph.md): built here, told of
- * every published request by the presenter, fed every turn by the bot, started at once (the
- * installs for the configured approvers run in the background).
+ * every published request by the presenter, fed every turn by the bot, started at once: the
+ * installs for the configured approvers run in the background, or are awaited when Graph is a
+ * loopback one (the simulator: demo mode and tests start with them done).
  */
-export function openApproverReach(config: Config, azure: AzureAccess, parts: ApproverReachParts): ApproverReach {
-  const { graph, reason } = graphOf(config, azure, parts.logger);
+export async function openApproverReach(config: Config, azure: AzureAccess, parts: ApproverReachParts): Promise<ApproverReach> {
+  const { graph, reason, local } = graphOf(config, azure, parts.logger);
   const reach = new ApproverReach({
     ...parts,
     graph,
@@ -70,6 +72,6 @@ export function openApproverReach(config: Config, azure: AzureAccess, parts: App
     botId: config.MicrosoftAppId ? `28:${config.MicrosoftAppId}` : '28:rdp-doctor',
   });
   parts.presenter.setReach(reach);
-  reach.start();
+  await reach.start({ wait: local });
   return reach;
 }

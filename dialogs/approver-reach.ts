@@ -69,15 +69,19 @@ export class ApproverReach implements ApproverReachHook {
     return !!this.deps.graph && this.others(approval).length > 0;
   }
 
-  /** At start: install the app for every approver the bot has no conversation with; say clearly when it cannot. */
-  start(): void {
+  /**
+   * At start: install the app for every approver the bot has no conversation with; say clearly
+   * when it cannot. `wait`: finish before returning (the in-process simulator answers at once, so
+   * demo mode and tests start with the installs done); else it runs in the background.
+   */
+  async start(opts: { wait?: boolean } = {}): Promise<void> {
     const approvers = this.deps.approvals.approverIds();
     if (approvers.length === 0) return;
     if (!this.deps.graph) {
       this.deps.logger.info({ reason: this.deps.graphOffReason }, 'approvers who never wrote to the bot cannot be reached: Microsoft Graph is not configured (docs/graph.md)');
       return;
     }
-    this.deps.jobs.run('approver-reach:start', async () => {
+    const work = async () => {
       const failed: string[] = [];
       for (const aad of approvers) {
         // one who wrote to the bot is reached in their chat as before
@@ -86,7 +90,12 @@ export class ApproverReach implements ApproverReachHook {
         if (!outcome.ok) failed.push(aad);
       }
       if (failed.length) this.deps.logger.warn({ approvers: failed.length, permission: PERMISSION }, 'could not install the app for some approvers through Microsoft Graph: they get approval cards once they open RDP Doctor in Teams');
-    });
+    };
+    if (opts.wait) {
+      await work().catch((e: unknown) => this.deps.logger.warn({ err: e }, 'reaching the approvers at start failed'));
+      return;
+    }
+    this.deps.jobs.run('approver-reach:start', work);
   }
 
   /** Before every turn: remember the tenant's service URL; an install's conversationUpdate records the personal chat and delivers what is pending. */

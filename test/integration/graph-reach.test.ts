@@ -37,7 +37,7 @@ describe('an approver who never wrote to the bot', () => {
   let h: Harness;
   beforeAll(async () => {
     h = await startHarness({ APPROVER_IDS: newcomer.aadObjectId });
-    // the app is installed for the configured approver at start (background)
+    // the app was installed for the configured approver at start (awaited with the simulator's Graph)
     await h.drained();
   }, BOUND_MS);
   afterAll(async () => {

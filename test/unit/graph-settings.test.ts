@@ -21,7 +21,7 @@ describe('Graph settings', () => {
     expect(() => loadConfig(env as NodeJS.ProcessEnv)).toThrow(message);
   });
 
-  it('without Graph, the start says approvers who never wrote cannot be reached (and does not crash)', () => {
+  it('without Graph, the start says approvers who never wrote cannot be reached (and does not crash)', async () => {
     const lines: string[] = [];
     const logger = pino({ level: 'info' }, new Writable({ write: (chunk: Buffer, _e, done) => (lines.push(chunk.toString()), done()) }));
     const deps = {
@@ -32,7 +32,7 @@ describe('Graph settings', () => {
       graphOffReason: 'no app id (local development)',
       botId: '28:rdp-doctor',
     } as unknown as ApproverReachDeps;
-    new ApproverReach(deps).start();
+    await new ApproverReach(deps).start();
     const line = JSON.parse(lines.join('')) as { msg: string; reason: string };
     expect(line.msg).toMatch(/approvers who never wrote to the bot cannot be reached: Microsoft Graph is not configured/);
     expect(line.reason).toBe('no app id (local development)');
