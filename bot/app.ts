@@ -20,6 +20,7 @@ import { ConversationPacer, type BucketSpec } from './pacing';
 import { createHttpServer, type HttpServer } from './server';
 import { helpdeskTab } from './tab/routes';
 import type { MessageExtensionHandlers, RouteRegistrar, TaskModuleHandlers } from './surfaces';
+import { openApproverReach } from './graph-reach'; // issue #17 (graph)
 import { assertBotExposure, publicBaseUrl, type Config } from './config';
 import { IntakeDialog } from '../dialogs/intake-dialog';
 import { ConversationLifecycle } from '../dialogs/lifecycle';
@@ -177,6 +178,7 @@ export async function createApp(config: Config, logger: Logger, overrides: AppOv
       helpdeskTab({ config, logger, store, incidents, approvals, presenter, jobs, runner, sweepPresenter, publicBaseUrl: baseUrl, allowedTenantIds: allowedTenants(config) }),
     ];
     // reaching approvers who never wrote to the bot: Graph installs the app for them (graph)
+    const approverReach = await openApproverReach(config, azure, { store, approvals, presenter, notifier, jobs, logger });
     // --- end Teams surfaces ---
     const bot = new RdpDoctorBot({
       conversationState,
@@ -192,6 +194,7 @@ export async function createApp(config: Config, logger: Logger, overrides: AppOv
         // someone writes from a conversation the bot had found gone: it is reachable again
         if (context.activity.conversation?.id) channel.revive(context.activity.conversation.id);
         await recordUser(store, context);
+        await approverReach.observe(context); // issue #17 (graph): an install's conversationUpdate, the tenant's service URL
       },
     });
     // approvals that ran out of time: their cards say so and the requester hears it;

@@ -15,6 +15,17 @@ import { conversationIdOf } from './chat-address';
 
 export const APPROVALS_CHANNEL_KEY = 'approvalsChannel';
 
+/**
+ * Reaching configured approvers the bot has no conversation with (issue #17, graph;
+ * dialogs/approver-reach.ts): told of every published request, and whether it is on.
+ */
+export interface ApproverReachHook {
+  /** Graph can install the app for an approver of this request the bot cannot reach yet */
+  active(approval: Approval): boolean;
+  /** a new request's copies were posted: reach the approvers who did not get one, and tell the requester */
+  published(approval: Approval, requester: Partial<ConversationReference>): Promise<void>;
+}
+
 /** What every copy of one approval's card is built from, read once per render (not once per copy). */
 interface CardFacts {
   job: Job | null;
@@ -29,6 +40,7 @@ interface CardFacts {
  */
 export class FixPresenter implements FixObserver {
   private readonly renders = new Map<string, Promise<void>>();
+  private reach?: ApproverReachHook;
 
   constructor(
     private readonly deps: {
@@ -41,6 +53,25 @@ export class FixPresenter implements FixObserver {
       publicBaseUrl: () => string;
     },
   ) {}
+
+  // --- reaching approvers who never wrote (issue #17, graph) ---
+  setReach(hook: ApproverReachHook): void {
+    this.reach = hook;
+  }
+
+  /** Approvers the bot cannot reach yet are being reached through Graph: the request is not stuck. */
+  reachesApprovers(approval: Approval): boolean {
+    return this.reach?.active(approval) ?? false;
+  }
+
+  /** Posts one approver's copy of a pending request (the base card, in that approver's zone) and records it; returns its id. */
+  async deliverTo(approval: Approval, conversation: Partial<ConversationReference>, tz: string = UTC): Promise<string | undefined> {
+    const card = await this.card(approval, 'status', approval.lang, tz, false);
+    const id = await this.deps.notifier.send(conversation, { type: 'message', attachments: [CardFactory.adaptiveCard(card)] });
+    if (id) await this.deps.store.approvals.addCard(approval.id, { conversation, activityId: id, audience: 'approvers' });
+    return id;
+  }
+  // --- end reaching approvers ---
 
   /** Teams ids of the people whose view of the card differs: the approvers we know, and the requester. */
   async refreshUserIds(approval: Approval, approvers?: KnownUser[]): Promise<string[]> {
@@ -159,6 +190,8 @@ export class FixPresenter implements FixObserver {
         }
       }),
     );
+    // issue #17 (graph): approvers without a conversation are reached through Graph; the requester hears how it goes
+    await this.reach?.published(approval, requester).catch((e: unknown) => this.deps.logger.warn({ err: e, approvalId: approval.id }, 'could not reach the approvers without a conversation'));
     return sent.filter(Boolean).length;
   }
 

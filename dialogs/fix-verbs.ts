@@ -51,7 +51,8 @@ export function registerFixVerbs(router: VerbRouter, deps: FixVerbDeps): void {
       await presenter.publish(approval, requester, targets);
     });
     // the requester may be the approver who gets it (self-approval allowed): their own copy is the approver's
-    const reachable = targets.length > 0 || presenter.requesterDecides(approval);
+    // (issue #17, graph: approvers who never wrote are being reached through Graph; the requester hears how it goes)
+    const reachable = targets.length > 0 || presenter.requesterDecides(approval) || presenter.reachesApprovers(approval);
     if (reachable) return { kind: 'message' as const, text: t(sentKey) };
     return { kind: 'message' as const, text: t(approvals.approverIds().length === 0 ? 'incidents.noApproverConfigured' : 'approval.noApprover') };
   };

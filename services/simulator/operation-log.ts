@@ -7,7 +7,9 @@ export type OperationKind =
   | 'diskCreate' | 'diskUpdate' | 'nicCreate' | 'vmCreate' | 'attachDisk' | 'detachDisk' | 'deallocate' | 'swapOsDisk'
   | 'vmDelete' | 'nicDelete' | 'diskDelete' | 'snapshotDelete'
   // sweep-sim: a request refused by the simulator's ARM / Resource Graph throttling (429), logged so tests and the bench can count them
-  | 'throttled';
+  | 'throttled'
+  // issue #17 (graph): Microsoft Graph served by the simulator (routes-graph.ts): the Teams app installed for a user
+  | 'graphInstall';
 
 export interface OperationLogEntry {
   at: string;

@@ -13,6 +13,8 @@ import { ROUTES, type RouteContext, type SimResponse } from './routes';
 import { ArmThrottle, type ThrottlingOptions } from './throttling';
 // issue #15 (repair-sim): the offline repair's routes, tried first; they pass on what they do not own
 import { linkedActions, REPAIR_ROUTES } from './routes-repair';
+// issue #17 (graph): the part of Microsoft Graph that installs the app for approvers, under /v1.0/
+import { GRAPH_PATH, SimGraph } from './routes-graph';
 
 export interface SimulatorOptions {
   /** The live fleet: the simulator reads and changes this very object (tests may change faults on it). */
@@ -44,6 +46,8 @@ export interface SimulatorOptions {
   // --- end sweep-sim ---
   /** sweep-pace: `Retry-After` (seconds) on the 202 that starts a long-running operation and on its status while in progress, as ARM may send (default none) */
   lroRetryAfterSeconds?: number;
+  /** issue #17 (graph): the simulated Graph directory and app catalog (default: an empty one) */
+  graph?: SimGraph;
 }
 
 export interface SimulatorHandle {
@@ -53,6 +57,8 @@ export interface SimulatorHandle {
   port: number;
   fleet: Fleet;
   operations(): OperationLogEntry[];
+  /** issue #17 (graph): the simulated Graph served on the same endpoint (docs/simulator.md) */
+  graph: SimGraph;
   close(): Promise<void>;
   /** sweep-pace: ARM requests served past the throttle, long-running operation polls included (the operation log leaves polls out) */
   served?(): { reads: number; writes: number };
@@ -108,6 +114,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
   const timers = new Set<NodeJS.Timeout>();
   const armLatencyMs = options.armLatencyMs ?? 0;
   let baseUrl = '';
+  const graph = options.graph ?? new SimGraph();
   const throttle = options.throttling ? new ArmThrottle(options.throttling === true ? {} : options.throttling) : null;
   const served = { reads: 0, writes: 0 }; // sweep-pace
 
@@ -141,6 +148,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     if (!/^Bearer\s+\S+/i.test(auth)) {
       return { status: 401, body: armError('AuthenticationFailed', "Authentication failed. The 'Authorization' header is missing."), headers: { 'www-authenticate': 'Bearer authorization_uri="https://login.microsoftonline.com/common", error="invalid_token"' } };
     }
+    if (GRAPH_PATH.test(url.pathname)) return graph.handle(method, url, await readBody(req), log, now()); // issue #17 (graph)
     if (!url.searchParams.get('api-version')) {
       return { status: 400, body: armError('MissingApiVersionParameter', "The api-version query parameter (?api-version=) is required for all requests.") };
     }
@@ -232,6 +240,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     fleet: options.fleet,
     operations: () => log.list(),
     served: () => ({ ...served }), // sweep-pace
+    graph,
     close: async () => {
       ops.close();
       options.interior.close?.();

@@ -104,6 +104,19 @@ const schema = z.object({
   /** STORAGE=azure: how many instances share the sweeps' ARM budget; each takes SWEEP_ARM_BUDGET_PERCENT / SWEEP_INSTANCES */
   SWEEP_INSTANCES: z.coerce.number({ message: 'expected a number of instances' }).int().min(1).max(100).default(1),
   // --- end sweep-spread ---
+  // --- reaching approvers through Microsoft Graph (issue #17, graph; docs/graph.md) ---
+  /** `auto`: on with an app id, GRAPH_ENDPOINT or in demo mode (the simulator's Graph); `off`: never */
+  GRAPH_REACH: z.enum(['auto', 'off'], { message: 'expected auto or off' }).default('auto'),
+  /** another Graph endpoint (e.g. `npm run simulator`); a loopback one gets the static development token */
+  GRAPH_ENDPOINT: z.string().url({ message: 'expected an https URL' }).refine((u) => u.startsWith('https://'), 'expected an https URL').optional(),
+  GRAPH_CA_FILE: z.string().optional(),
+  /** the Teams app's id in its manifest (manifest/package.ts: defaults to MicrosoftAppId) */
+  TEAMS_APP_ID: z.string().regex(guid, 'expected the Teams app id (a GUID)').optional(),
+  /** the app's id in the tenant's app catalog, when known (skips a look-up that needs AppCatalog.Read.All) */
+  TEAMS_APP_CATALOG_ID: z.string().regex(/^[-\w.]{1,100}$/, 'expected the catalog id of the app').optional(),
+  /** where the bot posts to a personal chat Graph opened before Teams sent any activity of the tenant */
+  TEAMS_SERVICE_URL: z.string().url({ message: 'expected https://smba.trafficmanager.net/teams/ or a regional one' }).refine((u) => u.startsWith('https://'), 'expected https://smba.trafficmanager.net/teams/ or a regional one').optional(),
+  // --- end reaching approvers ---
 });
 
 export type Config = Omit<z.infer<typeof schema>, 'HOST'> & { HOST: string; demoMode: boolean };
@@ -142,6 +155,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   if (c.AZURE_ARM_CA_FILE && !c.AZURE_ARM_ENDPOINT) {
     throw new ConfigError('AZURE_ARM_CA_FILE: only meaningful with AZURE_ARM_ENDPOINT');
   }
+  if (c.GRAPH_CA_FILE && !c.GRAPH_ENDPOINT) throw new ConfigError('GRAPH_CA_FILE: only meaningful with GRAPH_ENDPOINT'); // issue #17 (graph)
   if (c.STORAGE === 'azure' && !c.AZURE_STORAGE_CONNECTION_STRING && !c.AZURE_STORAGE_ACCOUNT_URL) {
     throw new ConfigError('STORAGE: azure needs AZURE_STORAGE_CONNECTION_STRING or AZURE_STORAGE_ACCOUNT_URL');
   }
