@@ -170,7 +170,7 @@ export async function createApp(config: Config, logger: Logger, overrides: AppOv
     // the message extension: search a VM, "Diagnose RDP" on a message (msgext)
     const messageExtension: MessageExtensionHandlers | undefined = undefined;
     // the dialogs (task modules) opened from the findings and approval cards (dialogs)
-    const taskModules: TaskModuleHandlers | undefined = createTaskModules({ incidents, approvals, presenter, verbs, notifier, logger }).withFallback(verbs);
+    const taskModules: TaskModuleHandlers | undefined = createTaskModules({ incidents, approvals, presenter, verbs, notifier, logger });
     // the helpdesk tab's page and API on this server (tab)
     const routes: RouteRegistrar[] = [];
     // reaching approvers who never wrote to the bot: Graph installs the app for them (graph)

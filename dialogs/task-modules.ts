@@ -16,7 +16,7 @@ import type { FixPresenter } from './fix-presenter';
 import type { Notifier } from './notifier';
 import { personOf } from './person';
 import { turnT } from './turn';
-import type { VerbHandler, VerbRouter } from './verbs';
+import type { VerbRouter } from './verbs';
 
 /**
  * The dialogs (task modules) of issue #17: a fix whose parameter needs explaining
@@ -29,10 +29,6 @@ import type { VerbHandler, VerbRouter } from './verbs';
  * and the typed value; a refusal of anything else (an unknown incident, a fix not offered,
  * someone else's incident, a decided approval) says so in the dialog and changes nothing. When
  * it is done the dialog closes with a message and the card it came from is updated.
- *
- * A client without dialogs (the Agents Playground) posts the same Action.Submit as a message
- * (`verb: dialog.open`): the dialog's card is then posted in the chat, and its submit
- * (`verb: dialog.submit`) answers by updating that message in place. Same code, other transport.
  */
 export interface TaskModuleDeps {
   incidents: IncidentService;
@@ -62,12 +58,10 @@ class Refusal extends Error {
   }
 }
 
-/** bot/surfaces.ts TaskModuleHandlers (structurally: nothing imports bot/), and the fallback verbs. */
+/** bot/surfaces.ts TaskModuleHandlers, structurally (nothing imports bot/). */
 export interface TaskModules {
   fetch(context: TurnContext, request: TaskModuleRequest): Promise<TaskModuleResponse>;
   submit(context: TurnContext, request: TaskModuleRequest): Promise<TaskModuleResponse>;
-  /** registers the fallback for clients without dialogs (`dialog.open` and `dialog.submit` as card verbs); returns the handlers */
-  withFallback(router: VerbRouter): TaskModules;
 }
 
 export function createTaskModules(deps: TaskModuleDeps): TaskModules {
@@ -179,7 +173,7 @@ export function createTaskModules(deps: TaskModuleDeps): TaskModules {
     return fixDialog(t, incident, fixId, input, '', '');
   };
 
-  const submit = async (context: TurnContext, ref: DialogRef, data: Record<string, unknown>, via: 'dialog' | 'chat'): Promise<Shown> => {
+  const submit = async (context: TurnContext, ref: DialogRef, data: Record<string, unknown>): Promise<Shown> => {
     const t = turnT(context);
     if (ref.dialog === 'approve') {
       const before = await approvalContext(context, ref);
@@ -193,7 +187,7 @@ export function createTaskModules(deps: TaskModuleDeps): TaskModules {
       const card = outcome.result.kind === 'card' ? outcome.result.card : undefined;
       // the card this dialog was opened from shows the decision; the posted copies are the verb's to update
       const clicked = context.activity.replyToId;
-      if (card && via === 'dialog' && clicked && !after.cards.some((c) => c.activityId === clicked)) {
+      if (card && clicked && !after.cards.some((c) => c.activityId === clicked)) {
         await deps.notifier.update(TurnContext.getConversationReference(context.activity), clicked, { type: 'message', attachments: [CardFactory.adaptiveCard(card)] });
       }
       return { kind: 'closed', text: t(after.state === 'approved' ? 'dialogs.approve.done' : 'dialogs.approve.voted') };
@@ -250,41 +244,7 @@ export function createTaskModules(deps: TaskModuleDeps): TaskModules {
     },
     async submit(context, request) {
       const data = dataOf(request);
-      return asTaskResponse(await guarded(context, async () => submit(context, parseRef(turnT(context), data), data, 'dialog')));
-    },
-    withFallback(router) {
-      // the schema only lets the data through; the dialog checks it as it does for task/fetch and task/submit
-      const anyData = z.record(z.string(), z.unknown());
-      // a closed dialog's message keeps the sentence Teams would have shown
-      const post = (context: TurnContext, shown: Shown) => {
-        const card = shown.kind === 'dialog' ? shown.card : messageCard({ title: turnT(context)('dialogs.closedTitle'), text: shown.text, tone: 'good' });
-        return { type: 'message', attachments: [CardFactory.adaptiveCard(card)] };
-      };
-      const openVerb: VerbHandler<typeof anyData> = {
-        verb: 'dialog.open',
-        schema: anyData,
-        async handle(context) {
-          const data = (context.activity.value ?? {}) as Record<string, unknown>;
-          const shown = await guarded(context, async () => open(context, parseRef(turnT(context), data)));
-          await context.sendActivity(post(context, shown));
-          return { kind: 'none' };
-        },
-      };
-      const submitVerb: VerbHandler<typeof anyData> = {
-        verb: 'dialog.submit',
-        schema: anyData,
-        async handle(context) {
-          const data = (context.activity.value ?? {}) as Record<string, unknown>;
-          const shown = await guarded(context, async () => submit(context, parseRef(turnT(context), data), data, 'chat'));
-          const activity = post(context, shown);
-          const dialogMessage = context.activity.replyToId;
-          if (dialogMessage) await deps.notifier.update(TurnContext.getConversationReference(context.activity), dialogMessage, activity);
-          else await context.sendActivity(activity);
-          return { kind: 'none' };
-        },
-      };
-      router.add(openVerb).add(submitVerb);
-      return this;
+      return asTaskResponse(await guarded(context, async () => submit(context, parseRef(turnT(context), data), data)));
     },
   };
 }
