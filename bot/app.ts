@@ -4,6 +4,7 @@ import type { CloudAdapter } from 'botbuilder';
 import { registerDiagnosisVerbs } from '../dialogs/diagnosis-verbs';
 import { FixPresenter } from '../dialogs/fix-presenter';
 import { registerFixVerbs } from '../dialogs/fix-verbs';
+import { createTaskModules } from '../dialogs/task-modules';
 import { helpdeskCommands } from '../dialogs/helpdesk-commands';
 import { registerHistoryVerbs } from '../dialogs/history';
 import { registerSweepVerbs, sweepCommands } from '../dialogs/sweep-commands';
@@ -172,7 +173,7 @@ export async function createApp(config: Config, logger: Logger, overrides: AppOv
     // the message extension: search a VM, "Diagnose RDP" on a message (msgext)
     const messageExtension: MessageExtensionHandlers | undefined = undefined;
     // the dialogs (task modules) opened from the findings and approval cards (dialogs)
-    const taskModules: TaskModuleHandlers | undefined = undefined;
+    const taskModules: TaskModuleHandlers | undefined = createTaskModules({ incidents, approvals, presenter, verbs, notifier, logger });
     // the helpdesk tab's page and API on this server (tab)
     const routes: RouteRegistrar[] = [
       helpdeskTab({ config, logger, store, incidents, approvals, presenter, jobs, runner, sweepPresenter, publicBaseUrl: baseUrl, allowedTenantIds: allowedTenants(config) }),

@@ -87,6 +87,8 @@ function bindApproval(
     params: Object.entries(a.params).map(([name, value]) => ({ name: t(`fixes.param.${name}`), value: shown(t, value, name) })),
     statusColor: status.color,
     canDecide: d.view === 'approver' && a.state === 'pending',
+    // issue #17 (dialogs): the approval that completes a two-person request is confirmed in a dialog (plan, first approval)
+    confirmDialog: secondApproval(a),
     // the base card (every posted copy): Teams refreshes it for the approvers it knows (refresh.userIds);
     // an approver it does not know yet, or a client without refresh, asks for their view with this button
     canAsk: d.view === 'status' && a.state === 'pending',
@@ -120,6 +122,7 @@ function bindApproval(
       showScript: t('approval.showScript'),
       viewScript: t('teams.script.view'),
       approve: t('approval.approve'),
+      confirmDialog: t('dialogs.approve.open'),
       reject: t('approval.reject'),
       refresh: t('approval.refresh'),
       openDecision: t('approval.openDecision'),
@@ -135,6 +138,12 @@ function bindApproval(
   const refresh = card.refresh as { userIds?: unknown } | undefined;
   if (refresh && (!Array.isArray(refresh.userIds) || refresh.userIds.length === 0)) delete refresh.userIds;
   return card;
+}
+
+/** The approval still pending that needs one more approver after a first one: the next approval runs the fix. */
+export function secondApproval(a: Approval): boolean {
+  const votes = (a.votes ?? []).length;
+  return a.state === 'pending' && votes > 0 && votes + 1 >= (a.approvalsRequired ?? 1);
 }
 
 /**

@@ -6,6 +6,7 @@ import { likelyCause, orderBySymptom } from '../services/runbook/symptoms';
 import { guidanceFor } from '../services/runbook/causes/guidance';
 import { bind, markdownSafe, md, type CardJson } from './render';
 import { scriptView } from './script-view';
+import { DIALOG_FIXES } from './dialog-fixes';
 import consentTemplate from './templates/consent.json';
 import findingsTemplate from './templates/findings.json';
 import messageTemplate from './templates/message.json';
@@ -122,6 +123,8 @@ function fixActions(t: Translate, diagnosis: DiagnosisRecord) {
       description: t(`fixes.${f.id}.description`),
       facts: t('fixes.meta', { risk: t(`fixes.risk.${def.risk}`), restart: t(def.needsRestart ? 'common.yes' : 'common.no') }),
       inputs,
+      // issue #17 (dialogs): a parameter that needs thought also opens a dialog that explains it
+      dialog: (DIALOG_FIXES as readonly string[]).includes(f.id),
     }));
 }
 
@@ -141,6 +144,8 @@ type FindingsData = {
   plain?: boolean;
   /** what the user sees: orders the findings within a severity and names the likely cause (issue #14 item 5) */
   symptom?: string;
+  /** issue #17 (dialogs): a line saying which fix was requested from this card (a dialog closed) */
+  requested?: string;
 };
 
 export function findingsCard(raw: Translate, d: FindingsData): CardJson {
@@ -255,6 +260,8 @@ function findingsCardAt(t: Translate, d: FindingsData, detail: Detail, withEvide
       fixesMore: offered.length > maxFixes ? t('teams.findings.moreFixes', { count: offered.length - maxFixes }) : '',
       request: t('fixes.request'),
       requestShort: t('fixes.requestShort'),
+      requestDialog: t('dialogs.fix.open'),
+      requested: d.requested ?? '',
     },
   });
 }

@@ -2,7 +2,7 @@ import type { AdaptiveCardInvokeResponse, AdaptiveCardInvokeValue, TurnContext }
 import { CardFactory } from 'botbuilder';
 import type { z } from 'zod';
 import type { CardJson } from '../cards/render';
-import { isDomainError } from '../services/errors';
+import { isDomainError, type DomainError } from '../services/errors';
 import type { Logger } from '../services/log';
 import { errorText } from './error-text';
 import { turnT } from './turn';
@@ -26,6 +26,12 @@ export interface VerbHandler<S extends z.ZodType> {
 }
 
 type AnyVerbHandler = VerbHandler<z.ZodType>;
+
+/** How a verb ended: malformed data (`error`), a refusal the user reads (with its domain error), or the handler's result. */
+export type VerbOutcome =
+  | { kind: 'error'; message: string }
+  | { kind: 'refused'; message: string; error: DomainError }
+  | { kind: 'ok'; result: VerbResult };
 
 export class VerbRouter {
   private readonly handlers = new Map<string, AnyVerbHandler>();
@@ -76,12 +82,15 @@ export class VerbRouter {
     else if (r.kind === 'message') await context.sendActivity(r.text);
   }
 
-  private async dispatch(
-    context: TurnContext,
-    verb: string,
-    data: unknown,
-    via: 'execute' | 'submit',
-  ): Promise<{ kind: 'error'; message: string } | { kind: 'refused'; message: string } | { kind: 'ok'; result: VerbResult }> {
+  /**
+   * Runs a verb as a card click would, for another surface (the dialogs, dialogs/task-modules.ts):
+   * the same schema, the same handler, the same refusals; the refusal keeps its domain error.
+   */
+  run(context: TurnContext, verb: string, data: Record<string, unknown>, via: 'execute' | 'submit' = 'execute'): Promise<VerbOutcome> {
+    return this.dispatch(context, verb, data, via);
+  }
+
+  private async dispatch(context: TurnContext, verb: string, data: unknown, via: 'execute' | 'submit'): Promise<VerbOutcome> {
     const t = turnT(context);
     const handler = this.handlers.get(verb);
     if (!handler) {
@@ -96,7 +105,7 @@ export class VerbRouter {
     try {
       return { kind: 'ok', result: await handler.handle(context, parsed.data, via) };
     } catch (e) {
-      if (isDomainError(e)) return { kind: 'refused', message: errorText(t, e) };
+      if (isDomainError(e)) return { kind: 'refused', message: errorText(t, e), error: e };
       throw e;
     }
   }

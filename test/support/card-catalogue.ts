@@ -4,6 +4,7 @@ import { helpCard } from '../../cards/help';
 import { asAttachment, type CardJson } from '../../cards/render';
 import { welcomeCard } from '../../cards/welcome';
 import { sweepCard } from '../../cards/sweep';
+import { approveDialogCard, dialogInput, fixDialogCard } from '../../cards/dialogs';
 import { offlineGuide } from '../../dialogs/offline-steps';
 import { LANGS, translator } from '../../services/i18n';
 import type { Approval, DiagnosisRecord, Job } from '../../services/incidents/model';
@@ -146,6 +147,8 @@ export function cards(lang: (typeof LANGS)[number]): Record<string, CardJson> {
     ...repairApprovals(lang),
     // --- fleet sweeps (issue #16, sweep-ui) ---
     ...sweeps(lang),
+    // --- dialogs (issue #17, dialogs): the longest value and sentences a dialog holds ---
+    ...dialogs(lang),
   };
 }
 
@@ -172,3 +175,28 @@ function sweeps(lang: (typeof LANGS)[number]): Record<string, CardJson> {
   };
 }
 
+
+// --- dialogs (issue #17, dialogs) ---
+function dialogs(lang: (typeof LANGS)[number]): Record<string, CardJson> {
+  const t = translator(lang);
+  const long = 'x'.repeat(300);
+  const a: Approval = {
+    id: '9a0c2f4e-1d7b-4c36-9d8e-0a8f2f5d9b22', incidentId, vmId: vm.id, vmName: vm.name, fixId: 'restrict-rdp-source', params: { source: '203.0.113.0/24' }, paramsHash: 'h',
+    requester: { id: '29:' + 'x'.repeat(100), name: 'Alexandra Konstantinopolskaya-Wilberforce' }, lang, state: 'pending',
+    createdAt: '2026-11-25T10:00:00.000Z', expiresAt: '2026-11-25T11:00:00.000Z', cards: [], approvalsRequired: 2,
+    votes: [{ by: { id: '29:approver', name: 'Helpdesk Hana Konstantinopolskaya' }, at: '2026-11-25T10:05:00.000Z' }],
+    plan: {
+      fixId: 'restrict-rdp-source', script: null, arm: 'nsgRules', restart: false, alsoAffects: Array.from({ length: 20 }, (_, i) => `nic:${longName}-${i}`),
+      nsg: Array.from({ length: 10 }, (_, i) => ({
+        nsgId: `/x/networkSecurityGroups/${'n'.repeat(80)}`, nsgName: 'n'.repeat(80), action: 'upsert' as const, before: null, otherPorts: ['80', '443'], standsFor: 'r'.repeat(80),
+        after: { name: `rdp-doctor-allow-rdp-${i}`, priority: 100 + i, direction: 'Inbound', access: 'Allow', protocol: 'Tcp', sourceAddressPrefix: '203.0.113.0/24', destinationPortRange: '3389' },
+      })),
+    },
+  };
+  return {
+    'dialog: restrict-rdp-source, refused value': fixDialogCard(t, { incidentId, fixId: 'restrict-rdp-source', vmName: vm.name, input: dialogInput('restrict-rdp-source'), value: '1'.repeat(18), error: long, explain: long, notes: [long, long] }),
+    'dialog: change-rdp-port, every listener': fixDialogCard(t, { incidentId, fixId: 'change-rdp-port', vmName: vm.name, input: dialogInput('change-rdp-port'), value: '49151', error: long, explain: long, notes: Array(12).fill(long) }),
+    'dialog: second approval, the longest plan': approveDialogCard(t, { approval: a, firstBy: 'Helpdesk Hana Konstantinopolskaya', firstAt: '2026-11-25T10:05:00.000Z' }),
+  };
+}
+// --- end dialogs ---

@@ -10,6 +10,7 @@ import type { CardJson } from '../../cards/render';
 import { replyPromptCard } from '../../cards/reply-prompt';
 import { welcomeCard } from '../../cards/welcome';
 import { sweepCard } from '../../cards/sweep';
+import { approveDialogCard, dialogInput, fixDialogCard } from '../../cards/dialogs';
 import { LANGS, translator } from '../../services/i18n';
 import { DIAGNOSE_RUN_TEXT } from '../../services/runbook/script-pages';
 import { offlineGuide } from '../../dialogs/offline-steps';
@@ -110,6 +111,15 @@ function samples(lang: (typeof LANGS)[number]): Record<string, CardJson> {
       canUndo: true,
       publicBaseUrl: base,
     }),
+    // dialogs (issue #17, dialogs; test/integration/dialogs.test.ts drives them over HTTP)
+    dialogCidr: fixDialogCard(t, { incidentId, fixId: 'restrict-rdp-source', vmName: vm.name, input: dialogInput('restrict-rdp-source'), value: '203.0.113.7/24', error: 'x', explain: 'e', notes: ['n'] }),
+    dialogPort: fixDialogCard(t, { incidentId, fixId: 'change-rdp-port', vmName: vm.name, input: dialogInput('change-rdp-port'), value: '', error: '', explain: 'e', notes: [] }),
+    dialogApprove: approveDialogCard(t, {
+      approval: { ...approval, fixId: 'restrict-rdp-source', params: { source: '203.0.113.0/24' }, approvalsRequired: 2, votes: [{ by: { id: '29:approver', name: 'Helpdesk' }, at: '2026-11-25T10:05:00Z' }] },
+      firstBy: 'Helpdesk',
+      firstAt: '2026-11-25T10:05:00Z',
+    }),
+    // end dialogs
     message: messageCard({ title: 'T', text: 'x', ref: 'r', tone: 'attention' }),
     messageOlder: messageCard({ title: 'History', text: 'x', older: { vmId: '/subscriptions/x/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm', beforeSeq: 42, title: t('history.older') } }),
     messageRetry: messageCard({ title: 'T', text: 'x', tone: 'attention', retry: { incidentId, title: t('diagnosis.retry') } }),

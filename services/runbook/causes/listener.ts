@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { stepFailed, VM_NAME, type DiagnosticFacts } from '../diagnostic-output';
+import { stepFailed, VM_NAME, type DiagnosticFacts, type ListenerFacts } from '../diagnostic-output';
 import { encodeParam } from '../scripts';
 import { DEFAULT_RDP_PORT } from './checks';
 import { badInput, ev, findingOf, noParams, parseParams, requireFacts, scriptRun, flag } from './kit';
@@ -20,6 +20,20 @@ const freeParams = z.strictObject({ service: serviceNames, disable: flag.optiona
 const changeParams = z.strictObject({ port: portParam });
 /** Ports Windows management uses (WinRM): moving RDP there breaks remote management. */
 const RESERVED_PORTS = new Set([5985, 5986, 47001]);
+/** Windows' default dynamic port range starts here: fix-change-rdp-port.ps1 refuses a port from it (an outgoing connection may take it). */
+export const DYNAMIC_PORTS_FROM = 49152;
+
+/**
+ * change-rdp-port's free-port check as far as the diagnosis can tell (the dialog shows it when
+ * it opens, dialogs/task-modules.ts): the port RDP is configured on and what listens there, the
+ * ports `build` refuses, and where the dynamic range starts. The diagnosis reads the listeners
+ * of the RDP port only; the fix script checks the new port on the VM before it changes anything.
+ */
+export function rdpPortCheck(facts: DiagnosticFacts | null): { port: number; heldBy: ListenerFacts[]; reserved: number[]; dynamicFrom: number } {
+  const port = facts?.port ?? DEFAULT_RDP_PORT;
+  const heldBy = facts && !stepFailed(facts, 'listen') ? (facts.listeners ?? []) : [];
+  return { port, heldBy, reserved: [...RESERVED_PORTS], dynamicFrom: DYNAMIC_PORTS_FROM };
+}
 
 /** Services that hold the RDP port according to the diagnosis (the only ones free-rdp-port may stop). */
 export function conflictingServices(facts: DiagnosticFacts): string[] {
@@ -117,6 +131,8 @@ export const listener = {
         const current = f.port ?? DEFAULT_RDP_PORT;
         if (p.port === current) throw badInput('runbook.param.portSame', { port: p.port });
         if (RESERVED_PORTS.has(p.port)) throw badInput('runbook.param.portReserved', { port: p.port });
+        // the script refuses it on the VM too; refused here, the request never reaches an approver
+        if (p.port >= DYNAMIC_PORTS_FROM) throw badInput('runbook.param.portDynamic', { port: p.port, from: DYNAMIC_PORTS_FROM, last: DYNAMIC_PORTS_FROM - 1 });
         const run = scriptRun('change-rdp-port', 'fix-change-rdp-port', false, [{ name: 'Port', value: String(p.port) }]);
         const rules = portMoveChanges(ctx.nsgs, current, p.port, ctx.nsgDetails ?? null);
         return rules.length > 0 ? { ...run, arm: { op: 'nsgRules', rules } } : run;
