@@ -453,9 +453,19 @@ export function createSpread(deps: SpreadDeps): Spread {
       if (!slot || slot.released) continue; // given back in between: claim it again
       if (slot.sweepId !== sweepId) return { skipped: 'checked-recently' };
       const phase = slotPhase(slot);
-      if (phase === 'sent' && slot.token) return { run: { resumeFrom: slot.token } };
-      if (phase !== 'claimed') return { skipped: 'error:interrupted' };
-      if (await repo.advanceRunCommand!(vmId, sweepId, slot.holder ?? '', { phase: 'claimed', holder })) return { run };
+      const took = (what: string) => logger.info({ sweepId, vmId, phase: slot.phase ?? null, took: what }, 'sweep takeover: a VM whose check was interrupted');
+      if (phase === 'sent' && slot.token) {
+        took('resumed');
+        return { run: { resumeFrom: slot.token } };
+      }
+      if (phase !== 'claimed') {
+        took('interrupted');
+        return { skipped: 'error:interrupted' };
+      }
+      if (await repo.advanceRunCommand!(vmId, sweepId, slot.holder ?? '', { phase: 'claimed', holder })) {
+        took('checked');
+        return { run };
+      }
       // another check advanced it in between: read it again
     }
     return { skipped: 'error:interrupted' };
