@@ -25,8 +25,8 @@ import type { SweepDigest, SweepObserver, SweepVmResult } from './types';
  * Exactly once: a VM whose result for the sweep is stored is not checked again (a message
  * delivered twice, or again after its instance died); the VM's Run Command slot stays the guard
  * against two instances running it at once, and a VM whose slot this very sweep holds with no
- * result stored was being checked by an instance that died: it is not run again
- * (`skipped: 'error:interrupted'`). A message delivered more than `maxDeliveries` times is poison:
+ * result stored was being checked by an instance that died: what happens to it depends on the
+ * slot's phase (sweep-resume, below). A message delivered more than `maxDeliveries` times is poison:
  * its VMs without a result end `skipped: 'error:poison'`, with no Run Command.
  *
  * sweep-resume: the slot records its phase, so that a VM whose slot this sweep holds with no
