@@ -78,6 +78,12 @@ export interface RunScriptOptions {
   abortSignal?: AbortSignal;
   /** sweep-pace (issue #16): when to poll the Run Command's status; without it, the SDK's fixed interval */
   polling?: RunCommandPolling;
+  /**
+   * sweep-resume (issue #16): told once Azure accepted the Run Command (its 202), with the resume
+   * token (the SDK poller's serialized state) that `resumeRunScript` continues from, in another
+   * process if need be. Awaited before the polls; a failure of it is logged and ignored.
+   */
+  onAccepted?: (token: string) => void | Promise<void>;
 }
 
 // --- sweep-pace (issue #16): a Run Command's status polls, spaced to its expected duration ---
@@ -160,6 +166,12 @@ export interface AzureGateway {
   getEffectiveNsgRules(vm: VmDetails): Promise<EffectiveNsg[]>;
   /** Action Run Command (RunPowerShellScript). Retries 409 conflicts a bounded number of times. */
   runScript(vmId: string, options: RunScriptOptions): Promise<RunScriptResult>;
+  /**
+   * sweep-resume (issue #16): polls a Run Command that `runScript` started (its `onAccepted`
+   * token) until it ends, with no second POST; the same result, bounds and errors as runScript.
+   * `options.script`/`parameters` are not sent again (only `scriptId` names it in logs).
+   */
+  resumeRunScript?(vmId: string, token: string, options: RunScriptOptions): Promise<RunScriptResult>;
   /** Starts the VM and waits until the agent is Ready again. */
   startVm(vmId: string, options?: LongOperationOptions): Promise<void>;
   /** Restarts the VM and waits until the agent is Ready again. */

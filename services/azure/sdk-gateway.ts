@@ -36,6 +36,7 @@ import { pollRunCommand, type StatusPoller } from './run-command-polls';
 import { withDeadline, sleep, type BoundOutcome } from './timing';
 import { agentStatusOf, powerOf, vmDetailsOf, vmSummaryOfRow } from './vm-details';
 import { SdkRepairOperations } from './sdk-repair';
+import { restorePoller, type RunCommandResult } from '@azure/arm-compute';
 import { runCommandLines, validateRuleName, validateRuleSpec, validateRunScript, validateSnapshotName } from './validation';
 
 export interface SdkAzureGatewayOptions {
@@ -346,31 +347,92 @@ export class SdkAzureGateway implements AzureGateway, SweepGateway, RepairGatewa
                   : {}),
               },
             );
+          if (options.onAccepted) {
+            // sweep-resume: the POST answered (a 409 or 429 throws here, before any token); the
+            // poller's serialized state lets another process poll this Run Command to its end
+            await poller.submitted();
+            await this.tellAccepted(options, ref.name, await poller.serialize());
+          }
           const result = polling ? await this.pollAccepted(poller, polling, accepted, signal) : await poller.pollUntilDone({ abortSignal: signal });
-          const value = result?.value ?? [];
-          const stream = (name: string): string => value.find((v) => (v.code ?? '').includes(`/${name}/`))?.message ?? '';
-          return { stdout: stream('StdOut'), stderr: stream('StdErr') };
+          return runScriptResultOf(result);
         } catch (e) {
           const info = azureErrorInfo(e);
-          if (info.statusCode === 409 && info.code === 'Conflict') {
-            if (attempt < this.s.conflictRetries) {
-              this.options.logger?.info({ operation: 'runScript', vm: ref.name, scriptId: options.scriptId, attempt }, 'run command in progress on the VM; waiting to retry');
-              await sleep(this.s.conflictRetryDelayInMs, signal);
-              continue;
-            }
-            throw toDomainError(e, { operation: 'runScript', target: ref.name });
+          if (info.statusCode === 409 && info.code === 'Conflict' && attempt < this.s.conflictRetries) {
+            this.options.logger?.info({ operation: 'runScript', vm: ref.name, scriptId: options.scriptId, attempt }, 'run command in progress on the VM; waiting to retry');
+            await sleep(this.s.conflictRetryDelayInMs, signal);
+            continue;
           }
-          if (info.statusCode === 409 && info.code === 'OperationNotAllowed') {
-            // the VM cannot take a Run Command now (not running): same next steps as a missing agent
-            throw new DomainError('agent-not-ready', `runScript: ${info.message}`, { params: { operation: 'runScript', target: ref.name }, statusCode: 409, azureCode: info.code, cause: e });
-          }
-          throw e;
+          throw runScriptError(e, ref.name);
         }
       }
     });
   }
 
-  /** sweep-pace: the POST (conflicts and throttling surface here as before), then the status polls on `polling`'s schedule. */
+  /**
+   * sweep-resume (issue #16): polls to its end a Run Command that runScript started (maybe in
+   * another process), from its `onAccepted` token: no second POST. The same bound, result and
+   * errors as runScript; with `polling`, the status polls follow its schedule, the first at once
+   * (the Run Command was accepted at least a lease ago).
+   */
+  async resumeRunScript(vmId: string, token: string, options: RunScriptOptions): Promise<RunScriptResult> {
+    const ref = this.vmRef(vmId);
+    this.checkResumeToken(ref, token);
+    const timeout = options.timeoutInMs ?? this.s.runCommandTimeoutInMs;
+    return this.bounded('runScript', ref.name, timeout, options.abortSignal, async (signal) => {
+      try {
+        const client = this.clients.computeFor(ref.subscriptionId);
+        const poller = restorePoller(client, token, client.virtualMachines.runCommand, { updateIntervalInMs: this.s.pollIntervalInMs, abortSignal: signal });
+        const polling = options.polling;
+        const result = polling
+          ? await this.pollAccepted(poller, polling, { at: Date.now() - polling.firstPollInMs }, signal)
+          : await poller.pollUntilDone({ abortSignal: signal });
+        return runScriptResultOf(result);
+      } catch (e) {
+        throw runScriptError(e, ref.name);
+      }
+    });
+  }
+
+  /** sweep-resume: tells the caller the token; its failure (a store write) does not fail the Run Command, which runs anyway */
+  private async tellAccepted(options: RunScriptOptions, vmName: string, token: string): Promise<void> {
+    try {
+      await options.onAccepted?.(token);
+    } catch (err) {
+      this.options.logger?.warn({ err, operation: 'runScript', vm: vmName, scriptId: options.scriptId }, 'run command accepted; its resume token was not kept');
+    }
+  }
+
+  /**
+   * sweep-resume: a resume token polls what it names with this gateway's credential, so it must be
+   * a Run Command of this very VM on this gateway's Resource Manager endpoint (a stored token that
+   * names another host or VM is refused before any request).
+   */
+  private checkResumeToken(ref: { subscriptionId: string; resourceGroup: string; name: string }, token: string): void {
+    const refuse = (why: string): never => {
+      throw new DomainError('bad-input', `resumeRunScript: ${why}`, { params: { operation: 'runScript', target: ref.name } });
+    };
+    let config: { initialRequestUrl?: unknown; requestMethod?: unknown; operationLocation?: unknown; resourceLocation?: unknown } | undefined;
+    try {
+      config = (JSON.parse(token) as { state?: { config?: typeof config } }).state?.config;
+    } catch {
+      refuse('the token is not a serialized poller');
+    }
+    if (!config || typeof config.initialRequestUrl !== 'string' || config.requestMethod !== 'POST') return refuse('the token is not a serialized poller');
+    const origin = new URL(this.options.endpoint ?? 'https://management.azure.com').origin;
+    const sameHost = (u: unknown): boolean => {
+      if (u === undefined) return true;
+      try {
+        return typeof u === 'string' && new URL(u, origin).origin === origin;
+      } catch {
+        return false;
+      }
+    };
+    if (![config.initialRequestUrl, config.operationLocation, config.resourceLocation].every(sameHost)) refuse('the token names another host');
+    const path = `/subscriptions/${ref.subscriptionId}/resourceGroups/${ref.resourceGroup}/providers/Microsoft.Compute/virtualMachines/${ref.name}/runCommand`.toLowerCase();
+    if (new URL(config.initialRequestUrl, origin).pathname.toLowerCase() !== path) refuse('the token is not a Run Command of this VM');
+  }
+
+  /** sweep-pace: the POST (conflicts and throttling surface here as before), then the status polls on `polling`'s schedule (also those of a resumed poller). */
   private async pollAccepted<T>(
     poller: StatusPoller<T> & { submitted(): Promise<void>; readonly operationState?: unknown },
     polling: RunCommandPolling,
@@ -743,4 +805,22 @@ export class SdkAzureGateway implements AzureGateway, SweepGateway, RepairGatewa
       }
     }
   }
+}
+
+/** A Run Command's result as RunScriptResult (runScript and resumeRunScript). */
+function runScriptResultOf(result: RunCommandResult | undefined): RunScriptResult {
+  const value = result?.value ?? [];
+  const stream = (name: string): string => value.find((v) => (v.code ?? '').includes(`/${name}/`))?.message ?? '';
+  return { stdout: stream('StdOut'), stderr: stream('StdErr') };
+}
+
+/** What a Run Command's failure becomes (runScript past its conflict retries, and resumeRunScript). */
+function runScriptError(e: unknown, target: string): unknown {
+  const info = azureErrorInfo(e);
+  if (info.statusCode === 409 && info.code === 'Conflict') return toDomainError(e, { operation: 'runScript', target });
+  if (info.statusCode === 409 && info.code === 'OperationNotAllowed') {
+    // the VM cannot take a Run Command now (not running): same next steps as a missing agent
+    return new DomainError('agent-not-ready', `runScript: ${info.message}`, { params: { operation: 'runScript', target }, statusCode: 409, azureCode: info.code, cause: e });
+  }
+  return e;
 }

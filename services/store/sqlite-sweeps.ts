@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { SweepDigest, SweepVmResult } from '../sweeps/types';
-import { slotFree, type RunCommandSlot, type SweepRepo } from './sweeps';
+import { mayAdvance, slotFree, type RunCommandSlot, type SlotPhase, type SweepRepo } from './sweeps';
 
 type Db = Database.Database;
 
@@ -14,6 +14,8 @@ export class SqliteSweepRepo implements SweepRepo {
   private readonly pageStmt;
   private readonly claimTx;
   private readonly releaseStmt;
+  private readonly slotStmt;
+  private readonly advanceTx;
 
   constructor(db: Db) {
     db.exec(`CREATE TABLE IF NOT EXISTS sweeps (
@@ -34,6 +36,9 @@ export class SqliteSweepRepo implements SweepRepo {
       at TEXT NOT NULL,
       released INTEGER NOT NULL
     );`);
+    // sweep-resume: the slot's phase, resume token and holder (additive columns; old rows have NULL: read as 'sending')
+    const cols = new Set(db.prepare<[], { name: string }>('PRAGMA table_info(sweep_vm_slots)').all().map((c) => c.name));
+    for (const c of ['phase', 'token', 'holder']) if (!cols.has(c)) db.exec(`ALTER TABLE sweep_vm_slots ADD COLUMN ${c} TEXT`);
     this.insertStmt = db.prepare<[string, string, string]>('INSERT INTO sweeps (id, started_at, doc) VALUES (?, ?, ?)');
     this.getStmt = db.prepare<[string], { doc: string }>('SELECT doc FROM sweeps WHERE id = ?');
     this.writeStmt = db.prepare<[string, string]>('UPDATE sweeps SET doc = ? WHERE id = ?');
@@ -47,16 +52,33 @@ export class SqliteSweepRepo implements SweepRepo {
     this.pageStmt = db.prepare<[string, string, number], { vm_key: string; doc: string }>(
       'SELECT vm_key, doc FROM sweep_results WHERE sweep_id = ? AND vm_key > ? ORDER BY vm_key LIMIT ?',
     );
-    const slotStmt = db.prepare<[string], { sweep_id: string; at: string; released: number }>('SELECT sweep_id, at, released FROM sweep_vm_slots WHERE vm_key = ?');
-    const takeStmt = db.prepare<[string, string, string]>(
-      'INSERT INTO sweep_vm_slots (vm_key, sweep_id, at, released) VALUES (?, ?, ?, 0) ON CONFLICT(vm_key) DO UPDATE SET sweep_id = excluded.sweep_id, at = excluded.at, released = 0',
+    type SlotRow = { sweep_id: string; at: string; released: number; phase: string | null; token: string | null; holder: string | null };
+    const slotStmt = db.prepare<[string], SlotRow>('SELECT sweep_id, at, released, phase, token, holder FROM sweep_vm_slots WHERE vm_key = ?');
+    const slotOf = (row: SlotRow | undefined): RunCommandSlot | null =>
+      row
+        ? {
+            sweepId: row.sweep_id,
+            at: row.at,
+            released: row.released === 1,
+            ...(row.phase ? { phase: row.phase as SlotPhase } : {}),
+            ...(row.token ? { token: row.token } : {}),
+            ...(row.holder ? { holder: row.holder } : {}),
+          }
+        : null;
+    this.slotStmt = (vmKey: string) => slotOf(slotStmt.get(vmKey));
+    const takeStmt = db.prepare<[string, string, string, string | null]>(
+      "INSERT INTO sweep_vm_slots (vm_key, sweep_id, at, released, phase, token, holder) VALUES (?, ?, ?, 0, 'claimed', NULL, ?) ON CONFLICT(vm_key) DO UPDATE SET sweep_id = excluded.sweep_id, at = excluded.at, released = 0, phase = 'claimed', token = NULL, holder = excluded.holder",
     );
     // read and write in one immediate transaction: two processes on one file cannot both take the slot
-    this.claimTx = db.transaction((vmKey: string, sweepId: string, now: Date, windowMs: number): boolean => {
-      const row = slotStmt.get(vmKey);
-      const current: RunCommandSlot | null = row ? { sweepId: row.sweep_id, at: row.at, released: row.released === 1 } : null;
-      if (!slotFree(current, now, windowMs)) return false;
-      takeStmt.run(vmKey, sweepId, now.toISOString());
+    this.claimTx = db.transaction((vmKey: string, sweepId: string, now: Date, windowMs: number, holder: string | null): boolean => {
+      if (!slotFree(slotOf(slotStmt.get(vmKey)), now, windowMs)) return false;
+      takeStmt.run(vmKey, sweepId, now.toISOString(), holder);
+      return true;
+    });
+    const advanceStmt = db.prepare<[string, string | null, string, string]>('UPDATE sweep_vm_slots SET phase = ?, token = ?, holder = ? WHERE vm_key = ?');
+    this.advanceTx = db.transaction((vmKey: string, sweepId: string, holder: string, phase: SlotPhase, token: string | null, next: string): boolean => {
+      if (!mayAdvance(slotOf(slotStmt.get(vmKey)), sweepId, holder)) return false;
+      advanceStmt.run(phase, token, next, vmKey);
       return true;
     });
     this.releaseStmt = db.prepare<[string, string]>('UPDATE sweep_vm_slots SET released = 1 WHERE vm_key = ? AND sweep_id = ?');
@@ -89,8 +111,16 @@ export class SqliteSweepRepo implements SweepRepo {
     return { results: rows.map((r) => JSON.parse(r.doc) as SweepVmResult), next };
   }
 
-  async claimRunCommand(vmId: string, sweepId: string, now: Date, windowMs: number): Promise<boolean> {
-    return this.claimTx.immediate(vmId.toLowerCase(), sweepId, now, windowMs);
+  async claimRunCommand(vmId: string, sweepId: string, now: Date, windowMs: number, holder?: string): Promise<boolean> {
+    return this.claimTx.immediate(vmId.toLowerCase(), sweepId, now, windowMs, holder ?? null);
+  }
+
+  async runCommandSlot(vmId: string): Promise<RunCommandSlot | null> {
+    return this.slotStmt(vmId.toLowerCase());
+  }
+
+  async advanceRunCommand(vmId: string, sweepId: string, holder: string, next: { phase: SlotPhase; token?: string; holder?: string }): Promise<boolean> {
+    return this.advanceTx.immediate(vmId.toLowerCase(), sweepId, holder, next.phase, next.token ?? null, next.holder ?? holder);
   }
 
   async releaseRunCommand(vmId: string, sweepId: string): Promise<void> {

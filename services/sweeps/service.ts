@@ -12,7 +12,7 @@ import { fold, resultOf } from './digest';
 import { deepEligible, detailsOf, fastFindings, NetworkView } from './evaluate';
 import type { SweepMeter } from './meter';
 import { RunCommandPace, type PaceOptions } from './pace';
-import type { SpreadHook } from './spread';
+import { SlotTakenOver, type SlotRun, type SpreadHook } from './spread';
 import type { SweepDigest, SweepObserver, SweepRequest, Sweeps, SweepVmResult } from './types';
 
 /**
@@ -368,15 +368,18 @@ export function createSweeps(deps: SweepsDeps): SweepService {
   }
 
   /** One VM of a deep sweep, its slot and budget already taken: the diagnosis over the bulk view (no ARM read of its own, one Run Command). */
-  async function deepCheck(sweepId: string, vm: VmDetails, fast: Finding[], nsgs: EffectiveNsg[] | null): Promise<DeepOutcome> {
+  async function deepCheck(sweepId: string, vm: VmDetails, fast: Finding[], nsgs: EffectiveNsg[] | null, run?: SlotRun): Promise<DeepOutcome> {
     const view = viewGateway(deps.gateway, vm, nsgs, {
       polling: pace ? () => pace.polling((r) => budget.adjust(vm.subscriptionId, r.reads - readsPerRunCommand)) : undefined,
       ran: deps.meter ? (ms, r) => deps.meter?.runCommand({ subscriptionId: vm.subscriptionId, ms, reads: r?.reads, firstPollHit: r?.firstPollHit }) : undefined,
+      run,
     });
     try {
       const report = await diagnoseVm(view, vm.id, { now, runCommandTimeoutInMs: deps.runCommandTimeoutInMs });
       return { result: resultOf(vm, report.findings), runCommands: view.runCommands() };
     } catch (e) {
+      // sweep-resume: another check took the slot over before this one sent anything: its result is the VM's
+      if (e instanceof SlotTakenOver) return { result: resultOf(vm, fast, 'error:interrupted'), runCommands: 0 };
       const code = isDomainError(e) ? e.code : 'internal';
       if (code === 'conflict') {
         // 409: another Run Command holds the VM and none of ours ran: the slot goes back, the VM is tried later
@@ -436,6 +439,8 @@ interface RunCommandHooks {
   polling?: () => RunCommandPolling;
   /** a Run Command that ran: ms from the call to its end, and what its polls cost when the gateway said */
   ran?: (ms: number, report: RunCommandPollReport | undefined) => void;
+  /** sweep-resume: the spread worker's slot phases (its `sending`/`sent` writes), or the token of a Run Command to resume */
+  run?: SlotRun;
 }
 
 /**
@@ -477,8 +482,16 @@ function viewGateway(gateway: AzureGateway, vm: VmDetails, nsgs: EffectiveNsg[] 
             },
           }
         : options;
+      // sweep-resume: a Run Command that an instance which died had sent is polled to its end, not sent
+      // again; else `sending` is written just before the POST and the token once Azure accepted it
+      const run = hooks.run;
+      const resume = run?.resumeFrom;
+      if (resume && !gateway.resumeRunScript) throw new DomainError('internal', 'this gateway cannot resume a Run Command');
+      if (!resume && run?.sending && !(await run.sending())) throw new SlotTakenOver();
       try {
-        const out = await gateway.runScript(vmId, withPolling);
+        const out = resume
+          ? await gateway.resumeRunScript!(vmId, resume, withPolling)
+          : await gateway.runScript(vmId, run?.accepted ? { ...withPolling, onAccepted: run.accepted } : withPolling);
         runs++;
         hooks.ran?.(Date.now() - started, report);
         return out;

@@ -1,9 +1,10 @@
+import { randomUUID } from 'node:crypto';
 import type { EffectiveNsg, VmDetails } from '../azure/gateway';
 import { recordAudit, SYSTEM_ACTOR } from '../incidents/audit';
 import type { Logger } from '../log';
 import type { Finding } from '../runbook/findings';
 import type { AppStore } from '../store/store';
-import type { SweepRepo } from '../store/sweeps';
+import { slotPhase, type SweepRepo } from '../store/sweeps';
 import type { SpreadChunk, SpreadMessage, SpreadRow, SpreadState, SpreadTicket, StoredResult, SweepSpreadStore } from '../store/sweep-spread';
 import type { Budget, Sleep } from './budget';
 import { fold, resultOf, worseFirst } from './digest';
@@ -24,17 +25,41 @@ import type { SweepDigest, SweepObserver, SweepVmResult } from './types';
  * Exactly once: a VM whose result for the sweep is stored is not checked again (a message
  * delivered twice, or again after its instance died); the VM's Run Command slot stays the guard
  * against two instances running it at once, and a VM whose slot this very sweep holds with no
- * result stored was being checked by an instance that died: it is not run again
- * (`skipped: 'error:interrupted'`). A message delivered more than `maxDeliveries` times is poison:
+ * result stored was being checked by an instance that died: what happens to it depends on the
+ * slot's phase (sweep-resume, below). A message delivered more than `maxDeliveries` times is poison:
  * its VMs without a result end `skipped: 'error:poison'`, with no Run Command.
+ *
+ * sweep-resume: the slot records its phase, so that a VM whose slot this sweep holds with no
+ * result is taken over by what its phase says (`takeOver`): `claimed` (no Run Command sent) is
+ * checked normally, the slot taken over with an ETag-conditional write; `sent` (Azure accepted
+ * it) is polled to its end with the stored resume token, no second POST; `sending` (written just
+ * before the POST, which may or may not have reached Azure) stays `error:interrupted`.
  */
+
+/** sweep-resume: what a deep check does with its slot around the Run Command (service.ts viewGateway). */
+export interface SlotRun {
+  /** the token of a Run Command an instance that died had sent: polled to its end, nothing sent */
+  resumeFrom?: string;
+  /** writes `sending` just before the POST; false: another check took the slot over, send nothing */
+  sending?(): Promise<boolean>;
+  /** writes `sent` with the resume token once Azure accepted the Run Command */
+  accepted?(token: string): Promise<void>;
+}
+
+/** sweep-resume: the slot was taken over by another check before this one sent anything (its result is the VM's). */
+export class SlotTakenOver extends Error {
+  constructor() {
+    super('the Run Command slot was taken over by another check');
+    this.name = 'SlotTakenOver';
+  }
+}
 
 /** What one VM's deep check returns (service.ts `deepCheck`). */
 export type DeepCheckOutcome = { result: SweepVmResult; runCommands: number } | { busy: true; runCommands: number };
 
 /** The sweep service's per-VM machinery, bound by `createSweeps` (service.ts): the worker checks VMs exactly as the in-process path does. */
 export interface DeepEngine {
-  deepCheck(sweepId: string, vm: VmDetails, fast: Finding[], nsgs: EffectiveNsg[] | null): Promise<DeepCheckOutcome>;
+  deepCheck(sweepId: string, vm: VmDetails, fast: Finding[], nsgs: EffectiveNsg[] | null, run?: SlotRun): Promise<DeepCheckOutcome>;
   /** this instance's budget buckets ('w:<sub>' writes, '<sub>' reads) */
   budget: Budget;
   concurrency: number;
@@ -341,8 +366,10 @@ export function createSpread(deps: SpreadDeps): Spread {
       list: (limit) => inner.list(limit),
       putResults: (id, results) => inner.putResults(id, results),
       results: (id, limit, after) => inner.results(id, limit, after),
-      claimRunCommand: (vmId, sweepId, now, windowMs) => inner.claimRunCommand(vmId, sweepId, now, windowMs),
+      claimRunCommand: (vmId, sweepId, now, windowMs, holder) => inner.claimRunCommand(vmId, sweepId, now, windowMs, holder),
       releaseRunCommand: (vmId, sweepId) => inner.releaseRunCommand(vmId, sweepId),
+      ...(inner.runCommandSlot ? { runCommandSlot: (vmId: string) => inner.runCommandSlot!(vmId) } : {}),
+      ...(inner.advanceRunCommand ? { advanceRunCommand: (...a: Parameters<NonNullable<SweepRepo['advanceRunCommand']>>) => inner.advanceRunCommand!(...a) } : {}),
       async update(d) {
         if (!starting.has(d.id)) return inner.update(d);
         // the starter's progress, or its end when it failed or stopped: its own part only, under the
@@ -382,13 +409,9 @@ export function createSpread(deps: SpreadDeps): Spread {
       try {
         // the slot is taken last, just before the Run Command: the smaller the time between the
         // two, the fewer VMs an instance dying mid-sweep leaves unchecked
-        if (!(await deps.store.sweeps.claimRunCommand(vm.id, sweepId, e.now(), e.windowMs))) {
-          const holder = await shared.slotHolder(vm.id);
-          // this very sweep holds it with no result stored: an instance that died was checking it, and
-          // its Run Command may have run: never a second one
-          return { result: resultOf(vm, fast, holder === sweepId ? 'error:interrupted' : 'checked-recently'), runCommands };
-        }
-        const out = await e.deepCheck(sweepId, vm, fast, nsgs);
+        const slot = await takeSlot(sweepId, vm.id);
+        if ('skipped' in slot) return { result: resultOf(vm, fast, slot.skipped), runCommands };
+        const out = await e.deepCheck(sweepId, vm, fast, nsgs, slot.run);
         runCommands += out.runCommands;
         if (!('busy' in out)) return { result: out.result, runCommands };
       } finally {
@@ -396,6 +419,56 @@ export function createSpread(deps: SpreadDeps): Spread {
       }
     }
     return { result: resultOf(vm, fast, 'busy'), runCommands };
+  }
+
+  /**
+   * sweep-resume: the VM's slot for this check. Free: claimed (phase `claimed`, a fresh holder).
+   * Held by another sweep: `checked-recently`. Held by this sweep with no result stored (an
+   * instance that died was checking it), by its phase: `claimed` -> taken over (conditional on the
+   * holder read: of two takeovers, or a takeover and a live check, one wins) and checked;
+   * `sent` -> its Run Command resumed from the token; `sending` (or a row from before phases)
+   * -> `error:interrupted`, never a second Run Command.
+   */
+  async function takeSlot(sweepId: string, vmId: string): Promise<{ run?: SlotRun } | { skipped: string }> {
+    const e = need();
+    const repo = deps.store.sweeps;
+    const holder = randomUUID();
+    const phased = !!(repo.runCommandSlot && repo.advanceRunCommand);
+    const run: SlotRun | undefined = phased
+      ? {
+          sending: () => repo.advanceRunCommand!(vmId, sweepId, holder, { phase: 'sending' }),
+          accepted: async (token) => {
+            // refused only when the slot is no longer this check's (it cannot be, past `sending`): logged, the Run Command goes on
+            if (!(await repo.advanceRunCommand!(vmId, sweepId, holder, { phase: 'sent', token }))) logger.warn({ sweepId, vmId }, 'run command accepted; the slot was not this check\'s any more');
+          },
+        }
+      : undefined;
+    for (let attempt = 0; attempt < 5; attempt++) {
+      if (await repo.claimRunCommand(vmId, sweepId, e.now(), e.windowMs, holder)) return { run };
+      if (!phased) {
+        // a store without phases: at most once, as before sweep-resume
+        return { skipped: (await shared.slotHolder(vmId)) === sweepId ? 'error:interrupted' : 'checked-recently' };
+      }
+      const slot = await repo.runCommandSlot!(vmId);
+      if (!slot || slot.released) continue; // given back in between: claim it again
+      if (slot.sweepId !== sweepId) return { skipped: 'checked-recently' };
+      const phase = slotPhase(slot);
+      const took = (what: string) => logger.info({ sweepId, vmId, phase: slot.phase ?? null, took: what }, 'sweep takeover: a VM whose check was interrupted');
+      if (phase === 'sent' && slot.token) {
+        took('resumed');
+        return { run: { resumeFrom: slot.token } };
+      }
+      if (phase !== 'claimed') {
+        took('interrupted');
+        return { skipped: 'error:interrupted' };
+      }
+      if (await repo.advanceRunCommand!(vmId, sweepId, slot.holder ?? '', { phase: 'claimed', holder })) {
+        took('checked');
+        return { run };
+      }
+      // another check advanced it in between: read it again
+    }
+    return { skipped: 'error:interrupted' };
   }
 
   /** One message: its chunk's VMs checked (those without a stored result), each result stored once, the chunk folded once, the message deleted. */

@@ -89,7 +89,7 @@ const runCommandsPerVm = async (): Promise<Map<string, number>> => {
   return perVm;
 };
 
-it('a deep sweep spread over two instances, its starter killed mid-sweep: every eligible VM checked once, the digest complete and ended once', async () => {
+it('a deep sweep spread over two instances, its starter killed mid-sweep: every eligible VM checked once (resumed where its Run Command was sent), the digest complete and ended once', async () => {
   const mark = connector.captured.length;
   const r = await A.post(activity(A, approver, { type: 'message', text: 'sweep deep' }));
   expect(r.status).toBe(200);
@@ -126,15 +126,26 @@ it('a deep sweep spread over two instances, its starter killed mid-sweep: every 
   }
   expect(results).toHaveLength(VMS);
   const resultOf = new Map(results.map((x) => [x.vmName.toLowerCase(), x]));
-  // the VMs the killed instance was checking end as interrupted, never run again: their Run Command
-  // was sent (its output died with the instance) or, when the kill fell between taking the VM's
-  // slot and sending it, not
+  // sweep-resume: the VMs the killed instance was checking are taken over by their slot's phase:
+  // `claimed` (nothing sent) checked by the survivor, `sent` polled to its end from the token (no
+  // second POST), `sending` (the POST in flight at the kill) the only ones left interrupted
   const interrupted = [...eligible].filter((vm) => resultOf.get(vm)?.skipped === 'error:interrupted');
   const unsent = interrupted.filter((vm) => !perVm.has(vm));
-  process.stdout.write(`sweep-spread: ${eligible.size} eligible VMs, ${interrupted.length} interrupted with the killed instance (${unsent.length} before their Run Command was sent)\n`);
+  const takeovers = { checked: 0, resumed: 0, interrupted: 0 };
+  for (const line of botB.output().split('\n')) {
+    const m = /"took":"(checked|resumed|interrupted)"/.exec(line);
+    if (m && line.includes(id)) takeovers[m[1] as keyof typeof takeovers]++;
+  }
+  process.stdout.write(
+    `sweep-spread: ${eligible.size} eligible VMs; taken over from the killed instance: ${takeovers.checked} claimed (checked), ${takeovers.resumed} sent (resumed), ${interrupted.length} sending (interrupted; ${unsent.length} of them never reached Azure)\n`,
+  );
+  const slotPhases = await Promise.all(interrupted.map(async (vm) => (await store.sweeps.runCommandSlot!(resultOf.get(vm)!.vmId))?.phase));
+  expect(slotPhases.filter((p) => p !== 'sending')).toEqual([]);
+  expect(interrupted.length).toBe(takeovers.interrupted);
   expect(interrupted.length).toBeLessThanOrEqual(CONCURRENCY);
-  // every other eligible VM: exactly one Run Command
+  // every other eligible VM: exactly one Run Command, and a result that is not an error
   expect([...eligible].filter((vm) => !interrupted.includes(vm) && perVm.get(vm) !== 1).map((vm) => `${vm}: ${perVm.get(vm) ?? 0} (${resultOf.get(vm)?.skipped ?? 'checked'})`)).toEqual([]);
+  expect([...eligible].filter((vm) => !interrupted.includes(vm) && resultOf.get(vm)?.skipped?.startsWith('error:')).map((vm) => `${vm}: ${resultOf.get(vm)?.skipped}`)).toEqual([]);
   expect(digest.runCommands + interrupted.length).toBe(eligible.size);
 
   // ended once: one sweep.ended in the audit log, and the digest card shows the end once, updated by the survivor

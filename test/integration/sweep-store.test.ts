@@ -117,4 +117,27 @@ describe.each(backends)('%s', (_name, openPair) => {
     await b.sweeps.releaseRunCommand(v, 'holder');
     expect(await b.sweeps.claimRunCommand(v, 'other', now, 3600_000)).toBe(true);
   });
+
+  // sweep-resume: the slot's phase (claimed -> sending -> sent + token), advanced only by its holder
+  it('a slot records its phase; of two takeovers one wins, and the holder it replaced can no longer advance it', async () => {
+    const now = new Date('2026-12-01T04:00:00Z');
+    const v = `${vm(2)}-${randomUUID()}`;
+    expect(await a.sweeps.claimRunCommand(v, 'sw', now, 3600_000, 'h1')).toBe(true);
+    expect(await b.sweeps.runCommandSlot!(v)).toMatchObject({ sweepId: 'sw', released: false, phase: 'claimed', holder: 'h1' });
+    const won = await Promise.all([a.sweeps.advanceRunCommand!(v, 'sw', 'h1', { phase: 'claimed', holder: 'h2' }), b.sweeps.advanceRunCommand!(v, 'sw', 'h1', { phase: 'claimed', holder: 'h3' })]);
+    expect(won.filter(Boolean)).toHaveLength(1);
+    const winner = won[0] ? 'h2' : 'h3';
+    expect(await a.sweeps.advanceRunCommand!(v, 'sw', 'h1', { phase: 'sending' })).toBe(false);
+    expect(await b.sweeps.advanceRunCommand!(v, 'other-sweep', winner, { phase: 'sending' })).toBe(false);
+    expect(await b.sweeps.advanceRunCommand!(v, 'sw', winner, { phase: 'sending' })).toBe(true);
+    expect(await a.sweeps.advanceRunCommand!(v, 'sw', winner, { phase: 'sent', token: '{"state":{}}' })).toBe(true);
+    expect(await b.sweeps.runCommandSlot!(v)).toMatchObject({ sweepId: 'sw', phase: 'sent', token: '{"state":{}}', holder: winner, at: now.toISOString() });
+    // released (a 409: nothing ran): no advance; claimed again, it starts over with no token
+    await a.sweeps.releaseRunCommand(v, 'sw');
+    expect(await a.sweeps.advanceRunCommand!(v, 'sw', winner, { phase: 'sending' })).toBe(false);
+    expect(await b.sweeps.claimRunCommand(v, 'sw2', now, 3600_000, 'h4')).toBe(true);
+    const again = await a.sweeps.runCommandSlot!(v);
+    expect(again).toMatchObject({ sweepId: 'sw2', phase: 'claimed', holder: 'h4' });
+    expect(again?.token).toBeUndefined();
+  });
 });

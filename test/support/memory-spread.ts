@@ -1,6 +1,6 @@
 import type { AuditLog } from '../../services/store/store';
 import type { SpreadChunk, SpreadMessage, SpreadRow, SpreadState, StoredResult, SweepSpreadStore, SweepWorkQueue } from '../../services/store/sweep-spread';
-import { slotFree, type RunCommandSlot, type SweepRepo } from '../../services/store/sweeps';
+import { mayAdvance, slotFree, type RunCommandSlot, type SweepRepo } from '../../services/store/sweeps';
 import type { AuditEntry } from '../../services/incidents/model';
 import type { SweepDigest, SweepVmResult } from '../../services/sweeps/types';
 
@@ -83,9 +83,20 @@ export class MemorySpreadStore implements SweepSpreadStore {
       for (const r of rs) this.resultsOf(id).set(r.vmId.toLowerCase(), structuredClone(r));
     },
     results: async (id) => ({ results: [...this.resultsOf(id).values()] }),
-    claimRunCommand: async (vmId, sweepId, now, windowMs) => {
+    claimRunCommand: async (vmId, sweepId, now, windowMs, holder) => {
       if (!slotFree(this.slots.get(vmId.toLowerCase()) ?? null, now, windowMs)) return false;
-      this.slots.set(vmId.toLowerCase(), { sweepId, at: now.toISOString(), released: false });
+      this.slots.set(vmId.toLowerCase(), { sweepId, at: now.toISOString(), released: false, phase: 'claimed', ...(holder ? { holder } : {}) });
+      return true;
+    },
+    // sweep-resume: the slot's phase, advanced as the backends do (conditional on sweep and holder)
+    runCommandSlot: async (vmId) => {
+      const s = this.slots.get(vmId.toLowerCase());
+      return s ? { ...s } : null;
+    },
+    advanceRunCommand: async (vmId, sweepId, holder, next) => {
+      const s = this.slots.get(vmId.toLowerCase()) ?? null;
+      if (!mayAdvance(s, sweepId, holder)) return false;
+      this.slots.set(vmId.toLowerCase(), { ...s!, phase: next.phase, holder: next.holder ?? holder, ...(next.token ? { token: next.token } : {}) });
       return true;
     },
     releaseRunCommand: async (vmId, sweepId) => {

@@ -22,7 +22,7 @@ const healthy = loadFleetFile(defaultFleetPath()).vms.find((v) => v.name === 'vm
 const STDOUT = createVmInterior().run(healthy!, 'diagnose', [], new Date()).stdout;
 
 /** `n` running Windows VMs with a ready agent, but every 5th stopped (the starter evaluates those itself). */
-function fakeGateway(n: number, runs: string[], opts: { hangAfterPage?: number } = {}): AzureGateway & SweepGateway {
+function fakeGateway(n: number, runs: string[], opts: { hangAfterPage?: number; resumed?: string[] } = {}): AzureGateway & SweepGateway {
   const idx = [...Array(n).keys()];
   const pageSize = 10;
   const page = <T>(all: T[], token?: string) => {
@@ -62,7 +62,15 @@ function fakeGateway(n: number, runs: string[], opts: { hangAfterPage?: number }
     async runScript(id: string, o: RunScriptOptions) {
       expect(o.scriptId).toBe('diagnose');
       runs.push(id);
+      // sweep-resume: Azure accepted it; the token names the VM (a real one is the SDK poller's state)
+      await o.onAccepted?.(`token:${id}`);
       await new Promise((r) => setImmediate(r));
+      return { stdout: STDOUT, stderr: '' };
+    },
+    async resumeRunScript(id: string, token: string, o: RunScriptOptions) {
+      expect(o.scriptId).toBe('diagnose');
+      expect(token).toBe(`token:${id}`);
+      opts.resumed?.push(id);
       return { stdout: STDOUT, stderr: '' };
     },
   } as AzureGateway & SweepGateway;
@@ -76,6 +84,8 @@ interface Instance {
 
 let shared: MemorySpreadStore;
 let runs: string[];
+/** sweep-resume: the VMs whose Run Command a worker polled to its end from a stored token */
+let resumed: string[];
 const instances: Instance[] = [];
 
 /** One instance: its own sweep service, budget and worker over the shared store and queue. */
@@ -86,7 +96,7 @@ function instance(opts: { maxDeliveries?: number; leaseSeconds?: number; hangAft
   const spread = createSpread({ spread: shared, store, logger: createLogger('silent'), chunkSize: 4, idlePollInMs: 5, maxDeliveries: opts.maxDeliveries, leaseSeconds: opts.leaseSeconds });
   const sweeps = createSweeps({
     store: { ...store, sweeps: spread.repo(store.sweeps) },
-    gateway: fakeGateway(20, runs, { hangAfterPage: opts.hangAfterPage }),
+    gateway: fakeGateway(20, runs, { hangAfterPage: opts.hangAfterPage, resumed }),
     logger: createLogger('silent'),
     scope: { subscriptions: [SUB] },
     isApprover: () => true,
@@ -103,6 +113,7 @@ function instance(opts: { maxDeliveries?: number; leaseSeconds?: number; hangAft
 beforeEach(() => {
   shared = new MemorySpreadStore();
   runs = [];
+  resumed = [];
 });
 
 afterEach(async () => {
@@ -167,15 +178,64 @@ it('a VM whose result is stored already is not checked again, and its stored res
   expect(d).toMatchObject({ done: 20, counts: { 'tls-disabled': 1 }, runCommands: 16 });
 });
 
-it('a VM whose Run Command slot this sweep holds with no result (its instance died mid-check) is never run again', async () => {
+// ---- sweep-resume: a VM whose slot this sweep holds with no result (its instance died mid-check), by the slot's phase ----
+
+/** The slot as an instance that died left it: claimed by this sweep (holder 'dead'), then advanced to `phase`. */
+async function diedAt(sweepId: string, vm: string, phase: 'claimed' | 'sending' | 'sent'): Promise<void> {
+  expect(await shared.sweeps.claimRunCommand(vm, sweepId, new Date(), 24 * 3600_000, 'dead')).toBe(true);
+  if (phase !== 'claimed') expect(await shared.sweeps.advanceRunCommand!(vm, sweepId, 'dead', { phase: 'sending' })).toBe(true);
+  if (phase === 'sent') expect(await shared.sweeps.advanceRunCommand!(vm, sweepId, 'dead', { phase: 'sent', token: `token:${vm}` })).toBe(true);
+}
+
+it('a live check leaves its slot `sent` with the resume token Azure gave (the phases are written as it goes)', async () => {
   const a = instance();
   const id = await handedOff(a);
-  await shared.sweeps.claimRunCommand(vmId(2), id, new Date(), 24 * 3600_000);
+  a.spread.startWorker();
+  await ended(id);
+  for (const vm of eligible) expect(shared.slots.get(vm.toLowerCase())).toMatchObject({ sweepId: id, phase: 'sent', token: `token:${vm}` });
+});
+
+it('phase claimed (no Run Command was sent): the VM is taken over and checked normally, and the dead check can no longer send', async () => {
+  const a = instance();
+  const id = await handedOff(a);
+  await diedAt(id, vmId(2), 'claimed');
+  a.spread.startWorker();
+  const d = await ended(id);
+  expect(runs.filter((r) => r === vmId(2))).toHaveLength(1);
+  expect(resultFor(id, vmId(2))).toEqual({ ...resultFor(id, vmId(1)), vmId: vmId(2), vmName: 'vm-0002' });
+  expect(d).toMatchObject({ done: 20, runCommands: 16, skipped: { 'not-running': 4 } });
+  // the check it replaced (were it alive after all) is refused its `sending`: it sends nothing
+  expect(await shared.sweeps.advanceRunCommand!(vmId(2), id, 'dead', { phase: 'sending' })).toBe(false);
+});
+
+it('phase sent (Azure accepted it): its Run Command is polled to its end from the token, not sent again, and evaluated as a fresh one', async () => {
+  const a = instance();
+  const id = await handedOff(a);
+  await diedAt(id, vmId(2), 'sent');
   a.spread.startWorker();
   const d = await ended(id);
   expect(runs).not.toContain(vmId(2));
+  expect(resumed).toEqual([vmId(2)]);
+  expect(resultFor(id, vmId(2))?.skipped).toBeUndefined();
+  expect(resultFor(id, vmId(2))).toEqual({ ...resultFor(id, vmId(1)), vmId: vmId(2), vmName: 'vm-0002' });
+  // its one Run Command (sent by the instance that died) is counted once, with its result
+  expect(d).toMatchObject({ done: 20, runCommands: 16, skipped: { 'not-running': 4 } });
+});
+
+it('phase sending (the POST may or may not have reached Azure), or a slot from before phases: never run again (error:interrupted)', async () => {
+  const a = instance();
+  const id = await handedOff(a);
+  await diedAt(id, vmId(2), 'sending');
+  // a row written before sweep-resume has no phase: read as `sending`
+  shared.slots.set(vmId(3).toLowerCase(), { sweepId: id, at: new Date().toISOString(), released: false });
+  a.spread.startWorker();
+  const d = await ended(id);
+  expect(runs).not.toContain(vmId(2));
+  expect(runs).not.toContain(vmId(3));
+  expect(resumed).toEqual([]);
   expect(resultFor(id, vmId(2))?.skipped).toBe('error:interrupted');
-  expect(d).toMatchObject({ done: 20, skipped: { 'not-running': 4, error: 1 } });
+  expect(resultFor(id, vmId(3))?.skipped).toBe('error:interrupted');
+  expect(d).toMatchObject({ done: 20, runCommands: 14, skipped: { 'not-running': 4, error: 2 } });
 });
 
 it('a poison message (delivered too often) ends its VMs as error:poison with no Run Command, and the sweep still ends', async () => {

@@ -1,6 +1,6 @@
 import type { TableClient, TransactionAction } from '@azure/data-tables';
 import type { SweepDigest, SweepVmResult } from '../../sweeps/types';
-import { slotFree, type RunCommandSlot, type SweepRepo } from '../sweeps';
+import { mayAdvance, slotFree, type RunCommandSlot, type SlotPhase, type SweepRepo } from '../sweeps';
 import { compareAndSet, CONFLICT, docProps, getOrNull, idKey, PRECONDITION_FAILED, query, readDoc, vmKey } from './tables';
 
 const SWEEP = 'sweep';
@@ -60,13 +60,13 @@ export class AzureSweepRepo implements SweepRepo {
     return { results: rows.map((e) => readDoc<SweepVmResult>(e)), next };
   }
 
-  claimRunCommand(vmId: string, sweepId: string, now: Date, windowMs: number): Promise<boolean> {
+  claimRunCommand(vmId: string, sweepId: string, now: Date, windowMs: number, holder?: string): Promise<boolean> {
     const rowKey = vmKey(vmId);
     return compareAndSet(async () => {
       const e = await getOrNull(this.table, SLOT, rowKey);
-      const current: RunCommandSlot | null = e ? { sweepId: String(e.sweepId), at: String(e.at), released: e.released === true } : null;
-      if (!slotFree(current, now, windowMs)) return false;
-      const entity = { partitionKey: SLOT, rowKey, sweepId, at: now.toISOString(), released: false };
+      if (!slotFree(slotOf(e), now, windowMs)) return false;
+      // sweep-resume: a fresh slot is `claimed` (Replace drops an older token)
+      const entity = { partitionKey: SLOT, rowKey, sweepId, at: now.toISOString(), released: false, phase: 'claimed', ...(holder ? { holder } : {}) };
       // conditional on what was read: of two instances taking the same slot, one write is refused and re-reads
       if (e) await this.table.updateEntity(entity, 'Replace', { etag: e.etag });
       else await this.table.createEntity(entity);
@@ -82,4 +82,36 @@ export class AzureSweepRepo implements SweepRepo {
       await this.table.updateEntity({ partitionKey: SLOT, rowKey, sweepId, at: String(e.at), released: true }, 'Replace', { etag: e.etag });
     });
   }
+
+  async runCommandSlot(vmId: string): Promise<RunCommandSlot | null> {
+    return slotOf(await getOrNull(this.table, SLOT, vmKey(vmId)));
+  }
+
+  advanceRunCommand(vmId: string, sweepId: string, holder: string, next: { phase: SlotPhase; token?: string; holder?: string }): Promise<boolean> {
+    const rowKey = vmKey(vmId);
+    return compareAndSet(async () => {
+      const e = await getOrNull(this.table, SLOT, rowKey);
+      if (!e || !mayAdvance(slotOf(e), sweepId, holder)) return false;
+      // conditional on what was read: a takeover and the check it replaced cannot both advance the slot
+      await this.table.updateEntity(
+        { partitionKey: SLOT, rowKey, sweepId, at: String(e.at), released: false, phase: next.phase, holder: next.holder ?? holder, ...(next.token ? { token: next.token } : {}) },
+        'Replace',
+        { etag: e.etag },
+      );
+      return true;
+    }, [PRECONDITION_FAILED]);
+  }
+}
+
+/** A slot entity as RunCommandSlot; one written before sweep-resume has no phase (read as `sending`). */
+function slotOf(e: Record<string, unknown> | null): RunCommandSlot | null {
+  if (!e) return null;
+  return {
+    sweepId: String(e.sweepId),
+    at: String(e.at),
+    released: e.released === true,
+    ...(typeof e.phase === 'string' ? { phase: e.phase as SlotPhase } : {}),
+    ...(typeof e.token === 'string' ? { token: e.token } : {}),
+    ...(typeof e.holder === 'string' ? { holder: e.holder } : {}),
+  };
 }
