@@ -95,7 +95,7 @@ export interface RunScriptOptions {
 export interface RunCommandPolling {
   /** the first status poll, this long after Azure accepted the Run Command (its expected duration) */
   firstPollInMs: number;
-  /** after a poll that finds it running, wait this share of the time since acceptance (default 0.5) */
+  /** after the first poll that finds it running, wait this share of the time since acceptance, doubled after each further one up to one half (default 0.125) */
   backoff?: number;
   /** bounds of that wait (default 250 ms and 30 s) */
   minIntervalInMs?: number;

@@ -59,11 +59,13 @@ function fakePoller(c: ReturnType<typeof clock>, durationMs: number, opts: { fai
 }
 
 describe('the poll schedule', () => {
-  it('polls first at the expected duration, then at 1.5x the time so far, within the bounds', () => {
+  it('polls first at the expected duration, then an eighth of the time so far, doubling to a half, within the bounds', () => {
     const p = { firstPollInMs: 2000 };
     expect(nextPollDelayInMs(p, 0, 0)).toBe(2000);
-    expect(nextPollDelayInMs(p, 2000, 1)).toBe(1000);
-    expect(nextPollDelayInMs(p, 3000, 2)).toBe(1500);
+    expect(nextPollDelayInMs(p, 2000, 1)).toBe(250);
+    expect(nextPollDelayInMs(p, 4000, 2)).toBe(1000);
+    expect(nextPollDelayInMs(p, 3000, 3)).toBe(1500);
+    expect(nextPollDelayInMs(p, 3000, 6)).toBe(1500);
     // bounds: at least 250 ms, at most 30 s
     expect(nextPollDelayInMs({ firstPollInMs: 10 }, 100, 1)).toBe(250);
     expect(nextPollDelayInMs(p, 600_000, 9)).toBe(30_000);
@@ -94,8 +96,9 @@ describe('polling a Run Command', () => {
     const { poller, polls } = fakePoller(c, 5000);
     let report: RunCommandPollReport | undefined;
     await pollRunCommand(poller, { firstPollInMs: 2000, onPolled: (r) => (report = r) }, { now: c.now, sleep: c.sleep, acceptedAt: 0 });
-    expect(polls).toEqual([2000, 3000, 4500, 6750]);
-    expect(report).toMatchObject({ reads: 5, running: 3, firstPollHit: false, lastRunningAtMs: 4500, doneAtMs: 6750 });
+    // a first poll that just missed is followed soon (an eighth of the time so far), later ones at growing shares up to a half
+    expect(polls).toEqual([2000, 2250, 2813, 4220, 6330]);
+    expect(report).toMatchObject({ reads: 6, running: 4, firstPollHit: false, lastRunningAtMs: 4220, doneAtMs: 6330 });
   });
 
   it('honours Retry-After, on the 202 and on a poll, and counts the reads the pipeline saw', async () => {
@@ -122,7 +125,7 @@ describe('polling a Run Command', () => {
     const { poller } = fakePoller(c, 10_000, { failAt: 2500 });
     const reports: RunCommandPollReport[] = [];
     await expect(pollRunCommand(poller, { firstPollInMs: 2000, onPolled: (r) => reports.push(r) }, { now: c.now, sleep: c.sleep, acceptedAt: 0 })).rejects.toThrow(/VMAgentStatusCommunicationError/);
-    expect(reports).toEqual([{ reads: 2, running: 1, firstPollHit: false, firstPollInMs: 2000, lastRunningAtMs: 2000 }]);
+    expect(reports).toEqual([{ reads: 3, running: 2, firstPollHit: false, firstPollInMs: 2000, lastRunningAtMs: 2250 }]);
   });
 
   it('the caller\'s bound (abort) ends the waiting', async () => {
