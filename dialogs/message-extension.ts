@@ -7,7 +7,8 @@ import type {
 } from 'botbuilder';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { asAttachment } from '../cards/render';
+import { messageCard } from '../cards/diagnosis';
+import { asAttachment, md } from '../cards/render';
 import { diagnoseMessageCard, vmResult, type VmCardLine } from '../cards/vm';
 import { parseVmId, VM_RESOURCE_ID } from '../services/azure/arm-ids';
 import type { VmSummary } from '../services/azure/gateway';
@@ -75,10 +76,10 @@ export class MessageExtension {
   async fetchTask(context: TurnContext, action: MessagingExtensionAction): Promise<MessagingExtensionActionResponse> {
     const t = turnT(context);
     try {
-      if (action?.commandId !== MESSAGE_ACTION) return taskMessage(t('msgext.unknownCommand'));
+      if (action?.commandId !== MESSAGE_ACTION) return note(t, t('msgext.unknownCommand'));
       const body = action.messagePayload?.body;
       const reading = readComplaint(body?.content, body?.contentType);
-      if (!reading.text) return taskMessage(t('msgext.action.noMessage'));
+      if (!reading.text) return note(t, t('msgext.action.noMessage'));
       const vms: VmSummary[] = [];
       for (const q of reading.vmQueries) {
         let found: VmSummary[];
@@ -87,7 +88,7 @@ export class MessageExtension {
         } catch (e) {
           if (!isDomainError(e)) throw e;
           // over the search limit: nothing more can be looked up this hour
-          if (e.code === 'rate-limited') return taskMessage(refusalText(t, e, q));
+          if (e.code === 'rate-limited') return note(t, refusalText(t, e, q), 'warning');
           continue; // a name outside the scope is a name not found
         }
         for (const vm of found) if (!vms.some((v) => v.id.toLowerCase() === vm.id.toLowerCase())) vms.push(vm);
@@ -100,14 +101,14 @@ export class MessageExtension {
           : t('msgext.action.noneNamed');
       return this.dialog(t, { text: reading.text, symptom: reading.symptom, vms: shown, question });
     } catch (e) {
-      return taskMessage(this.failed(t, e, context, 'fetchTask'));
+      return note(t, this.failed(t, e, context, 'fetchTask'), 'attention');
     }
   }
 
   async submitAction(context: TurnContext, action: MessagingExtensionAction): Promise<MessagingExtensionActionResponse> {
     const t = turnT(context);
     try {
-      if (action?.commandId !== MESSAGE_ACTION) return taskMessage(t('msgext.unknownCommand'));
+      if (action?.commandId !== MESSAGE_ACTION) return note(t, t('msgext.unknownCommand'));
       const parsed = SUBMIT.safeParse(action.data ?? {});
       if (!parsed.success) {
         this.deps.logger.warn({ issues: parsed.error.issues.slice(0, 3).map((i) => i.path.join('.')) }, 'message action data refused');
@@ -146,9 +147,9 @@ export class MessageExtension {
         if (!isDomainError(e)) throw e;
         return retry(refusalText(t, e, found[0].name));
       }
-      return taskMessage(consentPlaceText(context, place, found[0].name));
+      return note(t, consentPlaceText(context, place, found[0].name), 'good');
     } catch (e) {
-      return taskMessage(this.failed(t, e, context, 'submitAction'));
+      return note(t, this.failed(t, e, context, 'submitAction'), 'attention');
     }
   }
 
@@ -200,8 +201,14 @@ function messageResult(text: string): MessagingExtensionResponse {
   return { composeExtension: { type: 'message', text } };
 }
 
-function taskMessage(text: string): MessagingExtensionActionResponse {
-  return { task: { type: 'message', value: text } };
+/**
+ * A sentence in the dialog (where the consent card went, a refusal, a failure). A dialog card, not a
+ * `message` task answer: Teams documents that answer for task/submit; for a message extension's
+ * action the Agents Playground shows it as an empty dialog.
+ */
+function note(t: Translate, text: string, tone: 'good' | 'warning' | 'attention' | 'default' = 'default'): MessagingExtensionActionResponse {
+  const card = messageCard({ title: t('msgext.action.title'), text: md(text), tone });
+  return { task: { type: 'continue', value: { title: t('msgext.action.title'), width: 'medium', height: 'small', card: asAttachment(card) } } };
 }
 
 /** Typed text as plain characters (zero-width characters from a copied card dropped), trimmed. */

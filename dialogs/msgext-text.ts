@@ -48,3 +48,16 @@ export function readComplaint(content: unknown, contentType?: unknown): MessageR
   const detected = detectSymptom(text);
   return { text, vmQueries: vmQueryCandidates(text, MAX_MESSAGE_VMS), symptom: detected ?? 'not-stated' };
 }
+
+const INLINE_CARD = /<span\b[^>]{0,500}itemtype="http:\/\/schema\.skype\.com\/InputExtension"[^>]{0,500}>[\s\S]{0,2000}?<\/span>/gi;
+
+/**
+ * A message that only shares a card (a VM card inserted by the message extension and sent): Teams
+ * puts the card in an attachment and, in the text, an inline-card placeholder. Not a request to
+ * the bot, so the bot says nothing to it (the intake would read the placeholder as a VM name).
+ */
+export function sharesCardOnly(text: unknown, attachments: unknown): boolean {
+  const card = Array.isArray(attachments) && attachments.some((a) => (a as { contentType?: unknown } | null)?.contentType === 'application/vnd.microsoft.card.adaptive');
+  if (!card) return false;
+  return messageText(typeof text === 'string' ? text.slice(0, MAX_READ_CHARS).replace(INLINE_CARD, ' ') : '', 'html') === '';
+}

@@ -19,6 +19,7 @@ const CHANNEL = { id: '19:helpdesk@thread.tacv2;messageid=1700000000001', conver
 const alex: User = { userId: '29:alex', aadObjectId: '00000000-0000-0000-0000-0000000000b1', name: 'Alex', conversationId: 'a:alex-personal' };
 const bea: User = { userId: '29:bea', aadObjectId: '00000000-0000-0000-0000-0000000000b2', name: 'Bea', conversationId: 'a:bea-personal', locale: 'ru-RU' };
 const carl: User = { userId: '29:carl', aadObjectId: '00000000-0000-0000-0000-0000000000b3', name: 'Carl', conversationId: 'a:carl-personal' };
+const erin: User = { userId: '29:erin', aadObjectId: '00000000-0000-0000-0000-0000000000b5', name: 'Erin', conversationId: 'a:erin-personal' };
 
 interface Answer {
   status: number;
@@ -69,11 +70,8 @@ const dialogCard = (a: Answer) => {
   expect(utf16Bytes(a.body)).toBeLessThan(TEAMS_MAX_ACTIVITY_BYTES);
   return card.content;
 };
-const taskText = (a: Answer) => {
-  expect(a.status).toBe(200);
-  expect(a.body.task?.type).toBe('message');
-  return String(a.body.task?.value);
-};
+/** The sentence of a dialog that only tells something (where the consent card went, a refusal). */
+const taskText = (a: Answer) => cardText(dialogCard(a));
 const incidentsOf = async (u: User) => (await h.app.store.incidents.listOpen(1000)).filter((i) => i.requester.id === u.userId);
 const consentIn = (mark: number, conversationId: string) =>
   h.connector.waitFor((all) => all.slice(mark).find((c) => c.conversationId === conversationId && /diagnose\.start/.test(JSON.stringify(cardOf(c) ?? ''))));
@@ -102,6 +100,19 @@ describe('search (composeExtension/query)', () => {
     expect(att.preview!.content.text).toBe('rg-demo · освобождена (остановлена, не тарифицируется)');
     expect(cardText(att.content)).toMatch(/ВМ Azure vm-stopped-07[\s\S]*Питание: освобождена \(остановлена, не тарифицируется\)[\s\S]*\[Диагностика\]/);
     expect(messageOf(await search(bea, 'x'))).toMatch(/Введите хотя бы 2 символа имени ВМ/);
+  });
+
+  it('sending the inserted card to the bot\'s own chat is sharing, not a request: the bot says nothing to it', async () => {
+    const [att] = (await search(erin, 'vm-healthy')).body.composeExtension!.attachments!;
+    const mark = h.mark();
+    const text = '<span class="inline-compose-card" itemid="0" itemtype="http://schema.skype.com/InputExtension"> </span>';
+    expect((await h.post(activity(h, erin, { type: 'message', text, attachments: [{ contentType: att.contentType, content: att.content }] }))).status).toBe(200);
+    // the next message is answered as always, and it is the only answer
+    await h.post(activity(h, erin, { type: 'message', text: 'diagnose vm-healthy-01' }));
+    const answer = await h.connector.waitFor((all) => all.slice(mark).find((c) => c.conversationId === erin.conversationId));
+    await h.drained();
+    expect(sentSince(mark).filter((c) => c.conversationId === erin.conversationId)).toEqual([answer]);
+    expect(cardText(cardOf(answer))).toMatch(/Check vm-healthy-01\?/);
   });
 
   it('honours paging (queryOptions skip and count): every VM once, then an empty page', async () => {
@@ -236,7 +247,7 @@ describe('"Diagnose RDP" on a message (composeExtension/fetchTask, submitAction)
   it('submit with the chosen VM starts the normal consent flow with the symptom read from the message', async () => {
     const mark = h.mark();
     const text = taskText(await submit(alex, { msgext: 'diagnoseMessage', symptom: 'internal-error', vmId: vmIdOf('vm-certexpired-04'), vmName: '' }, CHANNEL));
-    expect(text).toBe('I sent you the consent card for vm-certexpired-04 in your personal chat with me.');
+    expect(text).toBe('Diagnose RDP\nI sent you the consent card for vm-certexpired-04 in your personal chat with me.');
     const consent = await consentIn(mark, alex.conversationId);
     const { incidentId } = actionData(cardOf(consent), 'diagnose.start');
     expect(await h.app.store.incidents.get(incidentId)).toMatchObject({ requester: { id: alex.userId }, symptom: 'internal-error', vmName: 'vm-certexpired-04', state: 'awaiting-consent' });

@@ -1,5 +1,5 @@
 import { extractVmQuery, vmQueryCandidates } from '../../dialogs/intake-text';
-import { messageText, readComplaint } from '../../dialogs/msgext-text';
+import { messageText, readComplaint, sharesCardOnly } from '../../dialogs/msgext-text';
 
 /**
  * "Diagnose RDP" on a message (issue #17): a complaint pasted in a channel, as Teams sends it
@@ -47,5 +47,21 @@ describe('the VMs and the symptom of a complaint, English and Russian', () => {
     for (const text of ['I cannot connect to web01 (also web02)', 'An authentication error has occurred. Remote computer: vm-app-03', 'Не могу подключиться по RDP к vm-tlsoff-06', 'hello']) {
       expect(vmQueryCandidates(text)[0] ?? null).toBe(extractVmQuery(text));
     }
+  });
+});
+
+describe('a message that only shares a card', () => {
+  const card = [{ contentType: 'application/vnd.microsoft.card.adaptive', content: {} }];
+  const placeholder = '<span class="inline-compose-card" itemid="0" itemtype="http://schema.skype.com/InputExtension"><span>card</span></span>';
+  it('is a card with no words besides the inline-card placeholder', () => {
+    expect(sharesCardOnly(placeholder, card)).toBe(true);
+    expect(sharesCardOnly('', card)).toBe(true);
+    expect(sharesCardOnly(undefined, card)).toBe(true);
+  });
+  it('is not one with words, or without a card', () => {
+    expect(sharesCardOnly(`${placeholder} check vm-web-01`, card)).toBe(false);
+    expect(sharesCardOnly(placeholder, [])).toBe(false);
+    expect(sharesCardOnly(placeholder, [{ contentType: 'image/png' }])).toBe(false);
+    expect(sharesCardOnly('', undefined)).toBe(false);
   });
 });
