@@ -26,6 +26,7 @@ import { assertBotExposure, publicBaseUrl, type Config } from './config';
 import { IntakeDialog } from '../dialogs/intake-dialog';
 import { ConversationLifecycle } from '../dialogs/lifecycle';
 import { MainDialog } from '../dialogs/main-dialog';
+import { createMessageExtension } from '../dialogs/message-extension';
 import { VerbRouter } from '../dialogs/verbs';
 import type { AzureGateway } from '../services/azure/gateway';
 import { IncidentService } from '../services/incidents/incident-service';
@@ -171,7 +172,7 @@ export async function createApp(config: Config, logger: Logger, overrides: AppOv
     });
     // --- Teams surfaces (issue #17): each part fills its own line, the comments keep them apart ---
     // the message extension: search a VM, "Diagnose RDP" on a message (msgext)
-    const messageExtension: MessageExtensionHandlers | undefined = undefined;
+    const messageExtension: MessageExtensionHandlers | undefined = createMessageExtension(verbs, { incidents, notifier, store, logger, publicBaseUrl: baseUrl });
     // the dialogs (task modules) opened from the findings and approval cards (dialogs)
     const taskModules: TaskModuleHandlers | undefined = createTaskModules({ incidents, approvals, presenter, verbs, notifier, logger });
     // the helpdesk tab's page and API on this server (tab)

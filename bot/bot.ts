@@ -20,6 +20,7 @@ import { welcomeCard } from '../cards/welcome';
 import type { ConversationLifecycle, GoneReason } from '../dialogs/lifecycle';
 import type { VerbRouter } from '../dialogs/verbs';
 import { setTurnLang } from '../dialogs/turn';
+import { sharesCardOnly } from '../dialogs/msgext-text';
 import { LANGS, pickLang, translator, type Lang } from '../services/i18n';
 import { textLang } from '../services/i18n/text-lang';
 import { incidentReference } from './adapter';
@@ -78,6 +79,9 @@ export class RdpDoctorBot extends TeamsActivityHandler {
       } else if (value && typeof value === 'object' && !Array.isArray(value) && 'verb' in value) {
         // Action.Submit fallback of a card action: the same verbs as Action.Execute
         await deps.verbs.handleSubmit(context, value as Record<string, unknown>);
+      } else if (sharesCardOnly(context.activity.text, context.activity.attachments)) {
+        // a card shared from the message extension (msgext, issue #17): not a request to the bot
+        deps.logger.debug({ conversationId: context.activity.conversation?.id }, 'shared card message ignored');
       } else if ((context.activity.text ?? '').length > MAX_MESSAGE_CHARS) {
         // a pasted log or script: say so instead of searching a VM in it
         const length = (context.activity.text ?? '').length;

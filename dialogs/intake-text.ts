@@ -106,6 +106,27 @@ export function extractVmQuery(text: string): string | null {
   return null;
 }
 
+// --- message extension (issue #17, msgext): every VM a pasted message may name ---
+/**
+ * The VM names (or resource ids) a message names, in the order `extractVmQuery` prefers them:
+ * resource ids, the word after "to"/"к"/"vm", then each token that looks like a machine name;
+ * each once (case-insensitive), at most `max`. Its first is `extractVmQuery`'s answer.
+ */
+export function vmQueryCandidates(text: string, max = 3): string[] {
+  const out: string[] = [];
+  const add = (q: string) => {
+    if (out.length < max && !out.some((o) => o.toLowerCase() === q.toLowerCase())) out.push(q);
+  };
+  for (const m of text.matchAll(new RegExp(VM_RESOURCE_ID_IN_TEXT.source, 'gi'))) add(m[0]);
+  const after = AFTER.exec(text);
+  if (after && looksLikeVm(after[1])) add(after[1]);
+  // tokens inside a resource id already added are parts of it, not other VMs
+  const rest = out.reduce((t, id) => t.split(id).join(' '), text);
+  for (const m of rest.matchAll(TOKEN)) if (looksLikeVm(m[0])) add(m[0]);
+  return out;
+}
+// --- end message extension ---
+
 function looksLikeVm(token: string): boolean {
   if (NOT_VM.has(token.toLowerCase())) return false;
   if (/^\d+$/.test(token)) return false; // a port or a number

@@ -23,7 +23,7 @@ afterAll(async () => {
 
 const CHANGING = new Set(['runCommand', 'start', 'restart', 'snapshot', 'nsgRuleWrite']);
 const changes = () => h.app.azure.simulator!.operations().filter((o) => CHANGING.has(o.kind));
-const VERBS = ['vm.pick', 'diagnose.start', 'incident.cancel', 'offline.guide', 'help.show', 'fix.request', 'approval.approve', 'approval.reject', 'approval.refresh'];
+const VERBS = ['vm.pick', 'diagnose.start', 'incident.cancel', 'offline.guide', 'help.show', 'fix.request', 'approval.approve', 'approval.reject', 'approval.refresh', 'vm.diagnose'];
 
 async function raw(body: string, contentType = 'application/json'): Promise<number> {
   const res = await fetch(`http://127.0.0.1:${h.port}/api/messages`, { method: 'POST', headers: { 'content-type': contentType }, body });

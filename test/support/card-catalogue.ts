@@ -5,6 +5,7 @@ import { asAttachment, type CardJson } from '../../cards/render';
 import { welcomeCard } from '../../cards/welcome';
 import { sweepCard } from '../../cards/sweep';
 import { approveDialogCard, dialogInput, fixDialogCard } from '../../cards/dialogs';
+import { diagnoseMessageCard, vmCard } from '../../cards/vm';
 import { offlineGuide } from '../../dialogs/offline-steps';
 import { LANGS, translator } from '../../services/i18n';
 import type { Approval, DiagnosisRecord, Job } from '../../services/incidents/model';
@@ -145,6 +146,12 @@ export function cards(lang: (typeof LANGS)[number]): Record<string, CardJson> {
     'history listing': messageCard({ title: t('history.title', { vm: vm.name, count: 500 }), text: Array(40).fill(line).join('\n\n'), fullWidth: true }),
     ...approvals(lang),
     ...repairApprovals(lang),
+    // --- message extension (issue #17, msgext): the shared VM card, the "Diagnose RDP" dialog with the most VMs and a whole message ---
+    'VM card (message extension)': vmCard(t, { ...vm, powerState: 'PowerState/deallocated' }),
+    'Diagnose RDP dialog (message extension)': diagnoseMessageCard(t, {
+      text: line.repeat(3), symptom: 'credssp', vms: Array.from({ length: 10 }, (_, i) => ({ ...vm, id: `${vm.id}${i}` })),
+      question: t('msgext.action.found', { count: 10 }), error: t('msgext.action.badData'), typed: 'x'.repeat(400), typeLabel: t('msgext.action.typeLabel'),
+    }),
     // --- fleet sweeps (issue #16, sweep-ui) ---
     ...sweeps(lang),
     // --- dialogs (issue #17, dialogs): the longest value and sentences a dialog holds ---

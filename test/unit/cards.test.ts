@@ -11,6 +11,7 @@ import { replyPromptCard } from '../../cards/reply-prompt';
 import { welcomeCard } from '../../cards/welcome';
 import { sweepCard } from '../../cards/sweep';
 import { approveDialogCard, dialogInput, fixDialogCard } from '../../cards/dialogs';
+import { diagnoseMessageCard, vmCard } from '../../cards/vm';
 import { LANGS, translator } from '../../services/i18n';
 import { DIAGNOSE_RUN_TEXT } from '../../services/runbook/script-pages';
 import { offlineGuide } from '../../dialogs/offline-steps';
@@ -127,6 +128,14 @@ function samples(lang: (typeof LANGS)[number]): Record<string, CardJson> {
     replyInput: replyPromptCard({ question: t('intake.askVm'), hint: t('groupChat.mentionToReply'), input: { placeholder: t('groupChat.vmPlaceholder'), submit: t('groupChat.vmSubmit'), required: t('groupChat.vmNeeded') } }),
     offline: offlineGuideCard(t, { ...offlineGuide(t, 'F'), publicBaseUrl: base }),
     // fleet sweeps (issue #16, sweep-ui; test/unit/sweep-card.test.ts tests it in depth)
+    // --- message extension (issue #17, msgext) ---
+    vmShared: vmCard(t, { ...vm, powerState: 'PowerState/running' }),
+    diagnoseMessage: diagnoseMessageCard(t, {
+      text: "can't RDP to vm-web-01, internal error", symptom: 'internal-error', vms: [vm, { ...vm, id: `${vm.id}2`, name: 'vm-web-02' }],
+      question: t('msgext.action.found', { count: 2 }), typeLabel: t('msgext.action.typeLabel'),
+    }),
+    diagnoseMessageRefused: diagnoseMessageCard(t, { text: '', symptom: 'not-stated', vms: [], question: t('msgext.action.typeLabelNone'), error: t('msgext.action.badData'), typed: 'x', typeLabel: t('msgext.action.typeLabelNone') }),
+    // --- end message extension ---
     sweep: sweepCard(t, {
       digest: {
         id: '5b7e3a52-8c1d-4f0e-9a3b-2d6c4e8f1a01', kind: 'fast', state: 'done', scope: {}, startedAt: '2026-11-25T10:00:00Z', endedAt: '2026-11-25T10:00:40Z', startedBy: 'schedule',
