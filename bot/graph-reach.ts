@@ -1,13 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { ApproverReach } from '../dialogs/approver-reach';
-import type { FixPresenter } from '../dialogs/fix-presenter';
-import type { Notifier } from '../dialogs/notifier';
+import { ApproverReach, type ApproverReachDeps } from '../dialogs/approver-reach';
 import { createGraphClient } from '../services/graph/client';
 import type { TeamsAppGraph } from '../services/graph/port';
-import type { ApprovalService } from '../services/incidents/approvals';
-import type { JobRunner } from '../services/incidents/jobs';
 import type { Logger } from '../services/log';
-import type { AppStore } from '../services/store/store';
 import type { AzureAccess } from '../services/wiring/azure';
 import { isLoopbackEndpoint } from '../services/azure/factory';
 import type { Config } from './config';
@@ -17,14 +12,8 @@ export const TEAMS_GLOBAL_SERVICE_URL = 'https://smba.trafficmanager.net/teams/'
 /** The Teams app id demo mode gives the simulated app catalog when none is configured. */
 export const DEMO_TEAMS_APP_ID = '00000000-0000-4000-8000-00000000d0c0';
 
-export interface ApproverReachParts {
-  store: AppStore;
-  approvals: ApprovalService;
-  presenter: FixPresenter;
-  notifier: Notifier;
-  jobs: JobRunner;
-  logger: Logger;
-}
+/** What the composition root already built that reaching approvers uses (the rest comes from the configuration). */
+export type ApproverReachParts = Pick<ApproverReachDeps, 'store' | 'approvals' | 'presenter' | 'notifier' | 'jobs' | 'logger'>;
 
 /** Where Graph is, if anywhere: GRAPH_ENDPOINT, the demo simulator's, or the public cloud with an app id. */
 function graphOf(config: Config, azure: AzureAccess, logger: Logger): { graph: TeamsAppGraph | null; reason?: string; local?: boolean } {
