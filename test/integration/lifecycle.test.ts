@@ -142,7 +142,12 @@ it('the bot removed from a group chat sends no further step or notice there', as
     membersRemoved: [{ id: '28:rdp-doctor', name: 'RDP Doctor' }],
   });
   expect(h.app.channel.isGone(group.conversationId)).toBe(true);
-  expect((await h.app.store.approvals.get(approvalId))!.cards.map((c) => conversationIdOf(c.conversation))).toEqual([approver.conversationId]);
+  // the group chat's copy is forgotten; the approvers' copies stay (approver2, who never wrote to the
+  // bot, may by now also have one in the chat Microsoft Graph opened for them: docs/graph.md)
+  const copies = (await h.app.store.approvals.get(approvalId))!.cards.map((c) => conversationIdOf(c.conversation));
+  expect(copies).not.toContain(group.conversationId);
+  expect(copies).toContain(approver.conversationId);
+  expect(copies.filter((c) => c !== approver.conversationId).every((c) => /^19:.*@unq\.gbl\.spaces$/.test(c ?? ''))).toBe(true);
 
   const from = h.connector.requests.length;
   await h.post(activity(h, approver, invoke('approval.approve', { approvalId }, approverCopy.activityId)));
