@@ -23,7 +23,7 @@ import { startSession, type E2ESession } from './support/session';
  */
 
 const FINDINGS = /Diagnosis of vm-exposed-02/;
-const OPEN = 'Explain and request…';
+const OPEN = 'Explain…';
 
 let s: E2ESession;
 let dialogTab: Page;

@@ -43,7 +43,8 @@ window.renderCard = function renderCard(json) {
     if (r.right > cardRect.right + 1 || r.left < cardRect.left - 1) {
       report(e, `reaches ${Math.round(Math.max(r.right - cardRect.right, cardRect.left - r.left))}px past the card's edge`);
     }
-    const clips = cs.overflowX === 'hidden' || cs.overflowX === 'clip' || cs.textOverflow === 'ellipsis';
+    // a one-line text box scrolls its value by nature (the caret moves through it): not a cut
+    const clips = e.tagName !== 'INPUT' && (cs.overflowX === 'hidden' || cs.overflowX === 'clip' || cs.textOverflow === 'ellipsis');
     if (clips && e.scrollWidth > e.clientWidth + 1) report(e, `hides ${e.scrollWidth - e.clientWidth}px of its content`);
   }
   return { width: Math.round(cardRect.width), cut };
