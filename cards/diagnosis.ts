@@ -20,6 +20,7 @@ export interface VmLine {
   resourceGroup: string;
   subscriptionId: string;
   location?: string;
+  /** ARM's code (`PowerState/running`) or the bare state (`running`); absent when not known */
   powerState?: string;
 }
 

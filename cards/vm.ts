@@ -1,20 +1,14 @@
 import type { Translate } from '../services/i18n';
 import type { Symptom } from '../services/incidents/model';
+import type { VmLine } from './diagnosis';
 import { asAttachment, bind, markdownSafe, md, type CardJson } from './render';
 import vmTemplate from './templates/vm.json';
 import diagnoseMessageTemplate from './templates/diagnose-message.json';
 
 /** The message extension's cards (issue #17, docs/teams-surfaces.md): the shared VM card and the "Diagnose RDP" dialog. */
 
-export interface VmCardLine {
-  id: string;
-  name: string;
-  resourceGroup: string;
-  subscriptionId: string;
-  location?: string;
-  /** ARM's code (`PowerState/running`) or the bare state (`running`); absent when not known */
-  powerState?: string;
-}
+/** A VM as the cards show it: the same line as the consent and pick cards (cards/diagnosis.ts). */
+export type VmCardLine = VmLine;
 
 const POWER = new Set(['running', 'stopped', 'deallocated', 'starting', 'stopping', 'deallocating']);
 
