@@ -14,6 +14,22 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
+/** An idle wait a stop can cut short: `pause(ms)` ends after `ms` or at `wake()`, whichever comes first. */
+export function wakeableSleep(): { pause(ms: number): Promise<void>; wake(): void } {
+  let wake: (() => void) | undefined;
+  return {
+    pause: (ms) =>
+      new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, ms);
+        wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      }),
+    wake: () => wake?.(),
+  };
+}
+
 export function abortError(): Error {
   const e = new Error('The operation was aborted.');
   e.name = 'AbortError';

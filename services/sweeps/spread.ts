@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { EffectiveNsg, VmDetails } from '../azure/gateway';
+import { wakeableSleep } from '../azure/timing';
 import { recordAudit, SYSTEM_ACTOR } from '../incidents/audit';
 import type { Logger } from '../log';
 import type { Finding } from '../runbook/findings';
@@ -390,7 +391,8 @@ export function createSpread(deps: SpreadDeps): Spread {
   // ---- the worker ----
   let stopped = true;
   let loop: Promise<void> | undefined;
-  let wake: (() => void) | undefined;
+  // the idle wait between empty receives; stop() cuts it short
+  const idler = wakeableSleep();
   const inHand = new Set<Promise<void>>();
   /** the VMs this instance is checking (sweep id/VM id): a message of its own delivered again waits for them */
   const checking = new Map<string, Promise<StoredResult>>();
@@ -559,14 +561,6 @@ export function createSpread(deps: SpreadDeps): Spread {
     places = new Places(e.concurrency);
     // chunks in hand: enough to keep every place busy, and one more whose VMs wait on the budget
     const maxInHand = Math.ceil(e.concurrency / chunkSize) + 1;
-    const pause = (ms: number) =>
-      new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, ms);
-        wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
     let reaped = 0;
     loop = (async () => {
       while (!stopped) {
@@ -590,7 +584,7 @@ export function createSpread(deps: SpreadDeps): Spread {
             .finally(() => inHand.delete(p));
           inHand.add(p);
         }
-        if (!stopped && got.length === 0) await pause(idle);
+        if (!stopped && got.length === 0) await idler.pause(idle);
       }
     })();
   }
@@ -604,7 +598,7 @@ export function createSpread(deps: SpreadDeps): Spread {
       // a stopping instance renews no starter's lease: a sweep it still pages is ended by another
       for (const timer of renewals.values()) clearInterval(timer);
       renewals.clear();
-      wake?.();
+      idler.wake();
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([Promise.allSettled([loop, ...inHand]), new Promise((r) => (timer = setTimeout(r, timeoutInMs)))]);
       clearTimeout(timer);

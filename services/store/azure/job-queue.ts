@@ -1,6 +1,7 @@
 import type { QueueClient } from '@azure/storage-queue';
 import type { ConsumeOptions, JobQueue } from '../../incidents/job-queue';
 import type { Logger } from '../../log';
+import { wakeableSleep } from '../../azure/timing';
 
 export interface AzureJobQueueOptions {
   /** how long a received message stays hidden from other instances before it is delivered again */
@@ -35,15 +36,7 @@ export class AzureJobQueue implements JobQueue {
 
   consume(handler: (jobId: string) => Promise<void>, options: ConsumeOptions = {}): () => Promise<void> {
     let stopped = false;
-    let wake: (() => void) | undefined;
-    const pause = (ms: number) =>
-      new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, ms);
-        wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
+    const idler = wakeableSleep();
     const loop = async () => {
       while (!stopped) {
         let received = 0;
@@ -63,13 +56,13 @@ export class AzureJobQueue implements JobQueue {
         } catch (e) {
           this.opts.logger?.warn({ err: e }, 'job queue receive failed');
         }
-        if (!stopped && received === 0) await pause(this.idle);
+        if (!stopped && received === 0) await idler.pause(this.idle);
       }
     };
     const running = loop();
     return async () => {
       stopped = true;
-      wake?.();
+      idler.wake();
       await running;
     };
   }
