@@ -291,7 +291,8 @@ function plainText(text: string): string {
 export function normalizeText(context: TurnContext): string {
   const activity = context.activity;
   let text = typeof activity.text === 'string' ? activity.text : '';
-  if (activity.recipient?.id) text = TurnContext.removeRecipientMention(activity) ?? text;
+  // botbuilder edits activity.text in place and fails on an activity without one (a mention on an attachment-only message)
+  if (activity.recipient?.id && typeof activity.text === 'string') text = TurnContext.removeRecipientMention(activity) ?? text;
   // Teams leaves the <at> markup when the mention entity is missing or for other mentions
   text = text.replace(/<at>[^<]*<\/at>/gi, ' ');
   return plainText(text);

@@ -66,16 +66,38 @@ export interface HttpServer {
  * The least an activity needs before the adapter sees it. Anything else (a missing conversation,
  * a serviceUrl that is not a URL) would fail deeper inside and answer 500; it is bad input: 400.
  */
+const member = z.object({ id: z.string().max(1024) });
 const activityShape = z.object({
   type: z.string().min(1).max(64),
   serviceUrl: z.string().max(2048).regex(/^https?:\/\/[^\s]+$/),
   channelId: z.string().min(1).max(64),
   conversation: z.object({ id: z.string().min(1).max(1024) }),
-  from: z.object({ id: z.string().min(1).max(1024) }).optional(),
+  // every channel names the sender; without it there is no one to answer, rate-limit or audit
+  from: z.object({ id: z.string().min(1).max(1024) }),
   recipient: z.object({ id: z.string().max(1024) }).optional(),
   // a message over Teams' 28,000 characters is answered by the bot ("too long"), the body limit still applies
   text: z.string().optional(),
-  locale: z.string().max(64).optional(),
+  // a language tag (en-US, ru-RU, zh-Hans-CN): anything else is not a locale Teams sends
+  locale: z
+    .string()
+    .max(64)
+    .regex(/^[A-Za-z]{1,8}(?:[-_][A-Za-z0-9]{1,8})*$/)
+    .optional(),
+  // botbuilder reads these without checking their shape (TurnContext.getMentions, the members of a
+  // conversationUpdate): a string or a mention without `mentioned` would end the turn in a TypeError
+  entities: z
+    .array(
+      z
+        .object({ type: z.string().max(256) })
+        .passthrough()
+        .refine((e) => e.type.toLowerCase() !== 'mention' || member.safeParse(e.mentioned).success, { message: 'a mention names who is mentioned' }),
+    )
+    .max(256)
+    .optional(),
+  attachments: z.array(z.object({}).passthrough()).max(256).optional(),
+  membersAdded: z.array(member).max(10_000).optional(),
+  membersRemoved: z.array(member).max(10_000).optional(),
+  channelData: z.object({}).passthrough().optional(),
 });
 
 /**

@@ -88,6 +88,53 @@ describe('bot over HTTP', () => {
     expect(res.status).toBe(status);
   });
 
+  // shapes botbuilder reads without checking (TurnContext.getMentions, the members of a conversationUpdate):
+  // each used to end its turn in a TypeError ("unhandled error in turn") instead of a clear refusal
+  it.each([
+    ['no sender', {}, { from: undefined }],
+    ['entities that are not a list', {}, { entities: 'x' }],
+    ['a mention that names no one', {}, { entities: [{ type: 'mention', text: '<at>x</at>' }] }],
+    ['members added that are not a list', { type: 'conversationUpdate' }, { membersAdded: 'x' }],
+    ['a member with no id', { type: 'conversationUpdate' }, { membersAdded: [{ name: 'x' }] }],
+    ['attachments that are not a list', {}, { attachments: {} }],
+    ['channel data that is not an object', {}, { channelData: 'x' }],
+    ['a locale that is not a language tag', {}, { locale: '../../etc/passwd' }],
+  ])('refuses an activity with %s with 400 and a reason', async (_name, kind, bad) => {
+    const activity = {
+      type: 'message',
+      text: 'help',
+      channelId: 'msteams',
+      serviceUrl: h.connector.url,
+      locale: 'en-US',
+      from: { id: '29:user-2' },
+      recipient: { id: '28:rdp-doctor' },
+      conversation: { id: 'a:shapes', conversationType: 'personal' },
+      ...kind,
+      ...bad,
+    };
+    const r = await h.post(activity);
+    expect(r.status).toBe(400);
+    expect(r.body).toMatchObject({ error: expect.stringMatching(/^expected a Bot Framework activity \(\w+/) });
+  });
+
+  it('answers a channel message that carries a mention but no text (no crash in the mention removal)', async () => {
+    const mark = h.mark();
+    const r = await h.post({
+      type: 'message',
+      attachments: [{ contentType: 'image/png', contentUrl: 'https://example.invalid/x.png' }],
+      entities: [{ type: 'mention', text: '<at>RDP Doctor</at>', mentioned: { id: '28:rdp-doctor' } }],
+      channelId: 'msteams',
+      serviceUrl: h.connector.url,
+      locale: 'en-US',
+      from: { id: '29:user-2' },
+      recipient: { id: '28:rdp-doctor' },
+      conversation: { id: '19:channel@thread.skype;messageid=2', conversationType: 'channel' },
+    });
+    expect(r.status).toBe(200);
+    const got = await h.connector.waitFor((all) => all.slice(mark).find((c) => c.conversationId.startsWith('19:channel@thread.skype;messageid=2')));
+    expect(got.activity.text).toMatch(/didn't get any text/);
+  });
+
   it('without an app id, refuses a serviceUrl that is not on this machine (it would receive the replies)', async () => {
     const mark = h.mark();
     const r = await h.post({

@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { createLogger } from '../../services/log';
 import { startHarness, type Harness } from '../support/bot-harness';
 
 /**
@@ -12,10 +13,16 @@ if (!Number.isInteger(SEED)) throw new Error(`FUZZ_SEED must be an integer, got 
 process.stdout.write(`hardening-fuzz: FUZZ_SEED=${SEED}\n`);
 
 let h: Harness;
+/** the turns that ended in onTurnError: bad input must be refused or answered, never end a turn in an exception */
+const unhandled: string[] = [];
 beforeAll(async () => {
+  const errors = { write: (line: string) => void (/unhandled error in turn/.test(line) && unhandled.push(line.slice(0, 400))) };
   // thousands of turns into a handful of conversations: Teams would throttle them, and pacing
   // them within its limits would take an hour; this test is about robustness, not pacing
-  h = await startHarness({ APPROVER_IDS: '00000000-0000-0000-0000-0000000000a2', LOG_LEVEL: 'silent' }, { channelBuckets: [] });
+  h = await startHarness({ APPROVER_IDS: '00000000-0000-0000-0000-0000000000a2', LOG_LEVEL: 'silent' }, { channelBuckets: [] }, undefined, createLogger('error', errors));
+});
+afterEach(() => {
+  expect(unhandled.splice(0)).toEqual([]);
 });
 afterAll(async () => {
   await h.close();

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createApp, type App, type AppOverrides } from '../../bot/app';
 import { loadConfig } from '../../bot/config';
-import { createLogger, silentLogger } from '../../services/log';
+import { createLogger, silentLogger, type Logger } from '../../services/log';
 import { TestConnector, type Captured, type FaultMode } from './connector';
 import { appDrained } from './quiescence';
 
@@ -26,14 +26,14 @@ export interface Harness {
 let seq = 0;
 
 /** The whole bot over real HTTP, with a local connector as its channel and a fresh data directory. */
-export async function startHarness(env: Record<string, string> = {}, overrides: AppOverrides = {}, faults?: FaultMode): Promise<Harness> {
+export async function startHarness(env: Record<string, string> = {}, overrides: AppOverrides = {}, faults?: FaultMode, logger?: Logger): Promise<Harness> {
   const connector = new TestConnector(faults);
   const serviceUrl = await connector.start();
   const dataDir = mkdtempSync(join(tmpdir(), 'rdp-doctor-test-'));
   // SIM_SCRIPTS from the environment chooses the engine of every harness (CI runs the real scripts)
   const engine = process.env.SIM_SCRIPTS ? { SIM_SCRIPTS: process.env.SIM_SCRIPTS } : {};
   const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, SIM_RUN_COMMAND_LATENCY_MS: '0', ...engine, ...env });
-  const app = await createApp(config, process.env.HARNESS_LOG ? createLogger('warn') : silentLogger, overrides);
+  const app = await createApp(config, logger ?? (process.env.HARNESS_LOG ? createLogger('warn') : silentLogger), overrides);
   const port = await app.start();
   const base = `http://127.0.0.1:${port}/api/messages`;
 
