@@ -49,7 +49,8 @@ interface IntakeState {
 export class IntakeDialog extends InterruptibleDialog {
   constructor(private readonly incidents: IncidentService, demoMode: boolean, private readonly publicBaseUrl: () => string) {
     super(INTAKE_DIALOG, demoMode);
-    this.addDialog(new ChoicePrompt(SYMPTOM_PROMPT).configure({ style: ListStyle.none }));
+    // an answer that is no choice but names a VM ("vm-web-01 won't connect") is taken, not asked again
+    this.addDialog(new ChoicePrompt(SYMPTOM_PROMPT, async (p) => p.recognized.succeeded || extractVmQuery(typedText(p.context)) !== null).configure({ style: ListStyle.none }));
     this.addDialog(new TextPrompt(VM_PROMPT, async (p) => p.recognized.succeeded && !!p.recognized.value?.trim()));
     this.addDialog(
       new WaterfallDialog(WATERFALL, [this.symptomStep.bind(this), this.vmStep.bind(this), this.resolveStep.bind(this)]),
@@ -93,8 +94,17 @@ export class IntakeDialog extends InterruptibleDialog {
 
   private async vmStep(step: WaterfallStepContext): Promise<DialogTurnResult> {
     const st = this.state(step);
-    const result = step.result as Symptom | FoundChoice;
-    st.symptom = typeof result === 'string' ? result : SYMPTOMS[result.index];
+    const result = step.result as Symptom | FoundChoice | undefined;
+    if (typeof result === 'string') st.symptom = result;
+    else {
+      // the answer to "What do you see?": a full complaint may name the VM as well ("I can't RDP to
+      // web-01: An internal error has occurred"), which must not be asked for again; such a sentence
+      // is read as a first message is (the choice prompt's fuzzy match of a sentence is a guess)
+      const typed = typedText(step.context);
+      const named = st.vmQuery ? null : extractVmQuery(typed);
+      if (named) st.vmQuery = named;
+      st.symptom = named ? (detectSymptom(typed) ?? 'not-stated') : result ? SYMPTOMS[result.index] : 'not-stated';
+    }
     if (st.vmQuery) return step.next(st.vmQuery);
     const t = turnT(step.context);
     const question = t(st.tries > 0 ? 'intake.askVmAgain' : 'intake.askVm');
@@ -171,4 +181,10 @@ export class IntakeDialog extends InterruptibleDialog {
     const options: IntakeOptions = { retry: { symptom: st.symptom ?? 'not-stated', tries } };
     return step.replaceDialog(WATERFALL, options);
   }
+}
+
+/** What the user typed in this turn, without @mention markup (group chats and channels). */
+function typedText(context: TurnContext): string {
+  const text = context.activity.text;
+  return typeof text === 'string' ? text.replace(/<at>[^<]*<\/at>/gi, ' ') : '';
 }

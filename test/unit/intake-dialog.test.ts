@@ -83,6 +83,24 @@ it('asks for the symptom, then the VM, then offers a choice of two', async () =>
   expect((await store.incidents.listOpen())[0]).toMatchObject({ state: 'picking', symptom: 'configuring-session', candidates: [FLEET[0].id, FLEET[1].id] });
 });
 
+it('a full complaint as the answer to "What do you see?" is taken whole: the VM it names is not asked for again', async () => {
+  expect(shown(await say('RDP is broken'))).toMatch(/What do you see when you connect\?/);
+  expect(shown(await say("I can't RDP to db-01: An internal error has occurred"))).toMatch(/Check db-01\?[\s\S]*\[Run the diagnosis\]/);
+  expect((await store.incidents.listOpen()).map((i) => [i.vmName, i.symptom])).toEqual([['db-01', 'internal-error']]);
+});
+
+it('in Russian, an answer to "What do you see?" that is no choice but names a VM goes on to the consent card', async () => {
+  expect(shown(await say('не работает RDP', 'ru-RU'))).toMatch(/Что вы видите при подключении\?/);
+  expect(shown(await say('db-01 не пускает', 'ru-RU'))).toMatch(/Проверить db-01\?/);
+  expect((await store.incidents.listOpen()).map((i) => [i.vmName, i.symptom])).toEqual([['db-01', 'not-stated']]);
+});
+
+it('an answer that is neither a choice nor a VM still gets the choice again', async () => {
+  await say('RDP is broken');
+  expect(shown(await say('hello there'))).toMatch(/Please choose one of the options|choose/i);
+  expect(await store.incidents.listOpen()).toEqual([]);
+});
+
 it('in Russian, says when nothing matches and asks again, three times at most', async () => {
   const turn = async (text: string) => {
     const replies = [shown(await say(text, 'ru-RU'))];
