@@ -29,6 +29,8 @@ export class BenchConnector {
   private readonly watches = new Map<string, Watch>();
   sends = 0;
   updates = 0;
+  /** request body bytes received, all conversations (bench:turn-cost: the floor bot sends what the bot sends) */
+  bytes = 0;
   url = '';
 
   async start(): Promise<string> {
@@ -79,6 +81,7 @@ export class BenchConnector {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     const at = nowMs();
+    for (const c of chunks) this.bytes += c.length;
     const m = /^\/v3\/conversations\/([^/]+)\/activities(?:\/([^/]+))?$/.exec(req.url ?? '');
     if (!m) {
       res.statusCode = 404;

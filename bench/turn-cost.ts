@@ -7,7 +7,7 @@ import { BotClient } from './client';
 import { BenchConnector } from './connector';
 import { DIAGNOSABLE_VMS, diagnoseConversation, echoConversation, type ConversationRun, type Party } from './conversations';
 import { cpuMs, stopAll } from './procs';
-import { startSimulatorChild } from './simulator';
+import { startSimulatorChild, type SimulatorChild } from './simulator';
 
 /**
  * `npm run bench:turn-cost`: figure 1's turn cost as a fixed amount of work instead of a time
@@ -56,13 +56,65 @@ async function drive(conversations: number, concurrency: number, one: (n: number
   return { turns, errors };
 }
 
-async function measure(child: StartedChild, conversations: number, warmup: number, concurrency: number, one: (n: number) => Promise<ConversationRun>, first: number): Promise<{ turns: number; errors: number; cpuMs: number; perTurn: number }> {
+/** What one conversation made a bot do, outside it: channel requests and bytes, ARM operations (the simulator's log). */
+interface WorkPerConversation {
+  sends: number;
+  updates: number;
+  bytes: number;
+  runCommands: number;
+  armReads: number;
+}
+
+interface Measured {
+  turns: number;
+  errors: number;
+  cpuMs: number;
+  perTurn: number;
+  work: WorkPerConversation;
+}
+
+async function measure(
+  child: StartedChild,
+  conversations: number,
+  warmup: number,
+  concurrency: number,
+  one: (n: number) => Promise<ConversationRun>,
+  first: number,
+  outside: { connector: BenchConnector; sim: SimulatorChild },
+): Promise<Measured> {
   await drive(warmup, concurrency, one, first);
+  const { connector, sim } = outside;
+  const opsBefore = (await sim.operations()).length;
+  const [sends, updates, bytes] = [connector.sends, connector.updates, connector.bytes];
   const before = cpuMs(child.child.pid);
   const { turns, errors } = await drive(conversations, concurrency, one, first + warmup);
   const used = cpuMs(child.child.pid) - before;
-  return { turns, errors, cpuMs: used, perTurn: used / turns };
+  const ops = (await sim.operations()).slice(opsBefore);
+  const per = (n: number): number => n / conversations;
+  const work = {
+    sends: per(connector.sends - sends),
+    updates: per(connector.updates - updates),
+    bytes: per(connector.bytes - bytes),
+    runCommands: per(ops.filter((o) => o.kind === 'runCommand').length),
+    armReads: per(ops.filter((o) => o.kind === 'read').length),
+  };
+  return { turns, errors, cpuMs: used, perTurn: used / turns, work };
 }
+
+/** The floor bot must cost its Azure and channel work as the bot does: a difference is printed, not hidden. */
+function sameWork(floor: WorkPerConversation, bot: WorkPerConversation, concurrency: number, conversations: number): string[] {
+  const out: string[] = [];
+  for (const k of ['sends', 'updates', 'runCommands', 'armReads'] as const) {
+    // "diagnosis is ready" follows the findings update the driver waits for: up to `concurrency` of them land in the next window
+    const slack = k === 'sends' ? Math.max(0.05, concurrency / conversations) : 0.05;
+    if (Math.abs(floor[k] - bot[k]) > slack) out.push(`${k} ${floor[k].toFixed(2)} vs ${bot[k].toFixed(2)}`);
+  }
+  if (Math.abs(floor.bytes - bot.bytes) > 0.05 * bot.bytes) out.push(`bytes ${floor.bytes.toFixed(0)} vs ${bot.bytes.toFixed(0)}`);
+  return out;
+}
+
+const describeWork = (w: WorkPerConversation): string =>
+  `${w.sends.toFixed(2)} sends + ${w.updates.toFixed(2)} updates (${w.bytes.toFixed(0)} bytes), ${w.runCommands.toFixed(2)} Run Commands + ${w.armReads.toFixed(2)} ARM reads`;
 
 async function main(): Promise<void> {
   const conversations = arg('conversations', 300);
@@ -90,15 +142,16 @@ async function main(): Promise<void> {
     const baseEchoParty: Party | undefined = baseEcho && { client: new BotClient(baseEcho.child.port, connector.url), connector };
     const vm = (n: number) => DIAGNOSABLE_VMS[n % DIAGNOSABLE_VMS.length];
     const rows: string[] = [];
+    const outside = { connector, sim };
     let echoPerTurn = 0;
     let floorPerTurn = 0;
     let first = 0;
     for (let r = 1; r <= rounds; r++) {
-      const e = await measure(echo, conversations, warmup, concurrency, (n) => echoConversation(echoParty, `a:echo-${n}`, `29:echo-${n}`, vm(n)), first);
-      const f = await measure(floor, conversations, warmup, concurrency, (n) => diagnoseConversation(floorParty, `a:floor-${n}`, `29:floor-${n}`, vm(n)), first);
-      const b = await measure(bot, conversations, warmup, concurrency, (n) => diagnoseConversation(botParty, `a:bot-${n}`, `29:user-${n}`, vm(n)), first);
-      const o = base && baseParty && (await measure(base, conversations, warmup, concurrency, (n) => diagnoseConversation(baseParty, `a:base-${n}`, `29:base-${n}`, vm(n)), first));
-      const oe = baseEcho && baseEchoParty && (await measure(baseEcho, conversations, warmup, concurrency, (n) => echoConversation(baseEchoParty, `a:base-echo-${n}`, `29:base-echo-${n}`, vm(n)), first));
+      const e = await measure(echo, conversations, warmup, concurrency, (n) => echoConversation(echoParty, `a:echo-${n}`, `29:echo-${n}`, vm(n)), first, outside);
+      const f = await measure(floor, conversations, warmup, concurrency, (n) => diagnoseConversation(floorParty, `a:floor-${n}`, `29:floor-${n}`, vm(n)), first, outside);
+      const b = await measure(bot, conversations, warmup, concurrency, (n) => diagnoseConversation(botParty, `a:bot-${n}`, `29:user-${n}`, vm(n)), first, outside);
+      const o = base && baseParty && (await measure(base, conversations, warmup, concurrency, (n) => diagnoseConversation(baseParty, `a:base-${n}`, `29:base-${n}`, vm(n)), first, outside));
+      const oe = baseEcho && baseEchoParty && (await measure(baseEcho, conversations, warmup, concurrency, (n) => echoConversation(baseEchoParty, `a:base-echo-${n}`, `29:base-echo-${n}`, vm(n)), first, outside));
       first += conversations + warmup;
       echoPerTurn = e.perTurn;
       floorPerTurn = f.perTurn;
@@ -114,8 +167,11 @@ async function main(): Promise<void> {
       if (o && oe) rows.push(line('base echo', oe, '', ''), line('base bot', o, `${x(o.perTurn, oe.perTurn)} (of base echo)`, x(o.perTurn, f.perTurn)));
       process.stdout.write(
         `round ${r}: echo ${e.cpuMs.toFixed(0)} ms CPU / ${e.turns} turns, floor ${f.cpuMs.toFixed(0)} ms / ${f.turns}, bot ${b.cpuMs.toFixed(0)} ms / ${b.turns}${o ? `, base ${o.cpuMs.toFixed(0)} ms / ${o.turns}` : ''}; ` +
-          `floor/echo ${x(f.perTurn, e.perTurn)}, bot/echo ${x(b.perTurn, e.perTurn)}, bot/floor ${x(b.perTurn, f.perTurn)}\n`,
+          `floor/echo ${x(f.perTurn, e.perTurn)}, bot/echo ${x(b.perTurn, e.perTurn)}, bot/floor ${x(b.perTurn, f.perTurn)}\n` +
+          `  per conversation: floor ${describeWork(f.work)}; bot ${describeWork(b.work)}\n`,
       );
+      const differs = sameWork(f.work, b.work, concurrency, conversations);
+      if (differs.length) process.stdout.write(`  WARNING: the floor bot's work per conversation differs from the bot's: ${differs.join(', ')}\n`);
     }
     const head = base ? ' / base (same bot, base build) |' : '';
     const rule = base ? '---:|' : '';
