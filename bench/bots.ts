@@ -50,3 +50,21 @@ export async function startEcho(paths: BenchPaths): Promise<StartedChild> {
   const child = spawnNode({ name: 'echo-bot', script: join(paths.repo, 'dist-bench', 'bench', 'echo-bot.js'), port, env });
   return { child, readyMs: await waitReady(child) };
 }
+
+/**
+ * The floor bot (bench/floor-bot.ts): the work a diagnose conversation cannot avoid, started the
+ * same way, its Azure the same simulator process as the bot's.
+ */
+export async function startFloor(paths: BenchPaths, sim: SimulatorChild): Promise<StartedChild> {
+  const port = await freePort();
+  const env = {
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    DATA_DIR: mkdtempSync(join(paths.tmp, 'floor-data-')),
+    LOG_LEVEL,
+    AZURE_ARM_ENDPOINT: sim.endpoint,
+    AZURE_ARM_CA_FILE: sim.caFile,
+  };
+  const child = spawnNode({ name: 'floor-bot', script: join(paths.repo, 'dist-bench', 'bench', 'floor-bot.js'), port, env });
+  return { child, readyMs: await waitReady(child) };
+}

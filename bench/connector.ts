@@ -29,6 +29,9 @@ export class BenchConnector {
   private readonly watches = new Map<string, Watch>();
   sends = 0;
   updates = 0;
+  /** request body bytes received, all conversations (bench:turn-cost: the floor bot sends what the bot sends) */
+  bytes = 0;
+  private lastAt = 0;
   url = '';
 
   async start(): Promise<string> {
@@ -52,6 +55,18 @@ export class BenchConnector {
 
   unwatch(conversationId: string): void {
     this.watches.delete(conversationId);
+  }
+
+  /**
+   * Resolves once no request has arrived for `ms`: the bot's paced requests that follow what a
+   * driver waits for (a "diagnosis is ready" message queued behind the findings update) have landed.
+   */
+  async quiet(ms: number): Promise<void> {
+    for (;;) {
+      const idle = nowMs() - this.lastAt;
+      if (idle >= ms) return;
+      await new Promise((r) => setTimeout(r, ms - idle));
+    }
   }
 
   /** The first event (already seen or to come) of a watched conversation that satisfies `pred`. */
@@ -79,6 +94,8 @@ export class BenchConnector {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     const at = nowMs();
+    for (const c of chunks) this.bytes += c.length;
+    this.lastAt = at;
     const m = /^\/v3\/conversations\/([^/]+)\/activities(?:\/([^/]+))?$/.exec(req.url ?? '');
     if (!m) {
       res.statusCode = 404;

@@ -39,7 +39,7 @@ const RUN_COMMAND_LATENCY_MS = 2000;
 async function main(): Promise<void> {
   const opts = parseOptions(process.argv.slice(2));
   const repo = resolve(__dirname, '..', '..');
-  for (const f of ['dist/bot/index.js', 'dist/cli/index.js', 'dist/services/simulator/cli.js', 'dist-bench/bench/echo-bot.js', 'dist-bench/bench/probe.js']) {
+  for (const f of ['dist/bot/index.js', 'dist/cli/index.js', 'dist/services/simulator/cli.js', 'dist-bench/bench/echo-bot.js', 'dist-bench/bench/floor-bot.js', 'dist-bench/bench/probe.js']) {
     if (!existsSync(join(repo, f))) throw new Error(`${f} is missing: run \`npm run bench\` (it builds first)`);
   }
   const paths: BenchPaths = { repo, tmp: mkdtempSync(join(tmpdir(), 'rdp-doctor-bench-')) };
@@ -66,14 +66,17 @@ async function main(): Promise<void> {
       const sim0 = await startSimulatorChild(repo, join(paths.tmp, 'sim0'), 0);
       sims.push(sim0);
       if (want('1')) {
-        log('figure 1: turns against the echo bot (Run Command latency 0)');
+        log('figure 1: turns against the echo bot and the floor bot (Run Command latency 0)');
+        // issue #16 (floor-bot): the floor bot's own simulator, so figure 3 counts the bot's Run Commands alone
+        const simF = await startSimulatorChild(repo, join(paths.tmp, 'simF'), 0);
+        sims.push(simF);
         const opsBefore = (await sim0.operations()).length;
         const r = await turnFigures(paths, connector, sim0, {
             levels: [1, 50, 200],
             warmupMs: opts.quick ? 1000 : 2000,
             measureMs: opts.quick ? 3000 : 8000,
             profileDir: opts.profile ? join(repo, 'bench', 'profiles') : undefined,
-          }, log);
+          }, log, simF);
         rows.push(...r.rows);
         const calls = countCalls((await sim0.operations()).slice(opsBefore));
         const invoked = r.raw.reduce((n, l) => n + l.bot.invoked, 0);

@@ -1,4 +1,4 @@
-import { startBot, startEcho, type BenchPaths } from '../bots';
+import { startBot, startEcho, startFloor, type BenchPaths, type StartedChild } from '../bots';
 import { BotClient } from '../client';
 import type { BenchConnector } from '../connector';
 import { DIAGNOSABLE_VMS, diagnoseConversation, echoConversation, type Party } from '../conversations';
@@ -17,7 +17,7 @@ export interface TurnTiming {
 
 export interface TurnFigures {
   rows: Row[];
-  raw: Array<{ level: number; echo: LoadResult; bot: LoadResult; simulatorCpuCores: number; loadGeneratorCpuCores: number }>;
+  raw: Array<{ level: number; echo: LoadResult; floor?: LoadResult; bot: LoadResult; simulatorCpuCores: number; loadGeneratorCpuCores: number }>;
   /** the bot's warn/error log lines during figure 1, by message */
   botWarnings: Record<string, { count: number; example: string }>;
   diagnosesCompleted: number;
@@ -28,10 +28,15 @@ const P99_TARGET_MS = 50;
 
 /**
  * Figure 1: the full diagnose conversation (message turn + consent invoke turn, Run Command
- * latency 0) against the echo bot, level by level, the two bots measured back to back.
+ * latency 0) against the echo bot, level by level, the bots measured back to back. With
+ * `floorSim`, the floor bot (bench/floor-bot.ts, issue #16) too, as a second baseline: the same
+ * conversation with only the work it cannot avoid. It gets its own simulator, so that figure 3's
+ * count of Run Commands per consent click over `sim`'s log stays the bot's alone.
  */
-export async function turnFigures(paths: BenchPaths, connector: BenchConnector, sim: SimulatorChild, timing: TurnTiming, log: (s: string) => void): Promise<TurnFigures> {
+export async function turnFigures(paths: BenchPaths, connector: BenchConnector, sim: SimulatorChild, timing: TurnTiming, log: (s: string) => void, floorSim?: SimulatorChild): Promise<TurnFigures> {
   const echo = await startEcho(paths);
+  const floor: StartedChild | undefined = floorSim && (await startFloor(paths, floorSim));
+  const floorParty: Party | undefined = floor && { client: new BotClient(floor.child.port, connector.url), connector };
   const bot = await startBot(paths, { sim, nodeArgs: timing.profileDir ? ['--cpu-prof', '--cpu-prof-dir', timing.profileDir] : [] });
   const echoParty: Party = { client: new BotClient(echo.child.port, connector.url), connector };
   const botParty: Party = { client: new BotClient(bot.child.port, connector.url), connector };
@@ -49,6 +54,16 @@ export async function turnFigures(paths: BenchPaths, connector: BenchConnector, 
         conversation: (n) => echoConversation(echoParty, `a:echo-${level}-${n}`, `29:echo-${n}`, DIAGNOSABLE_VMS[n % DIAGNOSABLE_VMS.length]),
       });
       log(`  echo   @${level}: ${summary(e)}`);
+      const fl =
+        floor && floorParty
+          ? await runClosedLoop({
+              ...common,
+              pid: floor.child.pid,
+              drainMs: 60000,
+              conversation: (n) => diagnoseConversation(floorParty, `a:floor-${level}-${n}`, `29:floor-${level}-${n}`, DIAGNOSABLE_VMS[n % DIAGNOSABLE_VMS.length]),
+            })
+          : undefined;
+      if (fl) log(`  floor  @${level}: ${summary(fl)}`);
       const simCpu0 = cpuMs(sim.child.pid);
       const ownCpu0 = process.cpuUsage();
       const b = await runClosedLoop({
@@ -62,7 +77,7 @@ export async function turnFigures(paths: BenchPaths, connector: BenchConnector, 
       const loadGeneratorCpuCores = (own.user + own.system) / 1000 / (timing.warmupMs + timing.measureMs);
       diagnosesCompleted += b.background?.completed ?? 0;
       log(`  bot    @${level}: ${summary(b)}; findings p50 ${b.background?.p50.toFixed(0)} ms, p99 ${b.background?.p99.toFixed(0)} ms; simulator ${simulatorCpuCores.toFixed(2)} cores, load generator ${loadGeneratorCpuCores.toFixed(2)} cores`);
-      raw.push({ level, echo: e, bot: b, simulatorCpuCores, loadGeneratorCpuCores });
+      raw.push({ level, echo: e, ...(fl ? { floor: fl } : {}), bot: b, simulatorCpuCores, loadGeneratorCpuCores });
 
       const f = `1 @${level}`;
       rows.push(row({ figure: f, metric: 'turn latency p50', unit: 'ms', value: b.p50, baseline: e.p50, target: '', pass: null }));
@@ -101,6 +116,12 @@ export async function turnFigures(paths: BenchPaths, connector: BenchConnector, 
           note: 'incl. background diagnosis',
         }),
       );
+      if (fl) {
+        // issue #16 (floor-bot): the second baseline, no target: what the bot's own logic adds to the floor
+        rows.push(row({ figure: f, metric: 'turn cost: floor bot CPU per turn', unit: 'ms', value: fl.cpuMsPerTurn, baseline: e.cpuMsPerTurn, target: '', pass: null, note: 'vs the echo bot; incl. background diagnosis' }));
+        rows.push(row({ figure: f, metric: 'turn cost: bot CPU per turn', unit: 'ms', value: b.cpuMsPerTurn, baseline: fl.cpuMsPerTurn, target: '', pass: null, note: 'vs the floor bot' }));
+        if (fl.errors || fl.background?.failed) rows.push(row({ figure: f, metric: 'floor bot errors', unit: '', value: fl.errors + (fl.background?.failed ?? 0), baseline: null, target: '0', pass: false, note: fl.firstError }));
+      }
       if (b.errors || e.errors || b.background?.failed) {
         rows.push(row({ figure: f, metric: 'errors', unit: '', value: b.errors + (b.background?.failed ?? 0), baseline: e.errors, target: '0', pass: false, note: b.firstError ?? e.firstError }));
       }
@@ -109,7 +130,9 @@ export async function turnFigures(paths: BenchPaths, connector: BenchConnector, 
     botWarnings = bot.child.warnings();
     echoParty.client.close();
     botParty.client.close();
+    floorParty?.client.close();
     await echo.child.stop();
+    await floor?.child.stop();
     await bot.child.stop();
   }
   for (const [msg, w] of Object.entries(botWarnings)) log(`  bot log: ${w.count} x "${msg}", e.g. ${w.example.slice(0, 600)}`);
