@@ -11,6 +11,18 @@ describe('bot over HTTP', () => {
     await h.close();
   });
 
+  /** an activity in `conversation` as Teams sends it (a message from user 2 unless `extra` overrides it) */
+  const activityIn = (conversation: Record<string, unknown>, extra: Record<string, unknown>) => ({
+    type: 'message',
+    channelId: 'msteams',
+    serviceUrl: h.connector.url,
+    locale: 'en-US',
+    from: { id: '29:user-2' },
+    recipient: { id: '28:rdp-doctor' },
+    conversation,
+    ...extra,
+  });
+
   it('answers /healthz and /readyz', async () => {
     const base = `http://127.0.0.1:${h.port}`;
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
@@ -21,16 +33,12 @@ describe('bot over HTTP', () => {
 
   it('welcomes a new personal chat and says it is in demo mode', async () => {
     const mark = h.mark();
-    const r = await h.post({
-      type: 'conversationUpdate',
-      channelId: 'msteams',
-      serviceUrl: h.connector.url,
-      locale: 'en-US',
-      from: { id: '29:user-1' },
-      recipient: { id: '28:rdp-doctor' },
-      conversation: { id: 'a:welcome-1', conversationType: 'personal' },
-      membersAdded: [{ id: '28:rdp-doctor' }, { id: '29:user-1' }],
-    });
+    const r = await h.post(
+      activityIn(
+        { id: 'a:welcome-1', conversationType: 'personal' },
+        { type: 'conversationUpdate', from: { id: '29:user-1' }, membersAdded: [{ id: '28:rdp-doctor' }, { id: '29:user-1' }] },
+      ),
+    );
     expect(r.status).toBe(200);
     const sent = await h.connector.waitFor((all) => all.slice(mark).find((c) => c.conversationId === 'a:welcome-1'));
     expect(sent.activity.text).toMatch(/RDP Doctor/);
@@ -51,17 +59,12 @@ describe('bot over HTTP', () => {
 
   it('strips the @mention in a channel', async () => {
     const mark = h.mark();
-    const r = await h.post({
-      type: 'message',
-      text: '<at>RDP Doctor</at> help',
-      entities: [{ type: 'mention', text: '<at>RDP Doctor</at>', mentioned: { id: '28:rdp-doctor', name: 'RDP Doctor' } }],
-      channelId: 'msteams',
-      serviceUrl: h.connector.url,
-      locale: 'en-US',
-      from: { id: '29:user-2' },
-      recipient: { id: '28:rdp-doctor' },
-      conversation: { id: '19:channel@thread.skype;messageid=1', conversationType: 'channel' },
-    });
+    const r = await h.post(
+      activityIn(
+        { id: '19:channel@thread.skype;messageid=1', conversationType: 'channel' },
+        { text: '<at>RDP Doctor</at> help', entities: [{ type: 'mention', text: '<at>RDP Doctor</at>', mentioned: { id: '28:rdp-doctor', name: 'RDP Doctor' } }] },
+      ),
+    );
     expect(r.status).toBe(200);
     const got = await h.connector.waitFor((all) => all.slice(mark).find((c) => c.conversationId.startsWith('19:channel')));
     expect(cardText(got.activity.attachments?.[0].content)).toMatch(/What I can do/);
@@ -100,36 +103,22 @@ describe('bot over HTTP', () => {
     ['channel data that is not an object', {}, { channelData: 'x' }],
     ['a locale that is not a language tag', {}, { locale: '../../etc/passwd' }],
   ])('refuses an activity with %s with 400 and a reason', async (_name, kind, bad) => {
-    const activity = {
-      type: 'message',
-      text: 'help',
-      channelId: 'msteams',
-      serviceUrl: h.connector.url,
-      locale: 'en-US',
-      from: { id: '29:user-2' },
-      recipient: { id: '28:rdp-doctor' },
-      conversation: { id: 'a:shapes', conversationType: 'personal' },
-      ...kind,
-      ...bad,
-    };
-    const r = await h.post(activity);
+    const r = await h.post(activityIn({ id: 'a:shapes', conversationType: 'personal' }, { text: 'help', ...kind, ...bad }));
     expect(r.status).toBe(400);
     expect(r.body).toMatchObject({ error: expect.stringMatching(/^expected a Bot Framework activity \(\w+/) });
   });
 
   it('answers a channel message that carries a mention but no text (no crash in the mention removal)', async () => {
     const mark = h.mark();
-    const r = await h.post({
-      type: 'message',
-      attachments: [{ contentType: 'image/png', contentUrl: 'https://example.invalid/x.png' }],
-      entities: [{ type: 'mention', text: '<at>RDP Doctor</at>', mentioned: { id: '28:rdp-doctor' } }],
-      channelId: 'msteams',
-      serviceUrl: h.connector.url,
-      locale: 'en-US',
-      from: { id: '29:user-2' },
-      recipient: { id: '28:rdp-doctor' },
-      conversation: { id: '19:channel@thread.skype;messageid=2', conversationType: 'channel' },
-    });
+    const r = await h.post(
+      activityIn(
+        { id: '19:channel@thread.skype;messageid=2', conversationType: 'channel' },
+        {
+          attachments: [{ contentType: 'image/png', contentUrl: 'https://example.invalid/x.png' }],
+          entities: [{ type: 'mention', text: '<at>RDP Doctor</at>', mentioned: { id: '28:rdp-doctor' } }],
+        },
+      ),
+    );
     expect(r.status).toBe(200);
     const got = await h.connector.waitFor((all) => all.slice(mark).find((c) => c.conversationId.startsWith('19:channel@thread.skype;messageid=2')));
     expect(got.activity.text).toMatch(/didn't get any text/);
