@@ -1,4 +1,5 @@
 import type { Activity, CloudAdapter, ConversationReference } from 'botbuilder';
+import { DomainError } from '../services/errors';
 import type { Logger } from '../services/log';
 import { conversationReferenceOf } from '../dialogs/chat-address';
 import type { Notifier, UpdateOutcome } from '../dialogs/notifier';
@@ -24,15 +25,31 @@ export class AdapterNotifier implements Notifier {
 
   constructor(private readonly adapter: CloudAdapter, private readonly appId: string, private readonly logger: Logger) {}
 
+  /**
+   * Resolves with the posted activity's id, or rejects (a DomainError whose cause is the channel's
+   * error: a gone conversation stays recognisable by channelDeliveryError). The refusal is caught
+   * inside the proactive turn: left to the adapter, its turn-error handler took it and the post
+   * resolved with no id, which callers counted as delivered.
+   */
   async send(address: ChatAddress, activity: Partial<Activity>): Promise<string | undefined> {
     const conversation = conversationReferenceOf(address);
     return this.track(
       (async () => {
         let id: string | undefined;
+        let refused: unknown;
         await this.adapter.continueConversationAsync(this.appId, conversation, async (context) => {
-          const r = await context.sendActivity(activity);
-          id = r?.id;
+          try {
+            const r = await context.sendActivity(activity);
+            id = r?.id;
+          } catch (e) {
+            refused = e;
+          }
         });
+        if (refused !== undefined) {
+          const gone = channelDeliveryError(refused) instanceof ConversationGoneError;
+          throw new DomainError(gone ? 'not-found' : 'server-error', `the channel refused the post: ${(refused as Error)?.message ?? String(refused)}`, { cause: refused });
+        }
+        if (!id) throw new DomainError('server-error', 'the channel accepted the post without an activity id');
         return id;
       })(),
     );

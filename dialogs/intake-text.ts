@@ -88,8 +88,9 @@ export function detectSymptom(text: string): Symptom | null {
 
 // Azure VM names: letters, digits, '-', '_' and '.', 1-64 characters (15 for a Windows computer name)
 const TOKEN = /[A-Za-z0-9][A-Za-z0-9_.-]{0,62}[A-Za-z0-9]/g;
-// the word after "to"/"к"/...: at most a VM name's 64 characters
-export const AFTER = /(?:\bto|\bon|\bvm|\bmachine|\bк|\bна|\bвм|\bмашин[аеуы]?)\s+["'«]?([A-Za-z0-9][A-Za-z0-9_.-]{0,62}[A-Za-z0-9])/i;
+// the word after "to"/"к"/...: at most a VM name's 64 characters. The word before it starts at a
+// Unicode boundary: `\b` is ASCII-only (even with the u flag), so `\bк` never matched after a space.
+export const AFTER = /(?<![\p{L}\p{N}_])(?:to|on|vm|machine|к|на|вм|машин[аеуы]?)\s+["'«]?([A-Za-z0-9][A-Za-z0-9_.-]{0,62}[A-Za-z0-9])/iu;
 export const VM_PATTERNS = [VM_RESOURCE_ID_IN_TEXT, TOKEN, AFTER];
 const NOT_VM = new Set(['rdp', 'tls', 'nla', 'vm', 'azure', 'windows', 'error', 'internal', 'remote', 'desktop', 'mstsc']);
 

@@ -57,7 +57,8 @@ export class MessageExtension {
       if (refused) return messageResult(refused.error);
       let found: VmSummary[];
       try {
-        found = await vmForPerson(this.deps, context, raw);
+        // Teams sends a query per keystroke: a narrower text is answered from the last complete answer
+        found = await vmForPerson(this.deps, context, raw, { reuse: true });
       } catch (e) {
         if (!isDomainError(e)) throw e;
         return messageResult(refusalText(t, e, raw));

@@ -41,8 +41,8 @@ export interface VmConsentDeps {
 export type ConsentPlace = 'personal' | 'here';
 
 /** The one VM `query` (a resource id or a name) means for the person of this turn; refusals are DomainErrors. */
-export async function vmForPerson(deps: Pick<VmConsentDeps, 'incidents'>, context: TurnContext, query: string): Promise<VmSummary[]> {
-  return deps.incidents.resolveVmFor(personOf(context), query);
+export async function vmForPerson(deps: Pick<VmConsentDeps, 'incidents'>, context: TurnContext, query: string, opts: { reuse?: boolean } = {}): Promise<VmSummary[]> {
+  return deps.incidents.resolveVmFor(personOf(context), query, opts);
 }
 
 /** Opens the incident for `vm` with this turn's person as requester and posts the consent card; returns where it went. */

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { AzureGateway, VmSummary } from '../azure/gateway';
+import { parseVmId } from '../azure/arm-ids';
 import { DomainError, isDomainError } from '../errors';
 import type { Lang } from '../i18n';
 import type { Logger } from '../log';
@@ -9,7 +10,8 @@ import { diagnoseVm, toRecord, type DiagnosisPhase, type DiagnosisReport } from 
 import type { JobRunner } from './jobs';
 import { RateLimiter } from './rate-limit';
 import { inSelfServiceScope, scopeIsEmpty, type SelfServiceScope } from './self-service';
-import { findVmCandidates } from './vm-lookup';
+import { findVmCandidates, rankVmCandidates } from './vm-lookup';
+import { SearchReuse } from './search-cache';
 import type { ChatAddress, DiagnosisRecord, Incident, IncidentState, Person, Symptom } from './model';
 import { identityOf, samePerson } from './identity';
 
@@ -67,6 +69,7 @@ export class IncidentService {
   private readonly limiter: RateLimiter;
   private readonly searches: RateLimiter;
   private readonly opened: RateLimiter;
+  private readonly reuse: SearchReuse;
   /** keeps each incident's live card current; set by the chat layer (registerDiagnosisVerbs) */
   private observer?: DiagnosisObserver;
 
@@ -75,15 +78,30 @@ export class IncidentService {
     this.limiter = new RateLimiter('diagnoses', deps.diagnosesPerHour ?? 20, 3600_000, () => this.now().getTime(), deps.store.limits);
     this.searches = new RateLimiter('searches', deps.searchesPerHour ?? 60, 3600_000, () => this.now().getTime(), deps.store.limits);
     this.opened = new RateLimiter('incidents', deps.incidentsPerHour ?? 30, 3600_000, () => this.now().getTime(), deps.store.limits);
+    this.reuse = new SearchReuse(() => this.now().getTime());
   }
 
-  /** A person's search: counted against their hourly limit before Azure is asked anything. */
-  async resolveVmFor(person: Person, query: string): Promise<VmSummary[]> {
+  /**
+   * A person's search: counted against their hourly limit before Azure is asked anything. With
+   * `reuse` (the message extension's search, sent as the person types) a text narrowing the
+   * person's last complete answer is answered from it, uncharged (SearchReuse).
+   */
+  async resolveVmFor(person: Person, query: string, opts: { reuse?: boolean } = {}): Promise<VmSummary[]> {
+    const q = query.trim();
+    const reusable = opts.reuse === true && !parseVmId(q);
+    const known = reusable ? this.reuse.narrow(identityOf(person), q) : undefined;
+    if (known) return this.visibleTo(person, rankVmCandidates(known, q));
     if (!(await this.searches.take(identityOf(person)))) {
       this.deps.logger.warn({ actor: identityOf(person) }, 'search limit reached');
       throw new DomainError('rate-limited', `${person.id} searched too often`, { params: { messageKey: 'limits.searches' } });
     }
-    const found = await this.resolveVm(query);
+    if (!reusable) return this.visibleTo(person, await this.resolveVm(q));
+    const found = await this.deps.gateway.findVms(q);
+    this.reuse.remember(identityOf(person), q, found);
+    return this.visibleTo(person, rankVmCandidates(found, q));
+  }
+
+  private visibleTo(person: Person, found: VmSummary[]): VmSummary[] {
     const scope = this.deps.selfService;
     if (!scope || scopeIsEmpty(scope.scope) || scope.isApprover(person)) return found;
     // outside the self-service scope a VM is not there for this person: not even its name is shown

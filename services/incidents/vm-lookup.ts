@@ -9,7 +9,12 @@ import type { AzureGateway, VmSummary } from '../azure/gateway';
 export async function findVmCandidates(gateway: AzureGateway, query: string): Promise<VmSummary[]> {
   const q = query.trim();
   if (parseVmId(q)) return [await gateway.getVm(q)];
-  const found = await gateway.findVms(q);
-  const exact = found.filter((v) => v.name.toLowerCase() === q.toLowerCase());
-  return (exact.length ? exact : found).sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id));
+  return rankVmCandidates(await gateway.findVms(q), q);
+}
+
+/** Of the VMs whose name contains `query`: the exact names only when there are any, sorted by name. */
+export function rankVmCandidates(found: VmSummary[], query: string): VmSummary[] {
+  const q = query.trim().toLowerCase();
+  const exact = found.filter((v) => v.name.toLowerCase() === q);
+  return [...(exact.length ? exact : found)].sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id));
 }

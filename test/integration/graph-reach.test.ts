@@ -150,3 +150,27 @@ describe('no Graph configured', () => {
     expect(h.app.azure.simulator!.graph.requests).toEqual([]);
   }, BOUND_MS);
 });
+
+describe('the chat Graph opened refuses the card', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ APPROVER_IDS: newcomer.aadObjectId });
+    await h.drained();
+  }, BOUND_MS);
+  afterAll(async () => {
+    await h.close();
+  });
+
+  test('(403: the bot is not in that chat) the requester is told the approver was not reached, never that they can see it', async () => {
+    const chatId = h.app.azure.simulator!.graph.chatOf(newcomer.aadObjectId, DEMO_TEAMS_APP_ID)!;
+    h.connector.refusals.set(chatId, { status: 403, code: 'BotNotInConversationRoster' });
+    const { approvalId, mark } = await requestTlsFix(h);
+    await until(() => toldRequester(h, mark).some((t) => /could not reach|can now see your request/.test(t)), 'the requester told');
+    await h.drained();
+    const told = toldRequester(h, mark).join('\n');
+    expect(told).not.toMatch(/can now see your request/);
+    expect(told).toMatch(/could not reach \S+ for your request[\s\S]*Teams refused/);
+    expect(h.connector.captured.filter((c) => c.conversationId === chatId && isApprovalCard(c, approvalId))).toHaveLength(0);
+    expect((await h.app.store.approvals.get(approvalId))?.cards.filter((c) => c.audience === 'approvers')).toEqual([]);
+  }, BOUND_MS);
+});

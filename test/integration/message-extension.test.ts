@@ -304,11 +304,57 @@ describe('limits and SELF_SERVICE_SCOPE', () => {
     const submitted = await post('composeExtension/submitAction', { commandId: 'diagnoseMessage', data: { vmId: vmIdOf('vm-healthy-01') } });
     expect(cardText((submitted.body.task!.value as { card: { content: unknown } }).card.content)).toMatch(/That VM is not one I may diagnose for you/);
     expect((await h2.app.store.incidents.listOpen(100)).length).toBe(0);
-    // four searches an hour: the two lookups above and one more, then the limit
-    expect((await post('composeExtension/query', { commandId: 'searchVm', parameters: [{ name: 'vmName', value: 'vm-t' }] })).body.composeExtension!.type).toBe('result');
-    const limited = await post('composeExtension/query', { commandId: 'searchVm', parameters: [{ name: 'vmName', value: 'vm-t' }] });
+    // four searches an hour: the three lookups above and one more, then the limit (a text that
+    // narrows an earlier search is answered from it, uncharged: these two do not)
+    expect((await post('composeExtension/query', { commandId: 'searchVm', parameters: [{ name: 'vmName', value: 'tlsoff' }] })).body.composeExtension!.type).toBe('result');
+    const limited = await post('composeExtension/query', { commandId: 'searchVm', parameters: [{ name: 'vmName', value: 'exposed' }] });
     expect(messageOf(limited)).toMatch(/look up VMs many times in the last hour/);
     const fetched = await post('composeExtension/fetchTask', { commandId: 'diagnoseMessage', messagePayload: payload('vm-tlsoff-06 is down') });
     expect(taskText(fetched)).toMatch(/look up VMs many times in the last hour/);
+  });
+});
+
+// Teams sends a query per (debounced) keystroke: typing one name must cost about one search of the
+// person's hourly limit and one Resource Graph read, with the answers an uncached lookup gives
+describe('typing a name in the search box', () => {
+  let h3: Harness;
+  const approver: User = { userId: '29:fay', aadObjectId: '00000000-0000-0000-0000-0000000000a8', name: 'Fay', conversationId: 'a:fay-personal' };
+  const endUser: User = { userId: '29:gus', aadObjectId: '00000000-0000-0000-0000-0000000000b8', name: 'Gus', conversationId: 'a:gus-personal' };
+  const TYPED = ['v', 'vm', 'vm-', 'vm-t', 'vm-tl', 'vm-tls', 'vm-tlsoff', 'vm-tlsoff-06'];
+  beforeAll(async () => {
+    h3 = await startHarness({ SELF_SERVICE_SCOPE: 'tag:RDP-Self-Service=true', RATE_LIMIT_SEARCHES_PER_HOUR: '2', APPROVER_IDS: approver.aadObjectId });
+  });
+  afterAll(async () => {
+    await h3.close();
+  });
+  const type = (u: User, text: string) =>
+    h3.post(activity(h3, u, { type: 'invoke', name: 'composeExtension/query', value: { commandId: 'searchVm', parameters: [{ name: 'vmName', value: text }], queryOptions: { skip: 0, count: 25 } } })) as Promise<Answer>;
+  const titles = (a: Answer) => (a.body.composeExtension!.type === 'result' ? a.body.composeExtension!.attachments!.map((x) => x.preview!.content.title) : a.body.composeExtension!.text);
+  const graphReads = () => h3.app.azure.simulator!.operations().filter((o) => /Microsoft\.ResourceGraph\/resources/i.test(o.path)).length;
+
+  it('costs one search and one Resource Graph read, answers as an uncached lookup, and keeps SELF_SERVICE_SCOPE', async () => {
+    for (const u of [approver, endUser]) {
+      const before = graphReads();
+      for (const text of TYPED) {
+        const got = titles(await type(u, text));
+        if (text.length < 2) {
+          expect(got).toMatch(/at least 2 characters/);
+          continue;
+        }
+        const all = (await h3.app.incidents.resolveVm(text)).map((v) => v.name);
+        // the demo fleet tags only vm-tlsoff-06 rdp-self-service=true
+        const visible = u === approver ? all : all.filter((n) => n === 'vm-tlsoff-06');
+        expect([text, got]).toEqual([text, visible.length ? visible : expect.stringMatching(/No VM I may show you/)]);
+      }
+      // the uncached lookups of the test itself are one read per typed text of two characters or more
+      expect(graphReads() - before - (TYPED.length - 1)).toBe(1);
+    }
+    // the limit still counts what reaches Azure: a second name is the second search, a third is refused
+    expect(titles(await type(approver, 'healthy'))).toEqual(['vm-healthy-01']);
+    expect(titles(await type(approver, 'exposed'))).toMatch(/look up VMs many times in the last hour/);
+    // a narrower text after a refusal is still answered from what was read, with no read
+    const before = graphReads();
+    expect(titles(await type(approver, 'healthy-01'))).toEqual(['vm-healthy-01']);
+    expect(graphReads()).toBe(before);
   });
 });

@@ -1,6 +1,6 @@
 import { parseCommand } from '../../dialogs/commands';
 import fc from 'fast-check';
-import { detectSymptom, ERROR_CODE, extractVmQuery, SYMPTOMS, VM_PATTERNS } from '../../dialogs/intake-text';
+import { detectSymptom, ERROR_CODE, extractVmQuery, SYMPTOMS, VM_PATTERNS, vmQueryCandidates } from '../../dialogs/intake-text';
 import { SYMPTOM_IDS, SYMPTOM_FINDINGS } from '../../services/runbook/symptoms';
 
 describe('symptom and VM from free text', () => {
@@ -131,5 +131,31 @@ describe('chat commands', () => {
     ['help me with vm-web-01', null],
   ])('%p', (text, want) => {
     expect(parseCommand(text)).toEqual(want);
+  });
+});
+
+// JavaScript's \b is ASCII-only, so '\bк' never matched after a space: the Russian prepositions
+// only worked through the token fallback, which takes the first name-like token, not the one the
+// user connects to
+describe('the word after a preposition, English and Russian', () => {
+  it.each<[string, string | null]>([
+    ["web-02 is fine, but I can't connect to web-03", 'web-03'],
+    ['с web-02 всё хорошо, не могу подключиться к web-03', 'web-03'],
+    ['С db-1 всё хорошо, а на db-2 внутренняя ошибка', 'db-2'],
+    ['ping до app-1 проходит, но вм app-2 не пускает', 'app-2'],
+    ['web_1 в порядке, а на машине web_2 чёрный экран', 'web_2'],
+    ['KB5005112 стоит, не могу подключиться к «app-srv-2»', 'app-srv-2'],
+    ['Не могу подключиться к APP-SRV-2', 'APP-SRV-2'],
+    // words looksLikeVm refuses stay refused, whichever language
+    ["can't connect to webserver", null],
+    ['не могу подключиться к webserver', null],
+    ['ошибка на сервере', null],
+    ['ошибка на RDP', null],
+    // a preposition inside a word is not one
+    ['web-02 работает, окна web-03 нет', 'web-02'],
+    ['web-02 работает, ona web-03 нет', 'web-02'],
+  ])('%p', (text, vm) => {
+    expect(extractVmQuery(text)).toBe(vm);
+    expect(vmQueryCandidates(text)[0] ?? null).toBe(vm);
   });
 });
