@@ -13,6 +13,8 @@ import { createVmInterior } from './vm-interior';
  * `--generate N [--seed S] [--subscriptions K] [--resource-groups R] [--write-fleet FILE]` serves
  * a generated fleet instead (docs/simulator.md); `--throttle` / `--no-throttle` switch Azure's
  * ARM and Resource Graph throttling on or off (default: on for a generated fleet, off otherwise).
+ * `--retention-minutes N` (default 60) keeps an ended long-running operation pollable that long;
+ * `--log-limit N` (default 1,000,000) is how many operation-log entries are kept, the newest.
  */
 interface CliArgs {
   fleet: string;
@@ -29,9 +31,13 @@ interface CliArgs {
   throttle?: boolean;
   fleetGiven: boolean;
   // --- end sweep-sim ---
+  /** minutes an ended long-running operation stays pollable */
+  retentionMinutes?: number;
+  /** entries the operation log keeps */
+  logLimit?: number;
 }
 
-const USAGE = 'usage: simulator [--fleet FILE | --generate N [--seed S] [--subscriptions K] [--resource-groups R] [--write-fleet FILE]] [--throttle|--no-throttle] [--port N] [--latency-ms N] [--cert-dir DIR] [--scripts pwsh|emulate|auto]';
+const USAGE = 'usage: simulator [--fleet FILE | --generate N [--seed S] [--subscriptions K] [--resource-groups R] [--write-fleet FILE]] [--throttle|--no-throttle] [--port N] [--latency-ms N] [--cert-dir DIR] [--scripts pwsh|emulate|auto] [--retention-minutes N] [--log-limit N]';
 
 function defaultFleetPath(): string {
   // dist/services/simulator -> ../../../services/simulator/fleets ; ts source -> ./fleets
@@ -69,6 +75,8 @@ function parseArgs(argv: string[]): CliArgs {
     else if (a === '--port') out.port = int('--port', value(), 65535);
     else if (a === '--latency-ms') out.latencyMs = int('--latency-ms', value(), 600_000);
     else if (a === '--cert-dir') out.certDir = value();
+    else if (a === '--retention-minutes') out.retentionMinutes = int('--retention-minutes', value(), 7 * 24 * 60);
+    else if (a === '--log-limit') out.logLimit = int('--log-limit', value(), 100_000_000);
     else if (a === '--scripts') {
       const v = value();
       if (v !== 'pwsh' && v !== 'emulate' && v !== 'auto') throw new Error('--scripts must be pwsh, emulate or auto');
@@ -80,6 +88,7 @@ function parseArgs(argv: string[]): CliArgs {
   if (out.generate === 0) throw new Error('--generate must be an integer from 1 to 50000');
   if (out.subscriptions === 0 || out.resourceGroups === 0) throw new Error('--subscriptions and --resource-groups must be at least 1');
   if (out.generate === undefined && out.writeFleet) throw new Error('--write-fleet needs --generate');
+  if (out.logLimit === 0) throw new Error('--log-limit must be an integer from 1 to 100000000');
   return out;
 }
 
@@ -106,6 +115,8 @@ async function main(): Promise<void> {
     runCommandLatencyMs: args.latencyMs,
     certDir: args.certDir,
     throttling,
+    operationRetention: args.retentionMinutes === undefined ? undefined : { retentionMs: args.retentionMinutes * 60_000 },
+    operationLogLimit: args.logLimit,
   });
   process.stdout.write(`ARM endpoint: ${sim.endpoint} CA: ${sim.caFile}\nScripts: ${engine === 'pwsh' ? 'the real scripts under PowerShell (modelled Windows)' : 'the TypeScript emulation'}\n`);
   process.stdout.write(`Fleet: ${fleet.vms.length} VMs; subscriptions: ${fleetSubscriptions(fleet).join(',')}; throttling: ${throttling ? 'on (Azure\'s limits)' : 'off'}\n`);
