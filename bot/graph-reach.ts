@@ -5,12 +5,13 @@ import type { TeamsAppGraph } from '../services/graph/port';
 import type { Logger } from '../services/log';
 import type { AzureAccess } from '../services/wiring/azure';
 import { isLoopbackEndpoint } from '../services/azure/factory';
+import { DEMO_TEAMS_APP_ID } from '../services/simulator/routes-graph';
 import type { Config } from './config';
 
 /** Teams' global service URL for proactive posts (used only with an app id, when no activity of the tenant was seen yet). */
 export const TEAMS_GLOBAL_SERVICE_URL = 'https://smba.trafficmanager.net/teams/';
-/** The Teams app id demo mode gives the simulated app catalog when none is configured. */
-export const DEMO_TEAMS_APP_ID = '00000000-0000-4000-8000-00000000d0c0';
+/** The Teams app id demo mode gives the simulated app catalog when none is configured (the standalone simulator's default too). */
+export { DEMO_TEAMS_APP_ID };
 
 /** What the composition root already built that reaching approvers uses (the rest comes from the configuration). */
 export type ApproverReachParts = Pick<ApproverReachDeps, 'store' | 'approvals' | 'presenter' | 'notifier' | 'jobs' | 'logger'>;

@@ -51,8 +51,8 @@ type ReachOutcome = { ok: true; waiting?: boolean } | { ok: false; reasonKey: st
  * personal chat's id; the pending approval cards are posted there through the notifier (paced,
  * retried). Teams also sends the bot a conversationUpdate for that chat when the app is
  * installed: the reference is recorded and what is still pending is delivered. Each approver gets
- * each approval's card once: a stored mark per approver and approval, set before the post (and
- * cleared when the post fails), checked under a per-approver lock. Until an approver is reachable
+ * each approval's card once: a stored mark per approver and approval, claimed before the post with a
+ * conditional write (first writer wins, also across instances) and released when the post fails. Until an approver is reachable
  * the requester hears so.
  */
 export class ApproverReach implements ApproverReachHook {
@@ -222,9 +222,8 @@ export class ApproverReach implements ApproverReachHook {
       if (samePerson(approval.requester, person)) continue;
       if (approval.cards.some((c) => c.audience === 'approvers' && theirs.has(conversationIdOf(c.conversation) ?? ''))) continue;
       const key = deliveredKey(approval.id, aad);
-      if (await this.deps.store.settings.get<boolean>(key)) continue;
-      // the mark first: a second path (the install's conversationUpdate) finds it and posts nothing
-      await this.deps.store.settings.set(key, true);
+      // the mark first, as a conditional write: a second path (the install's conversationUpdate, another instance) loses it and posts nothing
+      if (!(await this.deps.store.settings.claim(key))) continue;
       try {
         await this.deps.presenter.deliverTo(approval, address, known?.tz ?? UTC);
         sent++;
@@ -265,7 +264,7 @@ export class ApproverReach implements ApproverReachHook {
     return Promise.all(aads.map(async (aad) => (await this.deps.store.users.findByAadObjectId(aad))?.name || aad));
   }
 
-  /** One approver at a time: the Graph path and the install's conversationUpdate never post side by side. */
+  /** One approver at a time in this process (an optimisation: the stored mark's claim is what makes each card go out once, across instances). */
   private locked<T>(aad: string, work: () => Promise<T>): Promise<T> {
     const key = aad.toLowerCase();
     const previous = this.locks.get(key) ?? Promise.resolve();

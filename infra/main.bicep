@@ -125,6 +125,8 @@ var sqliteAppSettings = [
 ]
 var azureStorageAppSettings = [
   { name: 'AZURE_STORAGE_ACCOUNT_URL', value: storageAccountUrl }
+  // each instance spends its share of the ARM read budget and the sweep concurrency (docs/sweeps.md)
+  { name: 'SWEEP_INSTANCES', value: string(instanceCount) }
 ]
 var codeAppSettings = [
   { name: 'SCM_DO_BUILD_DURING_DEPLOYMENT', value: 'true' }

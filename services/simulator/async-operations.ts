@@ -41,11 +41,32 @@ interface Entry {
   finishing?: boolean;
 }
 
-export class AsyncOperations {
-  private readonly ops = new Map<string, Entry>();
-  private readonly timers = new Set<NodeJS.Timeout>();
+/**
+ * How long an ended operation is kept: long enough for a late poll of its status or result (a
+ * client resuming from a poller's saved state), bounded also by count so that a simulator left
+ * running for days does not grow without end. An operation in progress is never forgotten.
+ */
+export interface OperationRetention {
+  retentionMs: number;
+  maxEnded: number;
+}
 
-  constructor(private readonly now: () => Date) {}
+export class AsyncOperations {
+  static readonly DEFAULT_RETENTION: OperationRetention = { retentionMs: 60 * 60_000, maxEnded: 20_000 };
+  private readonly ops = new Map<string, Entry>();
+  /** ended operations, in the order they ended (so the oldest is first), with when */
+  private readonly ended = new Map<string, number>();
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly retention: OperationRetention;
+
+  constructor(private readonly now: () => Date, retention: Partial<OperationRetention> = {}) {
+    this.retention = { ...AsyncOperations.DEFAULT_RETENTION, ...retention };
+  }
+
+  /** operations kept (in progress and ended) */
+  size(): number {
+    return this.ops.size;
+  }
 
   start(args: { provider: Provider; location: string; vmName: string; kind: string; latencyMs: number; finish: () => Outcome | Promise<Outcome>; stuck?: () => boolean }): AsyncOperation {
     const op: AsyncOperation = {
@@ -58,6 +79,7 @@ export class AsyncOperations {
       startTime: this.now().toISOString(),
     };
     const entry: Entry = { op, stuck: args.stuck, finish: args.finish };
+    this.prune();
     this.ops.set(op.id, entry);
     if (args.stuck?.()) return op;
     if (args.latencyMs <= 0) this.complete(entry);
@@ -124,9 +146,22 @@ export class AsyncOperations {
     this.settle(entry, outcome);
   }
 
+  /** Forgets ended operations past the retention, and the oldest beyond the count. */
+  private prune(): void {
+    const cutoff = this.now().getTime() - this.retention.retentionMs;
+    for (const [id, endedAt] of this.ended) {
+      if (endedAt > cutoff && this.ended.size <= this.retention.maxEnded) break;
+      this.ended.delete(id);
+      this.ops.delete(id);
+    }
+  }
+
   private settle(entry: Entry, outcome: Outcome): void {
     entry.finishing = false;
-    entry.op.endTime = this.now().toISOString();
+    const endedAt = this.now();
+    entry.op.endTime = endedAt.toISOString();
+    this.ended.set(entry.op.id, endedAt.getTime());
+    if (this.ended.size > this.retention.maxEnded) this.prune();
     entry.op.properties = outcome.properties;
     if (outcome.error) {
       entry.op.status = 'Failed';

@@ -1,6 +1,6 @@
 import type { ScriptEngine } from './interior';
 
-/** CONTRACTS.md §7: one entry per ARM operation the simulator carried out, oldest first. */
+/** CONTRACTS.md §7: one entry per ARM operation the simulator carried out, oldest first (the newest `OperationLog.DEFAULT_LIMIT`, docs/simulator.md). */
 export type OperationKind =
   | 'read' | 'runCommand' | 'start' | 'restart' | 'snapshot' | 'nsgRuleWrite'
   // issue #15 (repair-sim): the offline repair's operations (services/simulator/routes-repair.ts)
@@ -32,13 +32,37 @@ export interface OperationLogEntry {
  * operation's status are not operations and are not logged.
  */
 export class OperationLog {
-  private readonly entries: OperationLogEntry[] = [];
+  /** far above what the 10,000-VM bench and any test writes; a simulator left running for days keeps its newest entries */
+  static readonly DEFAULT_LIMIT = 1_000_000;
+  private entries: OperationLogEntry[] = [];
+  private droppedCount = 0;
+
+  constructor(private readonly limit: number = OperationLog.DEFAULT_LIMIT) {
+    if (!Number.isInteger(limit) || limit < 1) throw new Error('the operation log limit must be a positive integer');
+  }
 
   add(entry: Omit<OperationLogEntry, 'at'>, at: Date): void {
     this.entries.push({ at: at.toISOString(), ...entry });
+    // the oldest are dropped in batches (a tenth of the limit), not one shift per entry
+    if (this.entries.length >= this.limit + Math.max(1, Math.floor(this.limit / 10))) this.trim();
   }
 
+  /** the newest `limit` entries, oldest first */
   list(): OperationLogEntry[] {
+    this.trim();
     return this.entries.map((e) => ({ ...e }));
+  }
+
+  /** how many of the oldest entries were dropped to keep the limit */
+  dropped(): number {
+    this.trim();
+    return this.droppedCount;
+  }
+
+  private trim(): void {
+    const over = this.entries.length - this.limit;
+    if (over <= 0) return;
+    this.entries = this.entries.slice(over);
+    this.droppedCount += over;
   }
 }

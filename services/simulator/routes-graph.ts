@@ -42,6 +42,9 @@ const BIND = /\/appCatalogs\/teamsApps\/([^/]+)$/i;
 
 export const GRAPH_PATH = /^\/v1\.0\//i;
 
+/** The Teams app id the simulated catalog holds in demo mode and for `npm run simulator --graph-users` when none is given. */
+export const DEMO_TEAMS_APP_ID = '00000000-0000-4000-8000-00000000d0c0';
+
 function graphError(status: number, code: string, message: string, headers?: Record<string, string>): SimResponse {
   return { status, headers, body: { error: { code, message, innerError: { date: new Date().toISOString(), 'request-id': randomUUID(), 'client-request-id': randomUUID() } } } };
 }

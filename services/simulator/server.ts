@@ -4,7 +4,7 @@ import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { armError, type Json } from './arm-shapes';
-import { AsyncOperations } from './async-operations';
+import { AsyncOperations, type OperationRetention } from './async-operations';
 import { makeSimulatorCertificate } from './cert';
 import type { Fleet, FleetVm } from './fleet';
 import type { VmInterior } from './interior';
@@ -48,6 +48,10 @@ export interface SimulatorOptions {
   lroRetryAfterSeconds?: number;
   /** issue #17 (graph): the simulated Graph directory and app catalog (default: an empty one) */
   graph?: SimGraph;
+  /** how long and how many ended long-running operations (Run Commands included) stay pollable (default an hour, 20,000) */
+  operationRetention?: Partial<OperationRetention>;
+  /** how many entries the operation log keeps, the newest (default 1,000,000) */
+  operationLogLimit?: number;
 }
 
 export interface SimulatorHandle {
@@ -108,8 +112,8 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
   const host = options.host ?? '127.0.0.1';
   const now = options.now ?? (() => new Date());
   const cert = await makeSimulatorCertificate(options.certDir);
-  const log = new OperationLog();
-  const ops = new AsyncOperations(now);
+  const log = new OperationLog(options.operationLogLimit);
+  const ops = new AsyncOperations(now, options.operationRetention);
   const faults = new FaultCounter();
   const timers = new Set<NodeJS.Timeout>();
   const armLatencyMs = options.armLatencyMs ?? 0;

@@ -491,4 +491,10 @@ export class SqliteSettingsRepo implements SettingsRepo {
   async set<T>(key: string, value: T): Promise<void> {
     prepared(this.db, 'INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, JSON.stringify(value));
   }
+
+  async claim(key: string): Promise<boolean> {
+    // one statement: the row is written when absent or released (false), never over a true one
+    const r = prepared(this.db, "INSERT INTO settings (key, value) VALUES (?, 'true') ON CONFLICT(key) DO UPDATE SET value = excluded.value WHERE settings.value <> 'true'").run(key);
+    return r.changes === 1;
+  }
 }

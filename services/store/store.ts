@@ -137,6 +137,11 @@ export interface UserRepo {
 export interface SettingsRepo {
   get<T>(key: string): Promise<T | null>;
   set<T>(key: string, value: T): Promise<void>;
+  /**
+   * Sets the flag `key` to true unless it is true already, atomically across instances (first
+   * writer wins); true when this call set it. `set(key, false)` releases it.
+   */
+  claim(key: string): Promise<boolean>;
 }
 
 /** The rule of ApprovalRepo.vote, shared by the backends: the approval with the vote, or null. */

@@ -377,6 +377,19 @@ describe.each([sqlite, azure])('store contract: $name', (backend) => {
     expect(await a.settings.get('approvals.channel')).toEqual({ conversation: { id: '19:other' } });
   });
 
+  it('a flag is claimed once: of 20 concurrent claims from two instances exactly one wins; released, it is claimed once again', async () => {
+    const key = 'approverDelivered:approval-1:aaaa-1';
+    const claims = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? a : b).settings.claim(key)));
+    expect(claims.filter(Boolean)).toHaveLength(1);
+    expect(await b.settings.get(key)).toBe(true);
+    expect(await a.settings.claim(key)).toBe(false);
+    // a failed post releases the mark (false, as stored by earlier versions too)
+    await a.settings.set(key, false);
+    const again = await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 ? a : b).settings.claim(key)));
+    expect(again.filter(Boolean)).toHaveLength(1);
+    expect(await a.settings.get(key)).toBe(true);
+  });
+
   it('job queue delivers every enqueued job id to a consumer', async () => {
     const got: string[] = [];
     const stop = a.jobQueue.consume(async (id) => {

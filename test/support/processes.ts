@@ -49,9 +49,10 @@ export interface SimulatorProcess {
   stop(): Promise<void>;
 }
 
-export async function startSimulatorProcess(opts: { fleet?: string; latencyMs?: number } = {}): Promise<SimulatorProcess> {
+export async function startSimulatorProcess(opts: { fleet?: string; latencyMs?: number; args?: string[] } = {}): Promise<SimulatorProcess> {
   const args = [join(root, 'dist', 'services', 'simulator', 'cli.js'), '--port', '0', '--latency-ms', String(opts.latencyMs ?? 0)];
   if (opts.fleet) args.push('--fleet', opts.fleet);
+  if (opts.args) args.push(...opts.args);
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...childCoverageEnv() } });
   const line = await new Promise<string>((resolve, reject) => {
     let out = '';

@@ -324,6 +324,7 @@ describe('ARM template (infra/azuredeploy.json)', () => {
     const settings = appSettingsFor(template, { ...required, instanceCount: 4 });
     expect(settings).toMatchObject({ STORAGE: 'sqlite', DATA_DIR: '/home/data', WEBSITES_ENABLE_APP_SERVICE_STORAGE: 'true' });
     expect(settings).not.toHaveProperty('AZURE_STORAGE_ACCOUNT_URL');
+    expect(settings).not.toHaveProperty('SWEEP_INSTANCES'); // one instance: the default, 1
     const plan = only('Microsoft.Web/serverfarms');
     expect(evaluate(template, { ...required, instanceCount: 4 }, (plan['sku'] as Record<string, unknown>)['capacity'])).toBe(1);
     for (const r of storageResources(template)) expect(evaluate(template, required, r['condition'])).toBe(false);
@@ -335,6 +336,9 @@ describe('ARM template (infra/azuredeploy.json)', () => {
     expect(evaluate(template, params, (plan['sku'] as Record<string, unknown>)['capacity'])).toBe(3);
     const settings = appSettingsFor(template, params);
     expect(settings['STORAGE']).toBe('azure');
+    // the ARM budget and the sweep concurrency are split between the instances the plan runs (docs/sweeps.md)
+    expect(settings['SWEEP_INSTANCES']).toBe('3');
+    expect(appSettingsFor(template, { ...params, instanceCount: 7 })['SWEEP_INSTANCES']).toBe('7');
     expect(settings).not.toHaveProperty('DATA_DIR');
     expect(settings).not.toHaveProperty('AZURE_STORAGE_CONNECTION_STRING'); // no keys: the managed identity signs in
     const account = String(evaluate(template, params, "[variables('storageAccountName')]"));
