@@ -95,6 +95,8 @@ export async function createApp(config: Config, logger: Logger, overrides: AppOv
     const userState = new UserState(store.botStorage);
     // the channel client finds a conversation gone before the lifecycle exists: bound late
     let lifecycle: ConversationLifecycle | undefined;
+    // the tenants the bot serves: the same list for the chat endpoint and the helpdesk tab's API
+    const tenants = allowedTenants(config);
     const channel = createChannelTransport({
       logger,
       retry: overrides.channelRetry,
@@ -177,7 +179,7 @@ export async function createApp(config: Config, logger: Logger, overrides: AppOv
     const taskModules: TaskModuleHandlers | undefined = createTaskModules({ incidents, approvals, presenter, verbs, notifier, logger });
     // the helpdesk tab's page and API on this server (tab)
     const routes: RouteRegistrar[] = [
-      helpdeskTab({ config, logger, store, incidents, approvals, presenter, jobs, runner, sweepPresenter, publicBaseUrl: baseUrl, allowedTenantIds: allowedTenants(config) }),
+      helpdeskTab({ config, logger, store, incidents, approvals, presenter, jobs, runner, sweepPresenter, publicBaseUrl: baseUrl, allowedTenantIds: tenants }),
     ];
     // reaching approvers who never wrote to the bot: Graph installs the app for them (graph)
     const approverReach = await openApproverReach(config, azure, { store, approvals, presenter, notifier, jobs, logger });
@@ -216,7 +218,7 @@ export async function createApp(config: Config, logger: Logger, overrides: AppOv
       maxBodyBytes: config.MAX_BODY_BYTES,
       readiness: azure.readiness,
       loopbackServiceUrlsOnly: !config.MicrosoftAppId,
-      allowedTenantIds: allowedTenants(config),
+      allowedTenantIds: tenants,
       routes,
     });
 
