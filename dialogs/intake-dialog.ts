@@ -50,7 +50,7 @@ export class IntakeDialog extends InterruptibleDialog {
   constructor(private readonly incidents: IncidentService, demoMode: boolean, private readonly publicBaseUrl: () => string) {
     super(INTAKE_DIALOG, demoMode);
     // an answer that is no choice but names a VM ("vm-web-01 won't connect") is taken, not asked again
-    this.addDialog(new ChoicePrompt(SYMPTOM_PROMPT, async (p) => p.recognized.succeeded || extractVmQuery(typedText(p.context)) !== null).configure({ style: ListStyle.none }));
+    this.addDialog(new ChoicePrompt(SYMPTOM_PROMPT, async (p) => p.recognized.succeeded || extractVmQuery(p.context.activity.text ?? '') !== null).configure({ style: ListStyle.none }));
     this.addDialog(new TextPrompt(VM_PROMPT, async (p) => p.recognized.succeeded && !!p.recognized.value?.trim()));
     this.addDialog(
       new WaterfallDialog(WATERFALL, [this.symptomStep.bind(this), this.vmStep.bind(this), this.resolveStep.bind(this)]),
@@ -100,7 +100,8 @@ export class IntakeDialog extends InterruptibleDialog {
       // the answer to "What do you see?": a full complaint may name the VM as well ("I can't RDP to
       // web-01: An internal error has occurred"), which must not be asked for again; such a sentence
       // is read as a first message is (the choice prompt's fuzzy match of a sentence is a guess)
-      const typed = typedText(step.context);
+      // the text as bot.ts hands it to the dialogs: the @mention and its markup already removed
+      const typed = step.context.activity.text ?? '';
       const named = st.vmQuery ? null : extractVmQuery(typed);
       if (named) st.vmQuery = named;
       st.symptom = named ? (detectSymptom(typed) ?? 'not-stated') : result ? SYMPTOMS[result.index] : 'not-stated';
@@ -181,10 +182,4 @@ export class IntakeDialog extends InterruptibleDialog {
     const options: IntakeOptions = { retry: { symptom: st.symptom ?? 'not-stated', tries } };
     return step.replaceDialog(WATERFALL, options);
   }
-}
-
-/** What the user typed in this turn, without @mention markup (group chats and channels). */
-function typedText(context: TurnContext): string {
-  const text = context.activity.text;
-  return typeof text === 'string' ? text.replace(/<at>[^<]*<\/at>/gi, ' ') : '';
 }
