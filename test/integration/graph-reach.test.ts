@@ -33,18 +33,28 @@ async function requestTlsFix(h: Harness): Promise<{ approvalId: string; answer: 
 const toldRequester = (h: Harness, mark: number) =>
   h.since(mark).filter((c) => c.conversationId === endUser.conversationId && c.kind === 'send' && typeof c.activity.text === 'string').map((c) => c.activity.text as string);
 
-describe('an approver who never wrote to the bot', () => {
-  let h: Harness;
+/**
+ * The bot of one describe block, with the newcomer as its only approver: started, and its start-up
+ * Graph install for the newcomer done (awaited with the simulator's Graph), before the block's tests;
+ * closed after them.
+ */
+function newcomerApproverBot(): { h: Harness } {
+  const bot = {} as { h: Harness };
   beforeAll(async () => {
-    h = await startHarness({ APPROVER_IDS: newcomer.aadObjectId });
-    // the app was installed for the configured approver at start (awaited with the simulator's Graph)
-    await h.drained();
+    bot.h = await startHarness({ APPROVER_IDS: newcomer.aadObjectId });
+    await bot.h.drained();
   }, BOUND_MS);
   afterAll(async () => {
-    await h.close();
+    await bot.h.close();
   });
+  return bot;
+}
+
+describe('an approver who never wrote to the bot', () => {
+  const bot = newcomerApproverBot();
 
   test('gets the approval card in the chat Graph opened, exactly once even when the install conversationUpdate also arrives; their approval runs the fix once', async () => {
+    const h = bot.h;
     const sim = h.app.azure.simulator!;
     const graphInstalls = () => sim.operations().filter((o) => o.kind === 'graphInstall');
     expect(graphInstalls().map((o) => o.path)).toEqual([`/v1.0/users/${newcomer.aadObjectId}/teamwork/installedApps`]);
@@ -85,16 +95,10 @@ describe('an approver who never wrote to the bot', () => {
 });
 
 describe('an approver Graph cannot reach', () => {
-  let h: Harness;
-  beforeAll(async () => {
-    h = await startHarness({ APPROVER_IDS: newcomer.aadObjectId });
-    await h.drained();
-  }, BOUND_MS);
-  afterAll(async () => {
-    await h.close();
-  });
+  const bot = newcomerApproverBot();
 
   test('Graph refuses (403): the requester hears the approver is not reachable yet, and why; no card is posted for them', async () => {
+    const h = bot.h;
     const sim = h.app.azure.simulator!;
     sim.graph.fail({ status: 403 });
     const { approvalId, mark } = await requestTlsFix(h);
@@ -152,16 +156,10 @@ describe('no Graph configured', () => {
 });
 
 describe('the chat Graph opened refuses the card', () => {
-  let h: Harness;
-  beforeAll(async () => {
-    h = await startHarness({ APPROVER_IDS: newcomer.aadObjectId });
-    await h.drained();
-  }, BOUND_MS);
-  afterAll(async () => {
-    await h.close();
-  });
+  const bot = newcomerApproverBot();
 
   test('(403: the bot is not in that chat) the requester is told the approver was not reached, never that they can see it', async () => {
+    const h = bot.h;
     const chatId = h.app.azure.simulator!.graph.chatOf(newcomer.aadObjectId, DEMO_TEAMS_APP_ID)!;
     h.connector.refusals.set(chatId, { status: 403, code: 'BotNotInConversationRoster' });
     const { approvalId, mark } = await requestTlsFix(h);
