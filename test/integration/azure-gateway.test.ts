@@ -11,6 +11,7 @@ import type { OperationLogEntry } from '../../services/simulator/operation-log';
 import { ROUTES } from '../../services/simulator/routes';
 import { REPAIR_LINKED_ACTIONS, REPAIR_ROUTES } from '../../services/simulator/routes-repair';
 import { startSimulator, type SimulatorHandle } from '../../services/simulator/server';
+import { domainErrorCodeOf } from '../support/domain-error';
 
 /**
  * Contract tests: every AzureGateway operation runs through the real Azure SDKs over HTTPS
@@ -75,15 +76,6 @@ function fakeInterior(): VmInterior & { runs: Array<{ vm: string; scriptId: stri
 
 const idOf = (name: string, rg = RG): string => `/subscriptions/${SUB}/resourceGroups/${rg}/providers/Microsoft.Compute/virtualMachines/${name}`;
 
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof DomainError) return e.code;
-    throw e;
-  }
-  throw new Error('expected a DomainError');
-}
 
 const FAST = {
   pollIntervalInMs: 20,
@@ -127,8 +119,8 @@ describe('SdkAzureGateway against the simulated fleet (real SDKs over HTTPS)', (
     expect((await gw.findVms(idOf('vm-web-02'))).map((v) => v.name)).toEqual(['vm-web-02']);
     expect(await gw.findVms(idOf('vm-gone'))).toEqual([]);
     const before = sim.operations().length;
-    expect(await codeOf(gw.findVms(idOf('vm-web-other', 'rg-other')))).toBe('out-of-scope');
-    expect(await codeOf(gw.findVms("web' | project secrets"))).toBe('bad-input');
+    expect(await domainErrorCodeOf(gw.findVms(idOf('vm-web-other', 'rg-other')))).toBe('out-of-scope');
+    expect(await domainErrorCodeOf(gw.findVms("web' | project secrets"))).toBe('bad-input');
     expect(opsSince(before)).toEqual([]);
   });
 
@@ -148,9 +140,9 @@ describe('SdkAzureGateway against the simulated fleet (real SDKs over HTTPS)', (
     expect(await gw.getVm(idOf('vm-noagent-09'))).toMatchObject({ powerState: 'running', agentStatus: 'NotReady' });
     expect(await gw.getVm(idOf('vm-stopped-08'))).toMatchObject({ powerState: 'deallocated', agentStatus: 'Unknown' });
     expect(await gw.getVm(idOf('vm-linux-10'))).toMatchObject({ osType: 'Linux' });
-    expect(await codeOf(gw.getVm(idOf('vm-missing')))).toBe('not-found');
-    expect(await codeOf(gw.getVm(idOf('vm-web-other', 'rg-other')))).toBe('out-of-scope');
-    expect(await codeOf(gw.getVm('vm-web-01'))).toBe('bad-input');
+    expect(await domainErrorCodeOf(gw.getVm(idOf('vm-missing')))).toBe('not-found');
+    expect(await domainErrorCodeOf(gw.getVm(idOf('vm-web-other', 'rg-other')))).toBe('out-of-scope');
+    expect(await domainErrorCodeOf(gw.getVm('vm-web-01'))).toBe('bad-input');
   });
 
   test('getEffectiveNsgRules: fleet rules plus the six Azure defaults, in effective-rule shape', async () => {
@@ -196,9 +188,9 @@ describe('SdkAzureGateway against the simulated fleet (real SDKs over HTTPS)', (
   test('runScript: parameters that cmd.exe would mangle are refused before Azure is called', async () => {
     const before = sim.operations().length;
     const runs = interior.runs.length;
-    expect(await codeOf(gw.runScript(idOf('vm-web-01'), { scriptId: 'diagnose', script: 'x', parameters: [{ name: 'Path', value: 'a & calc' }] }))).toBe('bad-input');
-    expect(await codeOf(gw.runScript(idOf('vm-web-01'), { scriptId: 'Bad Id', script: 'x' }))).toBe('bad-input');
-    expect(await codeOf(gw.runScript(idOf('vm-web-other', 'rg-other'), { scriptId: 'diagnose', script: 'x' }))).toBe('out-of-scope');
+    expect(await domainErrorCodeOf(gw.runScript(idOf('vm-web-01'), { scriptId: 'diagnose', script: 'x', parameters: [{ name: 'Path', value: 'a & calc' }] }))).toBe('bad-input');
+    expect(await domainErrorCodeOf(gw.runScript(idOf('vm-web-01'), { scriptId: 'Bad Id', script: 'x' }))).toBe('bad-input');
+    expect(await domainErrorCodeOf(gw.runScript(idOf('vm-web-other', 'rg-other'), { scriptId: 'diagnose', script: 'x' }))).toBe('out-of-scope');
     expect(opsSince(before)).toEqual([]);
     expect(interior.runs.length).toBe(runs);
   });
@@ -206,7 +198,7 @@ describe('SdkAzureGateway against the simulated fleet (real SDKs over HTTPS)', (
   test('runScript: 409 "in progress" is retried a bounded number of times, then conflict; nothing ran', async () => {
     const counts = gw.callCounts();
     const runs = interior.runs.length;
-    expect(await codeOf(gw.runScript(idOf('vm-busy-03'), { scriptId: 'diagnose', script: 'x' }))).toBe('conflict');
+    expect(await domainErrorCodeOf(gw.runScript(idOf('vm-busy-03'), { scriptId: 'diagnose', script: 'x' }))).toBe('conflict');
     expect(gw.callCounts().runCommand - counts.runCommand).toBe(3); // first try + conflictRetries (2)
     expect(interior.runs.length).toBe(runs);
   });
@@ -226,22 +218,22 @@ describe('SdkAzureGateway against the simulated fleet (real SDKs over HTTPS)', (
   });
 
   test('runScript: VMAgentStatusCommunicationError and a Not Ready agent are agent-not-ready', async () => {
-    expect(await codeOf(gw.runScript(idOf('vm-agenterr-04'), { scriptId: 'diagnose', script: 'x' }))).toBe('agent-not-ready');
-    expect(await codeOf(gw.runScript(idOf('vm-noagent-09'), { scriptId: 'diagnose', script: 'x' }))).toBe('agent-not-ready');
-    expect(await codeOf(gw.runScript(idOf('vm-stopped-08'), { scriptId: 'diagnose', script: 'x' }))).toBe('agent-not-ready');
+    expect(await domainErrorCodeOf(gw.runScript(idOf('vm-agenterr-04'), { scriptId: 'diagnose', script: 'x' }))).toBe('agent-not-ready');
+    expect(await domainErrorCodeOf(gw.runScript(idOf('vm-noagent-09'), { scriptId: 'diagnose', script: 'x' }))).toBe('agent-not-ready');
+    expect(await domainErrorCodeOf(gw.runScript(idOf('vm-stopped-08'), { scriptId: 'diagnose', script: 'x' }))).toBe('agent-not-ready');
   });
 
   test('runScript: a Run Command that never finishes ends with timeout at the caller\'s bound; a second one conflicts', async () => {
     const t0 = Date.now();
-    expect(await codeOf(gw.runScript(idOf('vm-hang-05'), { scriptId: 'diagnose', script: 'x', timeoutInMs: 300 }))).toBe('timeout');
+    expect(await domainErrorCodeOf(gw.runScript(idOf('vm-hang-05'), { scriptId: 'diagnose', script: 'x', timeoutInMs: 300 }))).toBe('timeout');
     expect(Date.now() - t0).toBeLessThan(2500);
     // Run Command cannot be cancelled: the VM stays busy
-    expect(await codeOf(gw.runScript(idOf('vm-hang-05'), { scriptId: 'diagnose', script: 'x', timeoutInMs: 2000 }))).toBe('conflict');
+    expect(await domainErrorCodeOf(gw.runScript(idOf('vm-hang-05'), { scriptId: 'diagnose', script: 'x', timeoutInMs: 2000 }))).toBe('conflict');
     // the caller's abort signal ends the wait too
     const ac = new AbortController();
     setTimeout(() => ac.abort(), 100);
     const t1 = Date.now();
-    expect(await codeOf(gw.runScript(idOf('vm-hang-11'), { scriptId: 'diagnose', script: 'x', abortSignal: ac.signal, timeoutInMs: 60_000 }))).toBe('timeout');
+    expect(await domainErrorCodeOf(gw.runScript(idOf('vm-hang-11'), { scriptId: 'diagnose', script: 'x', abortSignal: ac.signal, timeoutInMs: 60_000 }))).toBe('timeout');
     expect(Date.now() - t1).toBeLessThan(2500);
   });
 
@@ -253,8 +245,8 @@ describe('SdkAzureGateway against the simulated fleet (real SDKs over HTTPS)', (
     expect(sim.operations().filter((o) => o.vm === 'vm-throttle-06' && o.kind === 'runCommand')).toHaveLength(1);
     live('vm-throttle-06').faults.armFailures = 50;
     try {
-      expect(await codeOf(gw.getVm(idOf('vm-throttle-06')))).toBe('throttled');
-      expect(await codeOf(gw.findVms('throttle'))).toBe('throttled');
+      expect(await domainErrorCodeOf(gw.getVm(idOf('vm-throttle-06')))).toBe('throttled');
+      expect(await domainErrorCodeOf(gw.findVms('throttle'))).toBe('throttled');
     } finally {
       delete live('vm-throttle-06').faults.armFailures;
     }
@@ -265,7 +257,7 @@ describe('SdkAzureGateway against the simulated fleet (real SDKs over HTTPS)', (
     expect((await gw.findVms('flaky')).map((v) => v.name)).toEqual(['vm-flaky-07']);
     live('vm-flaky-07').faults.armFailures = 50;
     try {
-      expect(await codeOf(gw.getVm(idOf('vm-flaky-07')))).toBe('server-error');
+      expect(await domainErrorCodeOf(gw.getVm(idOf('vm-flaky-07')))).toBe('server-error');
     } finally {
       delete live('vm-flaky-07').faults.armFailures;
     }
@@ -292,7 +284,7 @@ describe('SdkAzureGateway against the simulated fleet (real SDKs over HTTPS)', (
     expect(snapshotId).toBe(`/subscriptions/${SUB}/resourceGroups/${RG}/providers/Microsoft.Compute/snapshots/rdp-doctor-vm-web-01-1`);
     expect(opsSince(before).map((o) => o.kind)).toEqual(['read', 'read', 'snapshot', 'read']);
     expect(opsSince(before)[2]).toMatchObject({ method: 'PUT', vm: 'vm-web-01' });
-    expect(await codeOf(gw.snapshotOsDisk(idOf('vm-web-01'), 'bad name!'))).toBe('bad-input');
+    expect(await domainErrorCodeOf(gw.snapshotOsDisk(idOf('vm-web-01'), 'bad name!'))).toBe('bad-input');
   });
 
   test('upsertNsgRule: the change shows in the effective rules', async () => {
@@ -303,9 +295,9 @@ describe('SdkAzureGateway against the simulated fleet (real SDKs over HTTPS)', (
     expect(opsSince(before).filter((o) => o.kind === 'nsgRuleWrite')).toEqual([expect.objectContaining({ method: 'PUT', vm: 'vm-web-01' })]);
     const [after] = await gw.getEffectiveNsgRules(vmd);
     expect(after.rules.find((r) => r.name === 'securityRules/allow-rdp')).toMatchObject({ sourceAddressPrefix: '198.51.100.7/32', destinationPortRange: '3389-3389' });
-    expect(await codeOf(gw.upsertNsgRule(nsg.networkSecurityGroupId as string, { name: 'x', priority: 5000, direction: 'Inbound', access: 'Allow', protocol: 'Tcp', sourceAddressPrefix: '*', destinationPortRange: '3389' }))).toBe('bad-input');
+    expect(await domainErrorCodeOf(gw.upsertNsgRule(nsg.networkSecurityGroupId as string, { name: 'x', priority: 5000, direction: 'Inbound', access: 'Allow', protocol: 'Tcp', sourceAddressPrefix: '*', destinationPortRange: '3389' }))).toBe('bad-input');
     const foreignNsg = `/subscriptions/${SUB}/resourceGroups/rg-other/providers/Microsoft.Network/networkSecurityGroups/vm-web-other-nsg`;
-    expect(await codeOf(gw.upsertNsgRule(foreignNsg, { name: 'x', priority: 400, direction: 'Inbound', access: 'Deny', protocol: 'Tcp', sourceAddressPrefix: '*', destinationPortRange: '3389' }))).toBe('out-of-scope');
+    expect(await domainErrorCodeOf(gw.upsertNsgRule(foreignNsg, { name: 'x', priority: 400, direction: 'Inbound', access: 'Deny', protocol: 'Tcp', sourceAddressPrefix: '*', destinationPortRange: '3389' }))).toBe('out-of-scope');
   });
 
   test('callCounts follow the operations the simulator carried out', async () => {
@@ -478,7 +470,7 @@ describe('with latency, as in a demo', () => {
     const slow = await startSimulator({ fleet: testFleet(), interior: fakeInterior(), agentReadyDelayMs: 60_000 });
     try {
       const g = createAzureGateway({ endpoint: slow.endpoint, caPem: slow.caPem, subscriptionIds: [SUB], timings: FAST });
-      expect(await codeOf(g.restartVm(idOf('vm-web-01'), { timeoutInMs: 400 }))).toBe('agent-not-ready');
+      expect(await domainErrorCodeOf(g.restartVm(idOf('vm-web-01'), { timeoutInMs: 400 }))).toBe('agent-not-ready');
     } finally {
       await slow.close();
     }

@@ -3,7 +3,6 @@ import { join } from 'node:path';
 import { createAzureGateway } from '../../services/azure/factory';
 import type { RepairTags, VmModel } from '../../services/azure/gateway';
 import type { SdkAzureGateway } from '../../services/azure/sdk-gateway';
-import { DomainError } from '../../services/errors';
 import { offlineRepairScripts } from '../../services/runbook/offline';
 import { planRepair, REPAIR_DRIVE, REPAIR_LUN, type RepairPlan } from '../../services/runbook/repair-plan';
 import { fleetVmSchema, parseFleet, type Fleet, type FleetVm } from '../../services/simulator/fleet';
@@ -13,6 +12,7 @@ import { createInterior } from '../../services/simulator/pwsh-interior';
 import { startSimulator, type SimulatorHandle } from '../../services/simulator/server';
 import { createVmInterior } from '../../services/simulator/vm-interior';
 import { pwshForTests } from '../support/pwsh';
+import { domainErrorOf } from '../support/domain-error';
 
 /**
  * Issue #15, the Azure side: every RepairGateway call through the real SDKs over HTTPS against the
@@ -33,15 +33,6 @@ function demoFleet(): Fleet {
 const idOf = (name: string): string => `/subscriptions/${SUB}/resourceGroups/${RG}/providers/Microsoft.Compute/virtualMachines/${name}`;
 const clone = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
 
-async function errorOf(p: Promise<unknown>): Promise<DomainError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof DomainError) return e;
-    throw e;
-  }
-  throw new Error('expected a DomainError');
-}
 
 let incidentSeq = 0;
 /** A fresh incident id per repair, so the names (derived from it) never collide. */
@@ -182,7 +173,7 @@ describe('RepairGateway: SdkAzureGateway against the simulator (issue #15)', () 
     expect(gen2).toMatchObject({ hyperVGeneration: 'V2', zone: '2', vmSize: 'Standard_D4s_v5' });
     expect(gen2.securityType).toBeUndefined();
     expect(await gw.getVmModel(idOf('vm-trusted-38'))).toMatchObject({ hyperVGeneration: 'V2', zone: '1', securityType: 'TrustedLaunch' });
-    expect((await errorOf(gw.getVmModel(`/subscriptions/${SUB}/resourceGroups/rg-other/providers/Microsoft.Compute/virtualMachines/x`))).code).toBe('not-found');
+    expect((await domainErrorOf(gw.getVmModel(`/subscriptions/${SUB}/resourceGroups/rg-other/providers/Microsoft.Compute/virtualMachines/x`))).code).toBe('not-found');
   });
 
   test('getDisk: a VM\'s OS disk is a disk resource managed by its VM; a missing disk is null', async () => {
@@ -197,7 +188,7 @@ describe('RepairGateway: SdkAzureGateway against the simulator (issue #15)', () 
     expect(broken?.boot).toEqual({ displayBootMenu: true, timeout: null });
     // a restart does not help: Windows stops at the boot menu again
     await gw.deallocateVm(idOf('vm-noagent-08'));
-    expect(['agent-not-ready', 'timeout']).toContain((await errorOf(gw.startVm(idOf('vm-noagent-08'), { timeoutInMs: 3000 }))).code);
+    expect(['agent-not-ready', 'timeout']).toContain((await domainErrorOf(gw.startVm(idOf('vm-noagent-08'), { timeoutInMs: 3000 }))).code);
     expect(live('vm-noagent-08')).toMatchObject({ powerState: 'running', agentStatus: 'NotReady' });
 
     const r = await repair('vm-noagent-08');
@@ -247,7 +238,7 @@ describe('RepairGateway: SdkAzureGateway against the simulator (issue #15)', () 
     // after the swap the VM's Windows is the copy's, with offline-registry's change
     expect(live('vm-copyonly-81').windows?.schannelServer['TLS 1.2']).toEqual({ Enabled: 1, DisabledByDefault: 0 });
     // the boot menu was not fixed (offline-bcd did not run): the agent stays NotReady after a start
-    expect(['agent-not-ready', 'timeout']).toContain((await errorOf(gw.startVm(idOf('vm-copyonly-81'), { timeoutInMs: 3000 }))).code);
+    expect(['agent-not-ready', 'timeout']).toContain((await domainErrorOf(gw.startVm(idOf('vm-copyonly-81'), { timeoutInMs: 3000 }))).code);
     expect(live('vm-copyonly-81')).toMatchObject({ powerState: 'running', agentStatus: 'NotReady' });
   }, 600_000);
 
@@ -268,13 +259,13 @@ describe('RepairGateway: SdkAzureGateway against the simulator (issue #15)', () 
     cloneVm('vm-healthy-01', 'vm-swap-82');
     const r = await repair('vm-swap-82', { until: 'createDisk' });
     const before = sim.operations().length;
-    const running = await errorOf(gw.swapOsDisk(idOf('vm-swap-82'), r.diskId ?? ''));
+    const running = await domainErrorOf(gw.swapOsDisk(idOf('vm-swap-82'), r.diskId ?? ''));
     expect(running).toMatchObject({ code: 'not-allowed', azureCode: 'OperationNotAllowed', statusCode: 409 });
     expect(running.params.detailKey).toBe('repair-sim.swapRunning');
     // a Gen2 disk made from the Gen1 VM's snapshot
     const gen2 = await gw.createDiskFromSnapshot({ resourceGroup: RG, name: 'rdpd-gen2-copy', location: 'westeurope', sourceSnapshotId: r.snapshotId ?? '', hyperVGeneration: 'V2', tags: tagsOf(r.plan) });
     await gw.deallocateVm(idOf('vm-swap-82'));
-    const mismatch = await errorOf(gw.swapOsDisk(idOf('vm-swap-82'), gen2.diskId));
+    const mismatch = await domainErrorOf(gw.swapOsDisk(idOf('vm-swap-82'), gen2.diskId));
     expect(mismatch).toMatchObject({ code: 'not-allowed', azureCode: 'PropertyChangeNotAllowed', statusCode: 409 });
     expect(mismatch.params.detailKey).toBe('repair-sim.swapGeneration');
     expect(opsSince(before).filter((o) => o.kind === 'swapOsDisk')).toEqual([]);
@@ -286,17 +277,17 @@ describe('RepairGateway: SdkAzureGateway against the simulator (issue #15)', () 
     const r = await repair('vm-attach-83', { until: 'attach' });
     const other = await repair('vm-attach-83', { until: 'createVm' });
     const before = sim.operations().length;
-    const twice = await errorOf(gw.attachDataDisk(other.rescue?.vmId ?? '', r.diskId ?? '', REPAIR_LUN));
+    const twice = await domainErrorOf(gw.attachDataDisk(other.rescue?.vmId ?? '', r.diskId ?? '', REPAIR_LUN));
     expect(twice).toMatchObject({ code: 'azure-error', azureCode: 'ConflictingUserInput', statusCode: 409 });
-    const attached = await errorOf(gw.deleteDisk(r.diskId ?? ''));
+    const attached = await domainErrorOf(gw.deleteDisk(r.diskId ?? ''));
     expect(attached).toMatchObject({ code: 'azure-error', azureCode: 'OperationNotAllowed', statusCode: 409 });
     // attaching it again to the same VM is nothing (a resumed repair)
     await gw.attachDataDisk(r.rescue?.vmId ?? '', r.diskId ?? '', REPAIR_LUN);
     // a disk without RDP Doctor's tag (the VM's own OS disk, deallocated) is refused before Azure is asked
-    const own = await errorOf(gw.deleteDisk(r.model.osDiskId));
+    const own = await domainErrorOf(gw.deleteDisk(r.model.osDiskId));
     expect(own).toMatchObject({ code: 'not-allowed' });
     expect(own.params.detailKey).toBe('repair-sim.notOurs');
-    const notOurs = await errorOf(gw.deleteVm(idOf('vm-attach-83')));
+    const notOurs = await domainErrorOf(gw.deleteVm(idOf('vm-attach-83')));
     expect(notOurs.params.detailKey).toBe('repair-sim.notOurs');
     expect(kinds(opsSince(before))).toEqual([]);
     expect(live('vm-attach-83')).toBeDefined();
@@ -306,14 +297,14 @@ describe('RepairGateway: SdkAzureGateway against the simulator (issue #15)', () 
     const before = sim.operations().length;
     const plan = planRepair(newIncident(), await gw.getVmModel(idOf('vm-healthy-01')));
     const spec = { resourceGroup: RG, name: 'rdpd-cvm-copy', location: 'westeurope', sourceSnapshotId: `/subscriptions/${SUB}/resourceGroups/${RG}/providers/Microsoft.Compute/snapshots/x`, hyperVGeneration: 'V2' as const, tags: tagsOf(plan) };
-    const cvm = await errorOf(gw.createDiskFromSnapshot({ ...spec, securityType: 'ConfidentialVM' }));
+    const cvm = await domainErrorOf(gw.createDiskFromSnapshot({ ...spec, securityType: 'ConfidentialVM' }));
     expect(cvm).toMatchObject({ code: 'not-allowed' });
     expect(cvm.params.detailKey).toBe('repair-sim.confidentialVm');
-    expect((await errorOf(gw.createDiskFromSnapshot({ ...spec, name: "x'; drop" }))).code).toBe('bad-input');
-    expect((await errorOf(gw.createDiskFromSnapshot({ ...spec, tags: { ...tagsOf(plan), 'created-by': 'someone' } }))).code).toBe('bad-input');
-    expect((await errorOf(gw.listTaggedResources(SUB, RG, 'rdp-doctor-incident', "x' or 1==1 | project secrets"))).code).toBe('bad-input');
-    expect((await errorOf(gw.listTaggedResources(SUB, RG, "created-by'] =~ 'x", 'rdp-doctor'))).code).toBe('bad-input');
-    expect((await errorOf(gw.listTaggedResources('00000000-0000-4000-8000-00000000dead', RG, 'created-by', 'rdp-doctor'))).code).toBe('out-of-scope');
+    expect((await domainErrorOf(gw.createDiskFromSnapshot({ ...spec, name: "x'; drop" }))).code).toBe('bad-input');
+    expect((await domainErrorOf(gw.createDiskFromSnapshot({ ...spec, tags: { ...tagsOf(plan), 'created-by': 'someone' } }))).code).toBe('bad-input');
+    expect((await domainErrorOf(gw.listTaggedResources(SUB, RG, 'rdp-doctor-incident', "x' or 1==1 | project secrets"))).code).toBe('bad-input');
+    expect((await domainErrorOf(gw.listTaggedResources(SUB, RG, "created-by'] =~ 'x", 'rdp-doctor'))).code).toBe('bad-input');
+    expect((await domainErrorOf(gw.listTaggedResources('00000000-0000-4000-8000-00000000dead', RG, 'created-by', 'rdp-doctor'))).code).toBe('out-of-scope');
     expect(opsSince(before).filter((o) => o.kind !== 'read')).toEqual([]);
   });
 
@@ -396,7 +387,7 @@ describe('RepairGateway: SdkAzureGateway against the simulator (issue #15)', () 
       let n = 0;
       for (const missing of repairActions) {
         allowed.splice(0, allowed.length, ...role.Actions.filter((a) => a !== missing));
-        const err = await errorOf(sequence('vm-exposed-02'));
+        const err = await domainErrorOf(sequence('vm-exposed-02'));
         expect([missing, err.code, err.params.permission]).toEqual([missing, 'forbidden', missing]);
         // each run may have got some way: start the next from a running VM on its own disk
         const vm = rbacSim.fleet.vms.find((v) => v.name === 'vm-exposed-02') as FleetVm;
@@ -417,7 +408,7 @@ describe('RepairGateway: SdkAzureGateway against the simulator (issue #15)', () 
     });
     const before = sim.operations().length;
     const diskBefore = live(name).osDiskName;
-    const err = await errorOf(repair(name, { until: FAULT_STEP[op], scripts: ['offline-registry'] }));
+    const err = await domainErrorOf(repair(name, { until: FAULT_STEP[op], scripts: ['offline-registry'] }));
     expect(err.code).toBe('azure-error');
     const failed = opsSince(before).filter((o) => o.failed);
     expect(failed.map((o) => o.kind)).toEqual([FAULT_KIND[op]]);

@@ -2,12 +2,12 @@ import { request as httpsRequest } from 'node:https';
 import { createAzureGateway } from '../../services/azure/factory';
 import type { SweepNic, SweepNsg, SweepScopeFilter, SweepVmStatus, VmSummary } from '../../services/azure/gateway';
 import type { SdkAzureGateway } from '../../services/azure/sdk-gateway';
-import { DomainError } from '../../services/errors';
 import { vmIdOf } from '../../services/simulator/arm-shapes';
 import { fleetSubscriptions, vmSubscriptionOf, type Fleet, type FleetVm } from '../../services/simulator/fleet';
 import { generateFleet } from '../../services/simulator/fleet-generator';
 import type { VmInterior } from '../../services/simulator/interior';
 import { startSimulator, type SimulatorHandle } from '../../services/simulator/server';
+import { domainErrorCodeOf } from '../support/domain-error';
 
 /**
  * SweepGateway through the real SDKs (Resource Graph, Compute listAll statusOnly) over HTTPS
@@ -24,15 +24,6 @@ const interior: VmInterior = {
 
 const FAST = { pollIntervalInMs: 20, retryDelayInMs: 10, maxRetryDelayInMs: 50, requestTimeoutInMs: 60_000 };
 
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof DomainError) return e.code;
-    throw e;
-  }
-  throw new Error('expected a DomainError');
-}
 
 async function allVms(gw: SdkAzureGateway, filter: SweepScopeFilter): Promise<{ vms: VmSummary[]; pages: number }> {
   const vms: VmSummary[] = [];
@@ -175,16 +166,16 @@ describe('SweepGateway against a generated fleet of 2,500 VMs in 3 subscriptions
 
   test('values that would break KQL or leave the scope are refused before Azure is called', async () => {
     const before = sim.operations().length;
-    expect(await codeOf(gw.listVmsPage({ resourceGroup: "rg' | project secrets" }))).toBe('bad-input');
-    expect(await codeOf(gw.listNicsPage({ resourceGroup: 'rg\ninjected' }))).toBe('bad-input');
-    expect(await codeOf(gw.listNsgsPage({ subscriptionIds: ["x' or 1==1"] }))).toBe('bad-input');
-    expect(await codeOf(gw.listVmsPage({ subscriptionIds: ['00000000-0000-0000-0000-00000000dead'] }))).toBe('out-of-scope');
-    expect(await codeOf(gw.listVmsPage({}, "abc'def"))).toBe('bad-input');
-    expect(await codeOf(gw.listVmStatusPage('not-a-subscription'))).toBe('bad-input');
-    expect(await codeOf(gw.listVmStatusPage('00000000-0000-0000-0000-00000000dead'))).toBe('out-of-scope');
+    expect(await domainErrorCodeOf(gw.listVmsPage({ resourceGroup: "rg' | project secrets" }))).toBe('bad-input');
+    expect(await domainErrorCodeOf(gw.listNicsPage({ resourceGroup: 'rg\ninjected' }))).toBe('bad-input');
+    expect(await domainErrorCodeOf(gw.listNsgsPage({ subscriptionIds: ["x' or 1==1"] }))).toBe('bad-input');
+    expect(await domainErrorCodeOf(gw.listVmsPage({ subscriptionIds: ['00000000-0000-0000-0000-00000000dead'] }))).toBe('out-of-scope');
+    expect(await domainErrorCodeOf(gw.listVmsPage({}, "abc'def"))).toBe('bad-input');
+    expect(await domainErrorCodeOf(gw.listVmStatusPage('not-a-subscription'))).toBe('bad-input');
+    expect(await domainErrorCodeOf(gw.listVmStatusPage('00000000-0000-0000-0000-00000000dead'))).toBe('out-of-scope');
     const sub = subs[0] as string;
-    expect(await codeOf(gw.listVmStatusPage(sub, `https://evil.example/subscriptions/${sub}/providers/Microsoft.Compute/virtualMachines?$skiptoken=400`))).toBe('bad-input');
-    expect(await codeOf(gw.listVmStatusPage(sub, `${sim.endpoint}/subscriptions/${subs[1]}/providers/Microsoft.Compute/virtualMachines?$skiptoken=400`))).toBe('bad-input');
+    expect(await domainErrorCodeOf(gw.listVmStatusPage(sub, `https://evil.example/subscriptions/${sub}/providers/Microsoft.Compute/virtualMachines?$skiptoken=400`))).toBe('bad-input');
+    expect(await domainErrorCodeOf(gw.listVmStatusPage(sub, `${sim.endpoint}/subscriptions/${subs[1]}/providers/Microsoft.Compute/virtualMachines?$skiptoken=400`))).toBe('bad-input');
     expect(sim.operations().slice(before)).toEqual([]);
   });
 
@@ -195,7 +186,7 @@ describe('SweepGateway against a generated fleet of 2,500 VMs in 3 subscriptions
     expect(vms.length).toBeGreaterThan(0);
     expect(vms.every((v) => v.resourceGroup.toLowerCase() === rg.toLowerCase())).toBe(true);
     const other = fleet.vms.find((v) => v.resourceGroup !== rg)?.resourceGroup as string;
-    expect(await codeOf(narrow.listVmsPage({ resourceGroup: other }))).toBe('out-of-scope');
+    expect(await domainErrorCodeOf(narrow.listVmsPage({ resourceGroup: other }))).toBe('out-of-scope');
     const statuses = (await allStatuses(narrow, vmSubscriptionOf(fleet, fleet.vms[0] as FleetVm))).statuses;
     expect(statuses.every((s) => s.vmId.toLowerCase().includes(`/resourcegroups/${rg.toLowerCase()}/`))).toBe(true);
   });

@@ -1,10 +1,10 @@
-import { DomainError } from '../../services/errors';
 import { GraphClient } from '../../services/graph/client';
 import { StaticDevelopmentCredential } from '../../services/azure/static-credential';
 import { parseFleet } from '../../services/simulator/fleet';
 import type { VmInterior } from '../../services/simulator/interior';
 import { SimGraph } from '../../services/simulator/routes-graph';
 import { startSimulator, type SimulatorHandle } from '../../services/simulator/server';
+import { domainErrorOf } from '../support/domain-error';
 
 /**
  * The Graph client (services/graph/client.ts) against the simulator's Graph routes
@@ -36,15 +36,6 @@ function client(timings: Partial<ConstructorParameters<typeof GraphClient>[0]> =
 const installs = (user: string) => sim.operations().filter((o) => o.kind === 'graphInstall' && o.path === `/v1.0/users/${user}/teamwork/installedApps`);
 const requestsSince = (mark: number) => graph.requests.slice(mark).map((r) => `${r.method} ${r.status}`);
 
-async function failure(p: Promise<unknown>): Promise<DomainError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof DomainError) return e;
-    throw e;
-  }
-  throw new Error('expected a DomainError');
-}
 
 beforeAll(async () => {
   graph = new SimGraph();
@@ -90,7 +81,7 @@ describe('Graph client against the simulated Graph', () => {
   test('403 (no Graph permission) is a forbidden error naming the permission, not retried, nothing installed', async () => {
     graph.fail({ status: 403 });
     const mark = graph.requests.length;
-    const e = await failure(client().ensurePersonalChat(CARLA));
+    const e = await domainErrorOf(client().ensurePersonalChat(CARLA));
     expect(e.code).toBe('forbidden');
     expect(e.statusCode).toBe(403);
     expect(e.params.permission).toBe('TeamsAppInstallation.ReadWriteSelfForUser.All');
@@ -99,13 +90,13 @@ describe('Graph client against the simulated Graph', () => {
   });
 
   test('an unknown user is not-found', async () => {
-    const e = await failure(client().ensurePersonalChat(STRANGER));
+    const e = await domainErrorOf(client().ensurePersonalChat(STRANGER));
     expect(e.code).toBe('not-found');
   });
 
   test('a user id that is not an Entra object id is refused before any request', async () => {
     const mark = graph.requests.length;
-    const e = await failure(client().ensurePersonalChat("x' or 1 eq 1"));
+    const e = await domainErrorOf(client().ensurePersonalChat("x' or 1 eq 1"));
     expect(e.code).toBe('bad-input');
     expect(graph.requests.length).toBe(mark);
   });
@@ -123,7 +114,7 @@ describe('Graph client against the simulated Graph', () => {
   test('a Retry-After longer than the bound fails at once as throttled', async () => {
     graph.fail({ status: 429, retryAfterSeconds: 120 });
     const mark = graph.requests.length;
-    const e = await failure(client({ maxRetryAfterInMs: 5000 }).ensurePersonalChat(ALICE));
+    const e = await domainErrorOf(client({ maxRetryAfterInMs: 5000 }).ensurePersonalChat(ALICE));
     expect(e.code).toBe('throttled');
     expect(e.params.retryAfterSeconds).toBe(120);
     expect(requestsSince(mark)).toEqual(['GET 429']);
@@ -142,14 +133,14 @@ describe('Graph client against the simulated Graph', () => {
 
     graph.fail({ status: 500 });
     mark = graph.requests.length;
-    const e = await failure(client({ maxRetries: 2 }).ensurePersonalChat(ALICE));
+    const e = await domainErrorOf(client({ maxRetries: 2 }).ensurePersonalChat(ALICE));
     expect(e.code).toBe('server-error');
     expect(requestsSince(mark)).toEqual(['GET 500', 'GET 500', 'GET 500']);
   });
 
   test('no answer within the bound is a timeout', async () => {
     graph.hang(3000);
-    const e = await failure(client({ timeoutInMs: 300 }).ensurePersonalChat(ALICE));
+    const e = await domainErrorOf(client({ timeoutInMs: 300 }).ensurePersonalChat(ALICE));
     expect(e.code).toBe('timeout');
     expect(e.params.operation).toBe('graph.listInstalledApps');
   });
